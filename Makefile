@@ -1,0 +1,39 @@
+# The front door. `make run` installs what is missing, builds and runs the default search;
+# `make test` builds and runs every test. Both wrap the CMake presets in CMakePresets.json.
+.PHONY: all deps build run test bench format clean
+
+BUILD_DIR := build
+APEX := $(BUILD_DIR)/bin/apex
+# Debian packages the build needs (checked with dpkg, installed with apt-get when missing).
+DEB_PACKAGES := cmake ninja-build g++ libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing missing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja: | deps
+	cmake --preset default
+
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build --preset default
+
+run: build
+	$(APEX) search --model llama-3.1-70b --gpu h100-sxm --nodes 1 --gpus-per-node 8 --trace @sample --format table
+
+test: build
+	ctest --preset default
+
+bench: build
+	$(BUILD_DIR)/bin/apex_bench
+
+format:
+	clang-format -i $$(git ls-files '*.cpp' '*.h')
+
+clean:
+	rm -rf $(BUILD_DIR)

@@ -1,0 +1,50 @@
+#include "core/dtype.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/text.h"
+
+namespace apex {
+
+double dtype_bytes(DType t) {
+  switch (t) {
+    case DType::FP32: return 4;
+    case DType::BF16: return 2;
+    case DType::FP16: return 2;
+    case DType::FP8: return 1;
+    case DType::INT8: return 1;
+    case DType::INT4: return 0.5;
+  }
+  return 2;
+}
+
+std::string_view dtype_name(DType t) {
+  switch (t) {
+    case DType::FP32: return "fp32";
+    case DType::BF16: return "bf16";
+    case DType::FP16: return "fp16";
+    case DType::FP8: return "fp8";
+    case DType::INT8: return "int8";
+    case DType::INT4: return "int4";
+  }
+  return "bf16";
+}
+
+const std::vector<std::string>& dtype_names() {
+  static const std::vector<std::string> names = {"bf16", "fp16", "fp32", "fp8", "int8", "int4"};
+  return names;
+}
+
+DType parse_dtype(std::string_view text, std::string_view where) {
+  const std::string t = to_lower(trim(text));
+  if (t == "bf16" || t == "bfloat16") return DType::BF16;
+  if (t == "fp16" || t == "float16" || t == "half") return DType::FP16;
+  if (t == "fp32" || t == "float32" || t == "float") return DType::FP32;
+  if (t == "fp8" || t == "fp8_e4m3" || t == "fp8_e5m2" || t == "float8") return DType::FP8;
+  if (t == "int8" || t == "w8a8") return DType::INT8;
+  if (t == "int4" || t == "w4a16" || t == "awq" || t == "gptq") return DType::INT4;
+  throw UserError(fmt::format("{}: {}", where, unknown_name_message("dtype", text, dtype_names())));
+}
+
+}  // namespace apex

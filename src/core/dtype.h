@@ -1,0 +1,20 @@
+// core/dtype.h — numeric formats of weights, activations and the KV cache.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace apex {
+
+enum class DType : std::uint8_t { FP32, BF16, FP16, FP8, INT8, INT4 };
+
+double dtype_bytes(DType t);  // bytes per element (int4 = 0.5)
+std::string_view dtype_name(DType t);
+const std::vector<std::string>& dtype_names();
+// "bf16", "bfloat16", "float16", "fp8", "fp8_e4m3", "int8", "int4", "fp32"... UserError otherwise,
+// naming `where` (e.g. "--kv-dtype" or "config.json: torch_dtype").
+DType parse_dtype(std::string_view text, std::string_view where);
+
+}  // namespace apex

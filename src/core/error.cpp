@@ -1,0 +1,69 @@
+#include "core/error.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+namespace apex {
+
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const bool same = std::tolower(static_cast<unsigned char>(a[i - 1])) ==
+                        std::tolower(static_cast<unsigned char>(b[j - 1]));
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest_match(std::string_view name, std::span<const std::string> candidates) {
+  std::string best;
+  std::size_t best_distance = std::string::npos;
+  for (const auto& c : candidates) {
+    std::size_t d = edit_distance(name, c);
+    // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
+    if (!name.empty() && c.size() > name.size() && c.compare(0, name.size(), name) == 0) {
+      d = std::min<std::size_t>(d, 1);
+    }
+    if (d < best_distance) {
+      best_distance = d;
+      best = c;
+    }
+  }
+  const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
+  return best_distance <= limit ? best : std::string{};
+}
+
+std::string join(std::span<const std::string> items, std::string_view sep) {
+  std::string out;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += sep;
+    out += items[i];
+  }
+  return out;
+}
+
+std::string unknown_name_message(std::string_view what, std::string_view name,
+                                 std::span<const std::string> candidates, std::string_view hint) {
+  std::string msg = fmt::format("unknown {} '{}'", what, name);
+  if (auto best = closest_match(name, candidates); !best.empty()) {
+    msg += fmt::format("; did you mean '{}'?", best);
+  }
+  if (!candidates.empty() && candidates.size() <= 24) {
+    msg += fmt::format(" valid: {}", join(candidates, ", "));
+  }
+  if (!hint.empty()) msg += fmt::format(" ({})", hint);
+  return msg;
+}
+
+void assertion_failed(const char* expr, const char* file, int line, const std::string& msg) {
+  throw InternalError(fmt::format("internal error: {} ({}:{}: {})", msg, file, line, expr));
+}
+
+}  // namespace apex

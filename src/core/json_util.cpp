@@ -1,0 +1,115 @@
+#include "core/json_util.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace apex {
+
+Json parse_json(std::string_view text, std::string_view where) {
+  try {
+    return Json::parse(text.begin(), text.end());
+  } catch (const Json::parse_error& e) {
+    // Translate the byte offset into line:column for the message.
+    std::size_t line = 1, col = 1;
+    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
+      if (text[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+    std::string what = e.what();
+    if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
+    throw UserError(fmt::format("{}:{}:{}: malformed JSON: {}", where, line, col, what));
+  }
+}
+
+JsonObjectReader::JsonObjectReader(const Json& object, std::string where)
+    : object_(object), where_(std::move(where)) {
+  if (!object_.is_object()) {
+    throw UserError(fmt::format("{}: expected a JSON object, found {}", where_, object_.type_name()));
+  }
+}
+
+std::string JsonObjectReader::path(std::string_view key) const { return fmt::format("{}: '{}'", where_, key); }
+
+bool JsonObjectReader::has(std::string_view key) const {
+  auto it = object_.find(key);
+  return it != object_.end() && !it->is_null();
+}
+
+const Json& JsonObjectReader::required(std::string_view key) {
+  used_.emplace(key);
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) {
+    throw UserError(fmt::format("{}: missing required key '{}'", where_, key));
+  }
+  return *it;
+}
+
+const Json* JsonObjectReader::optional(std::string_view key) {
+  used_.emplace(key);
+  auto it = object_.find(key);
+  if (it == object_.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+namespace {
+double as_number(const Json& v, const std::string& where) {
+  if (!v.is_number()) throw UserError(fmt::format("{} must be a number, found {}", where, v.type_name()));
+  return v.get<double>();
+}
+}  // namespace
+
+double JsonObjectReader::number(std::string_view key) { return as_number(required(key), path(key)); }
+
+double JsonObjectReader::number_or(std::string_view key, double fallback) {
+  const Json* v = optional(key);
+  return v ? as_number(*v, path(key)) : fallback;
+}
+
+std::int64_t JsonObjectReader::integer(std::string_view key) {
+  const double d = number(key);
+  if (d != static_cast<double>(static_cast<std::int64_t>(d))) {
+    throw UserError(fmt::format("{} must be an integer, found {}", path(key), d));
+  }
+  return static_cast<std::int64_t>(d);
+}
+
+std::int64_t JsonObjectReader::integer_or(std::string_view key, std::int64_t fallback) {
+  return has(key) ? integer(key) : (used_.emplace(key), fallback);
+}
+
+std::string JsonObjectReader::string(std::string_view key) {
+  const Json& v = required(key);
+  if (!v.is_string()) throw UserError(fmt::format("{} must be a string, found {}", path(key), v.type_name()));
+  return v.get<std::string>();
+}
+
+std::string JsonObjectReader::string_or(std::string_view key, std::string fallback) {
+  return has(key) ? string(key) : (used_.emplace(key), std::move(fallback));
+}
+
+bool JsonObjectReader::boolean_or(std::string_view key, bool fallback) {
+  const Json* v = optional(key);
+  if (!v) return fallback;
+  if (!v->is_boolean()) throw UserError(fmt::format("{} must be true or false, found {}", path(key), v->type_name()));
+  return v->get<bool>();
+}
+
+void JsonObjectReader::ignore(std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) used_.emplace(k);
+}
+
+void JsonObjectReader::reject_unknown() const {
+  std::vector<std::string> known(used_.begin(), used_.end());
+  for (const auto& [key, value] : object_.items()) {
+    if (used_.find(key) == used_.end()) {
+      throw UserError(fmt::format("{}: {}", where_, unknown_name_message("key", key, known)));
+    }
+  }
+}
+
+}  // namespace apex

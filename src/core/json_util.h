@@ -1,0 +1,48 @@
+// core/json_util.h — strict reading of JSON objects: required/optional keys with types,
+// unknown keys rejected with "did you mean", every message naming the file and the key path.
+#pragma once
+
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace apex {
+
+using Json = nlohmann::json;
+
+// Parses text as JSON; UserError "<where>:<line>:<col>: malformed JSON: ..." on failure.
+Json parse_json(std::string_view text, std::string_view where);
+
+class JsonObjectReader {
+ public:
+  // `where` is the file name and key path shown in messages, e.g. "cluster.json: gpu".
+  JsonObjectReader(const Json& object, std::string where);
+
+  bool has(std::string_view key) const;
+  const Json& required(std::string_view key);
+  const Json* optional(std::string_view key);  // nullptr when absent or null
+
+  double number(std::string_view key);
+  double number_or(std::string_view key, double fallback);
+  std::int64_t integer(std::string_view key);
+  std::int64_t integer_or(std::string_view key, std::int64_t fallback);
+  std::string string(std::string_view key);
+  std::string string_or(std::string_view key, std::string fallback);
+  bool boolean_or(std::string_view key, bool fallback);
+
+  // Marks keys as known without reading them (fields APEX deliberately ignores).
+  void ignore(std::initializer_list<std::string_view> keys);
+  // Throws UserError for the first key that was never read/ignored, with a did-you-mean.
+  void reject_unknown() const;
+  std::string path(std::string_view key) const;
+
+ private:
+  const Json& object_;
+  std::string where_;
+  std::set<std::string, std::less<>> used_;
+};
+
+}  // namespace apex

@@ -1,0 +1,62 @@
+// hw/hardware.h — GPUs, links and clusters. SI units throughout (bytes, B/s, FLOP/s, W, s).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace apex {
+
+struct Link {
+  std::string name;        // "nvlink4", "ib-ndr-400", "pcie4"
+  double bandwidth = 0;    // bytes/s per GPU per direction
+  double latency = 0;      // seconds, one hop
+};
+
+struct Gpu {
+  std::string name;         // preset key, e.g. "h100-sxm"
+  std::string description;  // "NVIDIA H100 SXM5 80GB"
+  double hbm_bytes = 0;     // capacity the driver reports
+  double hbm_bandwidth = 0; // bytes/s
+  // Dense tensor-core peaks (FLOP/s or OP/s); 0 = not supported by this GPU.
+  double peak_bf16 = 0, peak_fp16 = 0, peak_fp8 = 0, peak_int8 = 0, peak_fp4 = 0, peak_fp32 = 0;
+  double l2_bytes = 0;
+  double boost_clock_hz = 0;
+  double power_idle_w = 0;  // engine loaded, GPU idle
+  double power_max_w = 0;   // board power limit (TDP)
+  double price_per_hour = 0;  // USD, on-demand list price (illustrative, overridable)
+  Link intra_node;            // scale-up link of one GPU (NVLink / xGMI / PCIe)
+  Link inter_node;            // default scale-out NIC per GPU
+  int max_gpus_per_node = 8;  // largest scale-up domain
+  std::string calibration_key;  // folder name of the fitted parameters ("h100_sxm")
+  std::string sources;
+
+  // Peak for GEMMs whose inputs are `compute` (activations) — W4A16 computes in bf16.
+  double peak_flops(DType compute) const;
+  bool supports(DType compute) const { return peak_flops(compute) > 0; }
+};
+
+struct Cluster {
+  Gpu gpu;
+  int nodes = 1;
+  int gpus_per_node = 8;
+  Link intra_node;
+  Link inter_node;
+
+  int total_gpus() const { return nodes * gpus_per_node; }
+  std::string describe() const;
+};
+
+const std::vector<Gpu>& gpu_presets();
+std::vector<std::string> gpu_preset_names();
+// UserError with did-you-mean on an unknown name.
+const Gpu& find_gpu(std::string_view name);
+
+// A preset cluster: `nodes` × `gpus_per_node` of a preset GPU with its default links.
+Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node);
+// A custom cluster from JSON (units explicit, see docs/cluster-format.md).
+Cluster load_cluster_json(const std::string& path);
+
+}  // namespace apex

@@ -1,0 +1,423 @@
+// model/hf_config.cpp — maps Hugging Face config.json keys of each family onto cells.
+#include <algorithm>
+#include <filesystem>
+#include <functional>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/text.h"
+#include "model/registry.h"
+
+namespace apex {
+namespace {
+
+// Reads HF keys; HF configs carry many keys APEX does not need, so unknown keys are fine here.
+class HfReader {
+ public:
+  HfReader(const Json& j, std::string_view where) : j_(j), where_(where) {}
+
+  std::optional<std::int64_t> opt_int(std::initializer_list<std::string_view> keys) const {
+    for (auto k : keys) {
+      auto it = j_.find(k);
+      if (it == j_.end() || it->is_null()) continue;
+      if (!it->is_number()) {
+        throw UserError(fmt::format("{}: '{}' must be a number, found {}", where_, k, it->type_name()));
+      }
+      const double d = it->get<double>();
+      if (d != static_cast<double>(static_cast<std::int64_t>(d))) {
+        throw UserError(fmt::format("{}: '{}' must be an integer, found {}", where_, k, d));
+      }
+      if (d < 0) throw UserError(fmt::format("{}: '{}' must not be negative, found {}", where_, k, d));
+      return static_cast<std::int64_t>(d);
+    }
+    return std::nullopt;
+  }
+  std::int64_t req_int(std::initializer_list<std::string_view> keys) const {
+    auto v = opt_int(keys);
+    if (!v) {
+      std::vector<std::string> names(keys.begin(), keys.end());
+      throw UserError(fmt::format("{}: missing required key '{}'", where_, join(names, "' or '")));
+    }
+    if (*v == 0) throw UserError(fmt::format("{}: '{}' must be positive", where_, *keys.begin()));
+    return *v;
+  }
+  std::int64_t int_or(std::initializer_list<std::string_view> keys, std::int64_t fallback) const {
+    return opt_int(keys).value_or(fallback);
+  }
+  bool bool_or(std::string_view key, bool fallback) const {
+    auto it = j_.find(key);
+    if (it == j_.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) throw UserError(fmt::format("{}: '{}' must be true or false", where_, key));
+    return it->get<bool>();
+  }
+  std::string str_or(std::string_view key, std::string fallback) const {
+    auto it = j_.find(key);
+    if (it == j_.end() || !it->is_string()) return fallback;
+    return it->get<std::string>();
+  }
+  const Json& json() const { return j_; }
+  std::string_view where() const { return where_; }
+
+ private:
+  const Json& j_;
+  std::string_view where_;
+};
+
+DType checkpoint_dtype(const HfReader& r) {
+  const std::string t = r.str_or("torch_dtype", r.str_or("dtype", "bfloat16"));
+  try {
+    return parse_dtype(t, "torch_dtype");
+  } catch (const UserError&) {
+    return DType::BF16;  // unusual checkpoint dtypes are served in bf16 by default
+  }
+}
+
+void check_heads(const HfReader& r, const AttentionSpec& a) {
+  if (a.num_heads <= 0) throw UserError(fmt::format("{}: number of attention heads must be positive", r.where()));
+  if (a.num_kv_heads <= 0 || a.num_heads % a.num_kv_heads != 0) {
+    throw UserError(fmt::format("{}: num_key_value_heads ({}) must divide num_attention_heads ({})", r.where(),
+                                a.num_kv_heads, a.num_heads));
+  }
+}
+
+// Llama-style decoders: llama, mistral, qwen2, qwen3, gemma, gemma2, phi3, granite, MoE variants.
+Model llama_like(const HfReader& r, const std::string& type) {
+  Model m;
+  m.architecture = type;
+  m.hidden = r.req_int({"hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"max_position_embeddings"}, 4096);
+  const bool gemma = type == "gemma" || type == "gemma2" || type == "gemma3_text";
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", gemma);
+  m.final_norm_params = m.hidden;
+  m.dtype = checkpoint_dtype(r);
+
+  AttentionSpec attn;
+  attn.num_heads = r.req_int({"num_attention_heads"});
+  attn.num_kv_heads = r.int_or({"num_key_value_heads"}, attn.num_heads);
+  attn.head_dim = r.int_or({"head_dim"}, m.hidden / attn.num_heads);
+  attn.qkv_bias = type == "qwen2" || type == "qwen2_moe" || r.bool_or("attention_bias", false);
+  attn.o_bias = r.bool_or("attention_bias", false) && type != "qwen2" && type != "qwen2_moe";
+  check_heads(r, attn);
+
+  Cell base;
+  base.name = "decoder";
+  base.attn = attn;
+  base.ffn.intermediate = r.int_or({"intermediate_size"}, 4 * m.hidden);
+  base.ffn.gated = true;
+  base.norm_params = (type == "gemma2" || type == "gemma3_text" ? 4 : 2) * m.hidden;
+  if (type == "qwen3" || type == "qwen3_moe") base.norm_params += 2 * attn.head_dim;  // q_norm, k_norm
+
+  const std::int64_t layers = r.req_int({"num_hidden_layers"});
+  m.layout.num_layers = layers;
+
+  // Sliding window: Mistral applies it to every layer, Gemma 2 to every other layer (even layers).
+  const std::int64_t window = r.int_or({"sliding_window"}, 0);
+  const bool qwen_sw = r.bool_or("use_sliding_window", false);
+  if (type == "gemma2" && window > 0) {
+    Cell sliding = base;
+    sliding.name = "decoder.sliding";
+    sliding.attn.window = window;
+    m.cells = {base, sliding};
+    m.layout.period = {1, 0};
+    return m;
+  }
+  if (window > 0 && (type == "mistral" || type == "mixtral" || type == "phi3" || qwen_sw) &&
+      window < m.max_positions) {
+    base.attn.window = window;
+    base.name = "decoder.sliding";
+  }
+
+  // Mixture of experts.
+  std::int64_t experts = r.int_or({"num_local_experts", "n_routed_experts", "num_experts"}, 0);
+  if (experts > 0) {
+    Cell moe = base;
+    moe.name = "decoder.moe";
+    moe.ffn.num_experts = experts;
+    moe.ffn.top_k = r.req_int({"num_experts_per_tok"});
+    if (moe.ffn.top_k > experts) {
+      throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds the number of experts ({})", r.where(),
+                                  moe.ffn.top_k, experts));
+    }
+    moe.ffn.intermediate = r.int_or({"moe_intermediate_size"}, base.ffn.intermediate);
+    if (auto shared = r.opt_int({"shared_expert_intermediate_size"}); shared && *shared > 0) {
+      moe.ffn.shared_intermediate = *shared;
+      moe.norm_params += m.hidden;  // Qwen2-MoE shared_expert_gate (hidden -> 1)
+    }
+    if (auto n_shared = r.opt_int({"n_shared_experts"}); n_shared && *n_shared > 0) {
+      moe.ffn.shared_intermediate = *n_shared * moe.ffn.intermediate;
+    }
+    const std::int64_t first_dense = r.int_or({"first_k_dense_replace"}, 0);
+    const std::int64_t step = std::max<std::int64_t>(1, r.int_or({"decoder_sparse_step", "moe_layer_freq"}, 1));
+    if (type == "deepseek_v3") moe.norm_params += experts;  // e_score_correction_bias
+    m.cells = {base, moe};
+    m.layout.prefix_layers = std::min(first_dense, layers);
+    m.layout.prefix_cell = 0;
+    if (step == 1) {
+      m.layout.period = {1};
+    } else {  // Qwen2-MoE style: layer i is sparse when (i + 1) % step == 0
+      m.layout.period.assign(static_cast<std::size_t>(step), 0);
+      m.layout.period.back() = 1;
+    }
+    // MLA attention (DeepSeek-V2/V3).
+    if (type == "deepseek_v2" || type == "deepseek_v3") {
+      for (auto& c : m.cells) {
+        c.attn.kind = AttentionKind::MLA;
+        c.attn.q_lora_rank = r.int_or({"q_lora_rank"}, 0);
+        c.attn.kv_lora_rank = r.req_int({"kv_lora_rank"});
+        c.attn.qk_nope_head_dim = r.req_int({"qk_nope_head_dim"});
+        c.attn.qk_rope_head_dim = r.req_int({"qk_rope_head_dim"});
+        c.attn.v_head_dim = r.req_int({"v_head_dim"});
+        c.attn.head_dim = c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim;
+        c.attn.num_kv_heads = c.attn.num_heads;  // every head reads the shared latent
+      }
+    }
+    return m;
+  }
+  m.cells = {base};
+  return m;
+}
+
+Model gpt2(const HfReader& r) {
+  Model m;
+  m.architecture = "gpt2";
+  m.hidden = r.req_int({"n_embd", "hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"n_positions", "n_ctx"}, 1024);
+  m.position_embedding_rows = m.max_positions;
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
+  m.final_norm_params = 2 * m.hidden;
+  m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
+  c.attn.num_kv_heads = c.attn.num_heads;
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  c.attn.qkv_bias = c.attn.o_bias = true;
+  c.ffn.intermediate = r.int_or({"n_inner"}, 4 * m.hidden);
+  c.ffn.gated = false;
+  c.ffn.bias = true;
+  c.norm_params = 4 * m.hidden;
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+  return m;
+}
+
+Model gpt_neox(const HfReader& r) {
+  Model m;
+  m.architecture = "gpt_neox";
+  m.hidden = r.req_int({"hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
+  m.final_norm_params = 2 * m.hidden;
+  m.dtype = checkpoint_dtype(r);
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"num_attention_heads"});
+  c.attn.num_kv_heads = c.attn.num_heads;
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  c.attn.qkv_bias = c.attn.o_bias = r.bool_or("attention_bias", true);
+  c.ffn.intermediate = r.int_or({"intermediate_size"}, 4 * m.hidden);
+  c.ffn.gated = false;
+  c.ffn.bias = true;
+  c.norm_params = 4 * m.hidden;
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"num_hidden_layers"});
+  return m;
+}
+
+Model opt(const HfReader& r) {
+  Model m;
+  m.architecture = "opt";
+  m.hidden = r.req_int({"hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.position_embedding_rows = m.max_positions + 2;  // OPT's learned positions carry an offset of 2
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
+  m.dtype = checkpoint_dtype(r);
+  const std::int64_t proj = r.int_or({"word_embed_proj_dim"}, m.hidden);
+  if (proj != m.hidden) m.embed_norm_params = 2 * proj * m.hidden;  // project_in / project_out
+  const bool pre_ln = r.bool_or("do_layer_norm_before", true);
+  m.final_norm_params = pre_ln ? 2 * m.hidden : 0;
+  const bool bias = r.bool_or("enable_bias", true);
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"num_attention_heads"});
+  c.attn.num_kv_heads = c.attn.num_heads;
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  c.attn.qkv_bias = c.attn.o_bias = bias;
+  c.ffn.intermediate = r.int_or({"ffn_dim"}, 4 * m.hidden);
+  c.ffn.gated = false;
+  c.ffn.bias = bias;
+  c.norm_params = 4 * m.hidden;
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"num_hidden_layers"});
+  return m;
+}
+
+Model falcon(const HfReader& r) {
+  Model m;
+  m.architecture = "falcon";
+  m.hidden = r.req_int({"hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
+  m.final_norm_params = 2 * m.hidden;
+  m.dtype = checkpoint_dtype(r);
+  const bool new_arch = r.bool_or("new_decoder_architecture", false);
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"num_attention_heads", "n_head"});
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  if (new_arch) {
+    c.attn.num_kv_heads = r.int_or({"num_kv_heads", "n_head_kv"}, c.attn.num_heads);
+  } else {
+    c.attn.num_kv_heads = r.bool_or("multi_query", true) ? 1 : c.attn.num_heads;
+  }
+  const bool bias = r.bool_or("bias", false);
+  c.attn.qkv_bias = c.attn.o_bias = bias;
+  c.ffn.intermediate = r.int_or({"ffn_hidden_size"}, 4 * m.hidden);
+  c.ffn.gated = false;
+  c.ffn.bias = bias;
+  // Falcon-7B shares one LayerNorm between its parallel attention and MLP; the new architecture has two.
+  c.norm_params = (new_arch || !r.bool_or("parallel_attn", true) ? 4 : 2) * m.hidden;
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"num_hidden_layers", "n_layer"});
+  return m;
+}
+
+Model bloom(const HfReader& r) {
+  Model m;
+  m.architecture = "bloom";
+  m.hidden = r.req_int({"hidden_size", "n_embed"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"seq_length", "max_position_embeddings"}, 2048);
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
+  m.embed_norm_params = 2 * m.hidden;  // word_embeddings_layernorm
+  m.final_norm_params = 2 * m.hidden;
+  m.dtype = checkpoint_dtype(r);
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
+  c.attn.num_kv_heads = c.attn.num_heads;
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  c.attn.qkv_bias = c.attn.o_bias = true;
+  c.ffn.intermediate = 4 * m.hidden;
+  c.ffn.gated = false;
+  c.ffn.bias = true;
+  c.norm_params = 4 * m.hidden;
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+  return m;
+}
+
+using Builder = std::function<Model(const HfReader&, const std::string&)>;
+
+struct FamilyEntry {
+  ModelFamily family;
+  Builder build;
+};
+
+const std::vector<FamilyEntry>& families() {
+  static const std::vector<FamilyEntry> table = [] {
+    std::vector<FamilyEntry> t;
+    auto add = [&](std::string type, std::string desc, Builder b) {
+      t.push_back({ModelFamily{std::move(type), std::move(desc)}, std::move(b)});
+    };
+    const Builder llama = [](const HfReader& r, const std::string& type) { return llama_like(r, type); };
+    add("llama", "Llama 2 / 3 / 3.1 / 3.2 (GQA, SwiGLU, RMSNorm)", llama);
+    add("mistral", "Mistral (sliding-window or full attention)", llama);
+    add("qwen2", "Qwen2 / Qwen2.5 (QKV bias)", llama);
+    add("qwen3", "Qwen3 dense (q/k norm)", llama);
+    add("gemma", "Gemma", llama);
+    add("gemma2", "Gemma 2 (alternating sliding/global attention)", llama);
+    add("phi3", "Phi-3", llama);
+    add("granite", "IBM Granite", llama);
+    add("mixtral", "Mixtral MoE", llama);
+    add("qwen2_moe", "Qwen1.5/Qwen2 MoE (shared expert)", llama);
+    add("qwen3_moe", "Qwen3 MoE", llama);
+    add("deepseek_v2", "DeepSeek-V2 (MLA + MoE)", llama);
+    add("deepseek_v3", "DeepSeek-V3 / R1 (MLA + MoE)", llama);
+    add("gpt2", "GPT-2 (learned positions, LayerNorm, GELU MLP)", [](const HfReader& r, const std::string&) {
+      return gpt2(r);
+    });
+    add("gpt_neox", "GPT-NeoX / Pythia", [](const HfReader& r, const std::string&) { return gpt_neox(r); });
+    add("opt", "OPT", [](const HfReader& r, const std::string&) { return opt(r); });
+    add("falcon", "Falcon (multi-query or grouped KV)", [](const HfReader& r, const std::string&) {
+      return falcon(r);
+    });
+    add("bloom", "BLOOM (ALiBi)", [](const HfReader& r, const std::string&) { return bloom(r); });
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
+const std::vector<ModelFamily>& supported_families() {
+  static const std::vector<ModelFamily> list = [] {
+    std::vector<ModelFamily> out;
+    for (const auto& e : families()) out.push_back(e.family);
+    return out;
+  }();
+  return list;
+}
+
+Model model_from_hf_config(const Json& config, std::string name, std::string_view where) {
+  if (!config.is_object()) throw UserError(fmt::format("{}: expected a JSON object", where));
+  HfReader r(config, where);
+  std::string type = r.str_or("model_type", "");
+  if (type == "RefinedWebModel" || type == "RefinedWeb") type = "falcon";
+  if (type.empty()) {
+    throw UserError(fmt::format("{}: missing 'model_type'; APEX reads Hugging Face config.json files", where));
+  }
+  std::vector<std::string> known;
+  for (const auto& e : families()) {
+    known.push_back(e.family.model_type);
+    if (e.family.model_type == type) {
+      Model m = e.build(r, type);
+      m.name = std::move(name);
+      if (m.layout.num_layers <= 0) throw UserError(fmt::format("{}: the model has no layers", where));
+      if (m.cells[0].attn.head_dim <= 0) throw UserError(fmt::format("{}: head_dim must be positive", where));
+      return m;
+    }
+  }
+  throw UserError(fmt::format("{}: {}", where, unknown_name_message("model_type", type, known)));
+}
+
+Model load_model(std::string_view name_or_path) {
+  const std::string key(name_or_path);
+  if (auto text = model_preset_config(key); !text.empty()) {
+    Model m = model_from_hf_config(parse_json(text, key), key, key);
+    for (const auto& p : model_presets()) {
+      if (p.name == key) {
+        m.description = p.description;
+        m.published_params = p.published_params;
+      }
+    }
+    return m;
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool looks_like_path = key.find('/') != std::string::npos || key.ends_with(".json");
+  if (!looks_like_path && !fs::exists(key, ec)) {
+    throw UserError(unknown_name_message("model", key, model_preset_names(),
+                                         "see `apex list models`, or pass a path to a config.json"));
+  }
+  std::string path = key;
+  if (fs::is_directory(path, ec)) path = (fs::path(path) / "config.json").string();
+  const std::string text = read_file(path, "model config");
+  Model m = model_from_hf_config(parse_json(text, path), key, path);
+  m.description = fmt::format("{} from {}", m.architecture, path);
+  return m;
+}
+
+}  // namespace apex

@@ -1,0 +1,140 @@
+// model/presets.cpp — embedded model presets, stored as the relevant keys of each model's
+// Hugging Face config.json so that presets and user files go through the same loader.
+// Published parameter counts come from the model cards on huggingface.co (safetensors metadata
+// "Model size") or the papers named beside each entry.
+#include <fmt/format.h>
+
+#include "model/registry.h"
+
+namespace apex {
+namespace {
+
+struct PresetEntry {
+  ModelPreset preset;
+  std::string_view config;
+};
+
+const std::vector<PresetEntry>& entries() {
+  static const std::vector<PresetEntry> table = {
+      {{"llama-3.1-8b", "Meta Llama 3.1 8B (GQA 32/8, 128K context)", 8.03e9, "hf.co/meta-llama/Llama-3.1-8B: 8.03B"},
+       R"({"model_type":"llama","hidden_size":4096,"intermediate_size":14336,"num_attention_heads":32,
+           "num_key_value_heads":8,"num_hidden_layers":32,"vocab_size":128256,"max_position_embeddings":131072,
+           "tie_word_embeddings":false,"torch_dtype":"bfloat16","rope_theta":500000.0})"},
+      {{"llama-3.1-70b", "Meta Llama 3.1 70B (GQA 64/8, 128K context)", 70.6e9, "hf.co/meta-llama/Llama-3.1-70B: 70.6B"},
+       R"({"model_type":"llama","hidden_size":8192,"intermediate_size":28672,"num_attention_heads":64,
+           "num_key_value_heads":8,"num_hidden_layers":80,"vocab_size":128256,"max_position_embeddings":131072,
+           "tie_word_embeddings":false,"torch_dtype":"bfloat16","rope_theta":500000.0})"},
+      {{"llama-3.1-405b", "Meta Llama 3.1 405B (GQA 128/8, 128K context)", 405.85e9,
+        "hf.co/meta-llama/Llama-3.1-405B: 406B (405.85B safetensors)"},
+       R"({"model_type":"llama","hidden_size":16384,"intermediate_size":53248,"num_attention_heads":128,
+           "num_key_value_heads":8,"num_hidden_layers":126,"vocab_size":128256,"max_position_embeddings":131072,
+           "tie_word_embeddings":false,"torch_dtype":"bfloat16","rope_theta":500000.0})"},
+      {{"llama-3.2-1b", "Meta Llama 3.2 1B (tied embeddings)", 1.24e9, "hf.co/meta-llama/Llama-3.2-1B: 1.24B"},
+       R"({"model_type":"llama","hidden_size":2048,"intermediate_size":8192,"num_attention_heads":32,
+           "num_key_value_heads":8,"head_dim":64,"num_hidden_layers":16,"vocab_size":128256,
+           "max_position_embeddings":131072,"tie_word_embeddings":true,"torch_dtype":"bfloat16"})"},
+      {{"llama-3.2-3b", "Meta Llama 3.2 3B (tied embeddings)", 3.21e9, "hf.co/meta-llama/Llama-3.2-3B: 3.21B"},
+       R"({"model_type":"llama","hidden_size":3072,"intermediate_size":8192,"num_attention_heads":24,
+           "num_key_value_heads":8,"head_dim":128,"num_hidden_layers":28,"vocab_size":128256,
+           "max_position_embeddings":131072,"tie_word_embeddings":true,"torch_dtype":"bfloat16"})"},
+      {{"llama-2-7b", "Meta Llama 2 7B (MHA, 4K context)", 6.74e9, "hf.co/meta-llama/Llama-2-7b-hf: 6.74B"},
+       R"({"model_type":"llama","hidden_size":4096,"intermediate_size":11008,"num_attention_heads":32,
+           "num_key_value_heads":32,"num_hidden_layers":32,"vocab_size":32000,"max_position_embeddings":4096,
+           "tie_word_embeddings":false,"torch_dtype":"float16"})"},
+      {{"llama-2-13b", "Meta Llama 2 13B (MHA, 4K context)", 13.0e9, "hf.co/meta-llama/Llama-2-13b-hf: 13.0B"},
+       R"({"model_type":"llama","hidden_size":5120,"intermediate_size":13824,"num_attention_heads":40,
+           "num_key_value_heads":40,"num_hidden_layers":40,"vocab_size":32000,"max_position_embeddings":4096,
+           "tie_word_embeddings":false,"torch_dtype":"float16"})"},
+      {{"llama-2-70b", "Meta Llama 2 70B (GQA 64/8, 4K context)", 68.98e9, "hf.co/meta-llama/Llama-2-70b-hf: 69.0B"},
+       R"({"model_type":"llama","hidden_size":8192,"intermediate_size":28672,"num_attention_heads":64,
+           "num_key_value_heads":8,"num_hidden_layers":80,"vocab_size":32000,"max_position_embeddings":4096,
+           "tie_word_embeddings":false,"torch_dtype":"float16"})"},
+      {{"mistral-7b", "Mistral 7B v0.1 (GQA 32/8, sliding window 4096)", 7.24e9,
+        "hf.co/mistralai/Mistral-7B-v0.1: 7.24B"},
+       R"({"model_type":"mistral","hidden_size":4096,"intermediate_size":14336,"num_attention_heads":32,
+           "num_key_value_heads":8,"num_hidden_layers":32,"vocab_size":32000,"max_position_embeddings":32768,
+           "sliding_window":4096,"tie_word_embeddings":false,"torch_dtype":"bfloat16"})"},
+      {{"mistral-large-123b", "Mistral Large Instruct 2407, 123B (GQA 96/8)", 122.6e9,
+        "hf.co/mistralai/Mistral-Large-Instruct-2407: 123B (122.6B safetensors)"},
+       R"({"model_type":"mistral","hidden_size":12288,"intermediate_size":28672,"num_attention_heads":96,
+           "num_key_value_heads":8,"head_dim":128,"num_hidden_layers":88,"vocab_size":32768,
+           "max_position_embeddings":131072,"sliding_window":null,"tie_word_embeddings":false,
+           "torch_dtype":"bfloat16"})"},
+      {{"qwen2.5-7b", "Qwen2.5 7B (GQA 28/4, QKV bias)", 7.62e9, "hf.co/Qwen/Qwen2.5-7B: 7.62B"},
+       R"({"model_type":"qwen2","hidden_size":3584,"intermediate_size":18944,"num_attention_heads":28,
+           "num_key_value_heads":4,"num_hidden_layers":28,"vocab_size":152064,"max_position_embeddings":131072,
+           "tie_word_embeddings":false,"torch_dtype":"bfloat16","use_sliding_window":false})"},
+      {{"qwen2.5-72b", "Qwen2.5 72B (GQA 64/8, QKV bias)", 72.7e9, "hf.co/Qwen/Qwen2.5-72B: 72.7B"},
+       R"({"model_type":"qwen2","hidden_size":8192,"intermediate_size":29568,"num_attention_heads":64,
+           "num_key_value_heads":8,"num_hidden_layers":80,"vocab_size":152064,"max_position_embeddings":131072,
+           "tie_word_embeddings":false,"torch_dtype":"bfloat16","use_sliding_window":false})"},
+      {{"gemma-2-9b", "Google Gemma 2 9B (alternating sliding/global attention)", 9.24e9,
+        "hf.co/google/gemma-2-9b: 9.24B"},
+       R"({"model_type":"gemma2","hidden_size":3584,"intermediate_size":14336,"num_attention_heads":16,
+           "num_key_value_heads":8,"head_dim":256,"num_hidden_layers":42,"vocab_size":256000,
+           "max_position_embeddings":8192,"sliding_window":4096,"torch_dtype":"float32"})"},
+      {{"gemma-2-27b", "Google Gemma 2 27B (alternating sliding/global attention)", 27.2e9,
+        "hf.co/google/gemma-2-27b: 27.2B"},
+       R"({"model_type":"gemma2","hidden_size":4608,"intermediate_size":36864,"num_attention_heads":32,
+           "num_key_value_heads":16,"head_dim":128,"num_hidden_layers":46,"vocab_size":256000,
+           "max_position_embeddings":8192,"sliding_window":4096,"torch_dtype":"float32"})"},
+      {{"phi-3-mini", "Microsoft Phi-3 mini 4K (3.8B)", 3.82e9, "hf.co/microsoft/Phi-3-mini-4k-instruct: 3.82B"},
+       R"({"model_type":"phi3","hidden_size":3072,"intermediate_size":8192,"num_attention_heads":32,
+           "num_key_value_heads":32,"num_hidden_layers":32,"vocab_size":32064,"max_position_embeddings":4096,
+           "sliding_window":2047,"tie_word_embeddings":false,"torch_dtype":"bfloat16"})"},
+      {{"gpt-neox-20b", "EleutherAI GPT-NeoX 20B", 20.55e9, "hf.co/EleutherAI/gpt-neox-20b: 20.6B (paper: 20.55B)"},
+       R"({"model_type":"gpt_neox","hidden_size":6144,"intermediate_size":24576,"num_attention_heads":64,
+           "num_hidden_layers":44,"vocab_size":50432,"max_position_embeddings":2048,"tie_word_embeddings":false,
+           "torch_dtype":"float16","rotary_pct":0.25,"use_parallel_residual":true})"},
+      {{"opt-13b", "Meta OPT 13B", 12.85e9, "hf.co/facebook/opt-13b: 13B (12.85B counted)"},
+       R"({"model_type":"opt","hidden_size":5120,"ffn_dim":20480,"num_attention_heads":40,"num_hidden_layers":40,
+           "vocab_size":50272,"max_position_embeddings":2048,"word_embed_proj_dim":5120,
+           "do_layer_norm_before":true,"torch_dtype":"float16"})"},
+      {{"opt-66b", "Meta OPT 66B", 65.7e9, "hf.co/facebook/opt-66b: 66B (65.7B counted)"},
+       R"({"model_type":"opt","hidden_size":9216,"ffn_dim":36864,"num_attention_heads":72,"num_hidden_layers":64,
+           "vocab_size":50272,"max_position_embeddings":2048,"word_embed_proj_dim":9216,
+           "do_layer_norm_before":true,"torch_dtype":"float16"})"},
+      {{"gpt2", "OpenAI GPT-2 small (124M)", 124.4e6, "hf.co/openai-community/gpt2: 124M"},
+       R"({"model_type":"gpt2","n_embd":768,"n_layer":12,"n_head":12,"vocab_size":50257,"n_positions":1024})"},
+      {{"gpt2-xl", "OpenAI GPT-2 XL (1.5B)", 1.56e9, "hf.co/openai-community/gpt2-xl: 1.56B"},
+       R"({"model_type":"gpt2","n_embd":1600,"n_layer":48,"n_head":25,"vocab_size":50257,"n_positions":1024})"},
+      {{"falcon-7b", "TII Falcon 7B (multi-query attention)", 6.92e9, "hf.co/tiiuae/falcon-7b: 7.22B listed; 6.92B counted"},
+       R"({"model_type":"falcon","hidden_size":4544,"num_attention_heads":71,"num_hidden_layers":32,
+           "vocab_size":65024,"multi_query":true,"parallel_attn":true,"new_decoder_architecture":false,
+           "bias":false,"torch_dtype":"bfloat16"})"},
+      {{"falcon-40b", "TII Falcon 40B (grouped KV, 8 groups)", 41.8e9, "hf.co/tiiuae/falcon-40b: 41.8B"},
+       R"({"model_type":"falcon","hidden_size":8192,"num_attention_heads":128,"num_kv_heads":8,
+           "num_hidden_layers":60,"vocab_size":65024,"new_decoder_architecture":true,"parallel_attn":true,
+           "bias":false,"torch_dtype":"bfloat16"})"},
+      {{"bloom-176b", "BigScience BLOOM 176B (ALiBi)", 176.2e9, "hf.co/bigscience/bloom: 176B (paper: 176.2B)"},
+       R"({"model_type":"bloom","hidden_size":14336,"n_head":112,"n_layer":70,"vocab_size":250880,
+           "seq_length":2048,"torch_dtype":"bfloat16"})"},
+  };
+  return table;
+}
+
+}  // namespace
+
+const std::vector<ModelPreset>& model_presets() {
+  static const std::vector<ModelPreset> list = [] {
+    std::vector<ModelPreset> out;
+    for (const auto& e : entries()) out.push_back(e.preset);
+    return out;
+  }();
+  return list;
+}
+
+std::vector<std::string> model_preset_names() {
+  std::vector<std::string> names;
+  for (const auto& e : entries()) names.push_back(e.preset.name);
+  return names;
+}
+
+std::string_view model_preset_config(std::string_view name) {
+  for (const auto& e : entries()) {
+    if (e.preset.name == name) return e.config;
+  }
+  return {};
+}
+
+}  // namespace apex

@@ -1,0 +1,265 @@
+#include "perf/cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+
+namespace apex {
+namespace {
+constexpr std::int64_t kDenseCacheLimit = 1 << 16;  // memoize token counts up to 64K
+
+// The GPU index (within the cluster) of replica r, stage s, TP rank t, with replicas packed
+// consecutively and each stage's TP group on consecutive GPUs.
+int gpu_index(const Plan& p, int replica, int stage, int rank) {
+  return replica * p.tp * p.pp + stage * p.tp + rank;
+}
+}  // namespace
+
+CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& plan, const Precision& precision,
+                     std::shared_ptr<const OpModel> ops, const EngineCosts& engine)
+    : model_(model), plan_(plan), precision_(precision), ops_(std::move(ops)), engine_(engine) {
+  APEX_ASSERT(!plan_.stages.empty(), "CostModel needs a plan made by make_plan");
+  act_bytes_ = dtype_bytes(precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+  // TP group: nodes spanned by one stage's GPUs (worst replica).
+  tp_group_.gpus = plan.tp;
+  tp_group_.intra = cluster.intra_node;
+  tp_group_.inter = cluster.inter_node;
+  tp_group_.nodes = 1;
+  for (int r = 0; r < plan.dp; ++r) {
+    for (int s = 0; s < plan.pp; ++s) {
+      const int first = gpu_index(plan, r, s, 0) / cluster.gpus_per_node;
+      const int last = gpu_index(plan, r, s, plan.tp - 1) / cluster.gpus_per_node;
+      tp_group_.nodes = std::max(tp_group_.nodes, last - first + 1);
+    }
+  }
+  for (int s = 0; s + 1 < plan.pp; ++s) {
+    CommGroup g;
+    g.gpus = 2;
+    g.intra = cluster.intra_node;
+    g.inter = cluster.inter_node;
+    for (int r = 0; r < plan.dp; ++r) {
+      const int a = gpu_index(plan, r, s, 0) / cluster.gpus_per_node;
+      const int b = gpu_index(plan, r, s + 1, 0) / cluster.gpus_per_node;
+      if (a != b) g.nodes = 2;
+    }
+    pp_links_.push_back(g);
+  }
+  for (const auto& st : plan_.stages) stage_cells_.push_back(st.cell_counts);
+  for (const auto& c : model.cells) window_ = std::max(window_, c.attn.window);
+
+  // Replica-wide constants for Work.
+  for (const auto& st : plan_.stages) {
+    weight_bytes_per_replica_ += stage_weight_bytes(model, plan_, st, precision) * plan.tp;
+    kv_bytes_per_token_replica_ += stage_kv_elements_per_token(model, plan_, st) * plan.tp * dtype_bytes(precision.kv);
+  }
+  const auto counts = model.cell_counts();
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    const auto& cell = model.cells[c];
+    const double n = static_cast<double>(counts[c]);
+    linear_flops_per_token_ += 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
+    const double per_pair = 4.0 * static_cast<double>(cell.attn.num_heads * cell.attn.head_dim) * n;
+    (cell.attn.window > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) += per_pair;
+  }
+  dense_cache_.resize(model.cells.size());
+  dense_known_.resize(model.cells.size());
+}
+
+CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t tokens) const {
+  if (tokens <= 0) return {};
+  const bool cacheable = tokens < kDenseCacheLimit;
+  if (cacheable) {
+    auto& known = dense_known_[cell_index];
+    if (static_cast<std::size_t>(tokens) < known.size() && known[static_cast<std::size_t>(tokens)]) {
+      return dense_cache_[cell_index][static_cast<std::size_t>(tokens)];
+    }
+  }
+  const Cell& c = model_.cells[cell_index];
+  const std::int64_t h = model_.hidden;
+  const int tp = plan_.tp;
+  const DType w = precision_.weight, a = precision_.activation;
+  DenseCost d;
+  // Attention projections.
+  if (c.attn.kind == AttentionKind::MLA) {
+    const std::int64_t nh = c.attn.num_heads / tp;
+    const std::int64_t qk = c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim;
+    if (c.attn.q_lora_rank > 0) {
+      d.gemm += ops_->gemm({tokens, c.attn.q_lora_rank, h, w, a});
+      d.gemm += ops_->gemm({tokens, nh * qk, c.attn.q_lora_rank, w, a});
+    } else {
+      d.gemm += ops_->gemm({tokens, nh * qk, h, w, a});
+    }
+    d.gemm += ops_->gemm({tokens, c.attn.kv_lora_rank + c.attn.qk_rope_head_dim, h, w, a});
+    d.gemm += ops_->gemm({tokens, nh * (c.attn.qk_nope_head_dim + c.attn.v_head_dim), c.attn.kv_lora_rank, w, a});
+    d.gemm += ops_->gemm({tokens, h, nh * c.attn.v_head_dim, w, a});
+  } else {
+    const std::int64_t q = c.attn.num_heads / tp * c.attn.head_dim;
+    const std::int64_t kv = kv_heads_per_gpu(c.attn, tp) * c.attn.head_dim;
+    d.gemm += ops_->gemm({tokens, q + 2 * kv, h, w, a});
+    d.gemm += ops_->gemm({tokens, h, q, w, a});
+  }
+  // Feed-forward.
+  const int up_factor = c.ffn.gated ? 2 : 1;
+  if (c.ffn.is_moe()) {
+    // Router (replicated), then the experts of this GPU as a grouped GEMM: each of the
+    // num_experts/ep local experts receives tokens·top_k/num_experts tokens on average.
+    d.gemm += ops_->gemm({tokens, c.ffn.num_experts, h, DType::BF16, a});
+    const std::int64_t local_experts = c.ffn.num_experts / plan_.ep;
+    const std::int64_t width = c.ffn.intermediate / std::max(1, tp / plan_.ep);
+    const double routed = static_cast<double>(tokens * c.ffn.top_k) / static_cast<double>(c.ffn.num_experts);
+    const auto per_expert = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(routed)));
+    const std::int64_t active = std::min<std::int64_t>(local_experts, tokens * c.ffn.top_k);
+    d.gemm += static_cast<double>(active) * (ops_->gemm({per_expert, up_factor * width, h, w, a}) +
+                                             ops_->gemm({per_expert, h, width, w, a}));
+    if (c.ffn.shared_intermediate > 0) {
+      const std::int64_t sw = c.ffn.shared_intermediate / tp;
+      d.gemm += ops_->gemm({tokens, up_factor * sw, h, w, a}) + ops_->gemm({tokens, h, sw, w, a});
+    }
+  } else {
+    const std::int64_t width = c.ffn.intermediate / tp;
+    d.gemm += ops_->gemm({tokens, up_factor * width, h, w, a});
+    d.gemm += ops_->gemm({tokens, h, width, w, a});
+  }
+  // Megatron TP: one all-reduce after attention, one after the FFN.
+  const double hidden_bytes = static_cast<double>(tokens * h) * act_bytes_;
+  if (tp > 1) d.comm += 2 * ops_->collective(Collective::AllReduce, hidden_bytes, tp_group_);
+  // Elementwise: two fused residual+norm kernels, rotary on q/k, the FFN activation.
+  const double inter_bytes = static_cast<double>(tokens * (c.ffn.is_moe() ? c.ffn.intermediate * c.ffn.top_k
+                                                                          : c.ffn.intermediate / tp)) *
+                             act_bytes_;
+  d.elementwise = 2 * ops_->elementwise(3 * hidden_bytes) +
+                  ops_->elementwise(static_cast<double>(tokens * c.attn.num_heads / tp * c.attn.head_dim) * 2 * act_bytes_) +
+                  ops_->elementwise(3 * inter_bytes);
+  if (cacheable) {
+    auto& known = dense_known_[cell_index];
+    auto& cache = dense_cache_[cell_index];
+    if (static_cast<std::size_t>(tokens) >= known.size()) {
+      const auto size = std::max<std::size_t>(static_cast<std::size_t>(tokens) + 1, known.size() * 2);
+      known.resize(size, 0);
+      cache.resize(size);
+    }
+    known[static_cast<std::size_t>(tokens)] = 1;
+    cache[static_cast<std::size_t>(tokens)] = d;
+  }
+  return d;
+}
+
+double CostModel::attention_part(std::size_t cell_index, const BatchShape& b) const {
+  const Cell& c = model_.cells[cell_index];
+  const int tp = plan_.tp;
+  const bool windowed = c.attn.window > 0;
+  double t = 0;
+  std::int64_t heads = c.attn.num_heads / tp;
+  std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
+  std::int64_t head_dim = c.attn.head_dim;
+  if (c.attn.kind == AttentionKind::MLA) {
+    // Absorbed MLA: every head attends over the shared latent (kv_lora_rank + rope) as one KV head.
+    kv_heads = 1;
+    head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
+  }
+  if (b.prefill_seqs > 0) {
+    PrefillAttnArgs p;
+    p.seqs = b.prefill_seqs;
+    p.tokens = b.prefill_tokens;
+    p.pairs = windowed ? b.prefill_pairs_window : b.prefill_pairs;
+    p.kv_tokens = windowed ? b.prefill_kv_window : b.prefill_kv;
+    p.heads = heads;
+    p.kv_heads = kv_heads;
+    p.head_dim = head_dim;
+    p.kv = precision_.kv;
+    t += ops_->attention_prefill(p);
+  }
+  if (b.decode_seqs > 0) {
+    DecodeAttnArgs d;
+    d.seqs = b.decode_seqs;
+    d.kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
+    d.heads = heads;
+    d.kv_heads = kv_heads;
+    d.head_dim = head_dim;
+    d.kv = precision_.kv;
+    t += ops_->attention_decode(d);
+  }
+  return t;
+}
+
+double CostModel::launch_penalty(const BatchShape& b) const {
+  // Outside CUDA graphs each kernel pays its launch; V1's piecewise graphs still run attention
+  // eagerly for batches larger than the largest captured size.
+  const bool graphed = b.tokens() <= engine_.graph_max_tokens && (!engine_.graph_decode_only || b.prefill_seqs == 0);
+  if (graphed) return 0.0;
+  const double kernels_per_layer = engine_.graph_decode_only ? 12.0 : 2.0;
+  return kernels_per_layer * engine_.eager_launch;
+}
+
+double CostModel::lm_head(const BatchShape& b) const {
+  if (b.sampled <= 0) return 0.0;
+  const std::int64_t vocab_shard = (model_.vocab + plan_.tp - 1) / plan_.tp;
+  double t = ops_->elementwise(static_cast<double>(b.sampled * model_.hidden) * act_bytes_ * 2);  // final norm
+  t += ops_->gemm({b.sampled, vocab_shard, model_.hidden, DType::BF16, precision_.activation});
+  const double logits = static_cast<double>(b.sampled * model_.vocab) * 4.0;
+  if (plan_.tp > 1) t += ops_->collective(Collective::AllGather, logits, tp_group_);
+  t += ops_->elementwise(2 * logits);  // softmax / penalties / sampling over fp32 logits
+  return t;
+}
+
+void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const {
+  out.assign(stage_cells_.size(), 0.0);
+  const std::int64_t tokens = b.tokens();
+  if (tokens <= 0) return;
+  // One evaluation per distinct cell, multiplied by its count in each stage.
+  double per_cell[8];
+  std::vector<double> per_cell_heap;
+  double* pc = per_cell;
+  if (model_.cells.size() > 8) {
+    per_cell_heap.resize(model_.cells.size());
+    pc = per_cell_heap.data();
+  }
+  const double launch = launch_penalty(b);
+  for (std::size_t c = 0; c < model_.cells.size(); ++c) {
+    const DenseCost d = dense_part(c, tokens);
+    pc[c] = d.gemm + d.comm + d.elementwise + attention_part(c, b) + launch;
+  }
+  for (std::size_t s = 0; s < stage_cells_.size(); ++s) {
+    double t = 0;
+    for (std::size_t c = 0; c < model_.cells.size(); ++c) {
+      t += static_cast<double>(stage_cells_[s][c]) * pc[c];
+    }
+    if (plan_.stages[s].has_embedding) {
+      t += ops_->elementwise(static_cast<double>(tokens * model_.hidden) * act_bytes_);
+      if (plan_.tp > 1) t += ops_->collective(Collective::AllReduce, static_cast<double>(tokens * model_.hidden) * act_bytes_, tp_group_);
+    }
+    if (plan_.stages[s].has_lm_head) t += lm_head(b);
+    out[s] = t;
+  }
+}
+
+double CostModel::pp_transfer(int s, std::int64_t tokens) const {
+  if (s < 0 || s + 1 >= plan_.pp || tokens <= 0) return 0.0;
+  // vLLM sends the hidden states and the residual from each TP rank of stage s to its peer.
+  const double bytes = static_cast<double>(tokens * model_.hidden) * act_bytes_ * 2.0 / plan_.tp;
+  return ops_->collective(Collective::SendRecv, bytes, pp_links_[static_cast<std::size_t>(s)]);
+}
+
+double CostModel::step_overhead(const BatchShape& b) const {
+  return engine_.step_overhead + engine_.per_seq_overhead * static_cast<double>(b.seqs());
+}
+
+Work CostModel::work(const BatchShape& b) const {
+  Work w;
+  const auto tokens = static_cast<double>(b.tokens());
+  w.model_flops = linear_flops_per_token_ * tokens +
+                  2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
+                  attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
+                  attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
+  // Weights are streamed once per micro-batch; decode reads every cached key and value.
+  w.bytes_read = weight_bytes_per_replica_ +
+                 kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_kv);
+  return w;
+}
+
+CostModel::LayerBreakdown CostModel::layer(std::size_t cell, const BatchShape& b) const {
+  const DenseCost d = dense_part(cell, b.tokens());
+  return LayerBreakdown{d.gemm, attention_part(cell, b), d.comm, d.elementwise};
+}
+
+}  // namespace apex

@@ -1,0 +1,108 @@
+// perf/cost_model.h — the time of one iteration of a batch on each pipeline stage of a replica.
+//
+// Composition (per GPU of a stage; all GPUs of a TP group run in lockstep):
+//   Σ_cells count(cell, stage) × [ QKV, O, gate/up, down GEMMs (or router + experts)
+//                                   + prefill and decode attention + 2 TP all-reduces
+//                                   + norms / rotary / activation kernels ]
+//   + embedding (first stage) + final norm, LM head, logits gather and sampling (last stage)
+// plus PP send/recv between stages and a per-step CPU overhead (engine policy).
+// The cost of one layer is computed once per distinct cell and multiplied by its count; the
+// token-count-dependent part (GEMMs, collectives, elementwise) is memoized per token count.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "hw/hardware.h"
+#include "model/model.h"
+#include "perf/ops.h"
+#include "plan/plan.h"
+
+namespace apex {
+
+// What one iteration (one micro-batch) computes, aggregated so that the cost is a function of a
+// few numbers. Window sums count keys inside the sliding window only (used by windowed cells).
+struct BatchShape {
+  std::int32_t prefill_seqs = 0;   // prefill chunks
+  std::int64_t prefill_tokens = 0; // Σ chunk lengths
+  double prefill_pairs = 0;        // Σ q·(past + (q+1)/2)
+  std::int64_t prefill_kv = 0;     // Σ (past + q)
+  double prefill_pairs_window = 0;
+  std::int64_t prefill_kv_window = 0;
+  std::int32_t decode_seqs = 0;
+  std::int64_t decode_kv = 0;      // Σ context length (keys read, including the new token)
+  std::int64_t decode_kv_window = 0;
+  std::int32_t sampled = 0;        // sequences that produce a token (decodes + finishing prefills)
+
+  std::int64_t tokens() const { return prefill_tokens + decode_seqs; }
+  std::int32_t seqs() const { return prefill_seqs + decode_seqs; }
+};
+
+// Engine costs outside the GPU kernels.
+struct EngineCosts {
+  double step_overhead = 1.0e-3;   // CPU scheduling, input preparation, output processing per step
+  double per_seq_overhead = 5e-6;  // per scheduled sequence per step
+  int graph_max_tokens = 512;      // batches up to this many tokens replay a CUDA graph
+  double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
+  bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
+};
+
+// FLOPs and bytes of one iteration on the whole replica, for MFU / MBU / energy.
+struct Work {
+  double model_flops = 0;   // 2 × active parameters × tokens + attention (no replicated work)
+  double bytes_read = 0;    // weights and KV cache read from HBM, all GPUs of the replica
+};
+
+class CostModel {
+ public:
+  CostModel(const Model& model, const Cluster& cluster, const Plan& plan, const Precision& precision,
+            std::shared_ptr<const OpModel> ops, const EngineCosts& engine);
+
+  int num_stages() const { return static_cast<int>(stage_cells_.size()); }
+  std::int64_t window() const { return window_; }
+  // Seconds each stage takes for this micro-batch (out.size() == num_stages()).
+  void stage_times(const BatchShape& b, std::vector<double>& out) const;
+  // Seconds to pass `tokens` activations from stage s to s + 1.
+  double pp_transfer(int s, std::int64_t tokens) const;
+  // CPU time of one engine step (not overlapped with the GPU).
+  double step_overhead(const BatchShape& b) const;
+  Work work(const BatchShape& b) const;
+  const OpModel& ops() const { return *ops_; }
+
+  // Components of one layer of `cell`, for reports and tests.
+  struct LayerBreakdown {
+    double gemm = 0, attention = 0, communication = 0, elementwise = 0;
+    double total() const { return gemm + attention + communication + elementwise; }
+  };
+  LayerBreakdown layer(std::size_t cell, const BatchShape& b) const;
+
+ private:
+  struct DenseCost {
+    double gemm = 0, comm = 0, elementwise = 0;
+  };
+  DenseCost dense_part(std::size_t cell, std::int64_t tokens) const;
+  double attention_part(std::size_t cell, const BatchShape& b) const;
+  double lm_head(const BatchShape& b) const;
+  double launch_penalty(const BatchShape& b) const;
+
+  const Model& model_;
+  Plan plan_;
+  Precision precision_;
+  std::shared_ptr<const OpModel> ops_;
+  EngineCosts engine_;
+  CommGroup tp_group_;
+  std::vector<CommGroup> pp_links_;                      // stage s -> s+1
+  std::vector<std::vector<std::int64_t>> stage_cells_;   // counts per stage
+  std::int64_t window_ = 0;
+  double act_bytes_ = 2;
+  double weight_bytes_per_replica_ = 0;
+  double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
+  double linear_flops_per_token_ = 0;
+  double attn_flops_per_pair_ = 0;   // summed over layers
+  double attn_flops_per_pair_window_ = 0;
+  mutable std::vector<std::vector<DenseCost>> dense_cache_;  // [cell][tokens]
+  mutable std::vector<std::vector<char>> dense_known_;
+};
+
+}  // namespace apex

@@ -1,0 +1,70 @@
+// perf/ops.h — the time of single kernels on one GPU: the interface every op backend implements.
+//
+// Contract: every function returns seconds for ONE call on ONE GPU, is pure (same arguments, same
+// answer), thread-compatible (const methods may run concurrently) and never returns a negative or
+// non-finite time. Backends: AnalyticalOps (roofline × fitted efficiency, perf/analytical.cpp) and
+// ProfileOps (measured tables with log-space interpolation, perf/profile.cpp).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/dtype.h"
+#include "hw/hardware.h"
+
+namespace apex {
+
+enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv };
+std::string_view collective_name(Collective c);
+
+struct GemmArgs {
+  std::int64_t m = 0, n = 0, k = 0;  // Y[m,n] = X[m,k] · W[n,k]^T
+  DType weight = DType::BF16;
+  DType activation = DType::BF16;
+};
+
+// Causal prefill attention over a batch of chunks (FlashAttention varlen).
+struct PrefillAttnArgs {
+  std::int64_t seqs = 0;     // chunks in the batch
+  std::int64_t tokens = 0;   // Σ new query tokens
+  double pairs = 0;          // Σ query·key pairs attended (causal): Σ q·(past + (q+1)/2)
+  std::int64_t kv_tokens = 0;  // Σ (past + q): keys read
+  std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
+  DType kv = DType::BF16;
+};
+
+// Decode attention: each sequence has one query token and reads its whole KV cache.
+struct DecodeAttnArgs {
+  std::int64_t seqs = 0;
+  std::int64_t kv_tokens = 0;  // Σ context lengths (keys read)
+  std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
+  DType kv = DType::BF16;
+};
+
+// Where a collective runs: `gpus` ranks over `nodes` nodes.
+struct CommGroup {
+  int gpus = 1;
+  int nodes = 1;
+  Link intra;
+  Link inter;
+};
+
+class OpModel {
+ public:
+  virtual ~OpModel() = default;
+  virtual std::string name() const = 0;
+  virtual double gemm(const GemmArgs& a) const = 0;
+  virtual double attention_prefill(const PrefillAttnArgs& a) const = 0;
+  virtual double attention_decode(const DecodeAttnArgs& a) const = 0;
+  // `bytes` is the whole buffer (nccl-tests convention: all-reduce of a bytes-sized tensor).
+  virtual double collective(Collective op, double bytes, const CommGroup& g) const = 0;
+  // A memory-bound elementwise kernel (norm, activation, rotary, residual) moving `bytes`.
+  virtual double elementwise(double bytes) const = 0;
+};
+
+// The analytical backend for a GPU, with the fitted parameters of its calibration key when APEX
+// ships them (data/calibration), else generic defaults scaled from the GPU's peaks.
+std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu);
+
+}  // namespace apex

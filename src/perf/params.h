@@ -1,0 +1,74 @@
+// perf/params.h — parameters of the analytical op model. Defaults are generic; fitted values per
+// GPU ship in data/calibration/<key>.json (see docs/calibration.md) and are compiled in.
+#pragma once
+
+#include <array>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "core/json_util.h"
+#include "perf/ops.h"
+
+namespace apex {
+
+// GEMM: t = t0 + max(F / (peak · e), B / (bw · mem_eff)), e = e_max · σ(m) · σ(n) · σ(k),
+// σ(x) = x / (x + x_half): small dimensions under-fill the tiles and the SMs.
+struct GemmFit {
+  double t0 = 4e-6;
+  double e_max = 0.80;
+  double m_half = 48, n_half = 64, k_half = 64;
+  double mem_eff = 0.80;
+};
+
+// Prefill attention: t = t0 + F / (peak · e_max · σ(avg_q; q_half) · σ(heads·seqs; par_half)).
+struct PrefillFit {
+  double t0 = 8e-6;
+  double e_max = 0.60;
+  double q_half = 256;
+  double par_half = 8;
+};
+
+// Decode attention: t = t0 + t_seq · seqs + bytes / (bw · mem_eff · σ(kv_tokens · kv_heads; par_half)).
+struct DecodeFit {
+  double t0 = 8e-6;
+  double t_seq = 0.02e-6;
+  double mem_eff = 0.85;
+  double par_half = 16384;
+};
+
+// Collectives: t = a0 + a1 · gpus + wire_bytes / (link_bw · bw_eff · σ(bytes; b_half)),
+// wire_bytes = the algorithm's per-GPU traffic (ring all-reduce: 2(n−1)/n · bytes).
+struct CommFit {
+  double a0 = 8e-6;
+  double a1 = 1e-6;
+  double bw_eff = 0.80;
+  double b_half = 2e6;
+};
+
+struct ElementwiseFit {
+  double t0 = 2.5e-6;
+  double mem_eff = 0.75;
+};
+
+struct OpParams {
+  std::string source = "generic defaults (not fitted)";
+  // Indexed by weight dtype class: 0 = 16-bit, 1 = fp8, 2 = int8, 3 = int4 (W4A16).
+  std::array<GemmFit, 4> gemm{};
+  std::array<bool, 4> gemm_fitted{};
+  PrefillFit prefill;
+  DecodeFit decode;
+  std::array<CommFit, 5> intra{};  // by Collective
+  std::array<CommFit, 5> inter{};
+  ElementwiseFit elementwise;
+};
+
+int gemm_class(DType weight);
+// Fitted parameters shipped for `calibration_key`, or nullopt.
+std::optional<OpParams> shipped_params(const std::string& calibration_key);
+OpParams params_from_json(const Json& j, const std::string& where);
+Json params_to_json(const OpParams& p);
+
+std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params);
+
+}  // namespace apex

@@ -1,0 +1,230 @@
+#include "plan/plan.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/units.h"
+
+namespace apex {
+
+std::string Plan::label() const {
+  std::string s = fmt::format("dp{}-tp{}-pp{}", dp, tp, pp);
+  if (ep > 1) s += fmt::format("-ep{}", ep);
+  return s;
+}
+
+std::vector<Stage> split_stages(const Model& model, int pp) {
+  const std::int64_t layers = model.num_layers();
+  std::vector<std::int64_t> sizes(static_cast<std::size_t>(pp), layers / pp);
+  const std::int64_t remainder = layers % pp;
+  for (std::int64_t i = 2; i < remainder + 2; ++i) {
+    // vLLM get_pp_indices: extra layers go to the stages just before the last one.
+    const auto idx = static_cast<std::int64_t>(pp) - i;
+    sizes[static_cast<std::size_t>(idx >= 0 ? idx : 0)] += 1;
+  }
+  std::vector<Stage> stages;
+  std::int64_t begin = 0;
+  for (int s = 0; s < pp; ++s) {
+    Stage st;
+    st.first_layer = begin;
+    st.end_layer = begin + sizes[static_cast<std::size_t>(s)];
+    st.cell_counts = model.layout.counts(st.first_layer, st.end_layer, model.cells.size());
+    st.has_embedding = s == 0;
+    st.has_lm_head = s == pp - 1;
+    begin = st.end_layer;
+    stages.push_back(std::move(st));
+  }
+  return stages;
+}
+
+std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
+                                     const PlanOptions& options) {
+  if (plan.dp < 1 || plan.tp < 1 || plan.pp < 1 || plan.ep < 1) {
+    return PlanRejection{"invalid-degree", "dp, tp, pp and ep must each be at least 1"};
+  }
+  const int total = cluster.total_gpus();
+  if (options.require_all_gpus && plan.gpus() != total) {
+    return PlanRejection{"gpu-count", fmt::format("dp×tp×pp = {}×{}×{} = {} GPUs, but the cluster has {} ({})",
+                                                  plan.dp, plan.tp, plan.pp, plan.gpus(), total, cluster.describe())};
+  }
+  if (plan.gpus() > total) {
+    return PlanRejection{"gpu-count", fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
+  }
+  if (!options.allow_cross_node_tp && plan.tp > cluster.gpus_per_node) {
+    return PlanRejection{"tp-spans-nodes",
+                         fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it",
+                                     plan.tp, cluster.gpus_per_node)};
+  }
+  for (const auto& cell : model.cells) {
+    const auto& a = cell.attn;
+    if (a.num_heads % plan.tp != 0) {
+      return PlanRejection{"tp-divides-heads",
+                           fmt::format("tp={} does not divide the {} attention heads", plan.tp, a.num_heads)};
+    }
+    if (a.kind == AttentionKind::MHA && a.num_kv_heads % plan.tp != 0 && plan.tp % a.num_kv_heads != 0) {
+      return PlanRejection{"tp-divides-kv-heads",
+                           fmt::format("tp={} and the {} KV heads do not divide one another", plan.tp, a.num_kv_heads)};
+    }
+    if (cell.ffn.is_moe()) {
+      if (cell.ffn.num_experts % plan.ep != 0) {
+        return PlanRejection{"ep-divides-experts",
+                             fmt::format("ep={} does not divide the {} experts", plan.ep, cell.ffn.num_experts)};
+      }
+    }
+  }
+  if (plan.ep > 1 && !model.is_moe()) return PlanRejection{"ep-needs-moe", "ep > 1 needs a mixture-of-experts model"};
+  if (plan.ep > plan.tp) {
+    return PlanRejection{"ep-exceeds-tp",
+                         fmt::format("ep={} exceeds tp={}: experts are spread over the tp group", plan.ep, plan.tp)};
+  }
+  if (plan.ep > 1 && plan.tp % plan.ep != 0) {
+    return PlanRejection{"ep-divides-tp", fmt::format("ep={} does not divide tp={}", plan.ep, plan.tp)};
+  }
+  if (plan.pp > model.num_layers()) {
+    return PlanRejection{"pp-exceeds-layers",
+                         fmt::format("pp={} exceeds the model's {} layers", plan.pp, model.num_layers())};
+  }
+  plan.stages = split_stages(model, plan.pp);
+  return std::nullopt;
+}
+
+std::int64_t kv_heads_per_gpu(const AttentionSpec& attn, int tp) {
+  return std::max<std::int64_t>(1, attn.num_kv_heads / tp);
+}
+
+namespace {
+
+// Bytes per parameter of the layer weights: quantized formats carry group scales
+// (int4: one fp16 scale + zero per 128 weights, as in AWQ/GPTQ group size 128).
+double weight_bytes_per_param(DType w) {
+  if (w == DType::INT4) return 0.5 + 4.0 / 128.0;
+  return dtype_bytes(w);
+}
+
+double cell_params_per_gpu(const Model& m, const Cell& c, const Plan& plan) {
+  const auto h = static_cast<double>(m.hidden);
+  const int tp = plan.tp;
+  double attn = 0;
+  if (c.attn.kind == AttentionKind::MLA) {
+    // Latent down-projections are replicated; head-wise up-projections and o_proj are sharded.
+    const double full = c.attention_params(m.hidden);
+    const auto r_kv = static_cast<double>(c.attn.kv_lora_rank);
+    const double replicated = h * (r_kv + static_cast<double>(c.attn.qk_rope_head_dim)) + r_kv +
+                              (c.attn.q_lora_rank > 0 ? h * static_cast<double>(c.attn.q_lora_rank) : 0.0);
+    attn = replicated + (full - replicated) / tp;
+  } else {
+    const auto q_dim = static_cast<double>(c.attn.num_heads * c.attn.head_dim) / tp;
+    const auto kv_dim = static_cast<double>(kv_heads_per_gpu(c.attn, tp) * c.attn.head_dim);
+    attn = h * (q_dim + 2 * kv_dim) + q_dim * h;
+    if (c.attn.qkv_bias) attn += q_dim + 2 * kv_dim;
+    if (c.attn.o_bias) attn += h;
+  }
+  double ffn = 0;
+  if (c.ffn.is_moe()) {
+    // Experts are split over ep, each expert's width over tp/ep; the router is replicated.
+    const double per_expert = (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.intermediate);
+    const double experts_here = static_cast<double>(c.ffn.num_experts) / plan.ep;
+    ffn = experts_here * per_expert / (static_cast<double>(tp) / plan.ep) + h * static_cast<double>(c.ffn.num_experts);
+    if (c.ffn.shared_intermediate > 0) {
+      ffn += (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.shared_intermediate) / tp;
+    }
+  } else {
+    ffn = c.ffn_params(m.hidden) / tp;
+  }
+  return attn + ffn + static_cast<double>(c.norm_params);
+}
+
+}  // namespace
+
+double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, const Precision& p) {
+  const double wb = weight_bytes_per_param(p.weight);
+  // Embedding and LM head stay in 16-bit in quantized checkpoints (vLLM does not quantize them).
+  const double eb = dtype_bytes(p.weight == DType::FP32 ? DType::FP32 : DType::BF16);
+  double bytes = 0;
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    bytes += static_cast<double>(s.cell_counts[c]) * cell_params_per_gpu(model, model.cells[c], plan) * wb;
+  }
+  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.tp;  // vocab-parallel
+  if (s.has_embedding) {
+    bytes += (vocab_rows + static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) * eb;
+  }
+  if (s.has_lm_head) {
+    // A tied LM head shares the embedding's memory unless the pipeline puts them on different stages.
+    if (!model.tied_embeddings || !s.has_embedding) bytes += vocab_rows * eb;
+    bytes += static_cast<double>(model.final_norm_params) * eb;
+  }
+  return bytes;
+}
+
+double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s) {
+  double e = 0;
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    const auto& a = model.cells[c].attn;
+    double per_layer = 0;
+    if (a.kind == AttentionKind::MLA) {
+      per_layer = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
+    } else {
+      per_layer = 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.tp) * a.head_dim);
+    }
+    e += static_cast<double>(s.cell_counts[c]) * per_layer;
+  }
+  return e;
+}
+
+std::int64_t MemoryFootprint::kv_tokens() const { return kv_blocks * block_size; }
+
+MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, const Plan& plan,
+                                 const Precision& precision, const MemoryKnobs& knobs) {
+  APEX_ASSERT(!plan.stages.empty(), "memory_footprint needs a plan made by make_plan");
+  MemoryFootprint f;
+  f.block_size = knobs.block_size;
+  f.capacity = cluster.gpu.hbm_bytes;
+  f.budget = f.capacity * knobs.gpu_memory_utilization;
+  const double ab = dtype_bytes(precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+  const auto h = static_cast<double>(model.hidden);
+  double kv_per_token_worst = 0;
+  double min_kv_tokens = std::numeric_limits<double>::infinity();
+  for (const auto& s : plan.stages) {
+    const double weights = stage_weight_bytes(model, plan, s, precision);
+    // Peak activation of the profile run (max_num_batched_tokens tokens through one layer):
+    // residual + normed hidden states, the QKV output, the gate/up output and its activation.
+    const auto tokens = static_cast<double>(knobs.max_num_batched_tokens);
+    double widest = 0;
+    for (std::size_t c = 0; c < model.cells.size(); ++c) {
+      if (s.cell_counts[c] == 0) continue;
+      const auto& cell = model.cells[c];
+      const double qkv = static_cast<double>((cell.attn.num_heads + 2 * cell.attn.num_kv_heads) * cell.attn.head_dim) / plan.tp;
+      double inter = static_cast<double>(cell.ffn.intermediate);
+      if (cell.ffn.is_moe()) inter = static_cast<double>(cell.ffn.intermediate * cell.ffn.top_k);
+      const double ffn = (cell.ffn.gated ? 3.0 : 2.0) * inter / plan.tp;
+      widest = std::max(widest, std::max(qkv, ffn));
+    }
+    double activation = tokens * (4 * h + widest) * ab;
+    if (s.has_lm_head) {  // fp32 logits of the sampled sequences, twice (logits + probabilities)
+      activation += 2.0 * static_cast<double>(knobs.max_num_seqs) * static_cast<double>(model.vocab) * 4.0;
+    }
+    const double reserve = 0.25 * kGiB + (plan.tp > 1 || plan.pp > 1 ? 0.5 * kGiB : 0.0);
+    const double kv_elems = stage_kv_elements_per_token(model, plan, s);
+    const double kv_per_token = kv_elems * dtype_bytes(precision.kv);
+    const double kv = f.budget - weights - activation - reserve;
+    if (weights + activation + reserve > f.weights + f.activation + f.runtime_reserve) {
+      f.weights = weights;
+      f.activation = activation;
+      f.runtime_reserve = reserve;
+      f.kv_cache = kv;
+    }
+    kv_per_token_worst = std::max(kv_per_token_worst, kv_per_token);
+    if (kv_per_token > 0) min_kv_tokens = std::min(min_kv_tokens, kv / kv_per_token);
+  }
+  f.kv_bytes_per_token = kv_per_token_worst;
+  // Every stage must hold the KV of every token in flight: the scarcest stage sets the block count.
+  if (std::isfinite(min_kv_tokens) && min_kv_tokens > 0) {
+    f.kv_blocks = static_cast<std::int64_t>(std::floor(min_kv_tokens / knobs.block_size));
+  }
+  return f;
+}
+
+}  // namespace apex

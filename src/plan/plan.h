@@ -1,0 +1,97 @@
+// plan/plan.h — a parallel execution plan and its memory footprint.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+#include "hw/hardware.h"
+#include "model/model.h"
+
+namespace apex {
+
+// One pipeline stage of a replica: a contiguous layer range, as counts per cell.
+struct Stage {
+  std::int64_t first_layer = 0, end_layer = 0;  // [first, end)
+  std::vector<std::int64_t> cell_counts;         // layers of each model cell in this stage
+  bool has_embedding = false;
+  bool has_lm_head = false;
+  std::int64_t num_layers() const { return end_layer - first_layer; }
+};
+
+struct Plan {
+  int dp = 1;  // replicas behind the router
+  int tp = 1;  // tensor-parallel width of attention and dense FFN
+  int pp = 1;  // pipeline stages per replica
+  int ep = 1;  // expert-parallel width of MoE layers (within the tp group; MoE only)
+  std::vector<Stage> stages;  // pp entries, filled by make_plan
+
+  int gpus_per_replica() const { return tp * pp; }
+  int gpus() const { return dp * tp * pp; }
+  std::string label() const;  // "dp2·tp4·pp1"
+};
+
+// vLLM's layer partition: layers/pp each, the remainder spread over the stages before the last
+// (the last stage also holds the LM head, the first the embedding).
+std::vector<Stage> split_stages(const Model& model, int pp);
+
+// Why a plan is impossible: `reason` is a short category for histograms ("tp-divides-heads"),
+// `detail` the full sentence.
+struct PlanRejection {
+  std::string reason;
+  std::string detail;
+};
+
+// Validates the plan's shape against the model and cluster and fills the stages. Returns the
+// reason it is impossible, or nullopt. Never throws for an impossible plan (the planner counts
+// reasons); `simulate` turns a reason into a UserError.
+struct PlanOptions {
+  bool allow_cross_node_tp = false;
+  bool require_all_gpus = true;  // dp·tp·pp must equal the cluster's GPU count
+};
+std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
+                                     const PlanOptions& options = {});
+
+// Precision choices of a deployment.
+struct Precision {
+  DType weight = DType::BF16;
+  DType activation = DType::BF16;
+  DType kv = DType::BF16;
+};
+
+// Memory knobs of the serving engine that shape the footprint.
+struct MemoryKnobs {
+  double gpu_memory_utilization = 0.9;
+  int block_size = 16;
+  int max_num_batched_tokens = 8192;
+  int max_num_seqs = 256;
+};
+
+struct MemoryFootprint {
+  double capacity = 0;       // GPU memory the driver reports
+  double budget = 0;         // capacity × gpu_memory_utilization
+  double weights = 0;        // heaviest stage, per GPU
+  double activation = 0;     // peak activation of the profile run, per GPU
+  double runtime_reserve = 0;  // NCCL / cuBLAS workspaces and other non-torch memory
+  double kv_cache = 0;       // what is left for the KV cache (may be negative)
+  double kv_bytes_per_token = 0;  // per GPU, heaviest stage
+  std::int64_t kv_blocks = 0;     // blocks of block_size tokens per replica
+  std::int64_t kv_tokens() const;
+  int block_size = 16;
+};
+
+// Per-GPU memory of the plan (worst stage), following vLLM's profile-run accounting:
+// KV = capacity × utilization − weights − peak activation − non-torch reserve.
+MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, const Plan& plan,
+                                 const Precision& precision, const MemoryKnobs& knobs);
+
+// Parameter bytes held by one GPU of stage `s` (TP-sharded; KV heads replicated when tp > kv heads).
+double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, const Precision& p);
+// KV elements per token held by one GPU of stage `s`.
+double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s);
+// KV heads one GPU holds: max(1, kv_heads / tp) — TP wider than the KV heads replicates them.
+std::int64_t kv_heads_per_gpu(const AttentionSpec& attn, int tp);
+
+}  // namespace apex

@@ -1,0 +1,34 @@
+// report/report.h — renders results as JSON (the stable contract of ../shared/docs/CLI.md), a
+// human table, or CSV. The library never prints: these return strings for `main` to write.
+#pragma once
+
+#include <string>
+
+#include "core/json_util.h"
+#include "search/planner.h"
+
+namespace apex {
+
+enum class Format : std::uint8_t { Table, JSON, CSV };
+Format parse_format(const std::string& text);
+
+// Context shown alongside results (model, cluster, workload description).
+struct RunInfo {
+  std::string model;
+  std::string cluster;
+  std::string workload;
+  std::string engine;
+  std::string precision;
+  double price_per_gpu_hour = 0;
+};
+
+Json result_json(const SimResult& r, const EnginePolicy* engine = nullptr);
+Json rejected_json(const PlanOutcome& o);
+Json search_json(const SearchReport& s, const RunInfo& info);
+
+std::string simulate_table(const SimResult& r, const RunInfo& info, const EnginePolicy& engine);
+std::string search_table(const SearchReport& s, const RunInfo& info);
+std::string simulate_csv(const SimResult& r);
+std::string search_csv(const SearchReport& s);
+
+}  // namespace apex

@@ -1,0 +1,112 @@
+#include "search/deployment.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/units.h"
+
+namespace apex {
+
+std::int64_t Deployment::effective_max_model_len() const {
+  return max_model_len.value_or(model.max_positions);
+}
+
+void Deployment::validate() const {
+  const Gpu& g = cluster.gpu;
+  auto check = [&](DType t, std::string_view flag) {
+    if (t == DType::INT4 && flag == "--weight-dtype") return;  // W4A16: dequantized to 16-bit math
+    if (t == DType::FP32) return;
+    if (!g.supports(t)) {
+      std::vector<std::string> ok;
+      for (const auto& n : dtype_names()) {
+        if (g.supports(parse_dtype(n, flag))) ok.push_back(n);
+      }
+      throw UserError(fmt::format("{} {}: {} has no {} tensor-core support; supported: {}", flag, dtype_name(t),
+                                  g.name, dtype_name(t), join(ok, ", ")));
+    }
+  };
+  check(precision.weight, "--weight-dtype");
+  check(precision.activation, "--activation-dtype");
+  if (precision.kv == DType::FP8 && !g.supports(DType::FP8) && g.name.find("a100") == std::string::npos) {
+    // fp8 KV caches are stored in 8 bits and upcast in the attention kernel; vLLM allows them on
+    // Ampere and newer. Older GPUs lack the kernels.
+    throw UserError(fmt::format("--kv-dtype fp8: {} does not support an fp8 KV cache", g.name));
+  }
+  if (precision.kv == DType::INT4) throw UserError("--kv-dtype int4 is not supported by vLLM; use fp8 or bf16");
+  if ((precision.activation == DType::BF16 || precision.weight == DType::BF16) && g.peak_bf16 <= 0) {
+    throw UserError(fmt::format("{} has no bf16 support (compute capability < 8.0); pass --weight-dtype fp16 "
+                                "--activation-dtype fp16 --kv-dtype fp16",
+                                g.name));
+  }
+  const std::int64_t mml = effective_max_model_len();
+  if (mml < 1) throw UserError(fmt::format("--max-model-len must be at least 1, got {}", mml));
+  if (mml > model.max_positions) {
+    throw UserError(fmt::format("--max-model-len {} exceeds the model's context of {} tokens", mml,
+                                model.max_positions));
+  }
+  if (ttft_slo < 0 || tpot_slo < 0) throw UserError("SLOs must not be negative");
+}
+
+std::shared_ptr<const OpModel> Deployment::op_model_ptr() const {
+  if (ops) return ops;
+  return make_analytical_ops(cluster.gpu);
+}
+
+EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
+  EngineOverrides o = engine_overrides;
+  if (extra.max_num_seqs) o.max_num_seqs = extra.max_num_seqs;
+  if (extra.max_num_batched_tokens) o.max_num_batched_tokens = extra.max_num_batched_tokens;
+  if (extra.gpu_memory_utilization) o.gpu_memory_utilization = extra.gpu_memory_utilization;
+  if (extra.block_size) o.block_size = extra.block_size;
+  if (extra.chunked_prefill) o.chunked_prefill = extra.chunked_prefill;
+  return resolve_engine(engine, cluster.gpu, effective_max_model_len(), o);
+}
+
+void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options) {
+  if (auto why = make_plan(d.model, d.cluster, plan, options)) {
+    throw UserError(fmt::format("impossible plan {}: {}", plan.label(), why->detail));
+  }
+}
+
+std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
+                                        std::int64_t longest_request) {
+  const MemoryFootprint f =
+      memory_footprint(d.model, d.cluster, plan, d.precision,
+                       MemoryKnobs{engine.gpu_memory_utilization, engine.block_size, engine.max_num_batched_tokens,
+                                   engine.max_num_seqs});
+  const double need_kv = static_cast<double>(longest_request) * f.kv_bytes_per_token;
+  const double fixed = f.weights + f.activation + f.runtime_reserve;
+  if (fixed >= f.budget) {
+    return fmt::format("needs {} per GPU for weights ({}) + activations ({}) + reserve ({}) before any KV cache, "
+                       "has {} ({} × {:.2f})",
+                       format_bytes(fixed + need_kv), format_bytes(f.weights), format_bytes(f.activation),
+                       format_bytes(f.runtime_reserve), format_bytes(f.budget), format_bytes(f.capacity),
+                       engine.gpu_memory_utilization);
+  }
+  if (f.kv_tokens() < longest_request) {
+    return fmt::format("KV cache holds {} tokens per replica ({} per GPU), the longest request needs {} ({} per GPU)",
+                       f.kv_tokens(), format_bytes(f.kv_cache), longest_request, format_bytes(need_kv));
+  }
+  return std::nullopt;
+}
+
+SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& engine) {
+  SimConfig c;
+  c.model = &d.model;
+  c.cluster = d.cluster;
+  c.plan = plan;
+  c.precision = d.precision;
+  c.engine = engine;
+  c.router = d.router;
+  c.max_model_len = d.effective_max_model_len();
+  c.ttft_slo = d.ttft_slo;
+  c.tpot_slo = d.tpot_slo;
+  return c;
+}
+
+SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests, const EngineOverrides& extra) {
+  const EnginePolicy engine = d.engine_policy(extra);
+  return simulate(sim_config(d, plan, engine), requests, d.op_model_ptr());
+}
+
+}  // namespace apex

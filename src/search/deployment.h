@@ -1,0 +1,51 @@
+// search/deployment.h — everything fixed about a deployment except the plan: model, cluster,
+// precision, engine, routing, SLOs. The one place where a (deployment, plan) pair becomes a
+// simulation, used by `apex simulate`, the planner and the Python bindings alike.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "hw/hardware.h"
+#include "model/model.h"
+#include "perf/ops.h"
+#include "plan/plan.h"
+#include "sim/engine.h"
+#include "sim/simulator.h"
+#include "workload/workload.h"
+
+namespace apex {
+
+struct Deployment {
+  Model model;
+  Cluster cluster;
+  Precision precision;
+  std::string engine = "vllm";
+  EngineOverrides engine_overrides;
+  RouterKind router = RouterKind::LeastLoaded;
+  std::optional<std::int64_t> max_model_len;  // default: the model's max_position_embeddings
+  double ttft_slo = 0;  // seconds, 0 = none
+  double tpot_slo = 0;
+  std::shared_ptr<const OpModel> ops;  // default: analytical ops for the cluster's GPU
+
+  std::int64_t effective_max_model_len() const;
+  // Validates dtypes against the GPU and the model/engine settings; UserError on a problem.
+  void validate() const;
+  std::shared_ptr<const OpModel> op_model_ptr() const;  // `ops`, or the analytical backend
+  EnginePolicy engine_policy(const EngineOverrides& extra = {}) const;
+};
+
+// Fills plan.stages; UserError naming the reason when the plan is impossible.
+void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options = {});
+
+// Memory check for a plan: nullopt when the KV cache can hold `longest_request` tokens, else the
+// reason with bytes needed vs available.
+std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
+                                        std::int64_t longest_request);
+
+SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& engine);
+SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
+                        const EngineOverrides& extra = {});
+
+}  // namespace apex

@@ -1,0 +1,86 @@
+// search/planner.h — enumerate → feasible? → bound → simulate → rank.
+//
+// The plan space is a Cartesian product addressed by integer ids: (tp, pp, dp) and, when tuning,
+// engine knob values. Cheap checks run first (shape, memory), each rejection counted under a
+// named reason; then an analytical bound skips plans that cannot enter the top K; the survivors
+// are simulated on a thread pool in fixed-size waves, so the result (and every count) is the same
+// for any thread count.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "search/deployment.h"
+
+namespace apex {
+
+enum class Objective : std::uint8_t {
+  Throughput,    // output tokens/s, higher is better
+  TtftMean, TtftP50, TtftP99,
+  TpotMean, TpotP50, TpotP99,
+  E2eMean, E2eP50, E2eP99,
+  Goodput,       // requests/s meeting both SLOs, higher is better
+  Energy,        // joules per output token, lower is better
+  Cost           // USD per million output tokens, lower is better
+};
+Objective parse_objective(const std::string& text);
+std::string_view objective_name(Objective o);
+const std::vector<std::string>& objective_names();
+bool higher_is_better(Objective o);
+
+struct SearchOptions {
+  Objective objective = Objective::Throughput;
+  int top = 10;
+  bool exhaustive = false;  // simulate every feasible plan (no bound pruning)
+  int threads = 0;          // 0 = all cores
+  PlanOptions plan;         // cross-node TP, fewer GPUs
+  std::vector<int> tune_max_num_seqs;            // engine knob values to try (empty = engine default)
+  std::vector<int> tune_max_num_batched_tokens;
+  std::optional<double> price_per_gpu_hour;      // overrides the GPU preset
+  int wave = 8;  // plans simulated between two updates of the pruning threshold
+};
+
+struct Candidate {
+  std::uint64_t id = 0;
+  Plan plan;
+  EngineOverrides knobs;
+  std::string label() const;
+};
+
+struct PlanOutcome {
+  Candidate candidate;
+  bool feasible = false;
+  std::string reason;   // rejection category (histogram key)
+  std::string detail;   // full message
+  std::optional<SimResult> result;
+  double score = 0;     // objective value (natural units)
+  double bound = 0;     // optimistic objective value from the analytical bound
+  double cost_per_million_tokens = 0;
+};
+
+struct SearchReport {
+  Objective objective = Objective::Throughput;
+  std::vector<PlanOutcome> ranked;          // simulated plans, best first, at most `top`
+  std::vector<PlanOutcome> rejected_examples;  // first rejection of each reason
+  std::map<std::string, std::uint64_t> rejected;  // reason -> count
+  std::uint64_t enumerated = 0, feasible = 0, simulated = 0, pruned = 0;
+  double wall_s = 0;
+  int threads = 1;
+  std::optional<PlanOutcome> baseline;  // max TP within a node, DP across nodes
+  std::optional<std::string> nearest_miss;  // when nothing is feasible
+};
+
+// Counts of the plan space (for tests and `apex plans`).
+std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options);
+
+// Runs the search on a loaded trace. UserError when nothing is feasible (message carries the
+// histogram and the nearest miss).
+SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions& options);
+
+// Objective value of a simulated result (natural units, see Objective).
+double objective_value(Objective o, const SimResult& r, double price_per_gpu_hour);
+
+}  // namespace apex

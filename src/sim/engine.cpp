@@ -1,0 +1,167 @@
+// sim/engine.cpp — engine presets. Every default below is cited in docs/engines.md with the source
+// file and commit it was read from.
+#include "sim/engine.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace apex {
+
+const std::vector<EngineInfo>& engine_presets() {
+  static const std::vector<EngineInfo> list = {
+      {"vllm", "vLLM 0.11 V1 engine (OpenAI server defaults): chunked prefill always on, mixed batches, "
+               "8192-token budget and 1024 seqs on >=70 GiB GPUs (2048/256 otherwise)"},
+      {"vllm-0.6", "vLLM 0.6.0-0.6.4 V0 scheduler: prefill-first whole prompts, 256 seqs; chunked prefill "
+                   "(512-token budget, decode-first) only when max_model_len > 32K"},
+      {"sglang", "SGLang (2025-26 defaults): prefill-first with chunked prefill (8192 tokens on 80-160 GB GPUs), "
+                 "page size 1"},
+  };
+  return list;
+}
+
+std::vector<std::string> engine_names() {
+  std::vector<std::string> names;
+  for (const auto& e : engine_presets()) names.push_back(e.name);
+  return names;
+}
+
+namespace {
+
+bool big_gpu_not_a100(const Gpu& gpu) {
+  // vLLM: device memory >= 70 GiB and the device name does not contain "a100".
+  return gpu.hbm_bytes >= 70.0 * 1024 * 1024 * 1024 && gpu.name.find("a100") == std::string::npos;
+}
+
+EnginePolicy vllm_v1(const Gpu& gpu) {
+  EnginePolicy p;
+  p.name = "vllm";
+  p.version = "0.11 (V1 engine)";
+  p.description = engine_presets()[0].description;
+  p.sources = "vllm/engine/arg_utils.py _set_default_args @99d7eb5; vllm/v1/core/sched/scheduler.py @b4622cf";
+  p.batching = BatchingKind::Mixed;
+  p.chunked_prefill = true;
+  const bool big = big_gpu_not_a100(gpu);
+  p.max_num_batched_tokens = big ? 8192 : 2048;
+  p.max_num_seqs = big ? 1024 : 256;
+  p.gpu_memory_utilization = 0.9;
+  p.block_size = 16;
+  // CUDA graphs: FULL_AND_PIECEWISE, capture sizes up to min(2 * max_num_seqs, 512).
+  p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
+  p.costs.graph_decode_only = false;
+  p.costs.step_overhead = 1.0e-3;
+  p.costs.per_seq_overhead = 4e-6;
+  return p;
+}
+
+EnginePolicy vllm_v0(std::int64_t max_model_len) {
+  EnginePolicy p;
+  p.name = "vllm-0.6";
+  p.version = "0.6.0-0.6.4 (V0 scheduler)";
+  p.description = engine_presets()[1].description;
+  p.sources = "vllm/engine/arg_utils.py @12985d4 and vllm/config.py @42cf356 (SchedulerConfig); "
+              "vllm/core/scheduler.py _schedule_default / _schedule_chunked_prefill";
+  // Chunked prefill is on by default only when max_model_len > 32K (CUDA, no sliding window).
+  p.chunked_prefill = max_model_len > 32768;
+  p.batching = p.chunked_prefill ? BatchingKind::Mixed : BatchingKind::PrefillFirst;
+  p.max_num_seqs = 256;
+  p.max_num_batched_tokens =
+      p.chunked_prefill ? 512 : static_cast<int>(std::max<std::int64_t>(max_model_len, 2048));
+  p.gpu_memory_utilization = 0.9;
+  p.block_size = 16;
+  p.admission_watermark = 0.01;
+  // CUDA graphs for decode-only batches up to 256 sequences; prefill runs eagerly.
+  p.costs.graph_max_tokens = 256;
+  p.costs.graph_decode_only = true;
+  p.costs.step_overhead = 2.5e-3;  // V0 synchronous scheduling + output processing (RFC #6854: ms-scale bubbles)
+  p.costs.per_seq_overhead = 12e-6;
+  return p;
+}
+
+EnginePolicy sglang(const Gpu& gpu) {
+  EnginePolicy p;
+  p.name = "sglang";
+  p.version = "0.5 (2025-26 server_args defaults)";
+  p.description = engine_presets()[2].description;
+  p.sources = "sgl-project/sglang python/sglang/srt/server_args.py @001067f (_handle_gpu_memory_settings)";
+  p.batching = BatchingKind::PrefillFirst;
+  p.chunked_prefill = true;
+  const double gb = gpu.hbm_bytes / 1e9;
+  p.max_num_batched_tokens = gb < 35 ? 2048 : gb < 60 ? 4096 : gb < 160 ? 8192 : 16384;
+  p.max_num_seqs = 1024;
+  p.gpu_memory_utilization = 0.88;
+  p.block_size = 1;
+  p.costs.graph_max_tokens = gb < 60 ? 160 : 512;
+  p.costs.graph_decode_only = true;
+  p.costs.step_overhead = 0.8e-3;
+  p.costs.per_seq_overhead = 4e-6;
+  return p;
+}
+
+}  // namespace
+
+EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_t max_model_len,
+                            const EngineOverrides& o) {
+  EnginePolicy p;
+  if (name == "vllm") {
+    p = vllm_v1(gpu);
+  } else if (name == "vllm-0.6") {
+    p = vllm_v0(max_model_len);
+  } else if (name == "sglang") {
+    p = sglang(gpu);
+  } else {
+    throw UserError(unknown_name_message("engine", name, engine_names(), "see `apex list engines`"));
+  }
+  if (o.chunked_prefill) {
+    p.chunked_prefill = *o.chunked_prefill;
+    if (p.name == "vllm-0.6") {
+      p.batching = p.chunked_prefill ? BatchingKind::Mixed : BatchingKind::PrefillFirst;
+      if (!o.max_num_batched_tokens) {
+        p.max_num_batched_tokens =
+            p.chunked_prefill ? 512 : static_cast<int>(std::max<std::int64_t>(max_model_len, 2048));
+      }
+    }
+  }
+  if (o.max_num_seqs) {
+    if (*o.max_num_seqs < 1) throw UserError(fmt::format("--max-num-seqs must be at least 1, got {}", *o.max_num_seqs));
+    p.max_num_seqs = *o.max_num_seqs;
+  }
+  if (o.max_num_batched_tokens) {
+    if (*o.max_num_batched_tokens < 1) {
+      throw UserError(fmt::format("--max-num-batched-tokens must be at least 1, got {}", *o.max_num_batched_tokens));
+    }
+    p.max_num_batched_tokens = *o.max_num_batched_tokens;
+  }
+  if (o.gpu_memory_utilization) {
+    const double u = *o.gpu_memory_utilization;
+    if (!(u > 0 && u <= 1)) throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
+    p.gpu_memory_utilization = u;
+  }
+  if (o.block_size) {
+    const int b = *o.block_size;
+    if (b < 1 || b > 1024 || (b & (b - 1)) != 0) {
+      throw UserError(fmt::format("--block-size must be a power of two between 1 and 1024, got {}", b));
+    }
+    p.block_size = b;
+  }
+  if (o.step_overhead_s) {
+    if (!(*o.step_overhead_s >= 0)) throw UserError("--step-overhead-ms must not be negative");
+    p.costs.step_overhead = *o.step_overhead_s;
+  }
+  if (p.name == "vllm" && !o.max_num_seqs) {
+    p.max_num_seqs = std::min(p.max_num_seqs, p.max_num_batched_tokens);  // vLLM clamps the default
+  }
+  if (p.name == "vllm") p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
+  if (!p.chunked_prefill && p.max_num_batched_tokens < max_model_len) {
+    throw UserError(fmt::format("without chunked prefill --max-num-batched-tokens ({}) must be at least the max "
+                                "model length ({}), or a long prompt could never be scheduled",
+                                p.max_num_batched_tokens, max_model_len));
+  }
+  if (p.max_num_batched_tokens < p.max_num_seqs && p.batching == BatchingKind::PrefillFirst && !p.chunked_prefill) {
+    throw UserError(fmt::format("--max-num-batched-tokens ({}) must be at least --max-num-seqs ({})",
+                                p.max_num_batched_tokens, p.max_num_seqs));
+  }
+  return p;
+}
+
+}  // namespace apex

@@ -1,0 +1,626 @@
+// sim/simulator.cpp — the event loop, the replica scheduler (vLLM semantics) and metrics.
+#include "sim/simulator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <deque>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+
+namespace apex {
+
+RouterKind parse_router(const std::string& text) {
+  if (text == "round-robin") return RouterKind::RoundRobin;
+  if (text == "least-loaded") return RouterKind::LeastLoaded;
+  const std::vector<std::string> names = {"round-robin", "least-loaded"};
+  throw UserError(unknown_name_message("router", text, names));
+}
+
+std::string_view router_name(RouterKind r) {
+  return r == RouterKind::RoundRobin ? "round-robin" : "least-loaded";
+}
+
+std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len,
+                                            std::int64_t kv_tokens) {
+  for (std::size_t i = 0; i < trace.requests.size(); ++i) {
+    const auto& r = trace.requests[i];
+    const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
+    if (total > max_model_len) {
+      return fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}", i,
+                         total, r.prompt, r.output, max_model_len);
+    }
+    if (total > kv_tokens) {
+      return fmt::format("request #{} needs {} tokens of KV cache but the whole cache holds {} tokens", i, total,
+                         kv_tokens);
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Per-request runtime state, kept only while the request is active (arrived, not finished).
+struct Active {
+  std::uint64_t id = 0;
+  TimeNs arrival = 0;
+  TimeNs first_token = -1;
+  TimeNs last_token = -1;
+  std::int32_t prompt = 0;
+  std::int32_t output = 0;
+  std::int32_t generated = 0;  // output tokens sampled so far
+  std::int32_t computed = 0;   // tokens whose KV is computed (vLLM num_computed_tokens)
+  std::int32_t blocks = 0;     // KV blocks held
+  std::int32_t scheduled = 0;  // tokens in the in-flight micro-batch
+  bool in_flight = false;
+  bool running = false;  // in the running list (holds blocks)
+  bool queue_recorded = false;
+
+  std::int32_t num_tokens() const { return prompt + generated; }
+};
+
+struct MicroBatch {
+  std::vector<std::int32_t> slots;
+  BatchShape shape;
+  TimeNs start = 0;
+};
+
+enum class EventKind : std::uint8_t { BatchDone, Wake };
+
+struct Event {
+  TimeNs time;
+  std::uint64_t seq;
+  EventKind kind;
+  std::int32_t replica;
+  std::int32_t batch;  // index into the replica's micro-batch slots
+};
+struct EventLater {
+  bool operator()(const Event& a, const Event& b) const {
+    return a.time != b.time ? a.time > b.time : a.seq > b.seq;
+  }
+};
+
+class Simulation;
+
+class Replica {
+ public:
+  Replica(Simulation& sim, int index);
+  void admit(std::int32_t slot) { waiting_.push_back(slot); }
+  std::size_t load() const { return waiting_.size() + running_.size(); }
+  void on_batch_done(int batch, TimeNs now);
+  void try_schedule(TimeNs now);
+  bool idle() const { return in_flight_ == 0 && waiting_.empty() && running_.empty(); }
+
+  std::int64_t total_blocks = 0;
+  std::int64_t free_blocks = 0;
+
+ private:
+  bool build_batch(MicroBatch& mb);
+  bool build_mixed(MicroBatch& mb);
+  bool build_prefill_first(MicroBatch& mb);
+  void add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t tokens);
+  bool allocate(Active& a, std::int32_t tokens);
+  std::int32_t blocks_for(std::int64_t tokens) const;
+  void preempt(std::int32_t slot);
+  std::int32_t pick_victim() const;
+  void remove_running(std::int32_t slot);
+
+  Simulation& sim_;
+  int index_;
+  std::deque<std::int32_t> waiting_;
+  std::vector<std::int32_t> running_;
+  std::vector<MicroBatch> batches_;  // pp slots
+  std::vector<char> batch_busy_;
+  std::vector<TimeNs> stage_free_;
+  std::vector<double> stage_s_;  // scratch
+  int in_flight_ = 0;
+  TimeNs wake_at_ = -1;
+};
+
+class Simulation {
+ public:
+  Simulation(const SimConfig& c, RequestSource& src, std::shared_ptr<const OpModel> ops)
+      : cfg(c),
+        source(src),
+        memory(memory_footprint(*c.model, c.cluster, c.plan, c.precision,
+                                MemoryKnobs{c.engine.gpu_memory_utilization, c.engine.block_size,
+                                            c.engine.max_num_batched_tokens, c.engine.max_num_seqs})),
+        cost(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs) {
+    if (memory.kv_blocks <= 0) {
+      throw UserError(fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
+                                  "reserve {} exceed {} × {:.2f} = {}",
+                                  c.plan.label(), format_bytes(memory.weights), format_bytes(memory.activation),
+                                  format_bytes(memory.runtime_reserve), format_bytes(memory.capacity),
+                                  c.engine.gpu_memory_utilization, format_bytes(memory.budget)));
+    }
+    for (int r = 0; r < c.plan.dp; ++r) replicas.emplace_back(*this, r);
+    for (auto& r : replicas) r.total_blocks = r.free_blocks = memory.kv_blocks;
+    peak_flops = c.cluster.gpu.peak_flops(c.precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+    if (peak_flops <= 0) peak_flops = c.cluster.gpu.peak_flops(DType::FP16);
+  }
+
+  SimResult run();
+
+  std::int32_t new_slot() {
+    if (!free_slots.empty()) {
+      const std::int32_t s = free_slots.back();
+      free_slots.pop_back();
+      slots[static_cast<std::size_t>(s)] = Active{};
+      return s;
+    }
+    slots.emplace_back();
+    return static_cast<std::int32_t>(slots.size() - 1);
+  }
+  Active& at(std::int32_t slot) { return slots[static_cast<std::size_t>(slot)]; }
+  void push(TimeNs t, EventKind k, int replica, int batch) {
+    events.push(Event{t, seq++, k, static_cast<std::int32_t>(replica), static_cast<std::int32_t>(batch)});
+  }
+  void emit_token(Active& a, TimeNs now);
+  void finish(std::int32_t slot, TimeNs now);
+  void account(const MicroBatch& mb, const std::vector<double>& stage_s, int gpus_per_stage);
+
+  const SimConfig& cfg;
+  RequestSource& source;
+  MemoryFootprint memory;
+  CostModel cost;
+  std::vector<Replica> replicas;
+  std::vector<Active> slots;
+  std::vector<std::int32_t> free_slots;
+  std::priority_queue<Event, std::vector<Event>, EventLater> events;
+  std::uint64_t seq = 0;
+  std::uint64_t active = 0;
+  double peak_flops = 0;
+
+  // Metrics.
+  std::vector<double> ttft, tpot, e2e, queue;
+  LogHistogram itl;
+  std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
+  std::uint64_t iterations = 0, preemptions = 0, batch_seqs = 0, batch_tokens = 0, peak_active = 0;
+  TimeNs first_arrival = -1, last_completion = 0;
+  double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
+  double peak_kv = 0;
+};
+
+Replica::Replica(Simulation& sim, int index) : sim_(sim), index_(index) {
+  const int pp = sim.cfg.plan.pp;
+  batches_.resize(static_cast<std::size_t>(pp));
+  batch_busy_.assign(static_cast<std::size_t>(pp), 0);
+  stage_free_.assign(static_cast<std::size_t>(pp), 0);
+}
+
+std::int32_t Replica::blocks_for(std::int64_t tokens) const {
+  const std::int64_t b = sim_.cfg.engine.block_size;
+  return static_cast<std::int32_t>((tokens + b - 1) / b);
+}
+
+bool Replica::allocate(Active& a, std::int32_t tokens) {
+  const std::int32_t need = blocks_for(static_cast<std::int64_t>(a.computed) + tokens) - a.blocks;
+  if (need <= 0) return true;
+  if (need > free_blocks) return false;
+  free_blocks -= need;
+  a.blocks += need;
+  return true;
+}
+
+void Replica::remove_running(std::int32_t slot) {
+  auto it = std::find(running_.begin(), running_.end(), slot);
+  APEX_ASSERT(it != running_.end(), "request not in the running list");
+  running_.erase(it);
+}
+
+std::int32_t Replica::pick_victim() const {
+  // vLLM FCFS: the last request of the running list; requests inside an in-flight micro-batch
+  // (pipeline parallelism) cannot be preempted until it completes.
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    if (!sim_.at(*it).in_flight) return *it;
+  }
+  return -1;
+}
+
+void Replica::preempt(std::int32_t slot) {
+  // Recompute: free the KV blocks, forget computed tokens, resume before new arrivals.
+  Active& a = sim_.at(slot);
+  free_blocks += a.blocks;
+  a.blocks = 0;
+  a.computed = 0;
+  a.running = false;
+  remove_running(slot);
+  waiting_.push_front(slot);
+  ++sim_.preemptions;
+}
+
+void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
+  Active& a = sim_.at(slot);
+  a.scheduled = q;
+  a.in_flight = true;
+  mb.slots.push_back(slot);
+  BatchShape& s = mb.shape;
+  const std::int64_t past = a.computed;
+  const std::int64_t window = sim_.cost.window();
+  if (q == 1) {
+    ++s.decode_seqs;
+    s.decode_kv += past + 1;
+    if (window > 0) s.decode_kv_window += std::min<std::int64_t>(past + 1, window);
+  } else {
+    ++s.prefill_seqs;
+    s.prefill_tokens += q;
+    const auto pq = static_cast<double>(q);
+    s.prefill_pairs += pq * (static_cast<double>(past) + (pq + 1) / 2);
+    s.prefill_kv += past + q;
+    if (window > 0) {
+      // Σ_{i=1..q} min(past + i, W): the part below the window grows, the rest is capped.
+      const std::int64_t below = std::clamp<std::int64_t>(window - past, 0, q);
+      const auto b = static_cast<double>(below);
+      s.prefill_pairs_window += b * static_cast<double>(past) + b * (b + 1) / 2 +
+                                static_cast<double>(q - below) * static_cast<double>(window);
+      s.prefill_kv_window += std::min<std::int64_t>(past + q, window);
+    }
+  }
+  if (past + q >= a.num_tokens()) ++s.sampled;
+}
+
+bool Replica::build_mixed(MicroBatch& mb) {
+  const EnginePolicy& e = sim_.cfg.engine;
+  std::int64_t budget = e.max_num_batched_tokens;
+  bool preempted = false;
+  // 1. Running requests, in order: decodes and unfinished prefill chunks.
+  for (std::size_t i = 0; i < running_.size() && budget > 0;) {
+    const std::int32_t slot = running_[i];
+    Active& a = sim_.at(slot);
+    if (a.in_flight) {
+      ++i;
+      continue;
+    }
+    std::int64_t q = a.num_tokens() - a.computed;
+    if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
+    q = std::min(q, budget);
+    bool scheduled = false;
+    for (;;) {
+      if (allocate(a, static_cast<std::int32_t>(q))) {
+        scheduled = true;
+        break;
+      }
+      const std::int32_t victim = pick_victim();
+      if (victim < 0) break;
+      preempted = true;
+      preempt(victim);
+      if (victim == slot) break;
+    }
+    if (!scheduled) break;
+    add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+    budget -= q;
+    ++i;
+  }
+  // 2. Waiting requests, FCFS, only if nothing was preempted this step.
+  if (!preempted) {
+    const auto watermark = static_cast<std::int64_t>(e.admission_watermark * static_cast<double>(total_blocks));
+    while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
+      const std::int32_t slot = waiting_.front();
+      Active& a = sim_.at(slot);
+      std::int64_t q = a.num_tokens() - a.computed;
+      if (!e.chunked_prefill && q > budget) break;
+      if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
+      q = std::min(q, budget);
+      const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
+      if (need > free_blocks - watermark) break;
+      allocate(a, static_cast<std::int32_t>(q));
+      waiting_.pop_front();
+      running_.push_back(slot);
+      a.running = true;
+      add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+      budget -= q;
+    }
+  }
+  return !mb.slots.empty();
+}
+
+bool Replica::build_prefill_first(MicroBatch& mb) {
+  const EnginePolicy& e = sim_.cfg.engine;
+  std::int64_t budget = e.max_num_batched_tokens;
+  const auto watermark = static_cast<std::int64_t>(e.admission_watermark * static_cast<double>(total_blocks));
+  // Prefill step: unfinished chunked prefills first, then new prompts, while they fit.
+  for (std::int32_t slot : running_) {
+    Active& a = sim_.at(slot);
+    if (a.in_flight || budget <= 0) continue;
+    const std::int64_t remaining = a.num_tokens() - a.computed;
+    if (remaining <= 1 && a.generated > 0) continue;  // a decode: not part of a prefill step
+    const std::int64_t q = std::min(remaining, budget);
+    if (!allocate(a, static_cast<std::int32_t>(q))) break;
+    add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+    budget -= q;
+  }
+  while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
+    const std::int32_t slot = waiting_.front();
+    Active& a = sim_.at(slot);
+    std::int64_t q = a.num_tokens() - a.computed;
+    if (q > budget) {
+      if (!e.chunked_prefill) break;
+      q = budget;
+    }
+    const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
+    if (need > free_blocks - watermark) break;
+    allocate(a, static_cast<std::int32_t>(q));
+    waiting_.pop_front();
+    running_.push_back(slot);
+    a.running = true;
+    add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+    budget -= q;
+  }
+  if (!mb.slots.empty()) return true;
+  // Decode step: every running request that is not in flight gets one token, preempting from the
+  // back of the running list (recompute) when a new block is not available.
+  for (std::size_t i = 0; i < running_.size();) {
+    const std::int32_t slot = running_[i];
+    Active& a = sim_.at(slot);
+    if (a.in_flight) {
+      ++i;
+      continue;
+    }
+    bool ok = false;
+    for (;;) {
+      if (allocate(a, 1)) {
+        ok = true;
+        break;
+      }
+      const std::int32_t victim = pick_victim();
+      if (victim < 0) break;
+      preempt(victim);
+      if (victim == slot) break;
+    }
+    if (!ok) break;
+    add_to_batch(mb, slot, 1);
+    ++i;
+  }
+  return !mb.slots.empty();
+}
+
+bool Replica::build_batch(MicroBatch& mb) {
+  mb.slots.clear();
+  mb.shape = BatchShape{};
+  return sim_.cfg.engine.batching == BatchingKind::Mixed ? build_mixed(mb) : build_prefill_first(mb);
+}
+
+void Replica::try_schedule(TimeNs now) {
+  const int pp = sim_.cfg.plan.pp;
+  while (in_flight_ < pp && stage_free_[0] <= now) {
+    if (waiting_.empty() && running_.empty()) return;
+    int b = 0;
+    while (batch_busy_[static_cast<std::size_t>(b)]) ++b;
+    MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+    if (!build_batch(mb)) return;
+    // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
+    // stage's start waits for the previous stage and for the stage's previous micro-batch.
+    sim_.cost.stage_times(mb.shape, stage_s_);
+    TimeNs t = now + std::max<TimeNs>(1, seconds_to_ns(sim_.cost.step_overhead(mb.shape)));
+    for (int s = 0; s < pp; ++s) {
+      const TimeNs start = std::max(t, stage_free_[static_cast<std::size_t>(s)]);
+      const TimeNs end = start + std::max<TimeNs>(1, seconds_to_ns(stage_s_[static_cast<std::size_t>(s)]));
+      stage_free_[static_cast<std::size_t>(s)] = end;
+      t = end + (s + 1 < pp ? seconds_to_ns(sim_.cost.pp_transfer(s, mb.shape.tokens())) : 0);
+    }
+    mb.start = now;
+    for (std::int32_t slot : mb.slots) {
+      Active& a = sim_.at(slot);
+      if (!a.queue_recorded) {
+        sim_.queue.push_back(ns_to_seconds(now - a.arrival));
+        a.queue_recorded = true;
+      }
+    }
+    batch_busy_[static_cast<std::size_t>(b)] = 1;
+    ++in_flight_;
+    sim_.account(mb, stage_s_, sim_.cfg.plan.tp);
+    sim_.busy_replica_time += ns_to_seconds(t - now);
+    sim_.push(t, EventKind::BatchDone, index_, b);
+    double used = static_cast<double>(total_blocks - free_blocks) / static_cast<double>(total_blocks);
+    sim_.peak_kv = std::max(sim_.peak_kv, used);
+  }
+  // A pipeline slot is open but stage 0 is still busy: wake up when it frees.
+  if (in_flight_ < pp && stage_free_[0] > now && (!waiting_.empty() || !running_.empty()) &&
+      wake_at_ != stage_free_[0]) {
+    wake_at_ = stage_free_[0];
+    sim_.push(stage_free_[0], EventKind::Wake, index_, -1);
+  }
+}
+
+void Replica::on_batch_done(int b, TimeNs now) {
+  MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+  for (std::int32_t slot : mb.slots) {
+    Active& a = sim_.at(slot);
+    a.in_flight = false;
+    if (!a.running) continue;  // cannot happen (in-flight requests are not preempted); defensive
+    a.computed += a.scheduled;
+    a.scheduled = 0;
+    if (a.computed >= a.num_tokens()) {
+      ++a.generated;
+      sim_.emit_token(a, now);
+      if (a.generated >= a.output) {
+        free_blocks += a.blocks;
+        a.blocks = 0;
+        a.running = false;
+        remove_running(slot);
+        sim_.finish(slot, now);
+      }
+    }
+  }
+  mb.slots.clear();
+  batch_busy_[static_cast<std::size_t>(b)] = 0;
+  --in_flight_;
+}
+
+void Simulation::emit_token(Active& a, TimeNs now) {
+  if (a.first_token < 0) {
+    a.first_token = now;
+  } else {
+    itl.add(now - a.last_token);
+  }
+  a.last_token = now;
+}
+
+void Simulation::finish(std::int32_t slot, TimeNs now) {
+  Active& a = at(slot);
+  const double t_ttft = ns_to_seconds(a.first_token - a.arrival);
+  const double t_e2e = ns_to_seconds(now - a.arrival);
+  ttft.push_back(t_ttft);
+  e2e.push_back(t_e2e);
+  double t_tpot = 0;
+  if (a.output > 1) {
+    t_tpot = (t_e2e - t_ttft) / static_cast<double>(a.output - 1);
+    tpot.push_back(t_tpot);
+  }
+  bool ok = true;
+  if (cfg.ttft_slo > 0 && t_ttft > cfg.ttft_slo) ok = false;
+  if (cfg.tpot_slo > 0 && a.output > 1 && t_tpot > cfg.tpot_slo) ok = false;
+  if (ok) ++slo_met;
+  ++finished;
+  prompt_tokens += static_cast<std::uint64_t>(a.prompt);
+  output_tokens += static_cast<std::uint64_t>(a.output);
+  last_completion = std::max(last_completion, now);
+  --active;
+  free_slots.push_back(slot);
+}
+
+void Simulation::account(const MicroBatch& mb, const std::vector<double>& stage_s, int gpus_per_stage) {
+  ++iterations;
+  batch_seqs += static_cast<std::uint64_t>(mb.shape.seqs());
+  batch_tokens += static_cast<std::uint64_t>(mb.shape.tokens());
+  const Work w = cost.work(mb.shape);
+  flops += w.model_flops;
+  bytes += w.bytes_read;
+  // First-order power model: while a stage computes, each of its GPUs draws idle power plus a
+  // dynamic part that grows with achieved compute and memory utilization (anchors in
+  // docs/energy.md: ~40% of TDP for batch-1 decode, ~85% for large decode batches, TDP in prefill).
+  double busy_gpu_s = 0;
+  for (double s : stage_s) busy_gpu_s += s * gpus_per_stage;
+  if (busy_gpu_s <= 0) return;
+  const Gpu& g = cfg.cluster.gpu;
+  const double u_comp = w.model_flops / (busy_gpu_s * peak_flops);
+  const double u_mem = w.bytes_read / (busy_gpu_s * g.hbm_bandwidth);
+  const double activity = std::min(1.0, 0.42 * std::min(1.0, u_mem) + 1.25 * std::min(1.0, u_comp));
+  dynamic_energy += (g.power_max_w - g.power_idle_w) * activity * busy_gpu_s;
+}
+
+SimResult Simulation::run() {
+  const int dp = cfg.plan.dp;
+  Request next;
+  bool have_next = source.next(next);
+  std::uint64_t rr = 0;
+  std::vector<char> dirty(static_cast<std::size_t>(dp), 0);
+  std::uint64_t index = 0;
+  while (have_next || !events.empty()) {
+    // The next instant: the earliest of the next arrival and the next event.
+    TimeNs now = std::numeric_limits<TimeNs>::max();
+    if (have_next) now = next.arrival;
+    if (!events.empty()) now = std::min(now, events.top().time);
+    // 1. Completions and wake-ups at `now`, in (time, seq) order.
+    while (!events.empty() && events.top().time == now) {
+      const Event e = events.top();
+      events.pop();
+      Replica& r = replicas[static_cast<std::size_t>(e.replica)];
+      if (e.kind == EventKind::BatchDone) r.on_batch_done(e.batch, now);
+      dirty[static_cast<std::size_t>(e.replica)] = 1;
+    }
+    // 2. Arrivals at `now`, routed in arrival order.
+    while (have_next && next.arrival == now) {
+      const std::int64_t total = static_cast<std::int64_t>(next.prompt) + next.output;
+      if (total > cfg.max_model_len) {
+        throw UserError(fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
+                                    "is {}; shorten it or raise --max-model-len (the model allows {})",
+                                    index, total, next.prompt, next.output, cfg.max_model_len,
+                                    cfg.model->max_positions));
+      }
+      if (total > memory.kv_tokens()) {
+        throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens per "
+                                    "replica; use more GPUs per replica, a smaller --kv-dtype or a higher "
+                                    "--gpu-memory-utilization",
+                                    index, total, cfg.plan.label(), memory.kv_tokens()));
+      }
+      const std::int32_t slot = new_slot();
+      Active& a = at(slot);
+      a.id = next.id;
+      a.arrival = next.arrival;
+      a.prompt = next.prompt;
+      a.output = next.output;
+      if (first_arrival < 0) first_arrival = next.arrival;
+      std::size_t target = 0;
+      if (cfg.router == RouterKind::RoundRobin) {
+        target = static_cast<std::size_t>(rr++ % static_cast<std::uint64_t>(dp));
+      } else {
+        for (std::size_t i = 1; i < replicas.size(); ++i) {
+          if (replicas[i].load() < replicas[target].load()) target = i;
+        }
+      }
+      replicas[target].admit(slot);
+      dirty[target] = 1;
+      ++active;
+      peak_active = std::max(peak_active, active);
+      ++index;
+      have_next = source.next(next);
+      if (have_next && next.arrival < now) {
+        throw UserError(fmt::format("request #{} arrives before the previous one; traces must be sorted", index));
+      }
+    }
+    // 3. Every touched replica schedules, in index order.
+    for (std::size_t i = 0; i < dirty.size(); ++i) {
+      if (!dirty[i]) continue;
+      dirty[i] = 0;
+      replicas[i].try_schedule(now);
+    }
+  }
+  for (const auto& r : replicas) {
+    APEX_ASSERT(r.idle(), "simulation ended with unfinished requests");
+  }
+
+  SimResult out;
+  out.plan = cfg.plan;
+  out.memory = memory;
+  out.engine = cfg.engine.name;
+  out.requests = finished;
+  out.prompt_tokens = prompt_tokens;
+  out.output_tokens = output_tokens;
+  out.ttft = summarize(ttft);
+  out.tpot = summarize(tpot);
+  out.e2e = summarize(e2e);
+  out.queue = summarize(queue);
+  out.itl = itl.summary_seconds();
+  out.first_arrival = first_arrival < 0 ? 0 : ns_to_seconds(first_arrival);
+  out.last_completion = ns_to_seconds(last_completion);
+  out.makespan = finished > 0 ? ns_to_seconds(last_completion - first_arrival) : 0;
+  out.iterations = iterations;
+  out.preemptions = preemptions;
+  out.peak_kv_utilization = peak_kv;
+  out.peak_active_requests = peak_active;
+  if (iterations > 0) {
+    out.mean_batch_seqs = static_cast<double>(batch_seqs) / static_cast<double>(iterations);
+    out.mean_batch_tokens = static_cast<double>(batch_tokens) / static_cast<double>(iterations);
+  }
+  const int gpus = cfg.plan.gpus();
+  if (out.makespan > 0) {
+    out.throughput_tokens_per_s = static_cast<double>(output_tokens) / out.makespan;
+    out.requests_per_s = static_cast<double>(finished) / out.makespan;
+    out.goodput_requests_per_s = static_cast<double>(slo_met) / out.makespan;
+    out.mfu = flops / (out.makespan * peak_flops * gpus);
+    out.mbu = bytes / (out.makespan * cfg.cluster.gpu.hbm_bandwidth * gpus);
+    out.busy_fraction = std::min(1.0, busy_replica_time / (out.makespan * dp));
+    APEX_ASSERT(out.mfu <= 1.0 + 1e-9, "MFU above 100%: the cost model is faster than the peak");
+    APEX_ASSERT(out.mbu <= 1.0 + 1e-9, "MBU above 100%: the cost model is faster than HBM");
+  }
+  out.energy_j = cfg.cluster.gpu.power_idle_w * gpus * out.makespan + dynamic_energy;
+  out.energy_per_output_token_j = output_tokens > 0 ? out.energy_j / static_cast<double>(output_tokens) : 0;
+  out.slo_attainment = finished > 0 ? static_cast<double>(slo_met) / static_cast<double>(finished) : 0;
+  return out;
+}
+
+}  // namespace
+
+SimResult simulate(const SimConfig& config, RequestSource& requests, std::shared_ptr<const OpModel> ops) {
+  APEX_ASSERT(config.model != nullptr, "SimConfig.model is null");
+  APEX_ASSERT(!config.plan.stages.empty(), "SimConfig.plan must be made by make_plan");
+  Simulation sim(config, requests, std::move(ops));
+  SimResult r = sim.run();
+  if (r.requests == 0) throw UserError("the workload has no requests");
+  return r;
+}
+
+}  // namespace apex

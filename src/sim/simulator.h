@@ -1,0 +1,67 @@
+// sim/simulator.h — iteration-level discrete-event simulation of a serving deployment.
+//
+// One shared clock (integer nanoseconds) for every DP replica and pipeline stage. Events are
+// ordered by (time, sequence number); everything that happens at one instant is applied before
+// any replica schedules its next step, replicas in index order. The simulator advances whole
+// iterations (one micro-batch through every stage), never single tokens.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/stats.h"
+#include "perf/cost_model.h"
+#include "plan/plan.h"
+#include "sim/engine.h"
+#include "workload/workload.h"
+
+namespace apex {
+
+enum class RouterKind : std::uint8_t { RoundRobin, LeastLoaded };
+RouterKind parse_router(const std::string& text);
+std::string_view router_name(RouterKind r);
+
+struct SimConfig {
+  const Model* model = nullptr;
+  Cluster cluster;
+  Plan plan;  // made by make_plan
+  Precision precision;
+  EnginePolicy engine;
+  RouterKind router = RouterKind::LeastLoaded;
+  std::int64_t max_model_len = 0;  // longest prompt + output the engine accepts
+  double ttft_slo = 0;             // seconds; 0 = none
+  double tpot_slo = 0;
+};
+
+struct SimResult {
+  Plan plan;
+  MemoryFootprint memory;
+  std::string engine;
+  Summary ttft, tpot, itl, e2e, queue;  // seconds; queue = arrival -> first scheduled
+  std::uint64_t requests = 0;
+  std::uint64_t prompt_tokens = 0, output_tokens = 0;
+  double first_arrival = 0, last_completion = 0;
+  double makespan = 0;  // first arrival -> last completion
+  double throughput_tokens_per_s = 0;  // output tokens / makespan
+  double requests_per_s = 0;
+  double mfu = 0, mbu = 0;
+  double energy_j = 0, energy_per_output_token_j = 0;
+  double slo_attainment = 1.0;   // fraction of requests meeting every given SLO
+  double goodput_requests_per_s = 0;
+  std::uint64_t iterations = 0, preemptions = 0;
+  double mean_batch_seqs = 0, mean_batch_tokens = 0;
+  double busy_fraction = 0;      // share of replica-time with a micro-batch in flight
+  double peak_kv_utilization = 0;
+  std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
+};
+
+// Checks that every request of a loaded trace can be served by this deployment (prompt within
+// the max model length, whole request within the KV cache). Returns the reason or nullopt.
+std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len, std::int64_t kv_tokens);
+
+// Runs the simulation. `ops` prices the kernels. Throws UserError for a request the deployment
+// can never serve (named by its index in arrival order).
+SimResult simulate(const SimConfig& config, RequestSource& requests, std::shared_ptr<const OpModel> ops);
+
+}  // namespace apex

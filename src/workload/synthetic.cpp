@@ -1,0 +1,193 @@
+// workload/synthetic.cpp — seeded synthetic traffic with platform-independent samplers.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/text.h"
+#include "workload/workload.h"
+
+namespace apex {
+namespace {
+
+// std::mt19937_64's output sequence is fixed by the standard; the distributions are not, so the
+// conversions below are our own.
+class Rng {
+ public:
+  explicit Rng(std::uint64_t seed) : gen_(seed) {}
+  double uniform() { return static_cast<double>(gen_() >> 11) * 0x1.0p-53; }  // [0, 1)
+  double uniform_open() {  // (0, 1)
+    double u;
+    do u = uniform();
+    while (u <= 0.0);
+    return u;
+  }
+  double normal() {  // Box–Muller, cached pair
+    if (has_spare_) {
+      has_spare_ = false;
+      return spare_;
+    }
+    const double u1 = uniform_open(), u2 = uniform();
+    const double r = std::sqrt(-2.0 * std::log(u1));
+    spare_ = r * std::sin(2 * M_PI * u2);
+    has_spare_ = true;
+    return r * std::cos(2 * M_PI * u2);
+  }
+  double exponential(double mean) { return -std::log(uniform_open()) * mean; }
+  double gamma(double shape, double scale) {  // Marsaglia–Tsang
+    if (shape < 1.0) return gamma(shape + 1.0, scale) * std::pow(uniform_open(), 1.0 / shape);
+    const double d = shape - 1.0 / 3.0, c = 1.0 / std::sqrt(9.0 * d);
+    for (;;) {
+      double x, v;
+      do {
+        x = normal();
+        v = 1.0 + c * x;
+      } while (v <= 0);
+      v = v * v * v;
+      const double u = uniform_open();
+      if (std::log(u) < 0.5 * x * x + d - d * v + d * std::log(v)) return d * v * scale;
+    }
+  }
+
+ private:
+  std::mt19937_64 gen_;
+  bool has_spare_ = false;
+  double spare_ = 0;
+};
+
+std::int32_t sample_length(const LengthDist& d, Rng& rng) {
+  double v = 0;
+  switch (d.kind) {
+    case LengthDist::Kind::Fixed: v = d.a; break;
+    case LengthDist::Kind::Uniform: v = std::floor(d.a + rng.uniform() * (d.b - d.a + 1)); break;
+    case LengthDist::Kind::Normal: v = std::round(d.a + d.b * rng.normal()); break;
+    case LengthDist::Kind::LogNormal: {
+      const double sigma2 = std::log(1.0 + (d.b * d.b) / (d.a * d.a));
+      const double mu = std::log(d.a) - sigma2 / 2;
+      v = std::round(std::exp(mu + std::sqrt(sigma2) * rng.normal()));
+      break;
+    }
+  }
+  return static_cast<std::int32_t>(std::clamp(v, 1.0, 16.0 * 1024 * 1024));
+}
+
+class SyntheticSource final : public RequestSource {
+ public:
+  explicit SyntheticSource(const SyntheticSpec& s) : spec_(s), rng_(s.seed) {}
+  bool next(Request& out) override {
+    if (static_cast<std::int64_t>(i_) >= spec_.num_requests) return false;
+    if (i_ > 0 && std::isfinite(spec_.rate)) {
+      const double mean_gap = 1.0 / spec_.rate;
+      if (spec_.burstiness == 1.0) {
+        t_ += rng_.exponential(mean_gap);
+      } else {  // Gamma gaps with CV = burstiness: shape 1/cv^2, scale mean*cv^2
+        const double shape = 1.0 / (spec_.burstiness * spec_.burstiness);
+        t_ += rng_.gamma(shape, mean_gap / shape);
+      }
+    }
+    out.id = i_++;
+    out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
+    out.prompt = sample_length(spec_.prompt, rng_);
+    out.output = sample_length(spec_.output, rng_);
+    return true;
+  }
+
+ private:
+  SyntheticSpec spec_;
+  Rng rng_;
+  std::uint64_t i_ = 0;
+  double t_ = 0;
+};
+
+}  // namespace
+
+LengthDist LengthDist::parse(const std::string& text, const std::string& where) {
+  LengthDist d;
+  const auto bad = [&](const std::string& why) {
+    return UserError(fmt::format("{} '{}': {}; write N, uniform:LO:HI, normal:MEAN:STD or lognormal:MEAN:STD",
+                                 where, text, why));
+  };
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i == text.size() || text[i] == ':') {
+      parts.emplace_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  auto num = [&](const std::string& s) {
+    auto v = parse_double(s);
+    if (!v) throw bad(fmt::format("'{}' is not a number", s));
+    return *v;
+  };
+  if (parts.size() == 1) {
+    d.kind = Kind::Fixed;
+    d.a = num(parts[0]);
+    if (d.a < 1 || d.a != std::floor(d.a)) throw bad("a length must be a whole number of tokens, at least 1");
+    return d;
+  }
+  if (parts.size() != 3) throw bad("expected a number or KIND:A:B");
+  const std::string kind = to_lower(parts[0]);
+  d.a = num(parts[1]);
+  d.b = num(parts[2]);
+  if (kind == "uniform") {
+    d.kind = Kind::Uniform;
+    if (d.a < 1 || d.b < d.a) throw bad("need 1 <= LO <= HI");
+  } else if (kind == "normal") {
+    d.kind = Kind::Normal;
+    if (d.a < 1 || d.b < 0) throw bad("need MEAN >= 1 and STD >= 0");
+  } else if (kind == "lognormal") {
+    d.kind = Kind::LogNormal;
+    if (d.a < 1 || d.b < 0) throw bad("need MEAN >= 1 and STD >= 0");
+  } else {
+    throw bad(fmt::format("unknown distribution '{}'", parts[0]));
+  }
+  return d;
+}
+
+double LengthDist::mean() const {
+  switch (kind) {
+    case Kind::Fixed: return a;
+    case Kind::Uniform: return (a + b) / 2;
+    case Kind::Normal:
+    case Kind::LogNormal: return a;
+  }
+  return a;
+}
+
+std::int32_t LengthDist::max_value() const {
+  switch (kind) {
+    case Kind::Fixed: return static_cast<std::int32_t>(a);
+    case Kind::Uniform: return static_cast<std::int32_t>(b);
+    case Kind::Normal: return static_cast<std::int32_t>(std::ceil(a + 3.1 * b));
+    case Kind::LogNormal: {
+      const double sigma2 = std::log(1.0 + (b * b) / (a * a));
+      return static_cast<std::int32_t>(std::ceil(std::exp(std::log(a) - sigma2 / 2 + 3.1 * std::sqrt(sigma2))));
+    }
+  }
+  return static_cast<std::int32_t>(a);
+}
+
+std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
+  if (!(spec.rate > 0)) throw UserError(fmt::format("--rate must be positive (or 'inf'), got {}", spec.rate));
+  if (spec.num_requests < 1) throw UserError(fmt::format("--num-requests must be at least 1, got {}", spec.num_requests));
+  if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
+    throw UserError(fmt::format("--burstiness must be a positive number (1 = Poisson), got {}", spec.burstiness));
+  }
+  return std::make_unique<SyntheticSource>(spec);
+}
+
+Trace synthesize(const SyntheticSpec& spec) {
+  auto src = synthetic_source(spec);
+  Trace t;
+  t.name = fmt::format("synthetic(rate={}, n={}, seed={})", spec.rate, spec.num_requests, spec.seed);
+  t.requests.reserve(static_cast<std::size_t>(spec.num_requests));
+  Request r;
+  while (src->next(r)) t.requests.push_back(r);
+  return t;
+}
+
+}  // namespace apex

@@ -1,0 +1,246 @@
+// workload/trace_io.cpp — streaming CSV / JSONL trace readers with file:line errors.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/json_util.h"
+#include "core/text.h"
+#include "workload/workload.h"
+
+namespace apex {
+
+std::int32_t Trace::max_prompt() const {
+  std::int32_t m = 0;
+  for (const auto& r : requests) m = std::max(m, r.prompt);
+  return m;
+}
+std::int32_t Trace::max_total() const {
+  std::int32_t m = 0;
+  for (const auto& r : requests) m = std::max(m, r.prompt + r.output);
+  return m;
+}
+double Trace::mean_prompt() const {
+  double s = 0;
+  for (const auto& r : requests) s += r.prompt;
+  return requests.empty() ? 0 : s / static_cast<double>(requests.size());
+}
+double Trace::mean_output() const {
+  double s = 0;
+  for (const auto& r : requests) s += r.output;
+  return requests.empty() ? 0 : s / static_cast<double>(requests.size());
+}
+double Trace::span_seconds() const {
+  if (requests.empty()) return 0;
+  return ns_to_seconds(requests.back().arrival - requests.front().arrival);
+}
+
+namespace {
+
+class VectorSource final : public RequestSource {
+ public:
+  explicit VectorSource(const Trace& t) : t_(t) {}
+  bool next(Request& out) override {
+    if (i_ >= t_.requests.size()) return false;
+    out = t_.requests[i_++];
+    return true;
+  }
+
+ private:
+  const Trace& t_;
+  std::size_t i_ = 0;
+};
+
+constexpr std::int64_t kMaxTokens = 1 << 24;  // 16M tokens: far above any model's context
+
+// Shared validation for every reader: ids, positive lengths, monotonic non-negative arrivals.
+class Validator {
+ public:
+  explicit Validator(std::string path) : path_(std::move(path)) {}
+  Request make(std::size_t line, double arrival_s, std::int64_t prompt, std::int64_t output) {
+    auto where = [&] { return fmt::format("{}:{}", path_, line); };
+    if (!std::isfinite(arrival_s) || arrival_s < 0) {
+      throw UserError(fmt::format("{}: arrival time {} is negative; arrivals are seconds from the trace start",
+                                  where(), arrival_s));
+    }
+    if (prompt <= 0) throw UserError(fmt::format("{}: prompt length must be at least 1 token, got {}", where(), prompt));
+    if (output <= 0) throw UserError(fmt::format("{}: output length must be at least 1 token, got {}", where(), output));
+    if (prompt > kMaxTokens || output > kMaxTokens) {
+      throw UserError(fmt::format("{}: token count {} is implausibly large", where(), std::max(prompt, output)));
+    }
+    const TimeNs t = seconds_to_ns(arrival_s);
+    if (t < last_) {
+      throw UserError(fmt::format("{}: arrival {:.6f} s is earlier than the previous request's {:.6f} s; "
+                                  "traces must be sorted by arrival time",
+                                  where(), arrival_s, ns_to_seconds(last_)));
+    }
+    last_ = t;
+    return Request{next_id_++, t, static_cast<std::int32_t>(prompt), static_cast<std::int32_t>(output)};
+  }
+
+ private:
+  std::string path_;
+  TimeNs last_ = 0;
+  std::uint64_t next_id_ = 0;
+};
+
+class CsvSource final : public RequestSource {
+ public:
+  CsvSource(std::unique_ptr<std::istream> in, std::string path)
+      : in_(std::move(in)), path_(std::move(path)), validator_(path_) {
+    std::string header;
+    while (std::getline(*in_, header)) {
+      ++line_;
+      if (!trim(header).empty()) break;
+    }
+    const auto cols = split_csv(header);
+    auto find = [&](std::string_view name) -> int {
+      for (std::size_t i = 0; i < cols.size(); ++i) {
+        if (cols[i] == name) return static_cast<int>(i);
+      }
+      return -1;
+    };
+    arrival_ = find("arrival_s");
+    prompt_ = find("prompt_tokens");
+    output_ = find("output_tokens");
+    if (arrival_ < 0 || prompt_ < 0 || output_ < 0) {
+      std::vector<std::string> missing;
+      if (arrival_ < 0) missing.emplace_back("arrival_s");
+      if (prompt_ < 0) missing.emplace_back("prompt_tokens");
+      if (output_ < 0) missing.emplace_back("output_tokens");
+      throw UserError(fmt::format("{}:{}: CSV header lacks column(s) {}; expected a header "
+                                  "'arrival_s,prompt_tokens,output_tokens'",
+                                  path_, line_, join(missing, ", ")));
+    }
+    ncols_ = std::max({arrival_, prompt_, output_}) + 1;
+  }
+
+  bool next(Request& out) override {
+    std::string text;
+    while (std::getline(*in_, text)) {
+      ++line_;
+      if (trim(text).empty()) continue;
+      const auto f = split_csv(text);
+      if (static_cast<int>(f.size()) < ncols_) {
+        throw UserError(fmt::format("{}:{}: expected at least {} comma-separated fields, found {}", path_, line_,
+                                    ncols_, f.size()));
+      }
+      const auto arrival = parse_double(f[static_cast<std::size_t>(arrival_)]);
+      const auto prompt = parse_int(f[static_cast<std::size_t>(prompt_)]);
+      const auto output = parse_int(f[static_cast<std::size_t>(output_)]);
+      if (!arrival) throw bad(f[static_cast<std::size_t>(arrival_)], "arrival_s");
+      if (!prompt) throw bad(f[static_cast<std::size_t>(prompt_)], "prompt_tokens");
+      if (!output) throw bad(f[static_cast<std::size_t>(output_)], "output_tokens");
+      out = validator_.make(line_, *arrival, *prompt, *output);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  UserError bad(std::string_view value, std::string_view column) const {
+    return UserError(fmt::format("{}:{}: {} '{}' is not a number", path_, line_, column, value));
+  }
+  std::unique_ptr<std::istream> in_;
+  std::string path_;
+  Validator validator_;
+  std::size_t line_ = 0;
+  int arrival_ = -1, prompt_ = -1, output_ = -1, ncols_ = 0;
+};
+
+class JsonlSource final : public RequestSource {
+ public:
+  JsonlSource(std::unique_ptr<std::istream> in, std::string path)
+      : in_(std::move(in)), path_(std::move(path)), validator_(path_) {}
+
+  bool next(Request& out) override {
+    std::string text;
+    while (std::getline(*in_, text)) {
+      ++line_;
+      if (trim(text).empty()) continue;
+      const std::string where = fmt::format("{}:{}", path_, line_);
+      Json j;
+      try {
+        j = Json::parse(text);
+      } catch (const Json::parse_error& e) {
+        throw UserError(fmt::format("{}: malformed JSON line: {}", where, e.what()));
+      }
+      if (!j.is_object()) throw UserError(fmt::format("{}: expected one JSON object per line", where));
+      auto field = [&](std::string_view key) -> double {
+        auto it = j.find(key);
+        if (it == j.end() || !it->is_number()) {
+          throw UserError(fmt::format("{}: missing numeric key '{}' (APEX JSONL needs StartTimeOffset [ns], "
+                                      "ContextTokens, GeneratedTokens)",
+                                      where, key));
+        }
+        return it->get<double>();
+      };
+      const double start_ns = field("StartTimeOffset");
+      const double prompt = field("ContextTokens");
+      const double output = field("GeneratedTokens");
+      auto integral = [&](double v, std::string_view key) {
+        if (v != std::floor(v)) throw UserError(fmt::format("{}: '{}' must be an integer, got {}", where, key, v));
+        return static_cast<std::int64_t>(v);
+      };
+      out = validator_.make(line_, start_ns / kNsPerS, integral(prompt, "ContextTokens"),
+                            integral(output, "GeneratedTokens"));
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  std::unique_ptr<std::istream> in_;
+  std::string path_;
+  Validator validator_;
+  std::size_t line_ = 0;
+};
+
+std::unique_ptr<RequestSource> open_stream(std::unique_ptr<std::istream> in, const std::string& path) {
+  // Sniff the first non-blank character without consuming anything.
+  int c;
+  while ((c = in->peek()) != EOF && std::isspace(c)) in->get();
+  if (c == EOF) throw UserError(fmt::format("trace '{}' is empty: it contains no requests", path));
+  if (c == '{') return std::make_unique<JsonlSource>(std::move(in), path);
+  return std::make_unique<CsvSource>(std::move(in), path);
+}
+
+}  // namespace
+
+std::unique_ptr<RequestSource> source_of(const Trace& trace) { return std::make_unique<VectorSource>(trace); }
+
+std::unique_ptr<RequestSource> open_trace(const std::string& path) {
+  std::error_code ec;
+  namespace fs = std::filesystem;
+  if (!fs::exists(path, ec)) throw UserError(fmt::format("trace '{}' does not exist", path));
+  if (fs::is_directory(path, ec)) throw UserError(fmt::format("trace '{}' is a directory, expected a file", path));
+  auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
+  if (!*in) throw UserError(fmt::format("trace '{}' cannot be read (permission denied?)", path));
+  return open_stream(std::move(in), path);
+}
+
+Trace load_trace(const std::string& path) {
+  auto src = open_trace(path);
+  Trace t;
+  t.name = path;
+  Request r;
+  while (src->next(r)) t.requests.push_back(r);
+  if (t.requests.empty()) throw UserError(fmt::format("trace '{}' is empty: it contains no requests", path));
+  return t;
+}
+
+Trace parse_trace_text(const std::string& text, const std::string& name);
+Trace parse_trace_text(const std::string& text, const std::string& name) {
+  auto src = open_stream(std::make_unique<std::istringstream>(text), name);
+  Trace t;
+  t.name = name;
+  Request r;
+  while (src->next(r)) t.requests.push_back(r);
+  return t;
+}
+
+}  // namespace apex

@@ -1,0 +1,78 @@
+// workload/workload.h — requests, traces and synthetic traffic.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/units.h"
+
+namespace apex {
+
+struct Request {
+  std::uint64_t id = 0;      // globally unique within a run (arrival order)
+  TimeNs arrival = 0;        // ns from the start of the trace
+  std::int32_t prompt = 0;   // prompt tokens (>= 1)
+  std::int32_t output = 0;   // tokens to generate (>= 1)
+};
+
+// A stream of requests in arrival order. The simulator pulls from it lazily, so a synthetic
+// source or a file reader never holds the whole trace in memory.
+class RequestSource {
+ public:
+  virtual ~RequestSource() = default;
+  // Fills `out` with the next request; false at the end. Throws UserError on bad input
+  // (file:line), so a bad row deep inside a large file is still reported precisely.
+  virtual bool next(Request& out) = 0;
+};
+
+// A fully loaded trace, for repeated simulation (the planner simulates it once per plan).
+struct Trace {
+  std::string name;
+  std::vector<Request> requests;
+
+  std::int32_t max_prompt() const;
+  std::int32_t max_total() const;  // max prompt + output
+  double mean_prompt() const;
+  double mean_output() const;
+  double span_seconds() const;  // last arrival - first arrival
+};
+
+std::unique_ptr<RequestSource> source_of(const Trace& trace);  // streams a loaded trace (no copy)
+
+// Trace files: CSV with header `arrival_s,prompt_tokens,output_tokens` (any column order, extra
+// columns ignored) or APEX-style JSONL (`StartTimeOffset` ns, `ContextTokens`, `GeneratedTokens`).
+// The format is detected from the first non-blank character ('{' means JSONL).
+std::unique_ptr<RequestSource> open_trace(const std::string& path);
+Trace load_trace(const std::string& path);  // whole file; UserError when it has no requests
+
+// Token-length distributions: "512" (fixed), "uniform:LO:HI", "normal:MEAN:STD",
+// "lognormal:MEAN:STD" (parameters of the length itself, not of its log). Samples are >= 1.
+struct LengthDist {
+  enum class Kind { Fixed, Uniform, Normal, LogNormal } kind = Kind::Fixed;
+  double a = 0, b = 0;
+  static LengthDist parse(const std::string& text, const std::string& where);
+  double mean() const;
+  std::int32_t max_value() const;  // upper bound used for feasibility checks (p99.9 for unbounded)
+};
+
+struct SyntheticSpec {
+  double rate = 1.0;        // requests/s; +inf = every request arrives at t = 0
+  double burstiness = 1.0;  // coefficient of variation of inter-arrival gaps (1 = Poisson; Gamma otherwise)
+  std::int64_t num_requests = 100;
+  LengthDist prompt, output;
+  std::uint64_t seed = 0;
+};
+
+// Seeded and reproducible on every platform (APEX uses its own samplers, not <random>'s
+// implementation-defined distributions).
+std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec);
+Trace synthesize(const SyntheticSpec& spec);
+
+// The sample trace compiled into the binary (the first 100 requests of APEX+ llama creation_05,
+// MIT licence, see data/README.md).
+Trace embedded_sample_trace();
+
+}  // namespace apex
