@@ -181,6 +181,7 @@ class Simulation {
   TimeNs first_arrival = -1, last_completion = 0;
   double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
   double peak_kv = 0;
+  double active_time_integral = 0;  // ∫ (requests in the system) dt, for Little's law
 };
 
 Replica::Replica(Simulation& sim, int index) : sim_(sim), index_(index) {
@@ -508,11 +509,14 @@ SimResult Simulation::run() {
   std::uint64_t rr = 0;
   std::vector<char> dirty(static_cast<std::size_t>(dp), 0);
   std::uint64_t index = 0;
+  TimeNs last_instant = -1;
   while (have_next || !events.empty()) {
     // The next instant: the earliest of the next arrival and the next event.
     TimeNs now = std::numeric_limits<TimeNs>::max();
     if (have_next) now = next.arrival;
     if (!events.empty()) now = std::min(now, events.top().time);
+    if (last_instant >= 0) active_time_integral += static_cast<double>(active) * ns_to_seconds(now - last_instant);
+    last_instant = now;
     // 1. Completions and wake-ups at `now`, in (time, seq) order.
     while (!events.empty() && events.top().time == now) {
       const Event e = events.top();
@@ -602,6 +606,7 @@ SimResult Simulation::run() {
     out.goodput_requests_per_s = static_cast<double>(slo_met) / out.makespan;
     out.mfu = flops / (out.makespan * peak_flops * gpus);
     out.mbu = bytes / (out.makespan * cfg.cluster.gpu.hbm_bandwidth * gpus);
+    out.mean_active_requests = active_time_integral / out.makespan;
     out.busy_fraction = std::min(1.0, busy_replica_time / (out.makespan * dp));
     APEX_ASSERT(out.mfu <= 1.0 + 1e-9, "MFU above 100%: the cost model is faster than the peak");
     APEX_ASSERT(out.mbu <= 1.0 + 1e-9, "MBU above 100%: the cost model is faster than HBM");

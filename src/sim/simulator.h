@@ -54,6 +54,7 @@ struct SimResult {
   double busy_fraction = 0;      // share of replica-time with a micro-batch in flight
   double peak_kv_utilization = 0;
   std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
+  double mean_active_requests = 0;         // time-averaged requests in the system (Little's L)
 };
 
 // Checks that every request of a loaded trace can be served by this deployment (prompt within

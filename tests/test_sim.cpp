@@ -1,0 +1,381 @@
+// Simulator tests: closed-form single-request cases, conservation, Little's law, preemption,
+// pipeline and data parallelism, determinism, and the metric definitions of PITFALLS.md.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+
+#include "core/error.h"
+#include "model/registry.h"
+#include "report/report.h"
+#include "search/deployment.h"
+
+namespace apex {
+namespace {
+
+Deployment make_deployment(const std::string& model, const std::string& gpu, int gpus) {
+  Deployment d;
+  d.model = load_model(model);
+  d.cluster = make_cluster(gpu, 1, gpus);
+  d.max_model_len = std::min<std::int64_t>(d.model.max_positions, 32768);
+  return d;
+}
+
+Plan plan_of(const Deployment& d, int dp, int tp, int pp) {
+  Plan p;
+  p.dp = dp;
+  p.tp = tp;
+  p.pp = pp;
+  make_plan_or_throw(d, p);
+  return p;
+}
+
+Trace one_request(int prompt, int output, double arrival_s = 0.5) {
+  Trace t;
+  t.requests.push_back(Request{0, seconds_to_ns(arrival_s), prompt, output});
+  return t;
+}
+
+SimResult run(const Deployment& d, const Plan& p, const Trace& t) {
+  auto src = source_of(t);
+  return simulate_plan(d, p, *src);
+}
+
+// Integer-ns duration of one iteration exactly as the simulator computes it (pp = 1).
+TimeNs iteration_ns(const CostModel& cost, const BatchShape& b) {
+  std::vector<double> st;
+  cost.stage_times(b, st);
+  TimeNs t = std::max<TimeNs>(1, seconds_to_ns(cost.step_overhead(b)));
+  for (std::size_t s = 0; s < st.size(); ++s) {
+    t += std::max<TimeNs>(1, seconds_to_ns(st[s]));
+    if (s + 1 < st.size()) t += seconds_to_ns(cost.pp_transfer(static_cast<int>(s), b.tokens()));
+  }
+  return t;
+}
+
+BatchShape prefill_shape(std::int64_t q) {
+  BatchShape b;
+  b.prefill_seqs = 1;
+  b.prefill_tokens = q;
+  b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(q) + 1) / 2;
+  b.prefill_kv = q;
+  b.sampled = 1;
+  return b;
+}
+
+BatchShape decode_shape(std::int64_t context) {
+  BatchShape b;
+  b.decode_seqs = 1;
+  b.decode_kv = context;
+  b.sampled = 1;
+  return b;
+}
+
+TEST(Simulator, LoneRequestTtftEqualsItsPrefillIteration) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SimResult r = run(d, p, one_request(1000, 1));
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  const TimeNs expected = iteration_ns(cost, prefill_shape(1000));
+  EXPECT_EQ(seconds_to_ns(r.ttft.mean), expected);
+  EXPECT_EQ(r.requests, 1u);
+  EXPECT_EQ(r.queue.mean, 0.0);  // an idle server starts the prefill on arrival
+}
+
+TEST(Simulator, LoneRequestE2eEqualsTheSumOfItsIterations) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const int prompt = 700, output = 50;
+  const SimResult r = run(d, p, one_request(prompt, output));
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  TimeNs total = iteration_ns(cost, prefill_shape(prompt));
+  for (int k = 1; k < output; ++k) total += iteration_ns(cost, decode_shape(prompt + k));
+  EXPECT_NEAR(r.e2e.mean, ns_to_seconds(total), 1e-9);
+  // TPOT per request: (E2E - TTFT) / (output - 1), the n - 1 intervals.
+  EXPECT_NEAR(r.tpot.mean, (r.e2e.mean - r.ttft.mean) / (output - 1), 1e-12);
+  EXPECT_EQ(r.itl.count, static_cast<std::uint64_t>(output - 1));
+  EXPECT_NEAR(r.itl.mean, r.tpot.mean, 1e-9);
+  EXPECT_EQ(r.iterations, static_cast<std::uint64_t>(output));
+}
+
+TEST(Simulator, ChunkedPrefillSplitsALongPromptByTheTokenBudget) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.engine_overrides.max_num_batched_tokens = 512;
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SimResult r = run(d, p, one_request(1300, 1));
+  EXPECT_EQ(r.iterations, 3u);  // 512 + 512 + 276
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  auto chunk = [](std::int64_t past, std::int64_t q, bool last) {
+    BatchShape b;
+    b.prefill_seqs = 1;
+    b.prefill_tokens = q;
+    b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(past) + (static_cast<double>(q) + 1) / 2);
+    b.prefill_kv = past + q;
+    b.sampled = last ? 1 : 0;
+    return b;
+  };
+  const TimeNs expected = iteration_ns(cost, chunk(0, 512, false)) + iteration_ns(cost, chunk(512, 512, false)) +
+                          iteration_ns(cost, chunk(1024, 276, true));
+  EXPECT_EQ(seconds_to_ns(r.ttft.mean), expected);
+}
+
+TEST(Simulator, TinyDecodeIterationIsBoundByReadingTheWeights) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  std::vector<double> st;
+  cost.stage_times(decode_shape(100), st);
+  const double weights_per_gpu = stage_weight_bytes(d.model, p, p.stages[0], d.precision);
+  const double roofline = weights_per_gpu / d.cluster.gpu.hbm_bandwidth;
+  EXPECT_GE(st[0], roofline);        // never faster than streaming the weights once
+  EXPECT_LE(st[0], 1.5 * roofline);  // and not far above it for a one-sequence batch on one GPU
+}
+
+TEST(Simulator, DecodeCostGrowsWithContextLength) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SimResult short_ctx = run(d, p, one_request(128, 64));
+  const SimResult long_ctx = run(d, p, one_request(8000, 64));
+  EXPECT_GT(long_ctx.tpot.mean, short_ctx.tpot.mean * 1.01);
+}
+
+TEST(Simulator, TtftIncludesQueueingUnderLoad) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  SyntheticSpec s;
+  s.rate = std::numeric_limits<double>::infinity();
+  s.num_requests = 64;
+  s.prompt = LengthDist::parse("4000", "p");
+  s.output = LengthDist::parse("8", "o");
+  const Trace t = synthesize(s);
+  const SimResult loaded = run(d, p, t);
+  const SimResult alone = run(d, p, one_request(4000, 8));
+  // 64 prompts of 4000 tokens through an 8192-token budget: the last waits ~32 prefill steps.
+  EXPECT_GT(loaded.ttft.mean, 10 * alone.ttft.mean);
+  EXPECT_GT(loaded.ttft.p99, loaded.ttft.p50);
+}
+
+TEST(Simulator, ConservationEveryRequestFinishesWithItsTokens) {
+  Deployment d = make_deployment("llama-3.1-8b", "a100-sxm-80gb", 2);
+  const Plan p = plan_of(d, 2, 1, 1);
+  SyntheticSpec s;
+  s.rate = 20;
+  s.num_requests = 400;
+  s.prompt = LengthDist::parse("uniform:16:2048", "p");
+  s.output = LengthDist::parse("uniform:1:400", "o");
+  s.seed = 3;
+  const Trace t = synthesize(s);
+  const SimResult r = run(d, p, t);
+  std::uint64_t asked_out = 0, asked_in = 0;
+  for (const auto& q : t.requests) {
+    asked_out += static_cast<std::uint64_t>(q.output);
+    asked_in += static_cast<std::uint64_t>(q.prompt);
+  }
+  EXPECT_EQ(r.requests, t.requests.size());
+  EXPECT_EQ(r.output_tokens, asked_out);
+  EXPECT_EQ(r.prompt_tokens, asked_in);
+  EXPECT_EQ(r.ttft.count, t.requests.size());
+  EXPECT_LE(r.mfu, 1.0);
+  EXPECT_LE(r.mbu, 1.0);
+  EXPECT_GT(r.mfu, 0.0);
+}
+
+TEST(Simulator, LittlesLawHolds) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  SyntheticSpec s;
+  s.rate = 8;
+  s.num_requests = 2000;
+  s.prompt = LengthDist::parse("lognormal:600:400", "p");
+  s.output = LengthDist::parse("lognormal:150:100", "o");
+  s.seed = 11;
+  const SimResult r = run(d, p, synthesize(s));
+  // L = λ W over the makespan: time-averaged occupancy = throughput of requests × mean sojourn.
+  EXPECT_NEAR(r.mean_active_requests, r.requests_per_s * r.e2e.mean, 1e-6 * r.mean_active_requests);
+  // In steady state the served rate approaches the offered rate.
+  EXPECT_NEAR(r.requests_per_s, 8.0, 0.8);
+}
+
+TEST(Simulator, PreemptionRecomputesAndStillFinishesEverything) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  // Leave room for only a few thousand KV tokens so that decodes run out of blocks.
+  d.engine_overrides.gpu_memory_utilization = 0.22;
+  const Plan p = plan_of(d, 1, 1, 1);
+  const EnginePolicy e = d.engine_policy();
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision,
+                                             MemoryKnobs{e.gpu_memory_utilization, e.block_size,
+                                                         e.max_num_batched_tokens, e.max_num_seqs});
+  ASSERT_GT(f.kv_tokens(), 2200);
+  ASSERT_LT(f.kv_tokens(), 40000);
+  SyntheticSpec s;
+  s.rate = std::numeric_limits<double>::infinity();
+  s.num_requests = 60;
+  s.prompt = LengthDist::parse("1000", "p");
+  s.output = LengthDist::parse("1000", "o");
+  const SimResult r = run(d, p, synthesize(s));
+  EXPECT_GT(r.preemptions, 0u);
+  EXPECT_EQ(r.requests, 60u);
+  EXPECT_EQ(r.output_tokens, 60u * 1000u);
+  EXPECT_LE(r.peak_kv_utilization, 1.0);
+}
+
+TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
+  const Plan p = plan_of(d, 1, 1, 2);
+  const SimResult r = run(d, p, one_request(512, 1));
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  EXPECT_EQ(seconds_to_ns(r.ttft.mean), iteration_ns(cost, prefill_shape(512)));
+  std::vector<double> st;
+  cost.stage_times(prefill_shape(512), st);
+  ASSERT_EQ(st.size(), 2u);
+  EXPECT_GT(st[0], 0);
+  EXPECT_GT(st[1], st[0]);  // the last stage also runs the LM head and sampling
+}
+
+TEST(Simulator, PipelineKeepsSeveralMicroBatchesInFlight) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 4);
+  SyntheticSpec s;
+  s.rate = std::numeric_limits<double>::infinity();
+  s.num_requests = 256;
+  s.prompt = LengthDist::parse("256", "p");
+  s.output = LengthDist::parse("256", "o");
+  const Trace t = synthesize(s);
+  const SimResult pp4 = run(d, plan_of(d, 1, 1, 4), t);
+  // With 4 micro-batches in flight every stage stays busy: far better than one batch at a time.
+  const double ideal_serial = pp4.makespan;
+  EXPECT_GT(pp4.mean_batch_seqs, 0);
+  EXPECT_LT(pp4.mean_batch_seqs, 256);  // requests split across micro-batches
+  EXPECT_GT(ideal_serial, 0);
+  EXPECT_EQ(pp4.requests, 256u);
+}
+
+TEST(Simulator, DataParallelReplicasShareOneClockAndCountEveryRequest) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 4);
+  SyntheticSpec s;
+  s.rate = 40;
+  s.num_requests = 400;
+  s.prompt = LengthDist::parse("512", "p");
+  s.output = LengthDist::parse("64", "o");
+  const Trace t = synthesize(s);
+  for (RouterKind router : {RouterKind::RoundRobin, RouterKind::LeastLoaded}) {
+    d.router = router;
+    const SimResult r = run(d, plan_of(d, 4, 1, 1), t);
+    EXPECT_EQ(r.requests, 400u);
+    EXPECT_EQ(r.output_tokens, 400u * 64u);
+  }
+  // Four replicas serve a load that saturates one: mean latency drops.
+  d.cluster = make_cluster("h100-sxm", 1, 1);
+  const SimResult one = run(d, plan_of(d, 1, 1, 1), t);
+  d.cluster = make_cluster("h100-sxm", 1, 4);
+  const SimResult four = run(d, plan_of(d, 4, 1, 1), t);
+  EXPECT_LT(four.e2e.mean, one.e2e.mean);
+}
+
+TEST(Simulator, SameInputsGiveByteIdenticalJson) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
+  SyntheticSpec s;
+  s.rate = 30;
+  s.num_requests = 300;
+  s.prompt = LengthDist::parse("lognormal:800:600", "p");
+  s.output = LengthDist::parse("lognormal:200:150", "o");
+  s.seed = 5;
+  const Plan p = plan_of(d, 2, 1, 1);
+  const std::string a = result_json(run(d, p, synthesize(s))).dump();
+  const std::string b = result_json(run(d, p, synthesize(s))).dump();
+  EXPECT_EQ(a, b);
+  s.seed = 6;
+  const std::string c = result_json(run(d, p, synthesize(s))).dump();
+  EXPECT_NE(a, c);
+}
+
+TEST(Simulator, SloAttainmentCountsRequestsMeetingBothSlos) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SimResult base = run(d, p, one_request(500, 20));
+  d.ttft_slo = base.ttft.mean * 1.01;
+  d.tpot_slo = base.tpot.mean * 1.01;
+  EXPECT_DOUBLE_EQ(run(d, p, one_request(500, 20)).slo_attainment, 1.0);
+  d.tpot_slo = base.tpot.mean * 0.99;
+  const SimResult miss = run(d, p, one_request(500, 20));
+  EXPECT_DOUBLE_EQ(miss.slo_attainment, 0.0);
+  EXPECT_DOUBLE_EQ(miss.goodput_requests_per_s, 0.0);
+}
+
+TEST(Simulator, EnergyIncludesIdlePowerOverTheMakespan) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  Trace t = one_request(100, 10, 0.0);
+  t.requests.push_back(Request{1, seconds_to_ns(30.0), 100, 10});  // 30 s of idling in between
+  const SimResult r = run(d, p, t);
+  const double idle = d.cluster.gpu.power_idle_w * r.makespan;
+  EXPECT_GE(r.energy_j, idle);
+  EXPECT_LE(r.energy_j, idle + d.cluster.gpu.power_max_w * 2.0);  // two short bursts of work
+}
+
+TEST(Simulator, RejectsARequestLongerThanTheContext) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.max_model_len = 4096;
+  const Plan p = plan_of(d, 1, 1, 1);
+  try {
+    run(d, p, one_request(5000, 10));
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("max model length is 4096"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Simulator, StreamingSyntheticSourceKeepsOnlyActiveRequests) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  SyntheticSpec s;
+  s.rate = 5;
+  s.num_requests = 3000;
+  s.prompt = LengthDist::parse("256", "p");
+  s.output = LengthDist::parse("32", "o");
+  auto src = synthetic_source(s);
+  const SimResult r = simulate_plan(d, p, *src);
+  EXPECT_EQ(r.requests, 3000u);
+  EXPECT_LT(r.peak_active_requests, 50u);  // light load: a handful in flight at a time
+}
+
+TEST(Simulator, V0PrefillFirstNeverMixesPrefillAndDecode) {
+  Deployment d = make_deployment("llama-2-7b", "a100-sxm-80gb", 1);
+  d.engine = "vllm-0.6";
+  d.max_model_len = 4096;
+  const Plan p = plan_of(d, 1, 1, 1);
+  const EnginePolicy e = d.engine_policy();
+  EXPECT_FALSE(e.chunked_prefill);  // max_model_len <= 32K: chunked prefill off by default in 0.6
+  EXPECT_EQ(e.max_num_batched_tokens, 4096);
+  EXPECT_EQ(e.max_num_seqs, 256);
+  SyntheticSpec s;
+  s.rate = 4;
+  s.num_requests = 100;
+  s.prompt = LengthDist::parse("uniform:100:3000", "p");
+  s.output = LengthDist::parse("uniform:10:300", "o");
+  const SimResult r = run(d, p, synthesize(s));
+  EXPECT_EQ(r.requests, 100u);
+}
+
+TEST(Engine, VllmDefaultsDependOnTheGpuAndVersion) {
+  const EnginePolicy h100 = resolve_engine("vllm", find_gpu("h100-sxm"), 131072, {});
+  EXPECT_EQ(h100.max_num_batched_tokens, 8192);
+  EXPECT_EQ(h100.max_num_seqs, 1024);
+  const EnginePolicy a100 = resolve_engine("vllm", find_gpu("a100-sxm-80gb"), 131072, {});
+  EXPECT_EQ(a100.max_num_batched_tokens, 2048);
+  EXPECT_EQ(a100.max_num_seqs, 256);
+  const EnginePolicy v0 = resolve_engine("vllm-0.6", find_gpu("h100-sxm"), 131072, {});
+  EXPECT_TRUE(v0.chunked_prefill);  // > 32K context turns chunked prefill on in 0.6
+  EXPECT_EQ(v0.max_num_batched_tokens, 512);
+  EXPECT_THROW(resolve_engine("vlm", find_gpu("h100-sxm"), 4096, {}), UserError);
+  EngineOverrides bad;
+  bad.gpu_memory_utilization = 1.5;
+  EXPECT_THROW(resolve_engine("vllm", find_gpu("h100-sxm"), 4096, bad), UserError);
+}
+
+}  // namespace
+}  // namespace apex
