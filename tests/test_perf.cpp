@@ -1,1 +1,131 @@
+// Cost-model tests: roofline bounds, monotonicity, collectives, composition.
 #include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "model/registry.h"
+#include "perf/cost_model.h"
+#include "perf/params.h"
+
+namespace apex {
+namespace {
+
+TEST(Ops, GemmNeverBeatsTheRoofline) {
+  for (const auto& gpu : gpu_presets()) {
+    auto ops = make_analytical_ops(gpu);
+    const DType act = gpu.peak_bf16 > 0 ? DType::BF16 : DType::FP16;
+    for (std::int64_t m : {1, 7, 64, 512, 4096, 16384}) {
+      for (std::int64_t nk : {256, 4096, 16384}) {
+        const double t = ops->gemm({m, nk, nk, act, act});
+        const double flops = 2.0 * m * nk * nk;
+        const double bytes = 2.0 * (m * nk + nk * nk + m * nk);
+        EXPECT_GE(t, flops / gpu.peak_flops(act)) << gpu.name << " m=" << m;
+        EXPECT_GE(t, bytes / gpu.hbm_bandwidth) << gpu.name << " m=" << m;
+      }
+    }
+  }
+}
+
+TEST(Ops, GemmTimeGrowsWithTokens) {
+  auto ops = make_analytical_ops(find_gpu("h100-sxm"));
+  double prev = 0;
+  for (std::int64_t m = 1; m <= 8192; m = m * 3 / 2 + 1) {
+    const double t = ops->gemm({m, 7168, 8192, DType::BF16, DType::BF16});
+    EXPECT_GT(t, prev) << "m=" << m;
+    prev = t;
+  }
+  // 1 and 64 tokens must not cost the same, but a skinny GEMM is memory-bound: close.
+  const double t1 = ops->gemm({1, 7168, 8192, DType::BF16, DType::BF16});
+  const double t64 = ops->gemm({64, 7168, 8192, DType::BF16, DType::BF16});
+  EXPECT_GT(t64, t1);
+  EXPECT_LT(t64, 2 * t1);
+}
+
+TEST(Ops, Fp8WeightsAreCheaperToStreamThanBf16) {
+  auto ops = make_analytical_ops(find_gpu("h100-sxm"));
+  const double bf16 = ops->gemm({1, 8192, 8192, DType::BF16, DType::BF16});
+  const double fp8 = ops->gemm({1, 8192, 8192, DType::FP8, DType::BF16});
+  EXPECT_LT(fp8, bf16);
+}
+
+TEST(Ops, DecodeAttentionReadsTheKvCache) {
+  auto ops = make_analytical_ops(find_gpu("h100-sxm"));
+  DecodeAttnArgs a{64, 64 * 1000, 8, 1, 128, DType::BF16};
+  DecodeAttnArgs b = a;
+  b.kv_tokens = 64 * 8000;
+  EXPECT_GT(ops->attention_decode(b), 4 * ops->attention_decode(a));
+  const double bytes = static_cast<double>(b.kv_tokens) * 1 * 128 * 2 * 2;
+  EXPECT_GE(ops->attention_decode(b), bytes / find_gpu("h100-sxm").hbm_bandwidth);
+}
+
+TEST(Ops, CollectivesNeedMoreThanOneGpuAndGrowWithBytes) {
+  const Cluster c = make_cluster("h100-sxm", 2, 8);
+  auto ops = make_analytical_ops(c.gpu);
+  CommGroup one{1, 1, c.intra_node, c.inter_node};
+  EXPECT_EQ(ops->collective(Collective::AllReduce, 1e6, one), 0.0);
+  CommGroup eight{8, 1, c.intra_node, c.inter_node};
+  const double small = ops->collective(Collective::AllReduce, 16e3, eight);
+  const double large = ops->collective(Collective::AllReduce, 64e6, eight);
+  EXPECT_GT(large, 10 * small);
+  // Bus bandwidth of a large all-reduce stays below the NVLink line rate.
+  EXPECT_LT(2.0 * 7 / 8 * 64e6 / large, c.intra_node.bandwidth);
+  CommGroup sixteen{16, 2, c.intra_node, c.inter_node};
+  EXPECT_GT(ops->collective(Collective::AllReduce, 64e6, sixteen), large);  // InfiniBand is slower
+}
+
+TEST(CostModel, TensorParallelLayerHasTwoAllReduces) {
+  const Model m = load_model("llama-3.1-70b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  Plan p;
+  p.tp = 8;
+  ASSERT_FALSE(make_plan(m, c, p));
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  CostModel cost(m, c, p, Precision{}, ops, EngineCosts{});
+  BatchShape b;
+  b.decode_seqs = 16;
+  b.decode_kv = 16 * 1000;
+  b.sampled = 16;
+  const auto layer = cost.layer(0, b);
+  CommGroup g{8, 1, c.intra_node, c.inter_node};
+  EXPECT_DOUBLE_EQ(layer.communication, 2 * ops->collective(Collective::AllReduce, 16.0 * 8192 * 2, g));
+  Plan p1;
+  p1.dp = 8;
+  ASSERT_FALSE(make_plan(m, c, p1));
+  CostModel cost1(m, c, p1, Precision{}, ops, EngineCosts{});
+  EXPECT_EQ(cost1.layer(0, b).communication, 0.0);
+}
+
+TEST(CostModel, StageTimeIsLayerTimeTimesCountPlusEnds) {
+  const Model m = load_model("llama-3.1-8b");
+  const Cluster c = make_cluster("h100-sxm", 1, 2);
+  Plan p;
+  p.pp = 2;
+  ASSERT_FALSE(make_plan(m, c, p));
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  EngineCosts e;
+  e.graph_max_tokens = 1 << 20;  // no eager-launch penalty in this check
+  CostModel cost(m, c, p, Precision{}, ops, e);
+  BatchShape b;
+  b.decode_seqs = 4;
+  b.decode_kv = 4000;
+  b.sampled = 4;
+  std::vector<double> st;
+  cost.stage_times(b, st);
+  const double layer = cost.layer(0, b).total();
+  // Stage 0: 16 layers + embedding lookup; stage 1: 16 layers + LM head.
+  EXPECT_NEAR(st[0], 16 * layer + ops->elementwise(4.0 * 4096 * 2), 1e-12);
+  EXPECT_GT(st[1], 16 * layer + ops->gemm({4, 128256, 4096, DType::BF16, DType::BF16}));
+}
+
+TEST(Params, ShippedCalibrationRoundTripsThroughJson) {
+  OpParams p;
+  p.gemm[0].e_max = 0.77;
+  p.gemm_fitted[0] = true;
+  p.intra[0].bw_eff = 0.66;
+  const OpParams q = params_from_json(params_to_json(p), "test");
+  EXPECT_DOUBLE_EQ(q.gemm[0].e_max, 0.77);
+  EXPECT_DOUBLE_EQ(q.intra[0].bw_eff, 0.66);
+  EXPECT_THROW(params_from_json(Json{{"gemm", {{"bf16", {{"e_max", 1}}}}}}, "t"), UserError);
+}
+
+}  // namespace
+}  // namespace apex

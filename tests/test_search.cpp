@@ -1,1 +1,174 @@
+// Planner tests: plan-space counts by hand, pruned == exhaustive, determinism across threads,
+// ranking sanity, infeasibility reporting.
 #include <gtest/gtest.h>
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "model/registry.h"
+#include "report/report.h"
+#include "search/planner.h"
+
+namespace apex {
+namespace {
+
+Deployment deployment(const std::string& model, int nodes, int per_node, const std::string& gpu = "h100-sxm") {
+  Deployment d;
+  d.model = load_model(model);
+  d.cluster = make_cluster(gpu, nodes, per_node);
+  return d;
+}
+
+Trace workload(double rate, int n, const std::string& prompt, const std::string& output, std::uint64_t seed = 1) {
+  SyntheticSpec s;
+  s.rate = rate;
+  s.num_requests = n;
+  s.prompt = LengthDist::parse(prompt, "p");
+  s.output = LengthDist::parse(output, "o");
+  s.seed = seed;
+  return synthesize(s);
+}
+
+std::string ranking(const SearchReport& r) {
+  std::string s;
+  for (const auto& o : r.ranked) s += o.candidate.label() + fmt::format("={:.9g};", o.score);
+  return s;
+}
+
+TEST(PlanSpace, CountsMatchHandEnumeration) {
+  SearchOptions o;
+  // 8 GPUs, all used: (tp, pp) with tp·pp | 8 → (1,1) (1,2) (1,4) (1,8) (2,1) (2,2) (2,4) (4,1) (4,2) (8,1).
+  EXPECT_EQ(enumerate_plans(deployment("llama-3.1-70b", 1, 8), o).size(), 10u);
+  // 6 GPUs: divisor pairs of 6 → (1,1) (1,2) (1,3) (1,6) (2,1) (2,3) (3,1) (3,2) (6,1).
+  EXPECT_EQ(enumerate_plans(deployment("llama-3.1-70b", 1, 6), o).size(), 9u);
+  // 4 GPUs, fewer allowed: Σ over tp·pp <= 4 of floor(4 / (tp·pp)) = 4+2+1+1 (tp=1) + 2+1 (tp=2) + 1 (tp=3) + 1 (tp=4).
+  SearchOptions fewer;
+  fewer.plan.require_all_gpus = false;
+  EXPECT_EQ(enumerate_plans(deployment("llama-3.1-8b", 1, 4), fewer).size(), 13u);
+  // Knob tuning multiplies the space; ids stay dense and unique.
+  SearchOptions tune;
+  tune.tune_max_num_seqs = {64, 256};
+  tune.tune_max_num_batched_tokens = {2048, 4096, 8192};
+  const auto plans = enumerate_plans(deployment("llama-3.1-70b", 1, 8), tune);
+  ASSERT_EQ(plans.size(), 60u);
+  for (std::size_t i = 0; i < plans.size(); ++i) EXPECT_EQ(plans[i].id, i);
+  // 128 GPUs (powers of two): pairs 2^a·2^b with a + b <= 7 → 36, minus pp=128 > 126 layers → 35.
+  EXPECT_EQ(enumerate_plans(deployment("llama-3.1-405b", 16, 8), o).size(), 35u);
+}
+
+TEST(Search, PrunedSearchReturnsExactlyTheExhaustiveRanking) {
+  const Deployment d = deployment("llama-3.1-8b", 1, 8);
+  const Trace t = workload(6, 150, "lognormal:800:500", "lognormal:200:150", 4);
+  for (Objective obj : {Objective::Throughput, Objective::TtftMean, Objective::TpotP99, Objective::E2eMean,
+                        Objective::Energy, Objective::Cost}) {
+    SearchOptions o;
+    o.objective = obj;
+    o.top = 3;
+    o.wave = 2;
+    o.plan.require_all_gpus = false;
+    const SearchReport pruned = search(d, t, o);
+    o.exhaustive = true;
+    const SearchReport full = search(d, t, o);
+    EXPECT_EQ(ranking(pruned), ranking(full)) << objective_name(obj);
+    EXPECT_EQ(full.pruned, 0u);
+    EXPECT_EQ(full.simulated, full.feasible);
+  }
+}
+
+TEST(Search, PruningSkipsWorkOnALargeSpace) {
+  const Deployment d = deployment("llama-3.1-8b", 1, 8);
+  const Trace t = workload(4, 100, "512", "128", 2);
+  SearchOptions o;
+  o.objective = Objective::TpotMean;
+  o.top = 1;
+  o.wave = 2;
+  o.plan.require_all_gpus = false;
+  const SearchReport r = search(d, t, o);
+  EXPECT_GT(r.pruned, 0u);
+  EXPECT_LT(r.simulated, r.feasible);
+  EXPECT_EQ(r.rejected.at("bound-cannot-beat-top-k"), r.pruned);
+}
+
+TEST(Search, ResultsAreIdenticalForAnyThreadCount) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  const Trace t = workload(2, 120, "lognormal:1000:800", "lognormal:300:200", 9);
+  std::string reference;
+  for (int threads : {1, 2, 4}) {
+    SearchOptions o;
+    o.threads = threads;
+    o.objective = Objective::E2eP99;
+    o.top = 5;
+    SearchReport r = search(d, t, o);
+    Json j = search_json(r, RunInfo{});
+    j["stats"].erase("wall_s");
+    j["stats"].erase("threads");
+    const std::string text = j.dump();
+    if (reference.empty()) {
+      reference = text;
+    } else {
+      EXPECT_EQ(text, reference) << "threads=" << threads;
+    }
+  }
+}
+
+TEST(Search, DecodeHeavyTrafficPrefersWideTensorParallelismForTpot) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  const Trace t = workload(0.5, 60, "128", "1024", 3);
+  SearchOptions o;
+  o.objective = Objective::TpotMean;
+  o.top = 10;
+  o.exhaustive = true;
+  const SearchReport r = search(d, t, o);
+  ASSERT_FALSE(r.ranked.empty());
+  EXPECT_EQ(r.ranked.front().candidate.plan.tp, 8);
+  // Among pure-TP plans, TPOT falls as TP widens.
+  double tp2 = 0, tp4 = 0, tp8 = 0;
+  for (const auto& p : r.ranked) {
+    if (p.candidate.plan.pp != 1) continue;
+    if (p.candidate.plan.tp == 2) tp2 = p.score;
+    if (p.candidate.plan.tp == 4) tp4 = p.score;
+    if (p.candidate.plan.tp == 8) tp8 = p.score;
+  }
+  EXPECT_LT(tp8, tp4);
+  EXPECT_LT(tp4, tp2);
+}
+
+TEST(Search, NothingFeasibleReportsTheHistogramAndNearestMiss) {
+  const Deployment d = deployment("llama-3.1-405b", 1, 2);
+  const Trace t = workload(1, 10, "128", "16");
+  try {
+    search(d, t, SearchOptions{});
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("no feasible plan"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("memory-weights"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("nearest miss"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("GiB"), std::string::npos) << msg;
+  }
+}
+
+TEST(Search, ObjectiveAndSloValidation) {
+  EXPECT_THROW(parse_objective("thruput"), UserError);
+  EXPECT_EQ(parse_objective("tpot"), Objective::TpotMean);
+  const Deployment d = deployment("llama-3.1-8b", 1, 1);
+  SearchOptions o;
+  o.objective = Objective::Goodput;
+  EXPECT_THROW(search(d, workload(1, 5, "64", "8"), o), UserError);  // goodput needs an SLO
+  o.objective = Objective::Throughput;
+  o.top = 0;
+  EXPECT_THROW(search(d, workload(1, 5, "64", "8"), o), UserError);
+}
+
+TEST(Search, BaselineIsMaxTpWithinANode) {
+  const Deployment d = deployment("llama-3.1-8b", 2, 4);
+  const Trace t = workload(10, 100, "256", "64");
+  const SearchReport r = search(d, t, SearchOptions{});
+  ASSERT_TRUE(r.baseline.has_value());
+  EXPECT_EQ(r.baseline->candidate.plan.tp, 4);
+  EXPECT_EQ(r.baseline->candidate.plan.dp, 2);
+  EXPECT_TRUE(r.baseline->result.has_value());
+}
+
+}  // namespace
+}  // namespace apex
