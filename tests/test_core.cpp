@@ -31,9 +31,11 @@ std::string user_error_of(Fn&& fn) {
   return {};
 }
 
-#define EXPECT_CONTAINS(haystack, needle)                                                   \
-  EXPECT_NE(std::string(haystack).find(needle), std::string::npos)                          \
-      << "expected to find \"" << (needle) << "\" in:\n  " << (haystack)
+::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
+  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
+}
+#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
 
 // ---------------------------------------------------------------------------------------------
 // parse_quantity
@@ -151,6 +153,15 @@ TEST(ClosestMatch, PrefixAndTypos) {
   EXPECT_EQ(closest_match("anything", std::vector<std::string>{}), "");
   const std::vector<std::string> flags = {"--tp", "--pp", "--dp", "--ep", "--top"};
   EXPECT_EQ(closest_match("--tpp", flags), "--tp");
+}
+
+TEST(ClosestMatch, PrefixRuleIsCaseInsensitiveLikeTheDistance) {
+  const std::vector<std::string> gpus = {"h100-sxm", "h200-sxm", "b200"};
+  // BUG: core/error.cpp closest_match() applies its prefix rule with a case-sensitive compare() although
+  // edit_distance() is case-insensitive, so "--gpu H100" gets no suggestion (distance 4 > limit 2) while "h100"
+  // does. Fix: compare the prefix with to_lower() on both sides.
+  EXPECT_EQ(closest_match("H100", gpus), "h100-sxm");
+  EXPECT_EQ(closest_match("H100-SXM", gpus), "h100-sxm");  // distance 0 already works
 }
 
 TEST(UnknownNameMessage, Shape) {

@@ -1,1 +1,477 @@
+// Tests of src/workload: trace readers, synthetic traffic, length distributions and the sample trace.
 #include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/units.h"
+#include "workload/workload.h"
+
+namespace apex {
+namespace {
+
+const std::string kData = APEX_TEST_DATA;
+const std::string kRealTrace = std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
+
+template <typename Fn>
+std::string user_error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const UserError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected UserError, nothing was thrown";
+  return {};
+}
+
+::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
+  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
+}
+#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
+
+void expect_same_requests(const Trace& a, const Trace& b) {
+  ASSERT_EQ(a.requests.size(), b.requests.size());
+  for (std::size_t i = 0; i < a.requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(a.requests[i].id, b.requests[i].id);
+    EXPECT_EQ(a.requests[i].arrival, b.requests[i].arrival);
+    EXPECT_EQ(a.requests[i].prompt, b.requests[i].prompt);
+    EXPECT_EQ(a.requests[i].output, b.requests[i].output);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trace files
+
+TEST(TraceCsv, BasicValues) {
+  const Trace t = load_trace(kData + "/trace_basic.csv");
+  ASSERT_EQ(t.requests.size(), 4u);
+  EXPECT_EQ(t.name, kData + "/trace_basic.csv");
+  const std::vector<Request> want = {
+      {0, 0, 100, 20}, {1, 500'000'000, 250, 1}, {2, 500'000'000, 7, 300}, {3, 1'618'518'000, 4096, 128}};
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(t.requests[i].id, want[i].id);
+    EXPECT_EQ(t.requests[i].arrival, want[i].arrival);
+    EXPECT_EQ(t.requests[i].prompt, want[i].prompt);
+    EXPECT_EQ(t.requests[i].output, want[i].output);
+  }
+  EXPECT_EQ(t.max_prompt(), 4096);
+  EXPECT_EQ(t.max_total(), 4096 + 128);
+  EXPECT_DOUBLE_EQ(t.mean_prompt(), (100 + 250 + 7 + 4096) / 4.0);
+  EXPECT_DOUBLE_EQ(t.mean_output(), (20 + 1 + 300 + 128) / 4.0);
+  EXPECT_DOUBLE_EQ(t.span_seconds(), 1.618518);
+}
+
+TEST(TraceCsv, ColumnOrderExtraColumnsAndBlankLines) {
+  const Trace basic = load_trace(kData + "/trace_basic.csv");
+  const Trace reordered = load_trace(kData + "/trace_reordered.csv");
+  expect_same_requests(basic, reordered);
+}
+
+TEST(TraceCsv, WindowsLineEndingsAndQuotedHeader) {
+  const std::string path = ::testing::TempDir() + "/apex_crlf.csv";
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fputs("\"arrival_s\",\"prompt_tokens\",\"output_tokens\"\r\n0.0,100,20\r\n0.5,250,1\r\n\r\n"
+             "0.5,7,300\r\n1.618518,4096,128\r\n",
+             f);
+  std::fclose(f);
+  expect_same_requests(load_trace(kData + "/trace_basic.csv"), load_trace(path));
+}
+
+TEST(TraceJsonl, NanosecondOffsetsAndSameTraceAsCsv) {
+  const Trace csv = load_trace(kData + "/trace_basic.csv");
+  const Trace jsonl = load_trace(kData + "/trace_basic.jsonl");
+  expect_same_requests(csv, jsonl);
+  EXPECT_EQ(jsonl.requests[3].arrival, 1'618'518'000);
+}
+
+TEST(TraceStreaming, OpenTraceIsLazyAndReportsBadRowsWhenReached) {
+  auto src = open_trace(kData + "/bad_nonmonotonic.csv");
+  Request r;
+  ASSERT_TRUE(src->next(r));
+  EXPECT_EQ(r.id, 0u);
+  ASSERT_TRUE(src->next(r));
+  EXPECT_EQ(r.id, 1u);
+  EXPECT_EQ(r.arrival, 1'000'000'000);
+  const std::string msg = user_error_of([&] { src->next(r); });
+  EXPECT_CONTAINS(msg, "bad_nonmonotonic.csv:4");
+
+  auto ok = open_trace(kData + "/trace_basic.csv");
+  int n = 0;
+  while (ok->next(r)) ++n;
+  EXPECT_EQ(n, 4);
+  EXPECT_FALSE(ok->next(r));  // stays at the end
+}
+
+TEST(TraceStreaming, SourceOfStreamsALoadedTrace) {
+  const Trace t = load_trace(kData + "/trace_basic.csv");
+  auto src = source_of(t);
+  Request r;
+  std::vector<Request> got;
+  while (src->next(r)) got.push_back(r);
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[2].prompt, 7);
+  EXPECT_EQ(got[3].arrival, t.requests[3].arrival);
+}
+
+TEST(TraceErrors, NegativeArrival) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_negative_arrival.csv"); });
+  EXPECT_CONTAINS(msg, "bad_negative_arrival.csv:3:");
+  EXPECT_CONTAINS(msg, "negative");
+}
+
+TEST(TraceErrors, NonMonotonicArrival) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_nonmonotonic.csv"); });
+  EXPECT_CONTAINS(msg, "bad_nonmonotonic.csv:4:");
+  EXPECT_CONTAINS(msg, "earlier than the previous");
+  EXPECT_CONTAINS(msg, "sorted");
+}
+
+TEST(TraceErrors, ZeroPromptLengthWithBlankLineCounted) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_zero_prompt.csv"); });
+  EXPECT_CONTAINS(msg, "bad_zero_prompt.csv:4:");  // line 3 is blank and still counts
+  EXPECT_CONTAINS(msg, "prompt length");
+}
+
+TEST(TraceErrors, NegativeOutputLength) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_negative_output.csv"); });
+  EXPECT_CONTAINS(msg, "bad_negative_output.csv:3:");
+  EXPECT_CONTAINS(msg, "output length");
+  EXPECT_CONTAINS(msg, "-3");
+}
+
+TEST(TraceErrors, NonNumericField) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_nonnumeric.csv"); });
+  EXPECT_CONTAINS(msg, "bad_nonnumeric.csv:3:");
+  EXPECT_CONTAINS(msg, "prompt_tokens 'ten' is not a number");
+}
+
+TEST(TraceErrors, LineNumbersCountLeadingBlankLines) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_after_leading_blanks.csv"); });
+  // BUG: workload/trace_io.cpp open_stream() consumes the leading blank lines while sniffing the format and the
+  // readers then start counting at line 1, so the bad row (line 5 of the file) is reported as line 3. Fix: count
+  // the '\n' skipped while sniffing and start the reader's line counter there.
+  EXPECT_CONTAINS(msg, "bad_after_leading_blanks.csv:5:");
+}
+
+TEST(TraceErrors, MissingHeaderColumn) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_missing_column.csv"); });
+  EXPECT_CONTAINS(msg, "bad_missing_column.csv:1:");
+  EXPECT_CONTAINS(msg, "prompt_tokens");
+  EXPECT_CONTAINS(msg, "arrival_s,prompt_tokens,output_tokens");
+}
+
+TEST(TraceErrors, MalformedJsonLine) {
+  const std::string msg = user_error_of([] { load_trace(kData + "/bad_malformed.jsonl"); });
+  EXPECT_CONTAINS(msg, "bad_malformed.jsonl:2:");
+  EXPECT_CONTAINS(msg, "malformed JSON");
+}
+
+TEST(TraceErrors, EmptyFiles) {
+  std::string msg = user_error_of([] { load_trace(kData + "/empty.csv"); });
+  EXPECT_CONTAINS(msg, "empty.csv");
+  EXPECT_CONTAINS(msg, "empty");
+  msg = user_error_of([] { load_trace(kData + "/header_only.csv"); });
+  EXPECT_CONTAINS(msg, "header_only.csv");
+  EXPECT_CONTAINS(msg, "no requests");
+}
+
+TEST(TraceErrors, MissingFileAndDirectory) {
+  std::string msg = user_error_of([] { load_trace("/nonexistent/apex/trace.csv"); });
+  EXPECT_CONTAINS(msg, "/nonexistent/apex/trace.csv");
+  EXPECT_CONTAINS(msg, "does not exist");
+  msg = user_error_of([] { load_trace(kData); });
+  EXPECT_CONTAINS(msg, "is a directory");
+  EXPECT_CONTAINS(user_error_of([] { open_trace("/nonexistent/x.jsonl"); }), "does not exist");
+}
+
+TEST(TraceErrors, JsonlFieldProblems) {
+  const std::string dir = ::testing::TempDir();
+  auto write = [&](const std::string& name, const std::string& text) {
+    const std::string path = dir + "/" + name;
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    EXPECT_NE(f, nullptr);
+    std::fputs(text.c_str(), f);
+    std::fclose(f);
+    return path;
+  };
+  std::string p = write("apex_j1.jsonl", "{\"StartTimeOffset\": 0, \"ContextTokens\": 10}\n");
+  std::string msg = user_error_of([&] { load_trace(p); });
+  EXPECT_CONTAINS(msg, p + ":1:");
+  EXPECT_CONTAINS(msg, "GeneratedTokens");
+  p = write("apex_j2.jsonl",
+            "{\"StartTimeOffset\": 0, \"ContextTokens\": 10, \"GeneratedTokens\": 5}\n"
+            "{\"StartTimeOffset\": 5, \"ContextTokens\": 10.5, \"GeneratedTokens\": 5}\n");
+  msg = user_error_of([&] { load_trace(p); });
+  EXPECT_CONTAINS(msg, p + ":2:");
+  EXPECT_CONTAINS(msg, "integer");
+  p = write("apex_j3.jsonl", "{\"StartTimeOffset\": \"0\", \"ContextTokens\": 10, \"GeneratedTokens\": 5}\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "StartTimeOffset");
+  p = write("apex_j4.jsonl", "{\"StartTimeOffset\": 0, \"ContextTokens\": 10, \"GeneratedTokens\": 0}\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "output length");
+  p = write("apex_c1.csv", "arrival_s,prompt_tokens,output_tokens\n0.0,10\n");
+  msg = user_error_of([&] { load_trace(p); });
+  EXPECT_CONTAINS(msg, p + ":2:");
+  EXPECT_CONTAINS(msg, "fields");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Length distributions
+
+TEST(LengthDist, ParseForms) {
+  LengthDist d = LengthDist::parse("512", "--prompt-len");
+  EXPECT_EQ(d.kind, LengthDist::Kind::Fixed);
+  EXPECT_DOUBLE_EQ(d.a, 512);
+  EXPECT_DOUBLE_EQ(d.mean(), 512);
+  EXPECT_EQ(d.max_value(), 512);
+
+  d = LengthDist::parse("uniform:10:20", "--prompt-len");
+  EXPECT_EQ(d.kind, LengthDist::Kind::Uniform);
+  EXPECT_DOUBLE_EQ(d.a, 10);
+  EXPECT_DOUBLE_EQ(d.b, 20);
+  EXPECT_DOUBLE_EQ(d.mean(), 15);
+  EXPECT_EQ(d.max_value(), 20);
+
+  d = LengthDist::parse("normal:100:10", "--prompt-len");
+  EXPECT_EQ(d.kind, LengthDist::Kind::Normal);
+  EXPECT_DOUBLE_EQ(d.mean(), 100);
+  EXPECT_EQ(d.max_value(), 131);  // mean + 3.1 sd
+
+  d = LengthDist::parse("lognormal:100:50", "--output-len");
+  EXPECT_EQ(d.kind, LengthDist::Kind::LogNormal);
+  EXPECT_DOUBLE_EQ(d.mean(), 100);
+  EXPECT_GT(d.max_value(), 100);
+
+  d = LengthDist::parse("Uniform:1:1", "x");  // kind is case-insensitive; LO == HI allowed
+  EXPECT_EQ(d.kind, LengthDist::Kind::Uniform);
+}
+
+TEST(LengthDist, ParseErrors) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {"0", "at least 1"},          {"12.5", "whole number"},    {"abc", "'abc' is not a number"},
+      {"", "not a number"},         {"-4", "at least 1"},        {"uniform:20:10", "LO <= HI"},
+      {"uniform:0:5", "LO <= HI"},  {"normal:100:-1", "STD"},    {"lognormal:0:5", "MEAN"},
+      {"foo:1:2", "unknown distribution 'foo'"},                  {"uniform:1", "KIND:A:B"},
+      {"uniform:1:2:3", "KIND:A:B"}, {"uniform:a:2", "'a' is not a number"},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.text);
+    const std::string msg = user_error_of([&] { LengthDist::parse(c.text, "--prompt-len"); });
+    EXPECT_CONTAINS(msg, "--prompt-len");
+    EXPECT_CONTAINS(msg, c.expect);
+    EXPECT_CONTAINS(msg, "uniform:LO:HI");  // says what to write
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Synthetic traffic
+
+SyntheticSpec spec(double rate, std::int64_t n, std::uint64_t seed) {
+  SyntheticSpec s;
+  s.rate = rate;
+  s.num_requests = n;
+  s.seed = seed;
+  s.prompt = LengthDist::parse("uniform:10:2000", "p");
+  s.output = LengthDist::parse("lognormal:200:100", "o");
+  return s;
+}
+
+TEST(Synthetic, SameSeedIdenticalDifferentSeedDifferent) {
+  const Trace a = synthesize(spec(5, 500, 42));
+  const Trace b = synthesize(spec(5, 500, 42));
+  expect_same_requests(a, b);
+  const Trace c = synthesize(spec(5, 500, 43));
+  ASSERT_EQ(c.requests.size(), 500u);
+  int same_arrivals = 0, same_prompts = 0;
+  for (std::size_t i = 1; i < 500; ++i) {
+    same_arrivals += a.requests[i].arrival == c.requests[i].arrival;
+    same_prompts += a.requests[i].prompt == c.requests[i].prompt;
+  }
+  EXPECT_LT(same_arrivals, 5);
+  EXPECT_LT(same_prompts, 50);
+}
+
+TEST(Synthetic, StreamingSourceMatchesSynthesize) {
+  const SyntheticSpec s = spec(3, 100, 7);
+  auto src = synthetic_source(s);
+  Trace streamed;
+  Request r;
+  while (src->next(r)) streamed.requests.push_back(r);
+  expect_same_requests(streamed, synthesize(s));
+}
+
+TEST(Synthetic, IdsArrivalOrderAndCount) {
+  const Trace t = synthesize(spec(20, 1000, 1));
+  ASSERT_EQ(t.requests.size(), 1000u);
+  EXPECT_EQ(t.requests[0].arrival, 0);  // the first request arrives at t = 0
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    EXPECT_EQ(t.requests[i].id, i);
+    if (i > 0) {
+      EXPECT_GE(t.requests[i].arrival, t.requests[i - 1].arrival);
+    }
+    EXPECT_GE(t.requests[i].output, 1);
+  }
+}
+
+TEST(Synthetic, InfiniteRateAllArriveAtZero) {
+  const Trace t = synthesize(spec(std::numeric_limits<double>::infinity(), 300, 9));
+  ASSERT_EQ(t.requests.size(), 300u);
+  for (const auto& r : t.requests) EXPECT_EQ(r.arrival, 0);
+  EXPECT_DOUBLE_EQ(t.span_seconds(), 0.0);
+}
+
+TEST(Synthetic, PoissonMeanInterArrival) {
+  for (double rate : {10.0, 0.5}) {
+    SCOPED_TRACE(rate);
+    SyntheticSpec s = spec(rate, 20000, 2024);
+    const Trace t = synthesize(s);
+    const double mean_gap = t.span_seconds() / static_cast<double>(t.requests.size() - 1);
+    EXPECT_NEAR(mean_gap, 1.0 / rate, 0.05 / rate);
+    // Exponential gaps: coefficient of variation 1.
+    double sum = 0, sum2 = 0;
+    for (std::size_t i = 1; i < t.requests.size(); ++i) {
+      const double g = ns_to_seconds(t.requests[i].arrival - t.requests[i - 1].arrival);
+      sum += g;
+      sum2 += g * g;
+    }
+    const double n = static_cast<double>(t.requests.size() - 1);
+    const double m = sum / n, cv = std::sqrt(sum2 / n - m * m) / m;
+    EXPECT_NEAR(cv, 1.0, 0.05);
+  }
+}
+
+TEST(Synthetic, GammaBurstinessCv) {
+  for (double burst : {0.5, 2.0, 4.0}) {
+    SCOPED_TRACE(burst);
+    SyntheticSpec s = spec(10, 20000, 77);
+    s.burstiness = burst;
+    const Trace t = synthesize(s);
+    double sum = 0, sum2 = 0;
+    for (std::size_t i = 1; i < t.requests.size(); ++i) {
+      const double g = ns_to_seconds(t.requests[i].arrival - t.requests[i - 1].arrival);
+      sum += g;
+      sum2 += g * g;
+    }
+    const double n = static_cast<double>(t.requests.size() - 1);
+    const double m = sum / n, cv = std::sqrt(sum2 / n - m * m) / m;
+    EXPECT_NEAR(cv, burst, 0.1 * burst);
+    EXPECT_NEAR(m, 0.1, 0.1 * 0.1);  // the rate is kept
+  }
+}
+
+TEST(Synthetic, UniformLengthsWithinBoundsAndCoverThem) {
+  SyntheticSpec s = spec(10, 5000, 5);
+  s.prompt = LengthDist::parse("uniform:10:20", "p");
+  s.output = LengthDist::parse("uniform:1:3", "o");
+  const Trace t = synthesize(s);
+  std::vector<int> seen(21, 0);
+  double sum = 0;
+  for (const auto& r : t.requests) {
+    ASSERT_GE(r.prompt, 10);
+    ASSERT_LE(r.prompt, 20);
+    ASSERT_GE(r.output, 1);
+    ASSERT_LE(r.output, 3);
+    ++seen[static_cast<std::size_t>(r.prompt)];
+    sum += r.prompt;
+  }
+  for (int v = 10; v <= 20; ++v) EXPECT_GT(seen[static_cast<std::size_t>(v)], 300) << v;  // ~455 each
+  EXPECT_NEAR(sum / 5000, 15.0, 0.2);
+}
+
+TEST(Synthetic, FixedNormalAndLogNormalLengths) {
+  SyntheticSpec s = spec(10, 20000, 11);
+  s.prompt = LengthDist::parse("128", "p");
+  s.output = LengthDist::parse("normal:300:50", "o");
+  Trace t = synthesize(s);
+  double sum = 0;
+  for (const auto& r : t.requests) {
+    ASSERT_EQ(r.prompt, 128);
+    ASSERT_GE(r.output, 1);
+    sum += r.output;
+  }
+  EXPECT_NEAR(sum / 20000, 300, 3);
+
+  s.output = LengthDist::parse("lognormal:300:150", "o");
+  t = synthesize(s);
+  sum = 0;
+  double sum2 = 0;
+  for (const auto& r : t.requests) {
+    sum += r.output;
+    sum2 += static_cast<double>(r.output) * r.output;
+  }
+  const double m = sum / 20000, sd = std::sqrt(sum2 / 20000 - m * m);
+  EXPECT_NEAR(m, 300, 300 * 0.03);  // parameters are of the length itself
+  EXPECT_NEAR(sd, 150, 150 * 0.1);
+
+  // A normal with a huge spread is clamped to >= 1.
+  s.output = LengthDist::parse("normal:2:100", "o");
+  t = synthesize(s);
+  for (const auto& r : t.requests) ASSERT_GE(r.output, 1);
+}
+
+TEST(Synthetic, InvalidSpecs) {
+  SyntheticSpec s = spec(0, 10, 0);
+  EXPECT_CONTAINS(user_error_of([&] { synthetic_source(s); }), "--rate");
+  s = spec(-1, 10, 0);
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--rate");
+  s = spec(std::nan(""), 10, 0);
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--rate");
+  s = spec(1, 0, 0);
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--num-requests");
+  s = spec(1, 10, 0);
+  s.burstiness = 0;
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--burstiness");
+  s.burstiness = std::numeric_limits<double>::infinity();
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--burstiness");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sample and real traces
+
+TEST(SampleTrace, EmbeddedHasFirst100RequestsOfCreation05) {
+  const Trace t = embedded_sample_trace();
+  ASSERT_EQ(t.requests.size(), 100u);
+  EXPECT_EQ(t.requests[0].arrival, 618'518'000);
+  EXPECT_EQ(t.requests[0].prompt, 304);
+  EXPECT_EQ(t.requests[0].output, 822);
+  EXPECT_EQ(t.requests[1].prompt, 497);
+  EXPECT_EQ(t.requests[1].output, 1783);
+  for (std::size_t i = 0; i < t.requests.size(); ++i) EXPECT_EQ(t.requests[i].id, i);
+
+  const Trace full = load_trace(kRealTrace);
+  for (std::size_t i = 0; i < 100; ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(t.requests[i].arrival, full.requests[i].arrival);
+    EXPECT_EQ(t.requests[i].prompt, full.requests[i].prompt);
+    EXPECT_EQ(t.requests[i].output, full.requests[i].output);
+  }
+}
+
+TEST(RealTrace, ApexPlusLlamaCreation05) {
+  const Trace t = load_trace(kRealTrace);
+  ASSERT_EQ(t.requests.size(), 512u);
+  EXPECT_NEAR(t.mean_prompt(), 307.7, 0.1);
+  EXPECT_NEAR(t.mean_output(), 1144.3, 0.1);
+  EXPECT_EQ(t.requests.front().arrival, 618'518'000);
+  EXPECT_EQ(t.requests.back().id, 511u);
+  // Rate 0.5 req/s: 512 requests span roughly 1000 s.
+  EXPECT_GT(t.span_seconds(), 800);
+  EXPECT_LT(t.span_seconds(), 1300);
+}
+
+}  // namespace
+}  // namespace apex

@@ -16,6 +16,7 @@ std::string_view collective_name(Collective c) {
     case Collective::ReduceScatter: return "reduce_scatter";
     case Collective::AllToAll: return "all_to_all";
     case Collective::SendRecv: return "send_recv";
+    case Collective::CustomAllReduce: return "custom_all_reduce";
   }
   return "?";
 }
@@ -32,6 +33,7 @@ int gemm_class(DType weight) {
 namespace {
 
 inline double sat(double x, double half) { return x / (x + half); }
+inline double lg(double x) { return std::log2(std::max(x, 1.0)); }
 
 class AnalyticalOps final : public OpModel {
  public:
@@ -53,7 +55,12 @@ class AnalyticalOps final : public OpModel {
     const double eff = f.e_max * sat(m, f.m_half) * sat(n, f.n_half) * sat(k, f.k_half);
     const double ab = dtype_bytes(a.activation == DType::FP32 ? DType::FP32 : DType::BF16);
     const double bytes = m * k * ab + n * k * dtype_bytes(a.weight) + m * n * ab;
-    return f.t0 + std::max(flops / (peak * eff), bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    const double t = f.t0 + std::max(flops / (peak * eff), bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    const Correction& c = p_.gemm_correction[static_cast<std::size_t>(gemm_class(a.weight))];
+    if (c.empty()) return t;
+    const double at[3] = {lg(m), lg(n), lg(k)};
+    // The correction follows the measurements, but never past the roofline.
+    return std::max({t * c.factor(at), flops / peak, bytes / gpu_.hbm_bandwidth});
   }
 
   double attention_prefill(const PrefillAttnArgs& a) const override {
@@ -66,7 +73,12 @@ class AnalyticalOps final : public OpModel {
     const double kv_bytes = static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * 2.0 * dtype_bytes(a.kv);
     double peak = gpu_.peak_flops(DType::BF16);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);  // V100: fp16 tensor cores only
-    return f.t0 + std::max(flops / (peak * eff), kv_bytes / (gpu_.hbm_bandwidth * 0.8));
+    const double t = f.t0 + std::max(flops / (peak * eff), kv_bytes / (gpu_.hbm_bandwidth * 0.8));
+    const Correction& c = p_.prefill_correction[a.kv == DType::FP8 ? 1 : 0];
+    if (c.empty()) return t;
+    const double at[4] = {lg(avg_q), lg(par), lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+                          lg(static_cast<double>(a.head_dim))};
+    return std::max({t * c.factor(at), flops / peak, kv_bytes / gpu_.hbm_bandwidth});
   }
 
   double attention_decode(const DecodeAttnArgs& a) const override {
@@ -74,8 +86,15 @@ class AnalyticalOps final : public OpModel {
     const DecodeFit& f = p_.decode;
     const double kv_bytes = static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * 2.0 * dtype_bytes(a.kv);
     const double par = static_cast<double>(a.kv_tokens * a.kv_heads);
-    return f.t0 + f.t_seq * static_cast<double>(a.seqs) +
-           kv_bytes / (gpu_.hbm_bandwidth * f.mem_eff * sat(par, f.par_half));
+    const double t = f.t0 + f.t_seq * static_cast<double>(a.seqs) +
+                     kv_bytes / (gpu_.hbm_bandwidth * f.mem_eff * sat(par, f.par_half));
+    const Correction& c = p_.decode_correction[a.kv == DType::FP8 ? 1 : 0];
+    if (c.empty()) return t;
+    const double ctx = static_cast<double>(a.kv_tokens) / static_cast<double>(a.seqs);
+    const double at[4] = {lg(static_cast<double>(a.seqs)), lg(ctx),
+                          lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+                          lg(static_cast<double>(a.head_dim))};
+    return std::max(t * c.factor(at), kv_bytes / gpu_.hbm_bandwidth);
   }
 
   double collective(Collective op, double bytes, const CommGroup& g) const override {
@@ -86,7 +105,8 @@ class AnalyticalOps final : public OpModel {
     const double n = g.gpus;
     double wire = 0;  // bytes each GPU sends over its bottleneck link
     switch (op) {
-      case Collective::AllReduce: wire = 2.0 * (n - 1) / n * bytes; break;
+      case Collective::AllReduce:
+      case Collective::CustomAllReduce: wire = 2.0 * (n - 1) / n * bytes; break;
       case Collective::AllGather:
       case Collective::ReduceScatter:
       case Collective::AllToAll: wire = (n - 1) / n * bytes; break;
@@ -94,7 +114,11 @@ class AnalyticalOps final : public OpModel {
     }
     const double link_bw = multi_node ? g.inter.bandwidth : g.intra.bandwidth;
     const double latency = multi_node ? g.inter.latency : 0.0;
-    return f.a0 + f.a1 * n + latency + wire / (link_bw * f.bw_eff * sat(bytes, f.b_half));
+    const double t = f.a0 + f.a1 * n + latency + wire / (link_bw * f.bw_eff * sat(bytes, f.b_half));
+    const Correction& c = multi_node ? p_.inter_correction[idx] : p_.intra_correction[idx];
+    if (c.empty()) return t;
+    const double at[2] = {lg(bytes), lg(n)};
+    return t * c.factor(at);
   }
 
   double elementwise(double bytes) const override {
@@ -108,6 +132,33 @@ class AnalyticalOps final : public OpModel {
 };
 
 }  // namespace
+
+double Correction::factor(const double* x) const {
+  if (log_factor.empty()) return 1.0;
+  const std::size_t dims = size.size();
+  // Multilinear interpolation over the 2^dims surrounding nodes.
+  std::size_t base[4] = {0, 0, 0, 0};
+  double frac[4] = {0, 0, 0, 0};
+  for (std::size_t d = 0; d < dims; ++d) {
+    const double pos = std::clamp(x[d] - lo[d], 0.0, static_cast<double>(size[d] - 1));
+    base[d] = static_cast<std::size_t>(std::floor(pos));
+    if (base[d] + 1 >= static_cast<std::size_t>(size[d])) base[d] = static_cast<std::size_t>(std::max(0, size[d] - 2));
+    frac[d] = size[d] > 1 ? pos - static_cast<double>(base[d]) : 0.0;
+  }
+  double v = 0;
+  for (std::size_t corner = 0; corner < (std::size_t{1} << dims); ++corner) {
+    double w = 1;
+    std::size_t idx = 0;
+    for (std::size_t d = 0; d < dims; ++d) {
+      const bool up = (corner >> d) & 1U;
+      const std::size_t i = std::min<std::size_t>(base[d] + (up ? 1 : 0), static_cast<std::size_t>(size[d] - 1));
+      w *= up ? frac[d] : 1.0 - frac[d];
+      idx = idx * static_cast<std::size_t>(size[d]) + i;
+    }
+    if (w != 0) v += w * static_cast<double>(log_factor[idx]);
+  }
+  return std::exp(v);
+}
 
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
   return std::make_unique<AnalyticalOps>(gpu, params);

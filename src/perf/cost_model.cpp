@@ -122,7 +122,7 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
   }
   // Megatron TP: one all-reduce after attention, one after the FFN.
   const double hidden_bytes = static_cast<double>(tokens * h) * act_bytes_;
-  if (tp > 1) d.comm += 2 * ops_->collective(Collective::AllReduce, hidden_bytes, tp_group_);
+  if (tp > 1) d.comm += 2 * tp_all_reduce(hidden_bytes);
   // Elementwise: two fused residual+norm kernels, rotary on q/k, the FFN activation.
   const double inter_bytes = static_cast<double>(tokens * (c.ffn.is_moe() ? c.ffn.intermediate * c.ffn.top_k
                                                                           : c.ffn.intermediate / tp)) *
@@ -182,6 +182,15 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& b) co
   return t;
 }
 
+double CostModel::tp_all_reduce(double bytes) const {
+  // vLLM (custom_all_reduce.py): world size 2, 4, 6 or 8 on one fully connected node, message
+  // under 8 MiB; otherwise NCCL.
+  constexpr double kCustomMaxBytes = 8.0 * 1024 * 1024;
+  const bool custom = engine_.custom_all_reduce && tp_group_.nodes == 1 && plan_.tp <= 8 && plan_.tp % 2 == 0 &&
+                      bytes < kCustomMaxBytes;
+  return ops_->collective(custom ? Collective::CustomAllReduce : Collective::AllReduce, bytes, tp_group_);
+}
+
 double CostModel::launch_penalty(const BatchShape& b) const {
   // Outside CUDA graphs each kernel pays its launch; V1's piecewise graphs still run attention
   // eagerly for batches larger than the largest captured size.
@@ -226,7 +235,7 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
     }
     if (plan_.stages[s].has_embedding) {
       t += ops_->elementwise(static_cast<double>(tokens * model_.hidden) * act_bytes_);
-      if (plan_.tp > 1) t += ops_->collective(Collective::AllReduce, static_cast<double>(tokens * model_.hidden) * act_bytes_, tp_group_);
+      if (plan_.tp > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
     }
     if (plan_.stages[s].has_lm_head) t += lm_head(b);
     out[s] = t;

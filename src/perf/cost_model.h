@@ -46,6 +46,7 @@ struct EngineCosts {
   int graph_max_tokens = 512;      // batches up to this many tokens replay a CUDA graph
   double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
   bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
+  bool custom_all_reduce = true;   // vLLM's custom all-reduce for < 8 MiB within a node (tp <= 8)
 };
 
 // FLOPs and bytes of one iteration on the whole replica, for MFU / MBU / energy.
@@ -85,6 +86,7 @@ class CostModel {
   double attention_part(std::size_t cell, const BatchShape& b) const;
   double lm_head(const BatchShape& b) const;
   double launch_penalty(const BatchShape& b) const;
+  double tp_all_reduce(double bytes) const;
 
   const Model& model_;
   Plan plan_;

@@ -15,7 +15,10 @@
 
 namespace apex {
 
-enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv };
+// CustomAllReduce is vLLM's one-shot/two-shot all-reduce over NVLink peer memory, used instead of
+// NCCL for messages under 8 MiB within one node (tp <= 8) unless --disable-custom-all-reduce.
+enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv, CustomAllReduce };
+constexpr std::size_t kNumCollectives = 6;
 std::string_view collective_name(Collective c);
 
 struct GemmArgs {

@@ -1,7 +1,10 @@
 // perf/params.cpp — (de)serialization of fitted op parameters and the shipped set.
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 #include "perf/params.h"
 
 namespace apex {
@@ -13,7 +16,8 @@ std::string_view calibration();
 namespace {
 
 const char* kGemmKeys[4] = {"bf16", "fp8", "int8", "int4"};
-const char* kCommKeys[5] = {"all_reduce", "all_gather", "reduce_scatter", "all_to_all", "send_recv"};
+const char* kCommKeys[kNumCollectives] = {"all_reduce", "all_gather",  "reduce_scatter",
+                                          "all_to_all", "send_recv", "custom_all_reduce"};
 
 Json gemm_json(const GemmFit& f) {
   return Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max},   {"m_half", f.m_half},
@@ -23,25 +27,85 @@ Json comm_json(const CommFit& f) {
   return Json{{"a0_us", f.a0 * 1e6}, {"a1_us", f.a1 * 1e6}, {"bw_eff", f.bw_eff}, {"b_half_bytes", f.b_half}};
 }
 
+// log_factor is written as one space-separated string with 2 decimals (1% resolution) to keep
+// the shipped file small and diff-friendly.
+Json correction_json(const Correction& c) {
+  std::string text;
+  for (float f : c.log_factor) {
+    if (!text.empty()) text += ' ';
+    const double v = std::round(static_cast<double>(f) * 100.0) / 100.0;
+    text += v == 0.0 ? std::string("0") : fmt::format("{:.2f}", v);
+  }
+  return Json{{"lo", c.lo}, {"size", c.size}, {"log_factor", text}};
+}
+
+Correction correction_from_json(const Json& j, const std::string& where) {
+  JsonObjectReader r(j, where);
+  Correction c;
+  c.lo = r.required("lo").get<std::vector<int>>();
+  c.size = r.required("size").get<std::vector<int>>();
+  const Json& lf = r.required("log_factor");
+  if (!lf.is_string()) throw UserError(fmt::format("{}: 'log_factor' must be a string of numbers", where));
+  const std::string text = lf.get<std::string>();
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    while (pos < text.size() && text[pos] == ' ') ++pos;
+    std::size_t end = text.find(' ', pos);
+    if (end == std::string::npos) end = text.size();
+    if (end > pos) {
+      auto v = parse_double(std::string_view(text).substr(pos, end - pos));
+      if (!v) throw UserError(fmt::format("{}: 'log_factor' holds a non-number", where));
+      c.log_factor.push_back(static_cast<float>(*v));
+    }
+    pos = end;
+  }
+  r.reject_unknown();
+  std::size_t n = c.size.empty() ? 0 : 1;
+  for (int s : c.size) n *= static_cast<std::size_t>(std::max(0, s));
+  if (c.lo.size() != c.size.size() || c.size.size() > 4 || n != c.log_factor.size()) {
+    throw UserError(fmt::format("{}: inconsistent correction grid (lo, size and log_factor disagree)", where));
+  }
+  return c;
+}
+
 }  // namespace
 
 Json params_to_json(const OpParams& p) {
   Json j;
   j["source"] = p.source;
   for (int i = 0; i < 4; ++i) {
-    if (p.gemm_fitted[static_cast<std::size_t>(i)]) j["gemm"][kGemmKeys[i]] = gemm_json(p.gemm[static_cast<std::size_t>(i)]);
+    const auto s = static_cast<std::size_t>(i);
+    if (!p.gemm_fitted[s]) continue;
+    j["gemm"][kGemmKeys[i]] = gemm_json(p.gemm[s]);
+    if (!p.gemm_correction[s].empty()) j["gemm"][kGemmKeys[i]]["correction"] = correction_json(p.gemm_correction[s]);
   }
   j["attention_prefill"] = Json{{"t0_us", p.prefill.t0 * 1e6},
                                 {"e_max", p.prefill.e_max},
                                 {"q_half", p.prefill.q_half},
                                 {"par_half", p.prefill.par_half}};
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (!p.prefill_correction[i].empty()) {
+      j["attention_prefill"][i == 0 ? "correction_kv16" : "correction_kv8"] = correction_json(p.prefill_correction[i]);
+    }
+  }
   j["attention_decode"] = Json{{"t0_us", p.decode.t0 * 1e6},
                                {"t_seq_us", p.decode.t_seq * 1e6},
                                {"mem_eff", p.decode.mem_eff},
                                {"par_half", p.decode.par_half}};
-  for (int i = 0; i < 5; ++i) {
-    j["collectives_intra_node"][kCommKeys[i]] = comm_json(p.intra[static_cast<std::size_t>(i)]);
-    j["collectives_inter_node"][kCommKeys[i]] = comm_json(p.inter[static_cast<std::size_t>(i)]);
+  for (std::size_t i = 0; i < 2; ++i) {
+    if (!p.decode_correction[i].empty()) {
+      j["attention_decode"][i == 0 ? "correction_kv16" : "correction_kv8"] = correction_json(p.decode_correction[i]);
+    }
+  }
+  for (std::size_t i = 0; i < kNumCollectives; ++i) {
+    j["collectives_intra_node"][kCommKeys[i]] = comm_json(p.intra[i]);
+    j["collectives_inter_node"][kCommKeys[i]] = comm_json(p.inter[i]);
+    if (!p.intra_correction[i].empty()) {
+      j["collectives_intra_node"][kCommKeys[i]]["correction"] = correction_json(p.intra_correction[i]);
+    }
+    if (!p.inter_correction[i].empty()) {
+      j["collectives_inter_node"][kCommKeys[i]]["correction"] = correction_json(p.inter_correction[i]);
+    }
   }
   j["elementwise"] = Json{{"t0_us", p.elementwise.t0 * 1e6}, {"mem_eff", p.elementwise.mem_eff}};
   return j;
@@ -64,6 +128,9 @@ OpParams params_from_json(const Json& j, const std::string& where) {
         f.n_half = er.number("n_half");
         f.k_half = er.number("k_half");
         f.mem_eff = er.number("mem_eff");
+        if (const Json* c = er.optional("correction")) {
+          p.gemm_correction[static_cast<std::size_t>(i)] = correction_from_json(*c, er.path("correction"));
+        }
         er.reject_unknown();
         p.gemm_fitted[static_cast<std::size_t>(i)] = true;
       }
@@ -80,6 +147,8 @@ OpParams params_from_json(const Json& j, const std::string& where) {
     p.prefill.e_max = ar.number("e_max");
     p.prefill.q_half = ar.number("q_half");
     p.prefill.par_half = ar.number("par_half");
+    if (const Json* c = ar.optional("correction_kv16")) p.prefill_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
+    if (const Json* c = ar.optional("correction_kv8")) p.prefill_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
     ar.reject_unknown();
   }
   if (const Json* a = r.optional("attention_decode")) {
@@ -88,27 +157,31 @@ OpParams params_from_json(const Json& j, const std::string& where) {
     p.decode.t_seq = ar.number("t_seq_us") * 1e-6;
     p.decode.mem_eff = ar.number("mem_eff");
     p.decode.par_half = ar.number("par_half");
+    if (const Json* c = ar.optional("correction_kv16")) p.decode_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
+    if (const Json* c = ar.optional("correction_kv8")) p.decode_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
     ar.reject_unknown();
   }
-  auto read_comm = [&](const char* key, std::array<CommFit, 5>& out) {
+  auto read_comm = [&](const char* key, std::array<CommFit, kNumCollectives>& out,
+                       std::array<Correction, kNumCollectives>& corr) {
     if (const Json* c = r.optional(key)) {
       JsonObjectReader cr(*c, fmt::format("{}: {}", where, key));
-      for (int i = 0; i < 5; ++i) {
+      for (std::size_t i = 0; i < kNumCollectives; ++i) {
         if (const Json* e = cr.optional(kCommKeys[i])) {
           JsonObjectReader er(*e, fmt::format("{}: {}.{}", where, key, kCommKeys[i]));
-          CommFit& f = out[static_cast<std::size_t>(i)];
+          CommFit& f = out[i];
           f.a0 = er.number("a0_us") * 1e-6;
           f.a1 = er.number("a1_us") * 1e-6;
           f.bw_eff = er.number("bw_eff");
           f.b_half = er.number("b_half_bytes");
+          if (const Json* c = er.optional("correction")) corr[i] = correction_from_json(*c, er.path("correction"));
           er.reject_unknown();
         }
       }
       cr.reject_unknown();
     }
   };
-  read_comm("collectives_intra_node", p.intra);
-  read_comm("collectives_inter_node", p.inter);
+  read_comm("collectives_intra_node", p.intra, p.intra_correction);
+  read_comm("collectives_inter_node", p.inter, p.inter_correction);
   if (const Json* e = r.optional("elementwise")) {
     JsonObjectReader er(*e, where + ": elementwise");
     p.elementwise.t0 = er.number("t0_us") * 1e-6;

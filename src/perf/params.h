@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <vector>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,15 +52,35 @@ struct ElementwiseFit {
   double mem_eff = 0.75;
 };
 
+// A residual correction on top of a parametric fit: log(measured / model) tabulated on a grid of
+// integer log2 coordinates (up to 4 dims) and interpolated multilinearly, clamped at the edges.
+// Empty = no correction. Each node holds the median residual of the rows nearest to it.
+struct Correction {
+  std::vector<int> lo;    // log2 of the first node per dimension
+  std::vector<int> size;  // nodes per dimension
+  std::vector<float> log_factor;  // row-major, size = Π size
+  bool empty() const { return log_factor.empty(); }
+  double factor(const double* log2_coords) const;  // exp(interpolated log_factor)
+};
+
 struct OpParams {
   std::string source = "generic defaults (not fitted)";
   // Indexed by weight dtype class: 0 = 16-bit, 1 = fp8, 2 = int8, 3 = int4 (W4A16).
   std::array<GemmFit, 4> gemm{};
   std::array<bool, 4> gemm_fitted{};
+  std::array<Correction, 4> gemm_correction{};  // over (log2 m, log2 n, log2 k)
   PrefillFit prefill;
+  // Attention corrections per KV-cache dtype (0 = 16-bit, 1 = fp8), full attention:
+  // prefill over (log2 chunk, log2 seqs·heads, log2 heads/kv_heads, log2 head_dim),
+  // decode over (log2 seqs, log2 context, log2 heads/kv_heads, log2 head_dim).
+  std::array<Correction, 2> prefill_correction{};
   DecodeFit decode;
-  std::array<CommFit, 5> intra{};  // by Collective
-  std::array<CommFit, 5> inter{};
+  std::array<Correction, 2> decode_correction{};
+  std::array<CommFit, kNumCollectives> intra{};  // by Collective
+  std::array<CommFit, kNumCollectives> inter{};
+  // Collective corrections over (log2 bytes, log2 gpus).
+  std::array<Correction, kNumCollectives> intra_correction{};
+  std::array<Correction, kNumCollectives> inter_correction{};
   ElementwiseFit elementwise;
 };
 

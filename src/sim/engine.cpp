@@ -148,6 +148,7 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     if (!(*o.step_overhead_s >= 0)) throw UserError("--step-overhead-ms must not be negative");
     p.costs.step_overhead = *o.step_overhead_s;
   }
+  if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
   if (p.name == "vllm" && !o.max_num_seqs) {
     p.max_num_seqs = std::min(p.max_num_seqs, p.max_num_batched_tokens);  // vLLM clamps the default
   }

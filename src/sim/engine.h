@@ -39,6 +39,7 @@ struct EngineOverrides {
   std::optional<int> block_size;
   std::optional<bool> chunked_prefill;
   std::optional<double> step_overhead_s;
+  std::optional<bool> custom_all_reduce;
 };
 
 struct EngineInfo {

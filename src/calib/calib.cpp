@@ -1,0 +1,496 @@
+// calib/calib.cpp — row selection, Nelder–Mead fits in log space, error summaries.
+#include "calib/calib.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <functional>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "core/stats.h"
+
+namespace apex {
+namespace {
+
+// ---------------------------------------------------------------- rows -> op arguments
+
+std::optional<GemmArgs> gemm_args(const GemmRow& r) {
+  GemmArgs a{r.m, r.n, r.k, DType::BF16, DType::BF16};
+  if (r.dtype == "bf16" || r.dtype == "fp16") return a;
+  if (r.dtype == "fp8") {
+    a.weight = DType::FP8;
+    return a;
+  }
+  return std::nullopt;  // fp8_block (eager timing), nvfp4, int4_wo, ...: not modelled
+}
+
+double causal_pairs(std::int64_t len, std::int64_t window) {
+  const auto s = static_cast<double>(len);
+  if (window <= 0 || window >= len) return s * (s + 1) / 2;
+  const auto w = static_cast<double>(window);
+  return w * (w + 1) / 2 + (s - w) * w;
+}
+
+DType kv_of(const std::string& t) { return t == "fp8" ? DType::FP8 : DType::BF16; }
+
+PrefillAttnArgs prefill_args(const AttentionRow& r) {
+  PrefillAttnArgs a;
+  a.seqs = r.batch;
+  a.tokens = r.batch * r.len;
+  a.pairs = static_cast<double>(r.batch) * causal_pairs(r.len, r.window);
+  a.kv_tokens = r.batch * (r.window > 0 ? std::min(r.len, r.window) : r.len);
+  a.heads = r.heads;
+  a.kv_heads = r.kv_heads;
+  a.head_dim = r.head_dim;
+  a.kv = kv_of(r.kv_dtype);
+  return a;
+}
+
+DecodeAttnArgs decode_args(const AttentionRow& r) {
+  DecodeAttnArgs a;
+  a.seqs = r.batch;
+  const std::int64_t ctx = r.window > 0 ? std::min(r.len + 1, r.window) : r.len + 1;
+  a.kv_tokens = r.batch * ctx;
+  a.heads = r.heads;
+  a.kv_heads = r.kv_heads;
+  a.head_dim = r.head_dim;
+  a.kv = kv_of(r.kv_dtype);
+  return a;
+}
+
+struct CommKey {
+  Collective op;
+  bool inter;
+};
+
+std::optional<CommKey> comm_key(const CommRow& r) {
+  const bool inter = r.nodes > 1;
+  if (r.op == "all_reduce") {
+    if (r.impl.find("custom_allreduce") != std::string::npos) {
+      // Eager custom all-reduce rows are dominated by launch overhead; serving replays graphs.
+      if (r.impl.find("(graph)") == std::string::npos) return std::nullopt;
+      return CommKey{Collective::CustomAllReduce, inter};
+    }
+    return CommKey{Collective::AllReduce, inter};
+  }
+  if (r.op == "all_gather") return CommKey{Collective::AllGather, inter};
+  if (r.op == "reduce_scatter") return CommKey{Collective::ReduceScatter, inter};
+  if (r.op == "send_recv") return CommKey{Collective::SendRecv, inter};
+  if (r.op == "all_to_all") {
+    // README §8.7: APEX+ fp32 all_to_all rows at 4-256 KB are corrupted (10-100x too slow).
+    if (r.source == "apex_plus" && r.dtype == "fp32" && r.bytes <= 256 * 1024) return std::nullopt;
+    return CommKey{Collective::AllToAll, inter};
+  }
+  return std::nullopt;
+}
+
+CommGroup comm_group(const Gpu& gpu, const CommRow& r) {
+  return CommGroup{r.gpus, std::max(1, r.nodes), gpu.intra_node, gpu.inter_node};
+}
+
+std::string comm_kind(const CommKey& k) {
+  return fmt::format("{}{}", collective_name(k.op), k.inter ? " (inter-node)" : "");
+}
+
+// ---------------------------------------------------------------- error summary
+
+struct ErrorAcc {
+  std::vector<double> abs;
+  double signed_sum = 0;
+  void add(double model, double measured) {
+    const double e = model / measured - 1.0;
+    abs.push_back(std::fabs(e));
+    signed_sum += e;
+  }
+  OpError finish(std::string kind) {
+    OpError o;
+    o.kind = std::move(kind);
+    o.rows = abs.size();
+    if (abs.empty()) return o;
+    o.mean_signed = signed_sum / static_cast<double>(abs.size());
+    std::sort(abs.begin(), abs.end());
+    o.median = percentile_sorted(abs, 0.5);
+    o.p90 = percentile_sorted(abs, 0.9);
+    return o;
+  }
+};
+
+// ---------------------------------------------------------------- Nelder–Mead
+
+using Vec = std::vector<double>;
+
+Vec nelder_mead(const std::function<double(const Vec&)>& f, Vec x0, int iterations, double step = 0.5) {
+  const std::size_t n = x0.size();
+  std::vector<Vec> simplex(n + 1, x0);
+  std::vector<double> fx(n + 1);
+  for (std::size_t i = 0; i < n; ++i) simplex[i + 1][i] += step;
+  for (std::size_t i = 0; i <= n; ++i) fx[i] = f(simplex[i]);
+  for (int it = 0; it < iterations; ++it) {
+    std::vector<std::size_t> order(n + 1);
+    for (std::size_t i = 0; i <= n; ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return fx[a] < fx[b]; });
+    std::vector<Vec> s2;
+    std::vector<double> f2;
+    for (auto i : order) {
+      s2.push_back(simplex[i]);
+      f2.push_back(fx[i]);
+    }
+    simplex = std::move(s2);
+    fx = std::move(f2);
+    if (std::fabs(fx[n] - fx[0]) < 1e-10) break;
+    Vec centroid(n, 0.0);
+    for (std::size_t i = 0; i < n; ++i) {
+      for (std::size_t d = 0; d < n; ++d) centroid[d] += simplex[i][d] / static_cast<double>(n);
+    }
+    auto along = [&](double t) {
+      Vec v(n);
+      for (std::size_t d = 0; d < n; ++d) v[d] = centroid[d] + t * (simplex[n][d] - centroid[d]);
+      return v;
+    };
+    const Vec xr = along(-1.0);
+    const double fr = f(xr);
+    if (fr < fx[0]) {
+      const Vec xe = along(-2.0);
+      const double fe = f(xe);
+      if (fe < fr) {
+        simplex[n] = xe;
+        fx[n] = fe;
+      } else {
+        simplex[n] = xr;
+        fx[n] = fr;
+      }
+    } else if (fr < fx[n - 1]) {
+      simplex[n] = xr;
+      fx[n] = fr;
+    } else {
+      const Vec xc = along(fr < fx[n] ? -0.5 : 0.5);
+      const double fc = f(xc);
+      if (fc < std::min(fr, fx[n])) {
+        simplex[n] = xc;
+        fx[n] = fc;
+      } else {
+        for (std::size_t i = 1; i <= n; ++i) {
+          for (std::size_t d = 0; d < n; ++d) simplex[i][d] = simplex[0][d] + 0.5 * (simplex[i][d] - simplex[0][d]);
+          fx[i] = f(simplex[i]);
+        }
+      }
+    }
+  }
+  const auto best = static_cast<std::size_t>(std::min_element(fx.begin(), fx.end()) - fx.begin());
+  return simplex[best];
+}
+
+double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double logit(double p) { return std::log(p / (1.0 - p)); }
+
+// Fit with restarts: Nelder–Mead stalls on plateaus of an L1 loss; restarting from the best point
+// with a fresh simplex escapes them.
+Vec fit(const std::function<double(const Vec&)>& loss, Vec x0) {
+  Vec x = std::move(x0);
+  for (int round = 0; round < 4; ++round) x = nelder_mead(loss, x, 600, round == 0 ? 0.7 : 0.25);
+  return x;
+}
+
+// Mean |log(model / measured)| over rows: robust to the noisy tails of the tables.
+template <class Rows, class Model>
+double l1_log_loss(const Rows& rows, Model&& model) {
+  double s = 0;
+  std::size_t n = 0;
+  for (const auto& r : rows) {
+    const double t = model(r);
+    if (!(t > 0) || !std::isfinite(t)) return 1e9;
+    s += std::fabs(std::log(t / (r.us * 1e-6)));
+    ++n;
+  }
+  return n ? s / static_cast<double>(n) : 0;
+}
+
+// Subsample deterministically so that each fit evaluates at most `cap` rows.
+template <class T>
+std::vector<T> thin(const std::vector<T>& rows, std::size_t cap) {
+  if (rows.size() <= cap) return rows;
+  std::vector<T> out;
+  const double stride = static_cast<double>(rows.size()) / static_cast<double>(cap);
+  for (std::size_t i = 0; i < cap; ++i) out.push_back(rows[static_cast<std::size_t>(static_cast<double>(i) * stride)]);
+  return out;
+}
+
+// Residual correction on integer log2 nodes: each node takes the median residual of the rows that
+// round to it; a second pass fits what the interpolation between nodes leaves over.
+Correction fit_correction(const std::vector<std::array<double, 4>>& at, const std::vector<double>& resid,
+                          std::size_t dims) {
+  Correction c;
+  if (at.empty()) return c;
+  std::vector<double> lo(dims, 1e9), hi(dims, -1e9);
+  for (const auto& x : at) {
+    for (std::size_t d = 0; d < dims; ++d) {
+      lo[d] = std::min(lo[d], x[d]);
+      hi[d] = std::max(hi[d], x[d]);
+    }
+  }
+  std::size_t total = 1;
+  for (std::size_t d = 0; d < dims; ++d) {
+    c.lo.push_back(static_cast<int>(std::floor(lo[d])));
+    c.size.push_back(static_cast<int>(std::ceil(hi[d])) - c.lo.back() + 1);
+    total *= static_cast<std::size_t>(c.size.back());
+  }
+  c.log_factor.assign(total, 0.0F);
+  auto node_of = [&](const std::array<double, 4>& x) {
+    std::size_t idx = 0;
+    for (std::size_t d = 0; d < dims; ++d) {
+      const auto i = std::clamp(static_cast<int>(std::lround(x[d])) - c.lo[d], 0, c.size[d] - 1);
+      idx = idx * static_cast<std::size_t>(c.size[d]) + static_cast<std::size_t>(i);
+    }
+    return idx;
+  };
+  for (int pass = 0; pass < 3; ++pass) {
+    std::vector<std::vector<double>> bucket(total);
+    for (std::size_t i = 0; i < at.size(); ++i) {
+      const double current = std::log(c.factor(at[i].data()));
+      bucket[node_of(at[i])].push_back(resid[i] - current);
+    }
+    for (std::size_t n = 0; n < total; ++n) {
+      auto& b = bucket[n];
+      if (b.size() < 2) continue;
+      std::sort(b.begin(), b.end());
+      c.log_factor[n] += static_cast<float>(percentile_sorted(b, 0.5));
+    }
+  }
+  return c;
+}
+
+}  // namespace
+
+ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const MeasurementSet& m) {
+  ValidationReport rep;
+  rep.gpu = gpu.name;
+  std::map<std::string, ErrorAcc> acc;
+  std::map<std::string, std::size_t> skipped;
+  for (const auto& r : m.gemm) {
+    auto a = gemm_args(r);
+    if (!a) {
+      ++skipped["gemm " + r.dtype];
+      continue;
+    }
+    acc["gemm " + std::string(dtype_name(a->weight))].add(ops.gemm(*a), r.us * 1e-6);
+  }
+  // Sliding-window rows are reported apart: their kernels are not what full attention costs.
+  for (const auto& r : m.prefill) {
+    acc[r.window > 0 ? "attention_prefill (sliding window)" : "attention_prefill"].add(
+        ops.attention_prefill(prefill_args(r)), r.us * 1e-6);
+  }
+  for (const auto& r : m.decode) {
+    acc[r.window > 0 ? "attention_decode (sliding window)" : "attention_decode"].add(
+        ops.attention_decode(decode_args(r)), r.us * 1e-6);
+  }
+  for (const auto& r : m.comm) {
+    auto k = comm_key(r);
+    if (!k) {
+      ++skipped[fmt::format("{} {} ({})", r.op, r.impl, r.source)];
+      continue;
+    }
+    acc[comm_kind(*k)].add(ops.collective(k->op, r.bytes, comm_group(gpu, r)), r.us * 1e-6);
+  }
+  for (auto& [kind, a] : acc) rep.ops.push_back(a.finish(kind));
+  for (const auto& [what, n] : skipped) rep.skipped.push_back(fmt::format("{} rows of {}", n, what));
+  if (!m.moe.empty()) rep.skipped.push_back(fmt::format("{} rows of moe (validated by the MoE cell model)", m.moe.size()));
+  return rep;
+}
+
+OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start, const std::string& provenance) {
+  OpParams p = start;
+  p.source = provenance;
+  // ---- GEMM, per weight class.
+  for (int cls : {0, 1}) {
+    std::vector<std::pair<GemmArgs, double>> rows;
+    for (const auto& r : m.gemm) {
+      auto a = gemm_args(r);
+      if (a && gemm_class(a->weight) == cls) rows.emplace_back(*a, r.us);
+    }
+    if (rows.empty()) continue;
+    rows = thin(rows, 6000);
+    struct Row {
+      GemmArgs a;
+      double us;
+    };
+    std::vector<Row> data;
+    for (auto& [a, us] : rows) data.push_back(Row{a, us});
+    GemmFit g0 = p.gemm[static_cast<std::size_t>(cls)];
+    auto unpack = [](const Vec& x) {
+      GemmFit g;
+      g.t0 = std::exp(x[0]);
+      g.e_max = logistic(x[1]);
+      g.m_half = std::exp(x[2]);
+      g.n_half = std::exp(x[3]);
+      g.k_half = std::exp(x[4]);
+      g.mem_eff = logistic(x[5]);
+      return g;
+    };
+    auto loss = [&](const Vec& x) {
+      OpParams q = p;
+      q.gemm[static_cast<std::size_t>(cls)] = unpack(x);
+      auto ops = make_analytical_ops(gpu, q);
+      return l1_log_loss(data, [&](const Row& r) { return ops->gemm(r.a); });
+    };
+    const Vec x = fit(loss, {std::log(g0.t0), logit(g0.e_max), std::log(g0.m_half), std::log(g0.n_half),
+                             std::log(g0.k_half), logit(g0.mem_eff)});
+    p.gemm[static_cast<std::size_t>(cls)] = unpack(x);
+    p.gemm_fitted[static_cast<std::size_t>(cls)] = true;
+    // Residual correction over every row of the class.
+    auto ops = make_analytical_ops(gpu, p);
+    std::vector<std::array<double, 4>> at;
+    std::vector<double> resid;
+    for (const auto& r : m.gemm) {
+      auto a = gemm_args(r);
+      if (!a || gemm_class(a->weight) != cls) continue;
+      at.push_back({std::log2(static_cast<double>(a->m)), std::log2(static_cast<double>(a->n)),
+                    std::log2(static_cast<double>(a->k)), 0.0});
+      resid.push_back(std::log(r.us * 1e-6 / ops->gemm(*a)));
+    }
+    p.gemm_correction[static_cast<std::size_t>(cls)] = fit_correction(at, resid, 3);
+  }
+  for (std::size_t i = 1; i < 4; ++i) {
+    if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[0];
+  }
+  // ---- Prefill attention.
+  if (!m.prefill.empty()) {
+    std::vector<AttentionRow> full;
+    for (const auto& r : m.prefill) {
+      if (r.window == 0) full.push_back(r);
+    }
+    const auto data = thin(full, 6000);
+    auto unpack = [](const Vec& x) {
+      PrefillFit f;
+      f.t0 = std::exp(x[0]);
+      f.e_max = logistic(x[1]);
+      f.q_half = std::exp(x[2]);
+      f.par_half = std::exp(x[3]);
+      return f;
+    };
+    auto loss = [&](const Vec& x) {
+      OpParams q = p;
+      q.prefill = unpack(x);
+      auto ops = make_analytical_ops(gpu, q);
+      return l1_log_loss(data, [&](const AttentionRow& r) { return ops->attention_prefill(prefill_args(r)); });
+    };
+    const PrefillFit f0 = p.prefill;
+    p.prefill = unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.q_half), std::log(f0.par_half)}));
+    auto ops = make_analytical_ops(gpu, p);
+    for (std::size_t kv = 0; kv < 2; ++kv) {
+      std::vector<std::array<double, 4>> at;
+      std::vector<double> resid;
+      for (const auto& r : m.prefill) {
+        if (r.window > 0 || (kv_of(r.kv_dtype) == DType::FP8) != (kv == 1)) continue;
+        const PrefillAttnArgs a = prefill_args(r);
+        at.push_back({std::log2(static_cast<double>(std::max<std::int64_t>(1, r.len))),
+                      std::log2(static_cast<double>(a.heads * a.seqs)),
+                      std::log2(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+                      std::log2(static_cast<double>(a.head_dim))});
+        resid.push_back(std::log(r.us * 1e-6 / ops->attention_prefill(a)));
+      }
+      p.prefill_correction[kv] = fit_correction(at, resid, 4);
+    }
+  }
+  // ---- Decode attention.
+  if (!m.decode.empty()) {
+    std::vector<AttentionRow> full;
+    for (const auto& r : m.decode) {
+      if (r.window == 0) full.push_back(r);
+    }
+    const auto data = thin(full, 6000);
+    auto unpack = [](const Vec& x) {
+      DecodeFit f;
+      f.t0 = std::exp(x[0]);
+      f.t_seq = std::exp(x[1]);
+      f.mem_eff = logistic(x[2]);
+      f.par_half = std::exp(x[3]);
+      return f;
+    };
+    auto loss = [&](const Vec& x) {
+      OpParams q = p;
+      q.decode = unpack(x);
+      auto ops = make_analytical_ops(gpu, q);
+      return l1_log_loss(data, [&](const AttentionRow& r) { return ops->attention_decode(decode_args(r)); });
+    };
+    const DecodeFit f0 = p.decode;
+    p.decode = unpack(fit(loss, {std::log(f0.t0), std::log(f0.t_seq), logit(f0.mem_eff), std::log(f0.par_half)}));
+    auto ops = make_analytical_ops(gpu, p);
+    for (std::size_t kv = 0; kv < 2; ++kv) {
+      std::vector<std::array<double, 4>> at;
+      std::vector<double> resid;
+      for (const auto& r : m.decode) {
+        if (r.window > 0 || (kv_of(r.kv_dtype) == DType::FP8) != (kv == 1)) continue;
+        const DecodeAttnArgs a = decode_args(r);
+        const double ctx = static_cast<double>(a.kv_tokens) / static_cast<double>(a.seqs);
+        at.push_back({std::log2(static_cast<double>(a.seqs)), std::log2(std::max(1.0, ctx)),
+                      std::log2(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+                      std::log2(static_cast<double>(a.head_dim))});
+        resid.push_back(std::log(r.us * 1e-6 / ops->attention_decode(a)));
+      }
+      p.decode_correction[kv] = fit_correction(at, resid, 4);
+    }
+  }
+  // ---- Collectives, per (op, intra/inter).
+  for (std::size_t op = 0; op < kNumCollectives; ++op) {
+    for (bool inter : {false, true}) {
+      std::vector<CommRow> data;
+      for (const auto& r : m.comm) {
+        auto k = comm_key(r);
+        if (k && static_cast<std::size_t>(k->op) == op && k->inter == inter) data.push_back(r);
+      }
+      if (data.empty()) continue;
+      auto& slot = inter ? p.inter[op] : p.intra[op];
+      auto unpack = [](const Vec& x) {
+        CommFit f;
+        f.a0 = std::exp(x[0]);
+        f.a1 = std::exp(x[1]);
+        f.bw_eff = std::min(4.0, std::exp(x[2]));  // NVLS/SHARP can exceed a ring's line-rate share
+        f.b_half = std::exp(x[3]);
+        return f;
+      };
+      auto loss = [&](const Vec& x) {
+        OpParams q = p;
+        (inter ? q.inter[op] : q.intra[op]) = unpack(x);
+        auto ops = make_analytical_ops(gpu, q);
+        return l1_log_loss(data, [&](const CommRow& r) {
+          return ops->collective(static_cast<Collective>(op), r.bytes, comm_group(gpu, r));
+        });
+      };
+      slot = unpack(fit(loss, {std::log(slot.a0), std::log(slot.a1), std::log(slot.bw_eff), std::log(slot.b_half)}));
+      auto ops = make_analytical_ops(gpu, p);
+      std::vector<std::array<double, 4>> at;
+      std::vector<double> resid;
+      for (const auto& r : data) {
+        at.push_back({std::log2(std::max(1.0, r.bytes)), std::log2(static_cast<double>(r.gpus)), 0, 0});
+        resid.push_back(std::log(r.us * 1e-6 / ops->collective(static_cast<Collective>(op), r.bytes, comm_group(gpu, r))));
+      }
+      (inter ? p.inter_correction[op] : p.intra_correction[op]) = fit_correction(at, resid, 2);
+    }
+  }
+  // Families without their own rows borrow a measured sibling: inter-node from intra-node with
+  // the NIC as the link (bandwidth comes from the cluster), custom all-reduce from NCCL.
+  for (std::size_t op = 0; op < kNumCollectives; ++op) {
+    bool have_inter = false;
+    for (const auto& r : m.comm) {
+      auto k = comm_key(r);
+      if (k && static_cast<std::size_t>(k->op) == op && k->inter) have_inter = true;
+    }
+    if (!have_inter) {
+      p.inter[op] = p.intra[op];
+      p.inter[op].bw_eff = std::min(p.inter[op].bw_eff, 0.9);
+    }
+  }
+  return p;
+}
+
+const Gpu* gpu_for_calibration_key(const std::string& key) {
+  for (const auto& g : gpu_presets()) {
+    if (g.calibration_key == key) return &g;
+  }
+  return nullptr;
+}
+
+}  // namespace apex

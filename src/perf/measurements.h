@@ -1,0 +1,51 @@
+// perf/measurements.h — readers for measured kernel tables in the shared CSV format
+// (docs/profile-format.md): gemm.csv, attention_prefill.csv, attention_decode.csv, moe.csv,
+// collectives.csv. Columns are found by header name; errors name file:line.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace apex {
+
+struct GemmRow {
+  std::int64_t m = 0, n = 0, k = 0;
+  std::string dtype;
+  double us = 0;
+};
+
+struct AttentionRow {       // prefill: len = seq_len; decode: len = past_kv_len
+  std::int64_t batch = 0, len = 0, heads = 0, kv_heads = 0, head_dim = 0, window = 0;
+  std::string dtype, kv_dtype;
+  double us = 0;
+};
+
+struct MoeRow {
+  std::string dtype;
+  std::int64_t tokens = 0, hidden = 0, inter = 0, topk = 0, experts = 0, tp = 1, ep = 1;
+  std::string distribution;
+  double us = 0;
+};
+
+struct CommRow {
+  std::string op;  // all_reduce, all_gather, reduce_scatter, all_to_all, send_recv
+  int gpus = 0, nodes = 0;
+  double bytes = 0;
+  std::string dtype, source, impl;
+  double us = 0;
+};
+
+struct MeasurementSet {
+  std::string dir;
+  std::vector<GemmRow> gemm;
+  std::vector<AttentionRow> prefill, decode;
+  std::vector<MoeRow> moe;
+  std::vector<CommRow> comm;
+};
+
+// Loads whichever of the five files exist in `dir` (a missing file leaves its table empty; a
+// missing directory is a UserError).
+MeasurementSet load_measurements(const std::string& dir);
+
+}  // namespace apex

@@ -1,0 +1,63 @@
+// Op-level fidelity: the shipped fitted parameters against every measured row in ../shared.
+// Thresholds are the acceptance bar of the fidelity issue: median |model/measured - 1| <= 10% for
+// GEMM and attention, <= 15% for collectives, on H100, H200, A100 and B200.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "calib/calib.h"
+#include "perf/params.h"
+
+namespace apex {
+namespace {
+
+const std::string kMeasurements = std::string(APEX_SHARED_DIR) + "/measurements";
+
+class OpFidelity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OpFidelity, MedianErrorWithinTheBar) {
+  const std::string key = GetParam();
+  const std::string dir = kMeasurements + "/" + key;
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " not present";
+  const Gpu* gpu = gpu_for_calibration_key(key);
+  ASSERT_NE(gpu, nullptr) << key;
+  ASSERT_TRUE(shipped_params(key).has_value()) << "no shipped calibration for " << key;
+  const MeasurementSet m = load_measurements(dir);
+  auto ops = make_analytical_ops(*gpu);
+  const ValidationReport rep = validate_ops(*ops, *gpu, m);
+  int checked = 0;
+  for (const auto& o : rep.ops) {
+    if (o.kind.find("sliding window") != std::string::npos) continue;  // reported, not gated
+    const bool compute = o.kind.rfind("gemm", 0) == 0 || o.kind.rfind("attention", 0) == 0;
+    const double bar = compute ? 0.10 : 0.15;
+    EXPECT_LE(o.median, bar) << key << " " << o.kind << " over " << o.rows << " rows";
+    EXPECT_LT(std::fabs(o.mean_signed), 0.5) << key << " " << o.kind << " is biased";
+    ++checked;
+  }
+  EXPECT_GE(checked, 6) << key;
+}
+
+INSTANTIATE_TEST_SUITE_P(Gpus, OpFidelity, ::testing::Values("h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm"));
+
+TEST(Calibration, EveryMeasuredGpuHasShippedParameters) {
+  for (const char* key : {"h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm", "gb200", "l40s", "v100_pcie"}) {
+    EXPECT_TRUE(shipped_params(key).has_value()) << key;
+  }
+  EXPECT_FALSE(shipped_params("mi300x").has_value());  // no measurements: generic defaults
+}
+
+TEST(Calibration, CorrectionInterpolatesBetweenNodesAndClampsOutside) {
+  Correction c;
+  c.lo = {0};
+  c.size = {3};
+  c.log_factor = {0.0F, static_cast<float>(std::log(2.0)), 0.0F};
+  const double mid[1] = {0.5};
+  EXPECT_NEAR(c.factor(mid), std::sqrt(2.0), 1e-6);
+  const double node[1] = {1.0};
+  EXPECT_NEAR(c.factor(node), 2.0, 1e-6);
+  const double far[1] = {10.0};
+  EXPECT_NEAR(c.factor(far), 1.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace apex
