@@ -46,7 +46,9 @@ Summary summarize(std::vector<double>& values) {
 
 void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
   if (times == 0) return;
-  const std::int32_t b = bucket_of(value_ns);
+  const std::int32_t b = value_ns == last_value_ ? last_bucket_ : bucket_of(value_ns);
+  last_value_ = value_ns;
+  last_bucket_ = b;
   if (buckets_.empty()) {
     first_ = b;
     buckets_.assign(1, 0);

@@ -35,6 +35,8 @@ class LogHistogram {
   std::uint64_t count_ = 0;
   long double sum_ns_ = 0;
   std::int64_t min_ = 0, max_ = 0;
+  std::int64_t last_value_ = -1;  // one-entry cache: a batch's tokens often share one interval
+  std::int32_t last_bucket_ = 0;
 };
 
 }  // namespace apex

@@ -135,32 +135,59 @@ class AnalyticalOps final : public OpModel {
 
 double Correction::factor(const double* x) const {
   if (log_factor.empty()) return 1.0;
+  if (factor_.size() != log_factor.size()) {
+    // Filled before the op model is shared between threads (see make_analytical_ops).
+    factor_.resize(log_factor.size());
+    for (std::size_t i = 0; i < log_factor.size(); ++i) factor_[i] = std::exp(log_factor[i]);
+  }
   const std::size_t dims = size.size();
-  // Multilinear interpolation over the 2^dims surrounding nodes.
-  std::size_t base[4] = {0, 0, 0, 0};
-  double frac[4] = {0, 0, 0, 0};
+  // Multilinear interpolation; dimensions that sit exactly on a node contribute one corner.
+  std::size_t stride[4] = {1, 1, 1, 1};
+  for (std::size_t d = dims; d-- > 1;) stride[d - 1] = stride[d] * static_cast<std::size_t>(size[d]);
+  std::size_t base_index = 0;
+  std::size_t moving[4];
+  double frac[4];
+  std::size_t n_moving = 0;
   for (std::size_t d = 0; d < dims; ++d) {
     const double pos = std::clamp(x[d] - lo[d], 0.0, static_cast<double>(size[d] - 1));
-    base[d] = static_cast<std::size_t>(std::floor(pos));
-    if (base[d] + 1 >= static_cast<std::size_t>(size[d])) base[d] = static_cast<std::size_t>(std::max(0, size[d] - 2));
-    frac[d] = size[d] > 1 ? pos - static_cast<double>(base[d]) : 0.0;
+    auto i = static_cast<std::size_t>(pos);
+    double f = pos - static_cast<double>(i);
+    if (i + 1 >= static_cast<std::size_t>(size[d])) {
+      i = static_cast<std::size_t>(size[d] - 1);
+      f = 0;
+    }
+    base_index += i * stride[d];
+    if (f > 0) {
+      moving[n_moving] = stride[d];
+      frac[n_moving] = f;
+      ++n_moving;
+    }
   }
   double v = 0;
-  for (std::size_t corner = 0; corner < (std::size_t{1} << dims); ++corner) {
+  for (std::size_t corner = 0; corner < (std::size_t{1} << n_moving); ++corner) {
     double w = 1;
-    std::size_t idx = 0;
-    for (std::size_t d = 0; d < dims; ++d) {
-      const bool up = (corner >> d) & 1U;
-      const std::size_t i = std::min<std::size_t>(base[d] + (up ? 1 : 0), static_cast<std::size_t>(size[d] - 1));
-      w *= up ? frac[d] : 1.0 - frac[d];
-      idx = idx * static_cast<std::size_t>(size[d]) + i;
+    std::size_t idx = base_index;
+    for (std::size_t j = 0; j < n_moving; ++j) {
+      if ((corner >> j) & 1U) {
+        w *= frac[j];
+        idx += moving[j];
+      } else {
+        w *= 1.0 - frac[j];
+      }
     }
-    if (w != 0) v += w * static_cast<double>(log_factor[idx]);
+    v += w * static_cast<double>(factor_[idx]);
   }
-  return std::exp(v);
+  return v;
 }
 
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
+  // Warm every correction's factor table now, so the const op model is safe to share.
+  const double origin[4] = {0, 0, 0, 0};
+  for (const auto& c : params.gemm_correction) c.factor(origin);
+  for (const auto& c : params.prefill_correction) c.factor(origin);
+  for (const auto& c : params.decode_correction) c.factor(origin);
+  for (const auto& c : params.intra_correction) c.factor(origin);
+  for (const auto& c : params.inter_correction) c.factor(origin);
   return std::make_unique<AnalyticalOps>(gpu, params);
 }
 

@@ -60,7 +60,11 @@ struct Correction {
   std::vector<int> size;  // nodes per dimension
   std::vector<float> log_factor;  // row-major, size = Π size
   bool empty() const { return log_factor.empty(); }
-  double factor(const double* log2_coords) const;  // exp(interpolated log_factor)
+  // Multilinear interpolation of exp(log_factor) (the factors are precomputed on first use).
+  double factor(const double* log2_coords) const;
+
+ private:
+  mutable std::vector<float> factor_;  // exp(log_factor), filled once
 };
 
 struct OpParams {

@@ -1,0 +1,134 @@
+// Google Benchmark binaries for the performance targets in the README:
+//   simulate the APEX+ llama creation_05 trace on Llama-3.1-70B TP=8 (target <= 50 ms),
+//   a synthetic 100k-request trace streamed through the simulator (target <= 2 s),
+//   the full search for Llama-3.1-70B on 8xH100 (target <= 1 s on 2 cores),
+//   the full search for Llama-3.1-405B on 16 nodes x 8 H100 (target <= 10 s).
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+
+#include "model/registry.h"
+#include "search/planner.h"
+
+namespace apex {
+namespace {
+
+Trace creation_trace() {
+  const std::string path = std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
+  if (std::filesystem::exists(path)) return load_trace(path);
+  SyntheticSpec s;  // same shape when ../shared is absent
+  s.rate = 0.47;
+  s.num_requests = 512;
+  s.prompt = LengthDist::parse("lognormal:308:200", "p");
+  s.output = LengthDist::parse("lognormal:1144:700", "o");
+  return synthesize(s);
+}
+
+Deployment deployment(const std::string& model, int nodes, int per_node) {
+  Deployment d;
+  d.model = load_model(model);
+  d.cluster = make_cluster("h100-sxm", nodes, per_node);
+  return d;
+}
+
+void BM_SimulateCreationTrace_Llama70B_TP8(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  const Trace t = creation_trace();
+  Plan p;
+  p.tp = 8;
+  make_plan_or_throw(d, p);
+  std::uint64_t iterations = 0;
+  for (auto _ : state) {
+    auto src = source_of(t);
+    const SimResult r = simulate_plan(d, p, *src);
+    iterations = r.iterations;
+    benchmark::DoNotOptimize(r.ttft.mean);
+  }
+  state.counters["requests"] = static_cast<double>(t.requests.size());
+  state.counters["sim_iterations"] = static_cast<double>(iterations);
+}
+BENCHMARK(BM_SimulateCreationTrace_Llama70B_TP8)->Unit(benchmark::kMillisecond);
+
+void BM_SimulateSynthetic100k_Streaming(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-8b", 1, 1);
+  Plan p;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.rate = 12;
+  s.num_requests = 100000;
+  s.prompt = LengthDist::parse("lognormal:1000:800", "p");
+  s.output = LengthDist::parse("lognormal:200:150", "o");
+  s.seed = 1;
+  std::uint64_t peak = 0, iterations = 0;
+  for (auto _ : state) {
+    auto src = synthetic_source(s);  // generated on the fly: nothing scales with the trace length
+    const SimResult r = simulate_plan(d, p, *src);
+    peak = r.peak_active_requests;
+    iterations = r.iterations;
+    benchmark::DoNotOptimize(r.e2e.mean);
+  }
+  state.counters["peak_active_requests"] = static_cast<double>(peak);
+  state.counters["sim_iterations"] = static_cast<double>(iterations);
+}
+BENCHMARK(BM_SimulateSynthetic100k_Streaming)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_Search_Llama70B_8xH100(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  const Trace t = creation_trace();
+  SearchOptions o;
+  o.threads = static_cast<int>(state.range(0));
+  std::uint64_t simulated = 0;
+  for (auto _ : state) {
+    const SearchReport r = search(d, t, o);
+    simulated = r.simulated;
+    benchmark::DoNotOptimize(r.ranked.size());
+  }
+  state.counters["plans_simulated"] = static_cast<double>(simulated);
+}
+BENCHMARK(BM_Search_Llama70B_8xH100)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+void BM_Search_Llama405B_16x8xH100(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-405b", 16, 8);
+  SyntheticSpec s;
+  s.rate = 20;
+  s.num_requests = 2000;
+  s.prompt = LengthDist::parse("2048", "p");
+  s.output = LengthDist::parse("512", "o");
+  const Trace t = synthesize(s);
+  SearchOptions o;
+  o.threads = 2;
+  std::uint64_t simulated = 0, enumerated = 0;
+  for (auto _ : state) {
+    const SearchReport r = search(d, t, o);
+    simulated = r.simulated;
+    enumerated = r.enumerated;
+    benchmark::DoNotOptimize(r.ranked.size());
+  }
+  state.counters["plans_enumerated"] = static_cast<double>(enumerated);
+  state.counters["plans_simulated"] = static_cast<double>(simulated);
+}
+BENCHMARK(BM_Search_Llama405B_16x8xH100)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_IterationCost_Llama70B_TP8(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  Plan p;
+  p.tp = 8;
+  make_plan_or_throw(d, p);
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), d.engine_policy().costs);
+  BatchShape b;
+  b.decode_seqs = 64;
+  b.sampled = 64;
+  std::vector<double> st;
+  std::int64_t kv = 64 * 1000;
+  for (auto _ : state) {
+    b.decode_kv = kv++;
+    cost.stage_times(b, st);
+    benchmark::DoNotOptimize(st[0]);
+  }
+}
+BENCHMARK(BM_IterationCost_Llama70B_TP8);
+
+}  // namespace
+}  // namespace apex
+
+BENCHMARK_MAIN();
