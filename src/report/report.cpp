@@ -171,16 +171,16 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
   out += fmt::format("  workload   {}\n  engine     {}, precision {}\n  objective  {} ({} is better)\n\n", info.workload,
                      info.engine, info.precision, objective_name(s.objective),
                      higher_is_better(s.objective) ? "higher" : "lower");
-  out += fmt::format("  {:>4} {:<22} {:>5} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>10}\n", "rank", "plan", "GPUs",
-                     "objective", "TTFT ms", "TPOT ms", "p99 TPOT", "E2E s", "out tok/s", "$/Mtok", "mem/GPU");
+  out += fmt::format("  {:>4} {:<22} {:>5} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11} {:>10}\n", "rank", "plan",
+                     "GPUs", "objective", "TTFT ms", "TPOT ms", "p99 TPOT", "E2E s", "out tok/s", "$/Mtok",
+                     "weights/GPU", "KV tokens");
   int rank = 1;
   for (const auto& o : s.ranked) {
     const SimResult& r = *o.result;
-    out += fmt::format("  {:>4} {:<22} {:>5} {:>12.4g} {:>9} {:>9} {:>9} {:>9.2f} {:>10.1f} {:>8.2f} {:>10}\n", rank++,
-                       o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean), ms(r.tpot.p99),
-                       r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens,
-                       format_bytes(r.memory.weights + r.memory.activation + r.memory.runtime_reserve +
-                                    std::max(0.0, r.memory.kv_cache)));
+    out += fmt::format("  {:>4} {:<22} {:>5} {:>12.4g} {:>9} {:>9} {:>9} {:>9.2f} {:>10.1f} {:>8.2f} {:>11} {:>10}\n",
+                       rank++, o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean),
+                       ms(r.tpot.p99), r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens,
+                       format_bytes(r.memory.weights), r.memory.kv_tokens());
   }
   if (!s.ranked.empty()) {
     const auto& best = s.ranked.front();
