@@ -5,6 +5,9 @@
 #include "model/registry.h"
 #include "perf/cost_model.h"
 #include "perf/params.h"
+#include "perf/profile.h"
+
+#include <filesystem>
 
 namespace apex {
 namespace {
@@ -134,6 +137,67 @@ TEST(Params, ShippedCalibrationRoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(q.gemm[0].e_max, 0.77);
   EXPECT_DOUBLE_EQ(q.intra[0].bw_eff, 0.66);
   EXPECT_THROW(params_from_json(Json{{"gemm", {{"bf16", {{"e_max", 1}}}}}}, "t"), UserError);
+}
+
+}  // namespace
+}  // namespace apex
+
+namespace apex {
+namespace {
+
+const std::string kProfile = std::string(APEX_TEST_DATA) + "/profile";
+
+TEST(ProfileOps, ExactGridPointsReturnTheMeasurement) {
+  auto ops = make_profile_ops(find_gpu("h100-sxm"), kProfile, false);
+  EXPECT_NEAR(ops->gemm({4, 256, 64, DType::BF16, DType::BF16}), 10 * 4 * 4 * 1e-6, 1e-12);
+  CommGroup g{8, 1, find_gpu("h100-sxm").intra_node, find_gpu("h100-sxm").inter_node};
+  EXPECT_NEAR(ops->collective(Collective::AllReduce, 1048576, g), 5 * 8 * 32 * 1e-6, 1e-12);
+  DecodeAttnArgs d{16, 16 * 4096, 64, 8, 128, DType::BF16};
+  EXPECT_NEAR(ops->attention_decode(d), (2 + 16 * 4096 * 8 / 1000.0) * 1e-6, 1e-12);
+}
+
+TEST(ProfileOps, InterpolatesInLogSpace) {
+  auto ops = make_profile_ops(find_gpu("h100-sxm"), kProfile, false);
+  // m = 2 lies halfway between 1 and 4 in log2: the latency is the geometric mean, 20 us.
+  EXPECT_NEAR(ops->gemm({2, 64, 64, DType::BF16, DType::BF16}), std::sqrt(10.0 * 40.0) * 1e-6, 1e-9);
+}
+
+TEST(ProfileOps, OutsideTheTableIsAClearErrorUnlessFallingBack) {
+  auto strict = make_profile_ops(find_gpu("h100-sxm"), kProfile, false);
+  try {
+    strict->gemm({64, 64, 64, DType::BF16, DType::BF16});
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("gemm m=64 n=64 k=64"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("--perf-fallback analytical"), std::string::npos) << msg;
+  }
+  EXPECT_THROW(strict->gemm({1, 64, 64, DType::FP8, DType::BF16}), UserError);  // no fp8 rows
+  auto lenient = make_profile_ops(find_gpu("h100-sxm"), kProfile, true);
+  auto analytical = make_analytical_ops(find_gpu("h100-sxm"));
+  EXPECT_DOUBLE_EQ(lenient->gemm({64, 64, 64, DType::BF16, DType::BF16}),
+                   analytical->gemm({64, 64, 64, DType::BF16, DType::BF16}));
+  EXPECT_THROW(make_profile_ops(find_gpu("h100-sxm"), std::string(APEX_TEST_DATA) + "/nope", false), UserError);
+}
+
+TEST(ProfileOps, SharedMeasurementsAgreeWithTheFittedModelOnA70bDecodeStep) {
+  const std::string dir = std::string(APEX_SHARED_DIR) + "/measurements/h100_sxm";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir;
+  const Model m = load_model("llama-3.1-70b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  Plan p;
+  p.tp = 8;
+  ASSERT_FALSE(make_plan(m, c, p));
+  std::shared_ptr<const OpModel> prof(make_profile_ops(c.gpu, dir, false));
+  std::shared_ptr<const OpModel> ana(make_analytical_ops(c.gpu));
+  BatchShape b;
+  b.decode_seqs = 32;
+  b.decode_kv = 32 * 2000;
+  b.sampled = 32;
+  std::vector<double> tp, ta;
+  CostModel(m, c, p, Precision{}, prof, EngineCosts{}).stage_times(b, tp);
+  CostModel(m, c, p, Precision{}, ana, EngineCosts{}).stage_times(b, ta);
+  EXPECT_NEAR(tp[0] / ta[0], 1.0, 0.10);  // two backends, one set of measurements
 }
 
 }  // namespace

@@ -20,6 +20,7 @@
 #include "core/text.h"
 #include "core/units.h"
 #include "model/registry.h"
+#include "perf/profile.h"
 #include "report/report.h"
 #include "search/planner.h"
 
@@ -54,6 +55,10 @@ struct Options {
   std::string chunked_prefill;
   std::string router = "least-loaded";
   bool disable_custom_all_reduce = false;
+  // op backend
+  std::string perf = "analytical";
+  std::string profile_dir;
+  std::string perf_fallback;
   // SLOs
   double ttft_slo_ms = 0, tpot_slo_ms = 0;
   // output
@@ -116,6 +121,14 @@ void add_engine_options(CLI::App& app, Options& o) {
   app.add_option("--router", o.router, "DP router: least-loaded or round-robin")->capture_default_str();
   app.add_option("--ttft-slo-ms", o.ttft_slo_ms, "Time-to-first-token SLO, ms (0 = none)");
   app.add_option("--tpot-slo-ms", o.tpot_slo_ms, "Time-per-output-token SLO, ms (0 = none)");
+}
+
+void add_perf_options(CLI::App& app, Options& o) {
+  app.add_option("--perf", o.perf, "Op backend: analytical (fitted roofline) or profile (measured tables)")
+      ->capture_default_str();
+  app.add_option("--profile-dir", o.profile_dir, "Measured tables for --perf profile (docs/profile-format.md)");
+  app.add_option("--perf-fallback", o.perf_fallback,
+                 "With --perf profile: 'analytical' prices shapes outside the tables analytically");
 }
 
 void add_output_options(CLI::App& app, Options& o) {
@@ -191,6 +204,18 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   }
   d.ttft_slo = o.ttft_slo_ms * 1e-3;
   d.tpot_slo = o.tpot_slo_ms * 1e-3;
+  if (o.perf == "profile") {
+    if (o.profile_dir.empty()) throw UserError("--perf profile needs --profile-dir DIR (docs/profile-format.md)");
+    if (!o.perf_fallback.empty() && o.perf_fallback != "analytical") {
+      throw UserError(fmt::format("--perf-fallback '{}': the only fallback is 'analytical'", o.perf_fallback));
+    }
+    d.ops = std::shared_ptr<const OpModel>(make_profile_ops(d.cluster.gpu, o.profile_dir, !o.perf_fallback.empty()));
+  } else if (o.perf != "analytical") {
+    const std::vector<std::string> backends = {"analytical", "profile"};
+    throw UserError("--perf: " + unknown_name_message("op backend", o.perf, backends));
+  } else if (!o.profile_dir.empty()) {
+    throw UserError("--profile-dir is only used with --perf profile");
+  }
   d.validate();
   // Resolving the engine validates its knobs early, with a clear message.
   (void)d.engine_policy();
@@ -518,6 +543,7 @@ int main(int argc, char** argv) {
   sim->add_option("--pp", o.pp, "Pipeline stages")->capture_default_str();
   sim->add_option("--ep", o.ep, "Expert-parallel width (MoE)")->capture_default_str();
   add_engine_options(*sim, o);
+  add_perf_options(*sim, o);
   add_output_options(*sim, o);
   sim->allow_extras();
 
@@ -526,6 +552,7 @@ int main(int argc, char** argv) {
   add_cluster_options(*srch, o);
   add_workload_options(*srch, o);
   add_engine_options(*srch, o);
+  add_perf_options(*srch, o);
   add_output_options(*srch, o);
   srch->add_option("--objective", o.objective, "Objective (see `apex list objectives`)")->capture_default_str();
   srch->add_option("--top", o.top, "How many ranked plans to report")->capture_default_str();
