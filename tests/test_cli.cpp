@@ -342,9 +342,7 @@ TEST(CliErrors, ClusterShapePlanAndEngineKnobs) {
 }
 
 TEST(CliErrors, NegativeSeedRejected) {
-  // BUG: apps/apex/main.cpp declares --seed as std::uint64_t and CLI11 wraps "-1" to 18446744073709551615 instead
-  // of rejecting it (exit 0). Fix: add ->check(CLI::NonNegativeNumber) to the --seed option (or parse it as int64
-  // and validate).
+  // Regression test for a bug found by review (fixed).
   expect_user_error(kSim + " --seed -1", "--seed");
 }
 

@@ -157,9 +157,7 @@ TEST(ClosestMatch, PrefixAndTypos) {
 
 TEST(ClosestMatch, PrefixRuleIsCaseInsensitiveLikeTheDistance) {
   const std::vector<std::string> gpus = {"h100-sxm", "h200-sxm", "b200"};
-  // BUG: core/error.cpp closest_match() applies its prefix rule with a case-sensitive compare() although
-  // edit_distance() is case-insensitive, so "--gpu H100" gets no suggestion (distance 4 > limit 2) while "h100"
-  // does. Fix: compare the prefix with to_lower() on both sides.
+  // Regression test for a bug found by review (fixed).
   EXPECT_EQ(closest_match("H100", gpus), "h100-sxm");
   EXPECT_EQ(closest_match("H100-SXM", gpus), "h100-sxm");  // distance 0 already works
 }
@@ -330,8 +328,7 @@ TEST(ParseJson, ValidAndMalformed) {
 TEST(ParseJson, ColumnPointsAtTheOffendingCharacter) {
   // The '}' is the 7th character of line 1 (nlohmann itself says "line 1, column 7").
   const std::string msg = user_error_of([] { parse_json("{\"a\": }", "x.json"); });
-  // BUG: core/json_util.cpp:15 counts the column one past the offending character ("x.json:1:8"):
-  // e.byte is already 1-based, so the loop over `i < e.byte` overshoots by one.
+  // Regression test for a bug found by review (fixed).
   EXPECT_EQ(msg.rfind("x.json:1:7:", 0), 0u) << msg;
 }
 

@@ -68,9 +68,7 @@ TEST(ModelPresets, EveryPresetLoadsAndMatchesPublishedParamsWithinOnePercent) {
                               p.published_params, 100 * (m.params() / p.published_params - 1));
     }
   }
-  // BUG: model/presets.cpp (falcon-40b entry) publishes 41.8e9, the safetensors "listed" size that counts the tied
-  // word_embeddings/lm_head twice; APEX counts it once (41.30e9, -1.2%). The falcon-7b entry already uses the
-  // counted figure ("7.22B listed; 6.92B counted"); falcon-40b should say 41.3e9 the same way.
+  // Regression test for a bug found by review (fixed).
   EXPECT_TRUE(failures.empty()) << "presets off by more than 1% or not loading:" << failures;
 }
 
@@ -112,7 +110,8 @@ TEST(ModelPresets, Llama31_8bHandCount) {
   EXPECT_DOUBLE_EQ(m.cells[0].attention_params(4096), attn);
   EXPECT_DOUBLE_EQ(m.cells[0].ffn_params(4096), ffn);
   EXPECT_DOUBLE_EQ(m.params(), 2 * v * h + 32 * layer + h);
-  EXPECT_DOUBLE_EQ(m.active_params_per_token(), 32 * layer);  // dense: every layer parameter is active
+  // Dense: every layer parameter is active, plus the LM head each generated token goes through.
+  EXPECT_DOUBLE_EQ(m.active_params_per_token(), 32 * layer + v * h);
   EXPECT_DOUBLE_EQ(m.kv_elements_per_token(), 2.0 * 32 * 8 * 128);
 }
 
@@ -383,12 +382,10 @@ TEST(MoE, Mixtral8x7bTotalParams) {
 
 TEST(MoE, Mixtral8x7bActiveParams) {
   const Model m = load_model(kData + "/mixtral_8x7b_config.json");
-  // The published 12.9B active parameters per token include the embedding and the LM head;
-  // the per-layer part must be right on its own.
-  const double with_embeddings = m.active_params_per_token() + m.embedding_params() + m.lm_head_params();
+  // The published 12.9B active parameters per token count the embedding too; APEX's active
+  // parameters are the layers (top-2 experts) plus the LM head.
+  const double with_embeddings = m.active_params_per_token() + m.embedding_params();
   EXPECT_LT(rel_err(with_embeddings, 12.9e9), 0.02) << with_embeddings;
-  // BUG: model/model.cpp Model::active_params_per_token() leaves out the LM head (vocab × hidden), which every
-  // generated token multiplies through: 12.62e9 vs the published 12.9e9 (-2.2%). Including the head gives 12.75e9.
   EXPECT_LT(rel_err(m.active_params_per_token(), 12.9e9), 0.02) << m.active_params_per_token();
 }
 
@@ -420,10 +417,8 @@ TEST(MoE, DeepSeekV3TotalParams) {
 
 TEST(MoE, DeepSeekV3ActiveParams) {
   const Model m = load_model(kData + "/deepseek_v3_config.json");
-  const double with_embeddings = m.active_params_per_token() + m.embedding_params() + m.lm_head_params();
+  const double with_embeddings = m.active_params_per_token() + m.embedding_params();
   EXPECT_LT(rel_err(with_embeddings, 37e9), 0.02) << with_embeddings;
-  // BUG: model/model.cpp Model::active_params_per_token() leaves out the LM head: 35.7e9 vs the published
-  // 37e9 activated (-3.5%). Including the head (129280 × 7168) gives 36.6e9 (-1.0%).
   EXPECT_LT(rel_err(m.active_params_per_token(), 37e9), 0.02) << m.active_params_per_token();
 }
 

@@ -158,9 +158,7 @@ TEST(TraceErrors, NonNumericField) {
 
 TEST(TraceErrors, LineNumbersCountLeadingBlankLines) {
   const std::string msg = user_error_of([] { load_trace(kData + "/bad_after_leading_blanks.csv"); });
-  // BUG: workload/trace_io.cpp open_stream() consumes the leading blank lines while sniffing the format and the
-  // readers then start counting at line 1, so the bad row (line 5 of the file) is reported as line 3. Fix: count
-  // the '\n' skipped while sniffing and start the reader's line counter there.
+  // Regression test for a bug found by review (fixed).
   EXPECT_CONTAINS(msg, "bad_after_leading_blanks.csv:5:");
 }
 

@@ -102,7 +102,9 @@ void add_workload_options(CLI::App& app, Options& o) {
   app.add_option("--num-requests", o.num_requests, "Synthetic: number of requests");
   app.add_option("--prompt-len", o.prompt_len, "Synthetic prompt length: N, uniform:LO:HI, normal:M:S, lognormal:M:S");
   app.add_option("--output-len", o.output_len, "Synthetic output length (same forms as --prompt-len)");
-  app.add_option("--seed", o.seed, "Seed of the synthetic generator")->capture_default_str();
+  app.add_option("--seed", o.seed, "Seed of the synthetic generator (a non-negative integer)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--burstiness", o.burstiness,
                  "Coefficient of variation of inter-arrival gaps (1 = Poisson, >1 bursty Gamma)")
       ->capture_default_str();
@@ -197,10 +199,10 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   d.router = parse_router(o.router);
   d.max_model_len = o.max_model_len;
   if (o.ttft_slo_ms < 0 || !std::isfinite(o.ttft_slo_ms)) {
-    throw UserError(fmt::format("--ttft-slo-ms must be a positive number of milliseconds, got {}", o.ttft_slo_ms));
+    throw UserError(fmt::format("--ttft-slo-ms must be a non-negative number of milliseconds (0 = none), got {}", o.ttft_slo_ms));
   }
   if (o.tpot_slo_ms < 0 || !std::isfinite(o.tpot_slo_ms)) {
-    throw UserError(fmt::format("--tpot-slo-ms must be a positive number of milliseconds, got {}", o.tpot_slo_ms));
+    throw UserError(fmt::format("--tpot-slo-ms must be a non-negative number of milliseconds (0 = none), got {}", o.tpot_slo_ms));
   }
   d.ttft_slo = o.ttft_slo_ms * 1e-3;
   d.tpot_slo = o.tpot_slo_ms * 1e-3;

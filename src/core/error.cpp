@@ -28,7 +28,7 @@ std::string closest_match(std::string_view name, std::span<const std::string> ca
   for (const auto& c : candidates) {
     std::size_t d = edit_distance(name, c);
     // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
-    if (!name.empty() && c.size() > name.size() && c.compare(0, name.size(), name) == 0) {
+    if (!name.empty() && c.size() > name.size() && edit_distance(name, std::string_view(c).substr(0, name.size())) == 0) {
       d = std::min<std::size_t>(d, 1);
     }
     if (d < best_distance) {
@@ -36,7 +36,7 @@ std::string closest_match(std::string_view name, std::span<const std::string> ca
       best = c;
     }
   }
-  const std::size_t limit = std::max<std::size_t>(2, name.size() / 3);
+  const std::size_t limit = std::max<std::size_t>(2, (name.size() + 1) / 2);
   return best_distance <= limit ? best : std::string{};
 }
 

@@ -12,7 +12,7 @@ Json parse_json(std::string_view text, std::string_view where) {
   } catch (const Json::parse_error& e) {
     // Translate the byte offset into line:column for the message.
     std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i < e.byte && i < text.size(); ++i) {
+    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {  // e.byte is 1-based
       if (text[i] == '\n') {
         ++line;
         col = 1;

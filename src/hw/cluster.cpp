@@ -36,8 +36,8 @@ Link read_link(const Json& j, const Link& fallback, const std::string& where) {
   JsonObjectReader r(j, where);
   Link l = fallback;
   l.name = r.string_or("name", fallback.name);
-  if (r.has("bandwidth")) l.bandwidth = parse_quantity(r.string("bandwidth"), Dimension::Bandwidth, r.path("bandwidth"));
-  if (r.has("latency")) l.latency = parse_quantity(r.string("latency"), Dimension::Time, r.path("latency"));
+  if (r.optional("bandwidth")) l.bandwidth = parse_quantity(r.string("bandwidth"), Dimension::Bandwidth, r.path("bandwidth"));
+  if (r.optional("latency")) l.latency = parse_quantity(r.string("latency"), Dimension::Time, r.path("latency"));
   r.reject_unknown();
   if (l.bandwidth <= 0) throw UserError(fmt::format("{}: 'bandwidth' must be positive", where));
   return l;
@@ -50,7 +50,7 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   g.name = r.string_or("name", g.name.empty() ? "custom-gpu" : g.name + "-custom");
   g.description = r.string_or("description", g.description.empty() ? g.name : g.description);
   auto q = [&](std::string_view key, Dimension d, double& field) {
-    if (r.has(key)) field = parse_quantity(r.string(key), d, r.path(key));
+    if (r.optional(key)) field = parse_quantity(r.string(key), d, r.path(key));
   };
   q("hbm_capacity", Dimension::Bytes, g.hbm_bytes);
   q("hbm_bandwidth", Dimension::Bandwidth, g.hbm_bandwidth);
@@ -88,6 +88,10 @@ Cluster load_cluster_json(const std::string& path) {
   c.gpus_per_node = static_cast<int>(r.integer_or("gpus_per_node", 8));
   if (c.nodes < 1) throw UserError(fmt::format("{}: 'nodes' must be at least 1", path));
   if (c.gpus_per_node < 1) throw UserError(fmt::format("{}: 'gpus_per_node' must be at least 1", path));
+  if (c.gpus_per_node > c.gpu.max_gpus_per_node) {
+    throw UserError(fmt::format("{}: 'gpus_per_node' {} exceeds the {}-GPU scale-up domain of {}", path,
+                                c.gpus_per_node, c.gpu.max_gpus_per_node, c.gpu.name));
+  }
   c.intra_node = c.gpu.intra_node;
   c.inter_node = c.gpu.inter_node;
   if (const Json* l = r.optional("intra_node_link")) c.intra_node = read_link(*l, c.intra_node, path + ": intra_node_link");

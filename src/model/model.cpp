@@ -105,7 +105,7 @@ double Model::params() const {
 }
 
 double Model::active_params_per_token() const {
-  double p = 0;
+  double p = static_cast<double>(vocab * hidden);  // every generated token multiplies through the LM head
   const auto counts = cell_counts();
   for (std::size_t c = 0; c < cells.size(); ++c) p += static_cast<double>(counts[c]) * cells[c].active_params(hidden);
   return p;

@@ -92,7 +92,7 @@ struct Model {
   double embedding_params() const;  // token (+ position) embeddings (+ embedding norm)
   double lm_head_params() const;    // 0 when tied to the embedding
   double params() const;            // total, counting tied weights once
-  double active_params_per_token() const;  // what one token multiplies through (excl. embeddings)
+  double active_params_per_token() const;  // what one token multiplies through (layers + LM head)
   double kv_elements_per_token() const;    // summed over all layers
   bool is_moe() const;
   std::vector<std::int64_t> cell_counts() const { return layout.counts(0, layout.num_layers, cells.size()); }

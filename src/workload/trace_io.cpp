@@ -90,8 +90,8 @@ class Validator {
 
 class CsvSource final : public RequestSource {
  public:
-  CsvSource(std::unique_ptr<std::istream> in, std::string path)
-      : in_(std::move(in)), path_(std::move(path)), validator_(path_) {
+  CsvSource(std::unique_ptr<std::istream> in, std::string path, std::size_t first_line)
+      : in_(std::move(in)), path_(std::move(path)), validator_(path_), line_(first_line) {
     std::string header;
     while (std::getline(*in_, header)) {
       ++line_;
@@ -154,8 +154,8 @@ class CsvSource final : public RequestSource {
 
 class JsonlSource final : public RequestSource {
  public:
-  JsonlSource(std::unique_ptr<std::istream> in, std::string path)
-      : in_(std::move(in)), path_(std::move(path)), validator_(path_) {}
+  JsonlSource(std::unique_ptr<std::istream> in, std::string path, std::size_t first_line)
+      : in_(std::move(in)), path_(std::move(path)), validator_(path_), line_(first_line) {}
 
   bool next(Request& out) override {
     std::string text;
@@ -201,12 +201,15 @@ class JsonlSource final : public RequestSource {
 };
 
 std::unique_ptr<RequestSource> open_stream(std::unique_ptr<std::istream> in, const std::string& path) {
-  // Sniff the first non-blank character without consuming anything.
+  // Sniff the first non-blank character; blank lines skipped here still count for line numbers.
   int c;
-  while ((c = in->peek()) != EOF && std::isspace(c)) in->get();
+  std::size_t skipped_lines = 0;
+  while ((c = in->peek()) != EOF && std::isspace(c)) {
+    if (in->get() == '\n') ++skipped_lines;
+  }
   if (c == EOF) throw UserError(fmt::format("trace '{}' is empty: it contains no requests", path));
-  if (c == '{') return std::make_unique<JsonlSource>(std::move(in), path);
-  return std::make_unique<CsvSource>(std::move(in), path);
+  if (c == '{') return std::make_unique<JsonlSource>(std::move(in), path, skipped_lines);
+  return std::make_unique<CsvSource>(std::move(in), path, skipped_lines);
 }
 
 }  // namespace
