@@ -119,8 +119,11 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
                     {"objective", objective_name(s.objective)}};
   if (s.baseline && s.baseline->result && !s.ranked.empty()) {
     const double base = s.baseline->score, best = s.ranked.front().score;
-    const double speedup = higher_is_better(s.objective) ? best / base : base / best;
-    j["baseline"] = Json{{"plan", s.baseline->candidate.plan.label()}, {"objective_value", base}, {"speedup", speedup}};
+    Json b{{"plan", s.baseline->candidate.plan.label()}, {"objective_value", base}};
+    if (base > 0 && best > 0) b["speedup"] = higher_is_better(s.objective) ? best / base : base / best;
+    j["baseline"] = b;
+  } else if (!s.baseline_note.empty()) {
+    j["baseline"] = Json{{"note", s.baseline_note}};
   }
   j["run"] = Json{{"model", info.model}, {"cluster", info.cluster}, {"workload", info.workload},
                   {"engine", info.engine}, {"precision", info.precision}};
@@ -187,10 +190,23 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
     out += fmt::format("\n  best plan: {} — {} = {:.4g}", best.candidate.label(), objective_name(s.objective), best.score);
     if (s.baseline && s.baseline->result) {
       const double base = s.baseline->score;
-      const double speedup = higher_is_better(s.objective) ? best.score / base : base / best.score;
-      out += fmt::format(" ({:.2f}x vs the naive plan {}: {:.4g})", speedup, s.baseline->candidate.plan.label(), base);
+      if (base > 0 && best.score > 0) {
+        const double speedup = higher_is_better(s.objective) ? best.score / base : base / best.score;
+        out += fmt::format(" ({:.2f}x vs the naive plan {}: {:.4g})", speedup, s.baseline->candidate.plan.label(), base);
+      }
     }
     out += "\n";
+    if (!s.baseline_note.empty()) out += fmt::format("  note: {}\n", s.baseline_note);
+    if (s.objective == Objective::Goodput && best.score <= 0) {
+      double ttft = best.result->ttft.mean, tpot = best.result->tpot.mean;
+      for (const auto& o : s.ranked) {
+        ttft = std::min(ttft, o.result->ttft.mean);
+        tpot = std::min(tpot, o.result->tpot.mean);
+      }
+      out += fmt::format("  note: no plan meets the SLOs for any request; the best mean TTFT is {} ms and the best "
+                         "mean TPOT {} ms (loosen the SLOs, add GPUs, use --weight-dtype fp8 or lower the load)\n",
+                         ms(ttft), ms(tpot));
+    }
   }
   out += fmt::format("  plans: {} enumerated, {} feasible, {} simulated, {} pruned by bound, {:.2f} s on {} thread{}\n",
                      s.enumerated, s.feasible, s.simulated, s.pruned, s.wall_s, s.threads, s.threads == 1 ? "" : "s");

@@ -442,12 +442,16 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       o.candidate = *base;
       make_plan(d.model, d.cluster, o.candidate.plan, options.plan);
       const EnginePolicy engine = d.engine_policy();
-      if (!memory_check(d, o.candidate.plan, engine, longest)) {
+      if (auto why = memory_check(d, o.candidate.plan, engine, longest)) {
+        report.baseline_note = fmt::format("the naive plan {} does not fit: {}", o.candidate.plan.label(), *why);
+      } else {
         o.feasible = true;
         simulate_one(o);
         report.baseline = o;
       }
     }
+  } else {
+    report.baseline_note = "no naive plan (max TP within a node) divides the attention heads";
   }
   if (done.size() > k) done.resize(k);
   report.ranked = std::move(done);

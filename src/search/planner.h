@@ -70,6 +70,7 @@ struct SearchReport {
   double wall_s = 0;
   int threads = 1;
   std::optional<PlanOutcome> baseline;  // max TP within a node, DP across nodes
+  std::string baseline_note;            // why there is no baseline figure, when there is none
   std::optional<std::string> nearest_miss;  // when nothing is feasible
 };
 
