@@ -90,8 +90,10 @@ TEST(GpuPresets, H100Datasheet) {
   EXPECT_DOUBLE_EQ(g.inter_node.bandwidth, 50e9);  // 400 Gb/s NIC
   EXPECT_DOUBLE_EQ(g.peak_flops(DType::BF16), g.peak_bf16);
   EXPECT_DOUBLE_EQ(g.peak_flops(DType::FP8), g.peak_fp8);
-  EXPECT_FALSE(g.supports(DType::INT4));  // no native 4-bit math before Blackwell
-  EXPECT_TRUE(find_gpu("b200").supports(DType::INT4));
+  EXPECT_FALSE(g.supports(DType::FP4));  // no native 4-bit math before Blackwell
+  EXPECT_TRUE(find_gpu("b200").supports(DType::FP4));
+  EXPECT_DOUBLE_EQ(find_gpu("b200").peak_flops(DType::FP4), 9000e12);
+  EXPECT_FALSE(g.supports(DType::INT4));  // W4A16 is weight-only: its math runs in 16 bits
 }
 
 TEST(GpuPresets, V100HasNoBf16) {

@@ -24,6 +24,10 @@ std::optional<GemmArgs> gemm_args(const GemmRow& r) {
     a.weight = DType::FP8;
     return a;
   }
+  if (r.dtype == "nvfp4") {
+    a.weight = DType::FP4;
+    return a;
+  }
   return std::nullopt;  // fp8_block (eager timing), nvfp4, int4_wo, ...: not modelled
 }
 
@@ -304,7 +308,7 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
   OpParams p = start;
   p.source = provenance;
   // ---- GEMM, per weight class.
-  for (int cls : {0, 1}) {
+  for (int cls : {0, 1, 4}) {
     std::vector<std::pair<GemmArgs, double>> rows;
     for (const auto& r : m.gemm) {
       auto a = gemm_args(r);
@@ -352,8 +356,8 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
     }
     p.gemm_correction[static_cast<std::size_t>(cls)] = fit_correction(at, resid, 3);
   }
-  for (std::size_t i = 1; i < 4; ++i) {
-    if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[0];
+  for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
+    if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[i == 4 && p.gemm_fitted[1] ? 1 : 0];
   }
   // ---- Prefill attention.
   if (!m.prefill.empty()) {

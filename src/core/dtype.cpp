@@ -15,6 +15,7 @@ double dtype_bytes(DType t) {
     case DType::FP8: return 1;
     case DType::INT8: return 1;
     case DType::INT4: return 0.5;
+    case DType::FP4: return 0.5;
   }
   return 2;
 }
@@ -27,12 +28,13 @@ std::string_view dtype_name(DType t) {
     case DType::FP8: return "fp8";
     case DType::INT8: return "int8";
     case DType::INT4: return "int4";
+    case DType::FP4: return "fp4";
   }
   return "bf16";
 }
 
 const std::vector<std::string>& dtype_names() {
-  static const std::vector<std::string> names = {"bf16", "fp16", "fp32", "fp8", "int8", "int4"};
+  static const std::vector<std::string> names = {"bf16", "fp16", "fp32", "fp8", "int8", "int4", "fp4"};
   return names;
 }
 
@@ -44,6 +46,7 @@ DType parse_dtype(std::string_view text, std::string_view where) {
   if (t == "fp8" || t == "fp8_e4m3" || t == "fp8_e5m2" || t == "float8") return DType::FP8;
   if (t == "int8" || t == "w8a8") return DType::INT8;
   if (t == "int4" || t == "w4a16" || t == "awq" || t == "gptq") return DType::INT4;
+  if (t == "fp4" || t == "nvfp4" || t == "mxfp4") return DType::FP4;
   throw UserError(fmt::format("{}: {}", where, unknown_name_message("dtype", text, dtype_names())));
 }
 

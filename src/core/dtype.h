@@ -8,7 +8,9 @@
 
 namespace apex {
 
-enum class DType : std::uint8_t { FP32, BF16, FP16, FP8, INT8, INT4 };
+// INT4 = weight-only 4-bit (W4A16: AWQ/GPTQ, dequantized to 16-bit math); FP4 = NVFP4 weights and
+// activations with FP4 tensor-core math (Blackwell).
+enum class DType : std::uint8_t { FP32, BF16, FP16, FP8, INT8, INT4, FP4 };
 
 double dtype_bytes(DType t);  // bytes per element (int4 = 0.5)
 std::string_view dtype_name(DType t);

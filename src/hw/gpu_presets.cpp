@@ -191,7 +191,8 @@ double Gpu::peak_flops(DType compute) const {
     case DType::FP16: return peak_fp16;
     case DType::FP8: return peak_fp8;
     case DType::INT8: return peak_int8;
-    case DType::INT4: return peak_fp4 > 0 ? peak_fp4 : 0;  // native 4-bit math only on Blackwell
+    case DType::INT4: return 0;  // weight-only: the math runs in the activation dtype
+    case DType::FP4: return peak_fp4;  // native FP4 math only on Blackwell
     case DType::FP32: return peak_fp32;
   }
   return 0;

@@ -26,6 +26,7 @@ int gemm_class(DType weight) {
     case DType::FP8: return 1;
     case DType::INT8: return 2;
     case DType::INT4: return 3;
+    case DType::FP4: return 4;
     default: return 0;
   }
 }
@@ -47,7 +48,7 @@ class AnalyticalOps final : public OpModel {
     // Which tensor-core peak applies: W8A8/FP8 run 8-bit math; weight-only int4 (W4A16)
     // dequantizes to the activation dtype and runs 16-bit math.
     DType math = a.activation;
-    if (a.weight == DType::FP8 || a.weight == DType::INT8) math = a.weight;
+    if (a.weight == DType::FP8 || a.weight == DType::INT8 || a.weight == DType::FP4) math = a.weight;
     double peak = gpu_.peak_flops(math);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
     const auto m = static_cast<double>(a.m), n = static_cast<double>(a.n), k = static_cast<double>(a.k);
@@ -135,11 +136,7 @@ class AnalyticalOps final : public OpModel {
 
 double Correction::factor(const double* x) const {
   if (log_factor.empty()) return 1.0;
-  if (factor_.size() != log_factor.size()) {
-    // Filled before the op model is shared between threads (see make_analytical_ops).
-    factor_.resize(log_factor.size());
-    for (std::size_t i = 0; i < log_factor.size(); ++i) factor_[i] = std::exp(log_factor[i]);
-  }
+  const bool prepared = factor_.size() == log_factor.size();
   const std::size_t dims = size.size();
   // Multilinear interpolation; dimensions that sit exactly on a node contribute one corner.
   std::size_t stride[4] = {1, 1, 1, 1};
@@ -175,20 +172,26 @@ double Correction::factor(const double* x) const {
         w *= 1.0 - frac[j];
       }
     }
-    v += w * static_cast<double>(factor_[idx]);
+    v += w * (prepared ? static_cast<double>(factor_[idx]) : std::exp(static_cast<double>(log_factor[idx])));
   }
   return v;
 }
 
+void Correction::prepare() {
+  factor_.resize(log_factor.size());
+  for (std::size_t i = 0; i < log_factor.size(); ++i) factor_[i] = std::exp(log_factor[i]);
+}
+
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
-  // Warm every correction's factor table now, so the const op model is safe to share.
-  const double origin[4] = {0, 0, 0, 0};
-  for (const auto& c : params.gemm_correction) c.factor(origin);
-  for (const auto& c : params.prefill_correction) c.factor(origin);
-  for (const auto& c : params.decode_correction) c.factor(origin);
-  for (const auto& c : params.intra_correction) c.factor(origin);
-  for (const auto& c : params.inter_correction) c.factor(origin);
-  return std::make_unique<AnalyticalOps>(gpu, params);
+  OpParams p = params;
+  for (auto* group : {&p.gemm_correction}) {
+    for (auto& c : *group) c.prepare();
+  }
+  for (auto& c : p.prefill_correction) c.prepare();
+  for (auto& c : p.decode_correction) c.prepare();
+  for (auto& c : p.intra_correction) c.prepare();
+  for (auto& c : p.inter_correction) c.prepare();
+  return std::make_unique<AnalyticalOps>(gpu, std::move(p));
 }
 
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu) {

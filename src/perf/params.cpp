@@ -16,7 +16,7 @@ std::string_view calibration();
 
 namespace {
 
-const char* kGemmKeys[4] = {"bf16", "fp8", "int8", "int4"};
+const char* kGemmKeys[OpParams::kGemmClasses] = {"bf16", "fp8", "int8", "int4", "fp4"};
 const char* kCommKeys[kNumCollectives] = {"all_reduce", "all_gather",  "reduce_scatter",
                                           "all_to_all", "send_recv", "custom_all_reduce"};
 
@@ -74,7 +74,7 @@ Correction correction_from_json(const Json& j, const std::string& where) {
 Json params_to_json(const OpParams& p) {
   Json j;
   j["source"] = p.source;
-  for (int i = 0; i < 4; ++i) {
+  for (int i = 0; i < static_cast<int>(OpParams::kGemmClasses); ++i) {
     const auto s = static_cast<std::size_t>(i);
     if (!p.gemm_fitted[s]) continue;
     j["gemm"][kGemmKeys[i]] = gemm_json(p.gemm[s]);
@@ -119,7 +119,7 @@ OpParams params_from_json(const Json& j, const std::string& where) {
   r.ignore({"gpu", "fit_quality"});
   if (const Json* g = r.optional("gemm")) {
     JsonObjectReader gr(*g, where + ": gemm");
-    for (int i = 0; i < 4; ++i) {
+    for (int i = 0; i < static_cast<int>(OpParams::kGemmClasses); ++i) {
       if (const Json* e = gr.optional(kGemmKeys[i])) {
         JsonObjectReader er(*e, fmt::format("{}: gemm.{}", where, kGemmKeys[i]));
         GemmFit& f = p.gemm[static_cast<std::size_t>(i)];
@@ -138,8 +138,8 @@ OpParams params_from_json(const Json& j, const std::string& where) {
     }
     gr.reject_unknown();
     // Unfitted classes borrow the 16-bit fit (their own peak and bytes still apply).
-    for (std::size_t i = 1; i < 4; ++i) {
-      if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[0];
+    for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
+      if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[i == 4 && p.gemm_fitted[1] ? 1 : 0];
     }
   }
   if (const Json* a = r.optional("attention_prefill")) {

@@ -60,19 +60,22 @@ struct Correction {
   std::vector<int> size;  // nodes per dimension
   std::vector<float> log_factor;  // row-major, size = Π size
   bool empty() const { return log_factor.empty(); }
-  // Multilinear interpolation of exp(log_factor) (the factors are precomputed on first use).
+  // Multilinear interpolation of the factors exp(log_factor).
   double factor(const double* log2_coords) const;
+  // Precomputes exp(log_factor) for speed; call again after changing log_factor.
+  void prepare();
 
  private:
-  mutable std::vector<float> factor_;  // exp(log_factor), filled once
+  std::vector<float> factor_;  // exp(log_factor) once prepared, else empty
 };
 
 struct OpParams {
   std::string source = "generic defaults (not fitted)";
-  // Indexed by weight dtype class: 0 = 16-bit, 1 = fp8, 2 = int8, 3 = int4 (W4A16).
-  std::array<GemmFit, 4> gemm{};
-  std::array<bool, 4> gemm_fitted{};
-  std::array<Correction, 4> gemm_correction{};  // over (log2 m, log2 n, log2 k)
+  // Indexed by weight dtype class: 0 = 16-bit, 1 = fp8, 2 = int8, 3 = int4 (W4A16), 4 = fp4 (W4A4).
+  static constexpr std::size_t kGemmClasses = 5;
+  std::array<GemmFit, kGemmClasses> gemm{};
+  std::array<bool, kGemmClasses> gemm_fitted{};
+  std::array<Correction, kGemmClasses> gemm_correction{};  // over (log2 m, log2 n, log2 k)
   PrefillFit prefill;
   // Attention corrections per KV-cache dtype (0 = 16-bit, 1 = fp8), full attention:
   // prefill over (log2 chunk, log2 seqs·heads, log2 heads/kv_heads, log2 head_dim),

@@ -101,6 +101,7 @@ namespace {
 // (int4: one fp16 scale + zero per 128 weights, as in AWQ/GPTQ group size 128).
 double weight_bytes_per_param(DType w) {
   if (w == DType::INT4) return 0.5 + 4.0 / 128.0;
+  if (w == DType::FP4) return 0.5 + 1.0 / 16.0;  // NVFP4: one fp8 scale per 16 values
   return dtype_bytes(w);
 }
 

@@ -32,7 +32,10 @@ void Deployment::validate() const {
     // Ampere and newer. Older GPUs lack the kernels.
     throw UserError(fmt::format("--kv-dtype fp8: {} does not support an fp8 KV cache", g.name));
   }
-  if (precision.kv == DType::INT4) throw UserError("--kv-dtype int4 is not supported by vLLM; use fp8 or bf16");
+  if (precision.kv == DType::INT4 || precision.kv == DType::FP4) {
+    throw UserError(fmt::format("--kv-dtype {} is not supported by the serving engines; use fp8 or bf16",
+                                dtype_name(precision.kv)));
+  }
   if ((precision.activation == DType::BF16 || precision.weight == DType::BF16) && g.peak_bf16 <= 0) {
     throw UserError(fmt::format("{} has no bf16 support (compute capability < 8.0); pass --weight-dtype fp16 "
                                 "--activation-dtype fp16 --kv-dtype fp16",
