@@ -207,8 +207,7 @@ TEST(Simulator, PreemptionRecomputesAndStillFinishesEverything) {
   const Plan p = plan_of(d, 1, 1, 1);
   const EnginePolicy e = d.engine_policy();
   const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision,
-                                             MemoryKnobs{e.gpu_memory_utilization, e.block_size,
-                                                         e.max_num_batched_tokens, e.max_num_seqs});
+                                             e.memory_knobs());
   ASSERT_GT(f.kv_tokens(), 2200);
   ASSERT_LT(f.kv_tokens(), 40000);
   SyntheticSpec s;

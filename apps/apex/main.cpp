@@ -17,12 +17,14 @@
 
 #include "calib/calib.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "model/registry.h"
 #include "perf/profile.h"
 #include "report/report.h"
 #include "search/planner.h"
+#include "validate/serving.h"
 
 namespace {
 
@@ -527,9 +529,13 @@ int main(int argc, char** argv) {
   list->add_option("what", list_what, "models | gpus | engines | objectives")->required();
 
   std::string measurements, only_gpu, calib_out = "data/calibration.json", validate_what, validate_format = "table";
-  CLI::App* val = app.add_subcommand("validate", "Validate the model against measurements: `apex validate ops`");
-  val->add_option("what", validate_what, "ops")->required();
-  val->add_option("--measurements", measurements, "Folder of per-GPU measurement folders")->required();
+  std::string reference, validate_out;
+  CLI::App* val = app.add_subcommand(
+      "validate", "Validate against measurements: `apex validate ops` (kernels), `apex validate serving` (end to end)");
+  val->add_option("what", validate_what, "ops | serving")->required();
+  val->add_option("--measurements", measurements, "ops: folder of per-GPU measurement folders");
+  val->add_option("--reference", reference, "serving: serving_measurements.csv");
+  val->add_option("-o,--output", validate_out, "serving: write the markdown report here");
   val->add_option("--gpu", only_gpu, "Only this GPU (preset name or folder name)");
   val->add_option("--format", validate_format, "table or json")->capture_default_str();
   CLI::App* cal = app.add_subcommand("calibrate", "Fit the analytical op model to measured kernel tables");
@@ -592,10 +598,27 @@ int main(int argc, char** argv) {
     }
     if (list->parsed()) return run_list(list_what);
     if (val->parsed()) {
+      if (validate_what == "serving") {
+        if (reference.empty()) throw UserError("apex validate serving needs --reference serving_measurements.csv");
+        const auto cases = validate_serving(read_serving_rows(reference), default_threads());
+        const std::string md = serving_markdown(cases, reference);
+        if (validate_out.empty()) {
+          std::cout << md;
+        } else {
+          std::ofstream f(validate_out);
+          if (!f) throw UserError(fmt::format("cannot write '{}'", validate_out));
+          f << md;
+          const ErrorStats e = error_stats(cases);
+          std::cerr << fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100,
+                                   e.p90 * 100);
+        }
+        return 0;
+      }
       if (validate_what != "ops") {
-        const std::vector<std::string> kinds = {"ops"};
+        const std::vector<std::string> kinds = {"ops", "serving"};
         throw UserError("apex validate: " + unknown_name_message("target", validate_what, kinds));
       }
+      if (measurements.empty()) throw UserError("apex validate ops needs --measurements DIR");
       return run_validate_ops(measurements, only_gpu, validate_format);
     }
     if (cal->parsed()) return run_calibrate(measurements, calib_out);

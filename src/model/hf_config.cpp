@@ -206,6 +206,30 @@ Model gpt2(const HfReader& r) {
   return m;
 }
 
+Model gptj(const HfReader& r) {
+  Model m;
+  m.architecture = "gptj";
+  m.hidden = r.req_int({"n_embd", "hidden_size"});
+  m.vocab = r.req_int({"vocab_size"});
+  m.max_positions = r.int_or({"n_positions"}, 2048);
+  m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
+  m.final_norm_params = 2 * m.hidden + (m.tied_embeddings ? 0 : m.vocab);  // ln_f + lm_head bias
+  m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
+  c.attn.num_kv_heads = c.attn.num_heads;
+  c.attn.head_dim = m.hidden / c.attn.num_heads;
+  c.ffn.intermediate = r.int_or({"n_inner"}, 4 * m.hidden);
+  c.ffn.gated = false;
+  c.ffn.bias = true;
+  c.norm_params = 2 * m.hidden;  // one LayerNorm shared by the parallel attention and MLP
+  check_heads(r, c.attn);
+  m.cells = {c};
+  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+  return m;
+}
+
 Model gpt_neox(const HfReader& r) {
   Model m;
   m.architecture = "gpt_neox";
@@ -349,6 +373,7 @@ const std::vector<FamilyEntry>& families() {
     add("gpt2", "GPT-2 (learned positions, LayerNorm, GELU MLP)", [](const HfReader& r, const std::string&) {
       return gpt2(r);
     });
+    add("gptj", "GPT-J (parallel attention and MLP)", [](const HfReader& r, const std::string&) { return gptj(r); });
     add("gpt_neox", "GPT-NeoX / Pythia", [](const HfReader& r, const std::string&) { return gpt_neox(r); });
     add("opt", "OPT", [](const HfReader& r, const std::string&) { return opt(r); });
     add("falcon", "Falcon (multi-query or grouped KV)", [](const HfReader& r, const std::string&) {

@@ -183,7 +183,7 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
   MemoryFootprint f;
   f.block_size = knobs.block_size;
   f.capacity = cluster.gpu.hbm_bytes;
-  f.budget = f.capacity * knobs.gpu_memory_utilization;
+  f.budget = knobs.kv_free_fraction > 0 ? f.capacity : f.capacity * knobs.gpu_memory_utilization;
   const double ab = dtype_bytes(precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
   const auto h = static_cast<double>(model.hidden);
   double kv_per_token_worst = 0;
@@ -210,7 +210,9 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
     const double reserve = 0.25 * kGiB + (plan.tp > 1 || plan.pp > 1 ? 0.5 * kGiB : 0.0);
     const double kv_elems = stage_kv_elements_per_token(model, plan, s);
     const double kv_per_token = kv_elems * dtype_bytes(precision.kv);
-    const double kv = f.budget - weights - activation - reserve;
+    const double kv = knobs.kv_free_fraction > 0
+                          ? (f.capacity - weights - activation - reserve) * knobs.kv_free_fraction
+                          : f.budget - weights - activation - reserve;
     if (weights + activation + reserve > f.weights + f.activation + f.runtime_reserve) {
       f.weights = weights;
       f.activation = activation;

@@ -67,6 +67,9 @@ struct MemoryKnobs {
   int block_size = 16;
   int max_num_batched_tokens = 8192;
   int max_num_seqs = 256;
+  // TensorRT-LLM semantics when > 0: the KV cache takes this fraction of the memory left free
+  // after weights and activations (kv_cache_free_gpu_mem_fraction), instead of vLLM's budget.
+  double kv_free_fraction = 0;
 };
 
 struct MemoryFootprint {

@@ -75,8 +75,7 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
                                         std::int64_t longest_request) {
   const MemoryFootprint f =
       memory_footprint(d.model, d.cluster, plan, d.precision,
-                       MemoryKnobs{engine.gpu_memory_utilization, engine.block_size, engine.max_num_batched_tokens,
-                                   engine.max_num_seqs});
+                       engine.memory_knobs());
   const double need_kv = static_cast<double>(longest_request) * f.kv_bytes_per_token;
   const double fixed = f.weights + f.activation + f.runtime_reserve;
   if (fixed >= f.budget) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/stats.h"
 #include "perf/cost_model.h"
 
@@ -252,35 +253,6 @@ bool rank_less(Objective o, const PlanOutcome& a, const PlanOutcome& b) {
   return a.candidate.id < b.candidate.id;
 }
 
-template <class F>
-void parallel_for(std::size_t n, int threads, F&& f) {
-  if (n == 0) return;
-  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  if (workers == 1) {
-    for (std::size_t i = 0; i < n; ++i) f(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::exception_ptr error;
-  std::mutex error_mutex;
-  {
-    std::vector<std::jthread> pool;
-    for (int w = 0; w < workers; ++w) {
-      pool.emplace_back([&] {
-        for (std::size_t i = next++; i < n; i = next++) {
-          try {
-            f(i);
-          } catch (...) {
-            std::lock_guard lock(error_mutex);
-            if (!error) error = std::current_exception();
-          }
-        }
-      });
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
-
 std::optional<Candidate> baseline_candidate(const Deployment& d) {
   // Naive plan: the widest TP that fits in a node and divides the heads, DP across the rest.
   for (int tp = d.cluster.gpus_per_node; tp >= 1; --tp) {
@@ -308,8 +280,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   d.validate();
   SearchReport report;
   report.objective = options.objective;
-  report.threads = options.threads > 0 ? options.threads
-                                       : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+  report.threads = options.threads > 0 ? options.threads : default_threads();
   const double price = options.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour);
   if (options.objective == Objective::Goodput && d.ttft_slo <= 0 && d.tpot_slo <= 0) {
     throw UserError("--objective goodput needs --ttft-slo-ms and/or --tpot-slo-ms");
@@ -355,8 +326,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       o.detail = *why;
       const MemoryFootprint f = memory_footprint(
           d.model, d.cluster, o.candidate.plan, d.precision,
-          MemoryKnobs{engine.gpu_memory_utilization, engine.block_size, engine.max_num_batched_tokens,
-                      engine.max_num_seqs});
+          engine.memory_knobs());
       const double need = f.weights + f.activation + f.runtime_reserve +
                           static_cast<double>(longest) * f.kv_bytes_per_token;
       const double ratio = need / f.budget;

@@ -16,6 +16,8 @@ const std::vector<EngineInfo>& engine_presets() {
                    "(512-token budget, decode-first) only when max_model_len > 32K"},
       {"sglang", "SGLang (2025-26 defaults): prefill-first with chunked prefill (8192 tokens on 80-160 GB GPUs), "
                  "page size 1"},
+      {"trtllm", "TensorRT-LLM 1.0 PyTorch backend (trtllm-bench): in-flight batching, max_num_tokens 8192, "
+                 "max_batch_size 2048, KV = 90% of free memory, overlap scheduler"},
   };
   return list;
 }
@@ -98,6 +100,29 @@ EnginePolicy sglang(const Gpu& gpu) {
   return p;
 }
 
+EnginePolicy trtllm() {
+  EnginePolicy p;
+  p.name = "trtllm";
+  p.version = "1.0 (PyTorch backend)";
+  p.description = engine_presets()[3].description;
+  p.sources = "NVIDIA/TensorRT-LLM tensorrt_llm/llmapi/llm_args.py (max_batch_size 2048, max_num_tokens 8192, "
+              "kv_cache_free_gpu_mem_fraction 0.9); docs/source/performance/perf-overview.md";
+  p.batching = BatchingKind::Mixed;
+  p.chunked_prefill = true;
+  p.max_num_seqs = 2048;
+  p.max_num_batched_tokens = 8192;
+  p.gpu_memory_utilization = 0.9;
+  p.kv_free_fraction = 0.9;
+  p.reserve_full_sequence = true;  // CapacitySchedulerPolicy.GUARANTEED_NO_EVICT (default)
+  p.block_size = 32;  // tokens_per_block default
+  // Generation-only batches replay CUDA graphs; the overlap scheduler hides most host work.
+  p.costs.graph_max_tokens = 2048;
+  p.costs.graph_decode_only = true;
+  p.costs.step_overhead = 0.3e-3;
+  p.costs.per_seq_overhead = 1e-6;
+  return p;
+}
+
 }  // namespace
 
 EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_t max_model_len,
@@ -109,6 +134,8 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     p = vllm_v0(max_model_len);
   } else if (name == "sglang") {
     p = sglang(gpu);
+  } else if (name == "trtllm") {
+    p = trtllm();
   } else {
     throw UserError(unknown_name_message("engine", name, engine_names(), "see `apex list engines`"));
   }
@@ -136,6 +163,7 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     const double u = *o.gpu_memory_utilization;
     if (!(u > 0 && u <= 1)) throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
     p.gpu_memory_utilization = u;
+    if (p.kv_free_fraction > 0) p.kv_free_fraction = u;  // TensorRT-LLM: the free-memory fraction
   }
   if (o.block_size) {
     const int b = *o.block_size;

@@ -8,6 +8,7 @@
 #include "hw/hardware.h"
 #include "model/model.h"
 #include "perf/cost_model.h"
+#include "plan/plan.h"
 
 namespace apex {
 
@@ -29,7 +30,15 @@ struct EnginePolicy {
   int block_size = 16;
   int long_prefill_token_threshold = 0;  // cap on one request's tokens per step (0 = off)
   double admission_watermark = 0.0;      // fraction of KV blocks kept free when admitting (V0: 0.01)
+  double kv_free_fraction = 0.0;         // TensorRT-LLM KV sizing (see MemoryKnobs); 0 = vLLM's
+  // TensorRT-LLM's GUARANTEED_NO_EVICT capacity policy: a request is admitted only when the KV
+  // blocks of its whole sequence (prompt + max output) can be reserved, so nothing is preempted.
+  bool reserve_full_sequence = false;
   EngineCosts costs;
+
+  MemoryKnobs memory_knobs() const {
+    return MemoryKnobs{gpu_memory_utilization, block_size, max_num_batched_tokens, max_num_seqs, kv_free_fraction};
+  }
 };
 
 struct EngineOverrides {

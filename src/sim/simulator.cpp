@@ -95,6 +95,7 @@ class Replica {
 
   std::int64_t total_blocks = 0;
   std::int64_t free_blocks = 0;
+  std::int64_t reserved_blocks = 0;  // reserve_full_sequence: Σ final blocks of running requests
 
  private:
   bool build_batch(MicroBatch& mb);
@@ -102,6 +103,8 @@ class Replica {
   bool build_prefill_first(MicroBatch& mb);
   void add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t tokens);
   bool allocate(Active& a, std::int32_t tokens);
+  bool reserve(const Active& a);  // reserve_full_sequence admission; false when it does not fit
+  void release(const Active& a);
   std::int32_t blocks_for(std::int64_t tokens) const;
   void preempt(std::int32_t slot);
   std::int32_t pick_victim() const;
@@ -125,8 +128,7 @@ class Simulation {
       : cfg(c),
         source(src),
         memory(memory_footprint(*c.model, c.cluster, c.plan, c.precision,
-                                MemoryKnobs{c.engine.gpu_memory_utilization, c.engine.block_size,
-                                            c.engine.max_num_batched_tokens, c.engine.max_num_seqs})),
+                                c.engine.memory_knobs())),
         cost(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs) {
     if (memory.kv_blocks <= 0) {
       throw UserError(fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
@@ -137,7 +139,12 @@ class Simulation {
     }
     for (int r = 0; r < c.plan.dp; ++r) replicas.emplace_back(*this, r);
     for (auto& r : replicas) r.total_blocks = r.free_blocks = memory.kv_blocks;
-    peak_flops = c.cluster.gpu.peak_flops(c.precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+    // MFU is measured against the dense peak of the math the GEMMs run in: 8-bit and FP4 weights
+    // run 8-/4-bit tensor-core math, weight-only int4 runs in the activation dtype.
+    const DType w = c.precision.weight;
+    const DType math = (w == DType::FP8 || w == DType::INT8 || w == DType::FP4) ? w : c.precision.activation;
+    peak_flops = c.cluster.gpu.peak_flops(math);
+    if (peak_flops <= 0) peak_flops = c.cluster.gpu.peak_flops(DType::BF16);
     if (peak_flops <= 0) peak_flops = c.cluster.gpu.peak_flops(DType::FP16);
   }
 
@@ -224,6 +231,7 @@ void Replica::preempt(std::int32_t slot) {
   // Recompute: free the KV blocks, forget computed tokens, resume before new arrivals.
   Active& a = sim_.at(slot);
   free_blocks += a.blocks;
+  release(a);
   a.blocks = 0;
   a.computed = 0;
   a.running = false;
@@ -306,6 +314,7 @@ bool Replica::build_mixed(MicroBatch& mb) {
       q = std::min(q, budget);
       const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
       if (need > free_blocks - watermark) break;
+      if (!reserve(a)) break;
       allocate(a, static_cast<std::int32_t>(q));
       waiting_.pop_front();
       running_.push_back(slot);
@@ -315,6 +324,18 @@ bool Replica::build_mixed(MicroBatch& mb) {
     }
   }
   return !mb.slots.empty();
+}
+
+bool Replica::reserve(const Active& a) {
+  if (!sim_.cfg.engine.reserve_full_sequence) return true;
+  const std::int64_t final_blocks = blocks_for(static_cast<std::int64_t>(a.prompt) + a.output);
+  if (reserved_blocks + final_blocks > total_blocks) return false;
+  reserved_blocks += final_blocks;
+  return true;
+}
+
+void Replica::release(const Active& a) {
+  if (sim_.cfg.engine.reserve_full_sequence) reserved_blocks -= blocks_for(static_cast<std::int64_t>(a.prompt) + a.output);
 }
 
 bool Replica::build_prefill_first(MicroBatch& mb) {
@@ -342,6 +363,7 @@ bool Replica::build_prefill_first(MicroBatch& mb) {
     }
     const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
     if (need > free_blocks - watermark) break;
+    if (!reserve(a)) break;
     allocate(a, static_cast<std::int32_t>(q));
     waiting_.pop_front();
     running_.push_back(slot);
@@ -438,6 +460,7 @@ void Replica::on_batch_done(int b, TimeNs now) {
       sim_.emit_token(a, now);
       if (a.generated >= a.output) {
         free_blocks += a.blocks;
+        release(a);
         a.blocks = 0;
         a.running = false;
         remove_running(slot);

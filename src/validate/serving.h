@@ -1,0 +1,44 @@
+// validate/serving.h — end-to-end validation against public serving results
+// (../shared/reference/serving_measurements.csv): every row APEX can express is simulated with the
+// row's model, GPU, parallelism, precision, engine and workload; the others are listed with why.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace apex {
+
+struct ServingRow {
+  std::size_t line = 0;
+  std::string source, model, engine, gpu;
+  int num_gpus = 0, tp = 0, pp = 0;
+  std::string dp, ep, dtype, input_len, output_len, load, metric;
+  double value = 0;
+  std::string unit, notes;
+};
+
+struct ServingCase {
+  ServingRow row;
+  bool simulated = false;
+  std::string skip_reason;  // when not simulated
+  std::string setup;        // the APEX deployment used, in words
+  double simulated_value = 0;
+  double error = 0;  // simulated / measured - 1
+};
+
+std::vector<ServingRow> read_serving_rows(const std::string& csv_path);
+
+// Simulates every expressible row (in parallel, deterministic). `stride` > 1 keeps every
+// stride-th expressible row (for fast regression tests).
+std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, int threads, int stride = 1);
+
+struct ErrorStats {
+  std::size_t n = 0;
+  double median = 0, p90 = 0, mean_signed = 0;
+};
+ErrorStats error_stats(const std::vector<ServingCase>& cases);  // over simulated cases
+
+// docs/validation.md: per-row table, per-source summaries, skipped rows with reasons.
+std::string serving_markdown(const std::vector<ServingCase>& cases, const std::string& csv_path);
+
+}  // namespace apex

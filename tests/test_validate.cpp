@@ -1,0 +1,63 @@
+// End-to-end fidelity held in place: a deterministic quarter of the expressible rows of
+// ../shared/reference/serving_measurements.csv must stay within the bar (median absolute
+// error <= 15%), and the full-run figures in docs/validation.md come from the same code.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+
+#include "validate/serving.h"
+
+namespace apex {
+namespace {
+
+const std::string kReference = std::string(APEX_SHARED_DIR) + "/reference/serving_measurements.csv";
+
+TEST(ServingValidation, MedianErrorWithinTheBar) {
+  if (!std::filesystem::exists(kReference)) GTEST_SKIP() << kReference << " not present";
+  const auto rows = read_serving_rows(kReference);
+  ASSERT_GT(rows.size(), 300u);
+  const auto cases = validate_serving(rows, 2, /*stride=*/4);
+  const ErrorStats e = error_stats(cases);
+  EXPECT_GE(e.n, 35u);
+  EXPECT_LE(e.median, 0.15) << "median |error| over " << e.n << " rows";
+  EXPECT_LE(e.p90, 0.60);
+  EXPECT_LT(std::fabs(e.mean_signed), 0.25);
+}
+
+TEST(ServingValidation, EverySkippedRowSaysWhy) {
+  if (!std::filesystem::exists(kReference)) GTEST_SKIP() << kReference << " not present";
+  const auto cases = validate_serving(read_serving_rows(kReference), 2, /*stride=*/1000);
+  std::size_t skipped = 0;
+  for (const auto& c : cases) {
+    if (c.simulated) continue;
+    ++skipped;
+    EXPECT_FALSE(c.skip_reason.empty()) << "line " << c.row.line;
+  }
+  EXPECT_GT(skipped, 100u);  // MLPerf datasets and MoE rows
+}
+
+TEST(ServingValidation, ReadsTheRowFields) {
+  const std::string path = ::testing::TempDir() + "/apex_serving.csv";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("source,model,engine,gpu,num_gpus,tp,pp,dp,ep,dtype,input_len,output_len,concurrency_or_rate,metric,"
+               "value,unit,notes\n"
+               "s,Llama-2-7B,TensorRT-LLM v0.5,H100 SXM 80GB,1,1,1,1,,FP8,128,1,batch 1,TTFT,7,ms,\"a, b\"\n",
+               f);
+    std::fclose(f);
+  }
+  const auto rows = read_serving_rows(path);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].line, 2u);
+  EXPECT_EQ(rows[0].model, "Llama-2-7B");
+  EXPECT_EQ(rows[0].notes, "a, b");
+  const auto cases = validate_serving(rows, 1);
+  ASSERT_TRUE(cases[0].simulated) << cases[0].skip_reason;
+  EXPECT_GT(cases[0].simulated_value, 1.0);   // ms
+  EXPECT_LT(cases[0].simulated_value, 30.0);  // a 128-token prefill of a 7B model on one H100
+}
+
+}  // namespace
+}  // namespace apex
