@@ -50,6 +50,8 @@ struct Options {
   double burstiness = 1.0;
   // plan
   int dp = 1, tp = 1, pp = 1, ep = 1;
+  bool dp_attention = false;
+  double expert_skew = 0;
   // engine
   std::string engine = "vllm";
   std::optional<int> max_num_seqs, max_num_batched_tokens, block_size;
@@ -84,6 +86,9 @@ void add_model_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--kv-dtype", o.kv_dtype, "KV-cache format: bf16, fp16, fp8 (default: the activation dtype)");
   app.add_option("--activation-dtype", o.activation_dtype, "Activation format: bf16, fp16, fp8, int8")
+      ->capture_default_str();
+  app.add_option("--expert-skew", o.expert_skew,
+                 "MoE expert-load imbalance: power-law alpha of expert popularity (0 = balanced, e.g. 1.2)")
       ->capture_default_str();
   app.add_option("--max-model-len", o.max_model_len,
                  "Longest prompt + output the engine accepts (default: the model's context length)");
@@ -200,6 +205,7 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   }
   d.router = parse_router(o.router);
   d.max_model_len = o.max_model_len;
+  d.expert_skew = o.expert_skew;
   if (o.ttft_slo_ms < 0 || !std::isfinite(o.ttft_slo_ms)) {
     throw UserError(fmt::format("--ttft-slo-ms must be a non-negative number of milliseconds (0 = none), got {}", o.ttft_slo_ms));
   }
@@ -325,6 +331,7 @@ int run_simulate(const Options& o, const CLI::App& app) {
   plan.tp = o.tp;
   plan.pp = o.pp;
   plan.ep = o.ep;
+  plan.attn_dp = o.dp_attention;
   PlanOptions popt;
   popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
   make_plan_or_throw(d, plan, popt);
@@ -549,7 +556,9 @@ int main(int argc, char** argv) {
   sim->add_option("--dp", o.dp, "Data-parallel replicas")->capture_default_str();
   sim->add_option("--tp", o.tp, "Tensor-parallel width")->capture_default_str();
   sim->add_option("--pp", o.pp, "Pipeline stages")->capture_default_str();
-  sim->add_option("--ep", o.ep, "Expert-parallel width (MoE)")->capture_default_str();
+  sim->add_option("--ep", o.ep, "Expert-parallel width of MoE layers (divides --tp)")->capture_default_str();
+  sim->add_flag("--dp-attention", o.dp_attention,
+                "MoE: run attention data-parallel over the tp GPUs (needs --ep equal to --tp)");
   add_engine_options(*sim, o);
   add_perf_options(*sim, o);
   add_output_options(*sim, o);

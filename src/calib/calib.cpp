@@ -65,6 +65,29 @@ DecodeAttnArgs decode_args(const AttentionRow& r) {
   return a;
 }
 
+std::optional<MoeArgs> moe_args(const MoeRow& r) {
+  MoeArgs a;
+  a.tokens = r.tokens;
+  a.hidden = r.hidden;
+  a.inter = r.inter;
+  a.topk = r.topk;
+  a.experts = r.experts;
+  a.tp = static_cast<int>(r.tp);
+  a.ep = static_cast<int>(r.ep);
+  if (r.dtype == "bf16" || r.dtype == "fp16") a.weight = DType::BF16;
+  else if (r.dtype == "fp8") a.weight = DType::FP8;
+  else if (r.dtype == "nvfp4") a.weight = DType::FP4;
+  else if (r.dtype == "int4_wo") a.weight = DType::INT4;
+  else return std::nullopt;  // fp8_block (DeepGEMM), MXFP4 weight formats: not modelled
+  if (r.distribution == "balanced") a.skew = 0;
+  else if (r.distribution == "power_law_1.01") a.skew = 1.01;
+  else if (r.distribution == "power_law_1.2") a.skew = 1.2;
+  else return std::nullopt;
+  return a;
+}
+
+double moe_skew_class(double skew) { return skew <= 0 ? 0.0 : skew <= 1.01 ? skew / 1.01 : 1.0 + std::min(1.0, (skew - 1.01) / 0.19); }
+
 struct CommKey {
   Collective op;
   bool inter;
@@ -225,7 +248,7 @@ std::vector<T> thin(const std::vector<T>& rows, std::size_t cap) {
 // Residual correction on integer log2 nodes: each node takes the median residual of the rows that
 // round to it; a second pass fits what the interpolation between nodes leaves over.
 Correction fit_correction(const std::vector<std::array<double, 4>>& at, const std::vector<double>& resid,
-                          std::size_t dims) {
+                          std::size_t dims, std::size_t min_rows = 2) {
   Correction c;
   if (at.empty()) return c;
   std::vector<double> lo(dims, 1e9), hi(dims, -1e9);
@@ -258,7 +281,7 @@ Correction fit_correction(const std::vector<std::array<double, 4>>& at, const st
     }
     for (std::size_t n = 0; n < total; ++n) {
       auto& b = bucket[n];
-      if (b.size() < 2) continue;
+      if (b.size() < min_rows) continue;
       std::sort(b.begin(), b.end());
       c.log_factor[n] += static_cast<float>(percentile_sorted(b, 0.5));
     }
@@ -298,9 +321,16 @@ ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const Measurem
     }
     acc[comm_kind(*k)].add(ops.collective(k->op, r.bytes, comm_group(gpu, r)), r.us * 1e-6);
   }
+  for (const auto& r : m.moe) {
+    auto a = moe_args(r);
+    if (!a) {
+      ++skipped["moe " + r.dtype];
+      continue;
+    }
+    acc["moe " + std::string(dtype_name(a->weight))].add(ops.moe(*a), r.us * 1e-6);
+  }
   for (auto& [kind, a] : acc) rep.ops.push_back(a.finish(kind));
   for (const auto& [what, n] : skipped) rep.skipped.push_back(fmt::format("{} rows of {}", n, what));
-  if (!m.moe.empty()) rep.skipped.push_back(fmt::format("{} rows of moe (validated by the MoE cell model)", m.moe.size()));
   return rep;
 }
 
@@ -358,6 +388,59 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
   }
   for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
     if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[i == 4 && p.gemm_fitted[1] ? 1 : 0];
+  }
+  // ---- Fused MoE, per weight class.
+  for (int cls : {0, 1, 3, 4}) {
+    std::vector<std::pair<MoeArgs, double>> rows;
+    for (const auto& r : m.moe) {
+      auto a = moe_args(r);
+      if (a && gemm_class(a->weight) == cls) rows.emplace_back(*a, r.us);
+    }
+    if (rows.empty()) continue;
+    const auto ci = static_cast<std::size_t>(cls);
+    struct Row {
+      MoeArgs a;
+      double us;
+    };
+    std::vector<Row> balanced;
+    for (auto& [a, us] : rows) {
+      if (a.skew == 0) balanced.push_back(Row{a, us});
+    }
+    if (balanced.empty()) {
+      for (auto& [a, us] : rows) balanced.push_back(Row{a, us});
+    }
+    balanced = thin(balanced, 5000);
+    auto unpack = [](const Vec& x) {
+      MoeFit f;
+      f.t0 = std::exp(x[0]);
+      f.e_max = logistic(x[1]);
+      f.m_half = std::exp(x[2]);
+      f.mem_eff = logistic(x[3]);
+      return f;
+    };
+    auto loss = [&](const Vec& x) {
+      OpParams q = p;
+      q.moe[ci] = unpack(x);
+      auto ops = make_analytical_ops(gpu, q);
+      return l1_log_loss(balanced, [&](const Row& r) { return ops->moe(r.a); });
+    };
+    const MoeFit f0 = p.moe[ci];
+    p.moe[ci] = unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.m_half), logit(f0.mem_eff)}));
+    p.moe_fitted[ci] = true;
+    auto ops = make_analytical_ops(gpu, p);
+    std::vector<std::array<double, 4>> at;
+    std::vector<double> resid;
+    for (auto& [a, us] : rows) {
+      at.push_back({std::log2(static_cast<double>(a.tokens)),
+                    std::log2(static_cast<double>(a.experts) / a.ep),
+                    std::log2(static_cast<double>(a.hidden) * static_cast<double>(a.inter) / a.tp), moe_skew_class(a.skew)});
+      resid.push_back(std::log(us * 1e-6 / ops->moe(a)));
+    }
+    // Each MoE shape was swept once per distribution: one row per node is all there is.
+    p.moe_correction[ci] = fit_correction(at, resid, 4, 1);
+  }
+  for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
+    if (!p.moe_fitted[i]) p.moe[i] = p.moe[i == 4 && p.moe_fitted[1] ? 1 : 0];
   }
   // ---- Prefill attention.
   if (!m.prefill.empty()) {

@@ -85,12 +85,13 @@ class AnalyticalOps final : public OpModel {
   double attention_decode(const DecodeAttnArgs& a) const override {
     if (a.seqs <= 0) return 0.0;
     const DecodeFit& f = p_.decode;
-    const double kv_bytes = static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * 2.0 * dtype_bytes(a.kv);
+    const double kv_bytes =
+        static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * (a.latent ? 1.0 : 2.0) * dtype_bytes(a.kv);
     const double par = static_cast<double>(a.kv_tokens * a.kv_heads);
     const double t = f.t0 + f.t_seq * static_cast<double>(a.seqs) +
                      kv_bytes / (gpu_.hbm_bandwidth * f.mem_eff * sat(par, f.par_half));
     const Correction& c = p_.decode_correction[a.kv == DType::FP8 ? 1 : 0];
-    if (c.empty()) return t;
+    if (c.empty() || a.latent) return t;  // no measured MLA kernels: the fitted base model only
     const double ctx = static_cast<double>(a.kv_tokens) / static_cast<double>(a.seqs);
     const double at[4] = {lg(static_cast<double>(a.seqs)), lg(ctx),
                           lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
@@ -125,6 +126,34 @@ class AnalyticalOps final : public OpModel {
   double elementwise(double bytes) const override {
     if (bytes <= 0) return 0.0;
     return p_.elementwise.t0 + bytes / (gpu_.hbm_bandwidth * p_.elementwise.mem_eff);
+  }
+
+  double moe(const MoeArgs& a) const override {
+    if (a.tokens <= 0 || a.experts <= 0 || a.topk <= 0) return 0.0;
+    const auto cls = static_cast<std::size_t>(gemm_class(a.weight));
+    const MoeFit& f = p_.moe[cls];
+    DType math = a.activation;
+    if (a.weight == DType::FP8 || a.weight == DType::INT8 || a.weight == DType::FP4) math = a.weight;
+    double peak = gpu_.peak_flops(math);
+    if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
+    const double local_experts = static_cast<double>(a.experts) / a.ep;
+    const double width = static_cast<double>(a.inter) / a.tp;
+    const auto h = static_cast<double>(a.hidden);
+    // Token-expert pairs landing on this rank, and the local experts that receive at least one.
+    const double pairs = static_cast<double>(a.tokens * a.topk) / a.ep;
+    const double p_hit = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
+    const double active = std::max(1.0, local_experts * p_hit);
+    const double per_expert = pairs / active;
+    const double mats = a.gated ? 3.0 : 2.0;
+    const double flops = 2.0 * pairs * mats * h * width;
+    const double bytes = active * mats * h * width * dtype_bytes(a.weight) + 2.0 * pairs * h * 2.0;
+    const double t = f.t0 + std::max(flops / (peak * f.e_max * sat(per_expert, f.m_half)),
+                                     bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    const Correction& c = p_.moe_correction[cls];
+    if (c.empty()) return t;
+    const double skew_class = a.skew <= 0 ? 0.0 : a.skew <= 1.01 ? a.skew / 1.01 : 1.0 + std::min(1.0, (a.skew - 1.01) / 0.19);
+    const double at[4] = {lg(static_cast<double>(a.tokens)), lg(local_experts), lg(h * width), skew_class};
+    return std::max({t * c.factor(at), flops / peak, bytes / gpu_.hbm_bandwidth});
   }
 
  private:
@@ -184,7 +213,7 @@ void Correction::prepare() {
 
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
   OpParams p = params;
-  for (auto* group : {&p.gemm_correction}) {
+  for (auto* group : {&p.gemm_correction, &p.moe_correction}) {
     for (auto& c : *group) c.prepare();
   }
   for (auto& c : p.prefill_correction) c.prepare();

@@ -51,7 +51,9 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
   // Replica-wide constants for Work.
   for (const auto& st : plan_.stages) {
     weight_bytes_per_replica_ += stage_weight_bytes(model, plan_, st, precision) * plan.tp;
-    kv_bytes_per_token_replica_ += stage_kv_elements_per_token(model, plan_, st) * plan.tp * dtype_bytes(precision.kv);
+    // Each cached token lives on attn_tp GPUs (every TP rank holds its heads; a DP-attention rank its own).
+    kv_bytes_per_token_replica_ +=
+        stage_kv_elements_per_token(model, plan_, st) * plan.attn_tp() * dtype_bytes(precision.kv);
   }
   const auto counts = model.cell_counts();
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
@@ -76,7 +78,10 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
   }
   const Cell& c = model_.cells[cell_index];
   const std::int64_t h = model_.hidden;
-  const int tp = plan_.tp;
+  // Attention and dense FFN run tensor-parallel over attn_tp GPUs; with data-parallel attention
+  // each GPU handles its own share of the group's tokens.
+  const int tp = plan_.attn_tp();
+  const std::int64_t local = rank_tokens(tokens);
   const DType w = precision_.weight, a = precision_.activation;
   DenseCost d;
   // Attention projections.
@@ -84,51 +89,64 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
     const std::int64_t nh = c.attn.num_heads / tp;
     const std::int64_t qk = c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim;
     if (c.attn.q_lora_rank > 0) {
-      d.gemm += ops_->gemm({tokens, c.attn.q_lora_rank, h, w, a});
-      d.gemm += ops_->gemm({tokens, nh * qk, c.attn.q_lora_rank, w, a});
+      d.gemm += ops_->gemm({local, c.attn.q_lora_rank, h, w, a});
+      d.gemm += ops_->gemm({local, nh * qk, c.attn.q_lora_rank, w, a});
     } else {
-      d.gemm += ops_->gemm({tokens, nh * qk, h, w, a});
+      d.gemm += ops_->gemm({local, nh * qk, h, w, a});
     }
-    d.gemm += ops_->gemm({tokens, c.attn.kv_lora_rank + c.attn.qk_rope_head_dim, h, w, a});
-    d.gemm += ops_->gemm({tokens, nh * (c.attn.qk_nope_head_dim + c.attn.v_head_dim), c.attn.kv_lora_rank, w, a});
-    d.gemm += ops_->gemm({tokens, h, nh * c.attn.v_head_dim, w, a});
+    d.gemm += ops_->gemm({local, c.attn.kv_lora_rank + c.attn.qk_rope_head_dim, h, w, a});
+    d.gemm += ops_->gemm({local, nh * (c.attn.qk_nope_head_dim + c.attn.v_head_dim), c.attn.kv_lora_rank, w, a});
+    d.gemm += ops_->gemm({local, h, nh * c.attn.v_head_dim, w, a});
   } else {
     const std::int64_t q = c.attn.num_heads / tp * c.attn.head_dim;
     const std::int64_t kv = kv_heads_per_gpu(c.attn, tp) * c.attn.head_dim;
-    d.gemm += ops_->gemm({tokens, q + 2 * kv, h, w, a});
-    d.gemm += ops_->gemm({tokens, h, q, w, a});
+    d.gemm += ops_->gemm({local, q + 2 * kv, h, w, a});
+    d.gemm += ops_->gemm({local, h, q, w, a});
   }
   // Feed-forward.
   const int up_factor = c.ffn.gated ? 2 : 1;
+  const double hidden_bytes = static_cast<double>(tokens * h) * act_bytes_;
   if (c.ffn.is_moe()) {
-    // Router (replicated), then the experts of this GPU as a grouped GEMM: each of the
-    // num_experts/ep local experts receives tokens·top_k/num_experts tokens on average.
-    d.gemm += ops_->gemm({tokens, c.ffn.num_experts, h, DType::BF16, a});
-    const std::int64_t local_experts = c.ffn.num_experts / plan_.ep;
-    const std::int64_t width = c.ffn.intermediate / std::max(1, tp / plan_.ep);
-    const double routed = static_cast<double>(tokens * c.ffn.top_k) / static_cast<double>(c.ffn.num_experts);
-    const auto per_expert = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(routed)));
-    const std::int64_t active = std::min<std::int64_t>(local_experts, tokens * c.ffn.top_k);
-    d.gemm += static_cast<double>(active) * (ops_->gemm({per_expert, up_factor * width, h, w, a}) +
-                                             ops_->gemm({per_expert, h, width, w, a}));
+    // Router on each GPU's own tokens, then the fused MoE of this GPU's experts: it sees the
+    // token-expert pairs of the whole group that land on its num_experts/ep experts.
+    d.gemm += ops_->gemm({local, c.ffn.num_experts, h, DType::BF16, a});
+    MoeArgs m;
+    m.tokens = tokens;
+    m.hidden = h;
+    m.inter = c.ffn.intermediate;
+    m.topk = c.ffn.top_k;
+    m.experts = c.ffn.num_experts;
+    m.tp = plan_.expert_tp();
+    m.ep = plan_.ep;
+    m.weight = w;
+    m.activation = a;
+    m.gated = c.ffn.gated;
+    m.skew = expert_skew_;
+    d.gemm += ops_->moe(m);
     if (c.ffn.shared_intermediate > 0) {
       const std::int64_t sw = c.ffn.shared_intermediate / tp;
-      d.gemm += ops_->gemm({tokens, up_factor * sw, h, w, a}) + ops_->gemm({tokens, h, sw, w, a});
+      d.gemm += ops_->gemm({local, up_factor * sw, h, w, a}) + ops_->gemm({local, h, sw, w, a});
+    }
+    if (plan_.attn_dp) {
+      // Dispatch and combine: each GPU sends its tokens' hidden states to the GPUs of their experts.
+      const double bytes = static_cast<double>(local * c.ffn.top_k * h) * act_bytes_;
+      d.comm += 2 * ops_->collective(Collective::AllToAll, bytes, tp_group_);
     }
   } else {
     const std::int64_t width = c.ffn.intermediate / tp;
-    d.gemm += ops_->gemm({tokens, up_factor * width, h, w, a});
-    d.gemm += ops_->gemm({tokens, h, width, w, a});
+    d.gemm += ops_->gemm({local, up_factor * width, h, w, a});
+    d.gemm += ops_->gemm({local, h, width, w, a});
   }
-  // Megatron TP: one all-reduce after attention, one after the FFN.
-  const double hidden_bytes = static_cast<double>(tokens * h) * act_bytes_;
-  if (tp > 1) d.comm += 2 * tp_all_reduce(hidden_bytes);
+  // Megatron TP: one all-reduce after attention, one after the FFN (or the experts' partial sums).
+  if (!plan_.attn_dp && plan_.tp > 1) d.comm += 2 * tp_all_reduce(hidden_bytes);
   // Elementwise: two fused residual+norm kernels, rotary on q/k, the FFN activation.
-  const double inter_bytes = static_cast<double>(tokens * (c.ffn.is_moe() ? c.ffn.intermediate * c.ffn.top_k
-                                                                          : c.ffn.intermediate / tp)) *
-                             act_bytes_;
-  d.elementwise = 2 * ops_->elementwise(3 * hidden_bytes) +
-                  ops_->elementwise(static_cast<double>(tokens * c.attn.num_heads / tp * c.attn.head_dim) * 2 * act_bytes_) +
+  const double local_hidden_bytes = static_cast<double>(local * h) * act_bytes_;
+  const double inter_bytes =
+      c.ffn.is_moe() ? static_cast<double>(tokens * c.ffn.top_k) / plan_.ep * static_cast<double>(c.ffn.intermediate) /
+                           plan_.expert_tp() * act_bytes_
+                     : static_cast<double>(local * (c.ffn.intermediate / tp)) * act_bytes_;
+  d.elementwise = 2 * ops_->elementwise(3 * local_hidden_bytes) +
+                  ops_->elementwise(static_cast<double>(local * c.attn.num_heads / tp * c.attn.head_dim) * 2 * act_bytes_) +
                   ops_->elementwise(3 * inter_bytes);
   if (cacheable) {
     auto& known = dense_known_[cell_index];
@@ -144,18 +162,50 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
   return d;
 }
 
-double CostModel::attention_part(std::size_t cell_index, const BatchShape& b) const {
+std::int64_t CostModel::rank_tokens(std::int64_t tokens) const {
+  return plan_.attn_dp ? (tokens + plan_.tp - 1) / plan_.tp : tokens;
+}
+
+BatchShape CostModel::rank_shape(const BatchShape& b) const {
+  if (!plan_.attn_dp) return b;
+  // Sequences are spread evenly over the data-parallel attention ranks; the busiest rank sets
+  // the pace (ceil), its share of every sum is proportional.
+  const int g = plan_.tp;
+  BatchShape r;
+  auto share = [g](auto v) { return static_cast<decltype(v)>((v + g - 1) / g); };
+  r.prefill_seqs = share(b.prefill_seqs);
+  r.prefill_tokens = share(b.prefill_tokens);
+  r.prefill_pairs = b.prefill_pairs / g;
+  r.prefill_kv = share(b.prefill_kv);
+  r.prefill_pairs_window = b.prefill_pairs_window / g;
+  r.prefill_kv_window = share(b.prefill_kv_window);
+  r.decode_seqs = share(b.decode_seqs);
+  r.decode_kv = share(b.decode_kv);
+  r.decode_kv_window = share(b.decode_kv_window);
+  r.sampled = share(b.sampled);
+  return r;
+}
+
+double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole) const {
   const Cell& c = model_.cells[cell_index];
-  const int tp = plan_.tp;
+  const int tp = plan_.attn_tp();
+  const BatchShape b = rank_shape(whole);
   const bool windowed = c.attn.window > 0;
   double t = 0;
   std::int64_t heads = c.attn.num_heads / tp;
   std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
   std::int64_t head_dim = c.attn.head_dim;
+  std::int64_t decode_kv_heads = kv_heads, decode_head_dim = head_dim;
+  bool latent = false;
   if (c.attn.kind == AttentionKind::MLA) {
-    // Absorbed MLA: every head attends over the shared latent (kv_lora_rank + rope) as one KV head.
-    kv_heads = 1;
-    head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
+    // Prefill runs MLA un-absorbed: per head, q·k over qk_nope + rope dims and p·v over v_head_dim;
+    // head_dim (qk + v) / 2 gives the same 4·heads·head_dim FLOPs per pair.
+    kv_heads = heads;
+    head_dim = (c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim + c.attn.v_head_dim) / 2;
+    // Decode runs absorbed: every head attends over the one shared latent (kv_lora_rank + rope).
+    decode_kv_heads = 1;
+    decode_head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
+    latent = true;
   }
   if (b.prefill_seqs > 0) {
     PrefillAttnArgs p;
@@ -174,9 +224,10 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& b) co
     d.seqs = b.decode_seqs;
     d.kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
     d.heads = heads;
-    d.kv_heads = kv_heads;
-    d.head_dim = head_dim;
+    d.kv_heads = decode_kv_heads;
+    d.head_dim = decode_head_dim;
     d.kv = precision_.kv;
+    d.latent = latent;
     t += ops_->attention_decode(d);
   }
   return t;
@@ -200,13 +251,15 @@ double CostModel::launch_penalty(const BatchShape& b) const {
   return kernels_per_layer * engine_.eager_launch;
 }
 
-double CostModel::lm_head(const BatchShape& b) const {
-  if (b.sampled <= 0) return 0.0;
-  const std::int64_t vocab_shard = (model_.vocab + plan_.tp - 1) / plan_.tp;
+double CostModel::lm_head(const BatchShape& whole) const {
+  if (whole.sampled <= 0) return 0.0;
+  const BatchShape b = rank_shape(whole);
+  const int tp = plan_.attn_tp();
+  const std::int64_t vocab_shard = (model_.vocab + tp - 1) / tp;
   double t = ops_->elementwise(static_cast<double>(b.sampled * model_.hidden) * act_bytes_ * 2);  // final norm
   t += ops_->gemm({b.sampled, vocab_shard, model_.hidden, DType::BF16, precision_.activation});
   const double logits = static_cast<double>(b.sampled * model_.vocab) * 4.0;
-  if (plan_.tp > 1) t += ops_->collective(Collective::AllGather, logits, tp_group_);
+  if (tp > 1) t += ops_->collective(Collective::AllGather, logits, tp_group_);
   t += ops_->elementwise(2 * logits);  // softmax / penalties / sampling over fp32 logits
   return t;
 }
@@ -234,8 +287,8 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
       t += static_cast<double>(stage_cells_[s][c]) * pc[c];
     }
     if (plan_.stages[s].has_embedding) {
-      t += ops_->elementwise(static_cast<double>(tokens * model_.hidden) * act_bytes_);
-      if (plan_.tp > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
+      t += ops_->elementwise(static_cast<double>(rank_tokens(tokens) * model_.hidden) * act_bytes_);
+      if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
     }
     if (plan_.stages[s].has_lm_head) t += lm_head(b);
     out[s] = t;

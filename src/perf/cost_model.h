@@ -70,6 +70,8 @@ class CostModel {
   double step_overhead(const BatchShape& b) const;
   Work work(const BatchShape& b) const;
   const OpModel& ops() const { return *ops_; }
+  // Expert-load imbalance of MoE layers (power-law alpha; 0 = balanced). Set before use.
+  void set_expert_skew(double skew) { expert_skew_ = skew; }
 
   // Components of one layer of `cell`, for reports and tests.
   struct LayerBreakdown {
@@ -87,6 +89,8 @@ class CostModel {
   double lm_head(const BatchShape& b) const;
   double launch_penalty(const BatchShape& b) const;
   double tp_all_reduce(double bytes) const;
+  std::int64_t rank_tokens(std::int64_t tokens) const;  // tokens one attention rank processes
+  BatchShape rank_shape(const BatchShape& b) const;     // the share of one attention rank
 
   const Model& model_;
   Plan plan_;
@@ -98,6 +102,7 @@ class CostModel {
   std::vector<std::vector<std::int64_t>> stage_cells_;   // counts per stage
   std::int64_t window_ = 0;
   double act_bytes_ = 2;
+  double expert_skew_ = 0;
   double weight_bytes_per_replica_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
   double linear_flops_per_token_ = 0;

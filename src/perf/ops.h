@@ -43,6 +43,21 @@ struct DecodeAttnArgs {
   std::int64_t kv_tokens = 0;  // Σ context lengths (keys read)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
   DType kv = DType::BF16;
+  bool latent = false;  // MLA: one latent vector per token serves as key and value (no separate V)
+};
+
+// One fused MoE layer on ONE rank (vLLM FusedMoE): routing, the experts' gate/up GEMM, the
+// activation, the down GEMM and the combine. Attention, the router GEMM and any all-to-all are
+// not included. `tokens` enter this rank; each picks `topk` of `experts`; this rank holds
+// experts/ep experts, each sharded tp ways along its intermediate dimension.
+struct MoeArgs {
+  std::int64_t tokens = 0;
+  std::int64_t hidden = 0, inter = 0, topk = 0, experts = 0;
+  int tp = 1, ep = 1;
+  DType weight = DType::BF16;
+  DType activation = DType::BF16;
+  bool gated = true;
+  double skew = 0;  // expert-load imbalance: 0 = balanced, else the power-law alpha of expert popularity
 };
 
 // Where a collective runs: `gpus` ranks over `nodes` nodes.
@@ -64,6 +79,7 @@ class OpModel {
   virtual double collective(Collective op, double bytes, const CommGroup& g) const = 0;
   // A memory-bound elementwise kernel (norm, activation, rotary, residual) moving `bytes`.
   virtual double elementwise(double bytes) const = 0;
+  virtual double moe(const MoeArgs& a) const = 0;
 };
 
 // The analytical backend for a GPU, with the fitted parameters of its calibration key when APEX

@@ -109,6 +109,12 @@ Json params_to_json(const OpParams& p) {
     }
   }
   j["elementwise"] = Json{{"t0_us", p.elementwise.t0 * 1e6}, {"mem_eff", p.elementwise.mem_eff}};
+  for (std::size_t i = 0; i < OpParams::kGemmClasses; ++i) {
+    if (!p.moe_fitted[i]) continue;
+    const MoeFit& f = p.moe[i];
+    j["moe"][kGemmKeys[i]] = Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max}, {"m_half", f.m_half}, {"mem_eff", f.mem_eff}};
+    if (!p.moe_correction[i].empty()) j["moe"][kGemmKeys[i]]["correction"] = correction_json(p.moe_correction[i]);
+  }
   return j;
 }
 
@@ -183,6 +189,26 @@ OpParams params_from_json(const Json& j, const std::string& where) {
   };
   read_comm("collectives_intra_node", p.intra, p.intra_correction);
   read_comm("collectives_inter_node", p.inter, p.inter_correction);
+  if (const Json* g = r.optional("moe")) {
+    JsonObjectReader gr(*g, where + ": moe");
+    for (std::size_t i = 0; i < OpParams::kGemmClasses; ++i) {
+      if (const Json* e = gr.optional(kGemmKeys[i])) {
+        JsonObjectReader er(*e, fmt::format("{}: moe.{}", where, kGemmKeys[i]));
+        MoeFit& f = p.moe[i];
+        f.t0 = er.number("t0_us") * 1e-6;
+        f.e_max = er.number("e_max");
+        f.m_half = er.number("m_half");
+        f.mem_eff = er.number("mem_eff");
+        if (const Json* c = er.optional("correction")) p.moe_correction[i] = correction_from_json(*c, er.path("correction"));
+        er.reject_unknown();
+        p.moe_fitted[i] = true;
+      }
+    }
+    gr.reject_unknown();
+    for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
+      if (!p.moe_fitted[i]) p.moe[i] = p.moe[i == 4 && p.moe_fitted[1] ? 1 : 0];
+    }
+  }
   if (const Json* e = r.optional("elementwise")) {
     JsonObjectReader er(*e, where + ": elementwise");
     p.elementwise.t0 = er.number("t0_us") * 1e-6;

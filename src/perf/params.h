@@ -47,6 +47,16 @@ struct CommFit {
   double b_half = 2e6;
 };
 
+// Fused MoE on one rank: a grouped GEMM over the active local experts,
+// t = t0 + max(F / (peak · e_max · σ(tokens per expert; m_half)), B / (bw · mem_eff)),
+// F = 2 · routed tokens · (2 or 3) · hidden · inter/tp, B = weights of the active local experts.
+struct MoeFit {
+  double t0 = 20e-6;
+  double e_max = 0.6;
+  double m_half = 32;
+  double mem_eff = 0.7;
+};
+
 struct ElementwiseFit {
   double t0 = 2.5e-6;
   double mem_eff = 0.75;
@@ -89,6 +99,11 @@ struct OpParams {
   std::array<Correction, kNumCollectives> intra_correction{};
   std::array<Correction, kNumCollectives> inter_correction{};
   ElementwiseFit elementwise;
+  // MoE per weight class (as gemm), with corrections over
+  // (log2 tokens, log2 local experts, log2 hidden·inter/tp, skew class 0/1/2 = balanced/1.01/1.2).
+  std::array<MoeFit, kGemmClasses> moe{};
+  std::array<bool, kGemmClasses> moe_fitted{};
+  std::array<Correction, kGemmClasses> moe_correction{};
 };
 
 int gemm_class(DType weight);

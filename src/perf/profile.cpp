@@ -120,6 +120,7 @@ class ProfileOps final : public OpModel {
     build_attention(m.prefill, prefill_);
     build_attention(m.decode, decode_);
     build_comm(m);
+    build_moe(m);
   }
 
   std::string name() const override {
@@ -170,6 +171,18 @@ class ProfileOps final : public OpModel {
   double elementwise(double bytes) const override {
     // Norms and activations are not in the measured tables: always the analytical model.
     return elementwise_->elementwise(bytes);
+  }
+
+  double moe(const MoeArgs& a) const override {
+    if (a.tokens <= 0) return 0.0;
+    const std::string key = fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", gemm_key(a.weight), a.hidden, a.inter, a.topk,
+                                        a.experts, a.tp, a.ep, a.skew <= 0 ? "balanced" : a.skew <= 1.1 ? "power_law_1.01" : "power_law_1.2");
+    auto it = moe_.find(key);
+    std::string why = "no moe rows of that shape (hidden, inter, topk, experts, tp, ep, dtype, distribution)";
+    if (it != moe_.end()) {
+      if (auto t = it->second.lookup({static_cast<double>(a.tokens)}, why)) return *t;
+    }
+    return miss(fmt::format("moe tokens={} {}", a.tokens, key), why, [&] { return fallback_->moe(a); });
   }
 
   std::uint64_t fallbacks() const { return fallbacks_.load(); }
@@ -273,6 +286,23 @@ class ProfileOps final : public OpModel {
     }
   }
 
+  void build_moe(const MeasurementSet& m) {
+    std::map<std::string, std::vector<const MoeRow*>> by;
+    for (const auto& r : m.moe) {
+      const std::string dt = r.dtype == "fp16" ? "bf16" : r.dtype == "nvfp4" ? "fp4" : r.dtype;
+      by[fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", dt, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep,
+                     r.distribution)]
+          .push_back(&r);
+    }
+    for (auto& [key, list] : by) {
+      Grid g(1);
+      for (const auto* r : list) g.add_point({static_cast<double>(r->tokens)});
+      g.finalize_axes();
+      for (const auto* r : list) g.set({static_cast<double>(r->tokens)}, r->us * 1e-6);
+      moe_.emplace(key, std::move(g));
+    }
+  }
+
   Gpu gpu_;
   std::string dir_;
   std::unique_ptr<OpModel> fallback_;
@@ -280,6 +310,7 @@ class ProfileOps final : public OpModel {
   std::map<std::string, Grid> gemm_;
   AttnTable prefill_, decode_;
   std::map<std::string, Grid> comm_;
+  std::map<std::string, Grid> moe_;
   mutable std::atomic<std::uint64_t> fallbacks_{0};
 };
 

@@ -13,6 +13,7 @@ namespace apex {
 std::string Plan::label() const {
   std::string s = fmt::format("dp{}-tp{}-pp{}", dp, tp, pp);
   if (ep > 1) s += fmt::format("-ep{}", ep);
+  if (attn_dp) s += "-dpattn";
   return s;
 }
 
@@ -58,13 +59,14 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
                          fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it",
                                      plan.tp, cluster.gpus_per_node)};
   }
+  const int attn_tp = plan.attn_tp();
   for (const auto& cell : model.cells) {
     const auto& a = cell.attn;
-    if (a.num_heads % plan.tp != 0) {
+    if (a.num_heads % attn_tp != 0) {
       return PlanRejection{"tp-divides-heads",
                            fmt::format("tp={} does not divide the {} attention heads", plan.tp, a.num_heads)};
     }
-    if (a.kind == AttentionKind::MHA && a.num_kv_heads % plan.tp != 0 && plan.tp % a.num_kv_heads != 0) {
+    if (a.kind == AttentionKind::MHA && a.num_kv_heads % attn_tp != 0 && attn_tp % a.num_kv_heads != 0) {
       return PlanRejection{"tp-divides-kv-heads",
                            fmt::format("tp={} and the {} KV heads do not divide one another", plan.tp, a.num_kv_heads)};
     }
@@ -82,6 +84,20 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
   }
   if (plan.ep > 1 && plan.tp % plan.ep != 0) {
     return PlanRejection{"ep-divides-tp", fmt::format("ep={} does not divide tp={}", plan.ep, plan.tp)};
+  }
+  if (plan.attn_dp && (!model.is_moe() || plan.ep != plan.tp || plan.tp < 2)) {
+    return PlanRejection{"dp-attention-needs-full-ep",
+                         "data-parallel attention needs a MoE model with ep == tp >= 2 (experts spread over every GPU "
+                         "of the group)"};
+  }
+  if (model.is_moe()) {
+    for (const auto& cell : model.cells) {
+      if (cell.ffn.is_moe() && cell.ffn.intermediate % plan.expert_tp() != 0) {
+        return PlanRejection{"expert-tp-divides-width",
+                             fmt::format("tp/ep={} does not divide the experts' width {}", plan.expert_tp(),
+                                         cell.ffn.intermediate)};
+      }
+    }
   }
   if (plan.pp > model.num_layers()) {
     return PlanRejection{"pp-exceeds-layers",
@@ -107,7 +123,7 @@ double weight_bytes_per_param(DType w) {
 
 double cell_params_per_gpu(const Model& m, const Cell& c, const Plan& plan) {
   const auto h = static_cast<double>(m.hidden);
-  const int tp = plan.tp;
+  const int tp = plan.attn_tp();  // attention and dense FFN follow the attention mapping
   double attn = 0;
   if (c.attn.kind == AttentionKind::MLA) {
     // Latent down-projections are replicated; head-wise up-projections and o_proj are sharded.
@@ -128,7 +144,7 @@ double cell_params_per_gpu(const Model& m, const Cell& c, const Plan& plan) {
     // Experts are split over ep, each expert's width over tp/ep; the router is replicated.
     const double per_expert = (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.intermediate);
     const double experts_here = static_cast<double>(c.ffn.num_experts) / plan.ep;
-    ffn = experts_here * per_expert / (static_cast<double>(tp) / plan.ep) + h * static_cast<double>(c.ffn.num_experts);
+    ffn = experts_here * per_expert / plan.expert_tp() + h * static_cast<double>(c.ffn.num_experts);
     if (c.ffn.shared_intermediate > 0) {
       ffn += (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.shared_intermediate) / tp;
     }
@@ -148,7 +164,7 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     bytes += static_cast<double>(s.cell_counts[c]) * cell_params_per_gpu(model, model.cells[c], plan) * wb;
   }
-  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.tp;  // vocab-parallel
+  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.tp;  // vocab-parallel over the group
   if (s.has_embedding) {
     bytes += (vocab_rows + static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) * eb;
   }
@@ -168,7 +184,7 @@ double stage_kv_elements_per_token(const Model& model, const Plan& plan, const S
     if (a.kind == AttentionKind::MLA) {
       per_layer = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
     } else {
-      per_layer = 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.tp) * a.head_dim);
+      per_layer = 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.attn_tp()) * a.head_dim);
     }
     e += static_cast<double>(s.cell_counts[c]) * per_layer;
   }
@@ -197,10 +213,11 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
     for (std::size_t c = 0; c < model.cells.size(); ++c) {
       if (s.cell_counts[c] == 0) continue;
       const auto& cell = model.cells[c];
-      const double qkv = static_cast<double>((cell.attn.num_heads + 2 * cell.attn.num_kv_heads) * cell.attn.head_dim) / plan.tp;
-      double inter = static_cast<double>(cell.ffn.intermediate);
-      if (cell.ffn.is_moe()) inter = static_cast<double>(cell.ffn.intermediate * cell.ffn.top_k);
-      const double ffn = (cell.ffn.gated ? 3.0 : 2.0) * inter / plan.tp;
+      const double qkv =
+          static_cast<double>((cell.attn.num_heads + 2 * cell.attn.num_kv_heads) * cell.attn.head_dim) / plan.attn_tp();
+      double inter = static_cast<double>(cell.ffn.intermediate) / plan.attn_tp();
+      if (cell.ffn.is_moe()) inter = static_cast<double>(cell.ffn.intermediate * cell.ffn.top_k) / plan.expert_tp();
+      const double ffn = (cell.ffn.gated ? 3.0 : 2.0) * inter;
       widest = std::max(widest, std::max(qkv, ffn));
     }
     double activation = tokens * (4 * h + widest) * ab;
@@ -224,8 +241,9 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
   }
   f.kv_bytes_per_token = kv_per_token_worst;
   // Every stage must hold the KV of every token in flight: the scarcest stage sets the block count.
+  // With data-parallel attention each GPU caches its own sequences: the group holds tp times more.
   if (std::isfinite(min_kv_tokens) && min_kv_tokens > 0) {
-    f.kv_blocks = static_cast<std::int64_t>(std::floor(min_kv_tokens / knobs.block_size));
+    f.kv_blocks = static_cast<std::int64_t>(std::floor(min_kv_tokens / knobs.block_size)) * (plan.attn_dp ? plan.tp : 1);
   }
   return f;
 }

@@ -21,16 +21,23 @@ struct Stage {
   std::int64_t num_layers() const { return end_layer - first_layer; }
 };
 
+// Per-cell mapping inside the tp group of a stage (tp GPUs):
+//  * attention (and dense FFN layers) either tensor-parallel over the tp GPUs, or data-parallel
+//    (attn_dp: each GPU runs attention for its own 1/tp of the sequences with full weights);
+//  * MoE experts split over ep GPUs, each expert tensor-parallel over tp/ep GPUs (EP×TP).
 struct Plan {
   int dp = 1;  // replicas behind the router
-  int tp = 1;  // tensor-parallel width of attention and dense FFN
+  int tp = 1;  // GPUs per pipeline stage (the tensor/expert-parallel group)
   int pp = 1;  // pipeline stages per replica
-  int ep = 1;  // expert-parallel width of MoE layers (within the tp group; MoE only)
+  int ep = 1;  // expert-parallel width of MoE layers (divides tp; MoE only)
+  bool attn_dp = false;  // data-parallel attention over the tp group (MoE with ep == tp)
   std::vector<Stage> stages;  // pp entries, filled by make_plan
 
   int gpus_per_replica() const { return tp * pp; }
   int gpus() const { return dp * tp * pp; }
-  std::string label() const;  // "dp2·tp4·pp1"
+  int attn_tp() const { return attn_dp ? 1 : tp; }   // tensor-parallel width of attention
+  int expert_tp() const { return tp / ep; }          // tensor-parallel width of one expert
+  std::string label() const;  // "dp2-tp4-pp1", "dp1-tp8-pp1-ep8-dpattn"
 };
 
 // vLLM's layer partition: layers/pp each, the remainder spread over the stages before the last

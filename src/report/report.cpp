@@ -26,8 +26,9 @@ Json summary_json(const Summary& s) {
 Json plan_json(const Plan& p) {
   Json stages = Json::array();
   for (const auto& s : p.stages) stages.push_back(Json{{"first_layer", s.first_layer}, {"num_layers", s.num_layers()}});
-  return Json{{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"gpus", p.gpus()}, {"label", p.label()},
-              {"stages", stages}};
+  return Json{{"dp", p.dp},         {"tp", p.tp},       {"pp", p.pp},         {"ep", p.ep},
+              {"attention", p.attn_dp ? "data-parallel" : "tensor-parallel"}, {"gpus", p.gpus()},
+              {"label", p.label()}, {"stages", stages}};
 }
 
 std::string ms(double s) { return fmt::format("{:.1f}", s * 1e3); }

@@ -48,6 +48,9 @@ void Deployment::validate() const {
                                 model.max_positions));
   }
   if (ttft_slo < 0 || tpot_slo < 0) throw UserError("SLOs must not be negative");
+  if (!(expert_skew >= 0) || expert_skew > 3) {
+    throw UserError(fmt::format("--expert-skew must be between 0 (balanced) and 3, got {}", expert_skew));
+  }
 }
 
 std::shared_ptr<const OpModel> Deployment::op_model_ptr() const {
@@ -103,6 +106,7 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
   c.max_model_len = d.effective_max_model_len();
   c.ttft_slo = d.ttft_slo;
   c.tpot_slo = d.tpot_slo;
+  c.expert_skew = d.expert_skew;
   return c;
 }
 

@@ -27,6 +27,7 @@ struct Deployment {
   std::optional<std::int64_t> max_model_len;  // default: the model's max_position_embeddings
   double ttft_slo = 0;  // seconds, 0 = none
   double tpot_slo = 0;
+  double expert_skew = 0;  // MoE expert-load imbalance (power-law alpha of expert popularity; 0 = balanced)
   std::shared_ptr<const OpModel> ops;  // default: analytical ops for the cluster's GPU
 
   std::int64_t effective_max_model_len() const;

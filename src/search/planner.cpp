@@ -113,17 +113,32 @@ std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions&
       if (pp > layers && pp > 1) continue;  // more stages than layers: not a plan
       const int max_dp = n / per_replica;
       const int min_dp = options.plan.require_all_gpus ? max_dp : 1;
+      // Per-cell mappings of a MoE model: experts over every divisor ep of tp (EP×TP), and
+      // data-parallel attention when the experts span the whole group.
+      std::vector<std::pair<int, bool>> mappings{{1, false}};
+      if (d.model.is_moe()) {
+        mappings.clear();
+        for (int ep = 1; ep <= tp; ++ep) {
+          if (tp % ep != 0) continue;
+          mappings.emplace_back(ep, false);
+          if (ep == tp && tp >= 2) mappings.emplace_back(ep, true);
+        }
+      }
       for (int dp = min_dp; dp <= max_dp; ++dp) {
-        for (int s : seqs) {
-          for (int t : toks) {
-            Candidate c;
-            c.id = id++;
-            c.plan.dp = dp;
-            c.plan.tp = tp;
-            c.plan.pp = pp;
-            if (s > 0) c.knobs.max_num_seqs = s;
-            if (t > 0) c.knobs.max_num_batched_tokens = t;
-            out.push_back(std::move(c));
+        for (const auto& [ep, attn_dp] : mappings) {
+          for (int s : seqs) {
+            for (int t : toks) {
+              Candidate c;
+              c.id = id++;
+              c.plan.dp = dp;
+              c.plan.tp = tp;
+              c.plan.pp = pp;
+              c.plan.ep = ep;
+              c.plan.attn_dp = attn_dp;
+              if (s > 0) c.knobs.max_num_seqs = s;
+              if (t > 0) c.knobs.max_num_batched_tokens = t;
+              out.push_back(std::move(c));
+            }
           }
         }
       }
@@ -144,7 +159,9 @@ class BoundCalculator {
  public:
   BoundCalculator(const Deployment& d, const Trace& trace, const Candidate& c, const EnginePolicy& engine)
       : d_(d), trace_(trace), engine_(engine), cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(),
-                                                     engine.costs) {}
+                                                     engine.costs) {
+    cost_.set_expert_skew(d.expert_skew);
+  }
 
   // Seconds for one micro-batch to cross every stage (stages run back to back for one batch).
   double iteration(const BatchShape& b) {

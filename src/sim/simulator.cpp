@@ -130,6 +130,7 @@ class Simulation {
         memory(memory_footprint(*c.model, c.cluster, c.plan, c.precision,
                                 c.engine.memory_knobs())),
         cost(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs) {
+    cost.set_expert_skew(c.expert_skew);
     if (memory.kv_blocks <= 0) {
       throw UserError(fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
                                   "reserve {} exceed {} × {:.2f} = {}",

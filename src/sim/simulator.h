@@ -32,6 +32,7 @@ struct SimConfig {
   std::int64_t max_model_len = 0;  // longest prompt + output the engine accepts
   double ttft_slo = 0;             // seconds; 0 = none
   double tpot_slo = 0;
+  double expert_skew = 0;          // MoE expert-load imbalance (power-law alpha; 0 = balanced)
 };
 
 struct SimResult {
