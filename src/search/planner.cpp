@@ -419,7 +419,8 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   if (auto base = baseline_candidate(d)) {
     auto it = std::find_if(done.begin(), done.end(), [&](const PlanOutcome& o) {
       return o.candidate.plan.dp == base->plan.dp && o.candidate.plan.tp == base->plan.tp &&
-             o.candidate.plan.pp == base->plan.pp && !o.candidate.knobs.max_num_seqs &&
+             o.candidate.plan.pp == base->plan.pp && o.candidate.plan.ep == 1 && !o.candidate.plan.attn_dp &&
+             !o.candidate.knobs.max_num_seqs &&
              !o.candidate.knobs.max_num_batched_tokens;
     });
     if (it != done.end()) {

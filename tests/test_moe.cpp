@@ -1,0 +1,186 @@
+// Mixture-of-experts and MLA: plan space, per-cell mappings, memory, cost and errors.
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "model/registry.h"
+#include "perf/cost_model.h"
+#include "search/planner.h"
+
+namespace apex {
+namespace {
+
+Deployment moe_deployment(const std::string& model, const std::string& gpu, int nodes, int per_node) {
+  Deployment d;
+  d.model = load_model(model);
+  d.cluster = make_cluster(gpu, nodes, per_node);
+  return d;
+}
+
+TEST(MoePlanSpace, EnumeratesExpertAndAttentionMappings) {
+  // 8 GPUs, all used: the 10 (tp, pp) pairs of a dense model; for each, one mapping per divisor
+  // ep of tp, plus data-parallel attention when ep == tp >= 2:
+  // tp=1: 1 mapping (×4 pp values) = 4; tp=2: 3 (×3) = 9; tp=4: 4 (×2) = 8; tp=8: 5 (×1) = 5 → 26.
+  const Deployment d = moe_deployment("mixtral-8x7b", "h100-sxm", 1, 8);
+  const auto plans = enumerate_plans(d, SearchOptions{});
+  EXPECT_EQ(plans.size(), 26u);
+  int dp_attention = 0;
+  for (const auto& c : plans) {
+    EXPECT_EQ(c.plan.tp % c.plan.ep, 0);
+    if (c.plan.attn_dp) {
+      ++dp_attention;
+      EXPECT_EQ(c.plan.ep, c.plan.tp);
+    }
+  }
+  EXPECT_EQ(dp_attention, 6);  // tp=2 with pp 1, 2, 4; tp=4 with pp 1, 2; tp=8 with pp 1
+  // A dense model never gets expert mappings.
+  EXPECT_EQ(enumerate_plans(moe_deployment("llama-3.1-70b", "h100-sxm", 1, 8), SearchOptions{}).size(), 10u);
+}
+
+TEST(MoePlan, EpMustDivideTheExpertsAndTp) {
+  const Model m = load_model("mixtral-8x7b");  // 8 experts
+  const Cluster c = make_cluster("h100-sxm", 2, 8);
+  Plan p;
+  p.tp = 16;
+  p.ep = 16;
+  PlanOptions cross;
+  cross.allow_cross_node_tp = true;
+  auto why = make_plan(m, c, p, cross);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(why->reason, "ep-divides-experts");
+  EXPECT_NE(why->detail.find("8 experts"), std::string::npos) << why->detail;
+  Plan q;
+  q.dp = 2;
+  q.tp = 8;
+  q.ep = 3;
+  EXPECT_EQ(make_plan(m, c, q)->reason, "ep-divides-experts");
+  Plan r;
+  r.dp = 4;
+  r.tp = 4;
+  r.attn_dp = true;  // needs ep == tp
+  EXPECT_EQ(make_plan(m, c, r)->reason, "dp-attention-needs-full-ep");
+}
+
+TEST(MoeMemory, ExpertShardsAndDataParallelAttention) {
+  const Model m = load_model("mixtral-8x7b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  Plan tp8;
+  tp8.tp = 8;
+  ASSERT_FALSE(make_plan(m, c, tp8));
+  Plan ep8 = tp8;
+  ep8.ep = 8;
+  ASSERT_FALSE(make_plan(m, c, ep8));
+  const Precision bf16;
+  // Expert parallelism moves experts, not bytes: every GPU still holds 1/8 of the experts.
+  const double w_tp = stage_weight_bytes(m, tp8, tp8.stages[0], bf16);
+  const double w_ep = stage_weight_bytes(m, ep8, ep8.stages[0], bf16);
+  EXPECT_NEAR(w_ep, w_tp, w_tp * 1e-9);
+  // Data-parallel attention replicates the attention weights on every GPU.
+  Plan dpa = ep8;
+  dpa.attn_dp = true;
+  ASSERT_FALSE(make_plan(m, c, dpa));
+  const auto& cell = m.cells[0];
+  const double attn = cell.attention_params(m.hidden) * 32 * 2;  // bytes, all layers
+  EXPECT_NEAR(stage_weight_bytes(m, dpa, dpa.stages[0], bf16) - w_ep, attn * 7.0 / 8.0, attn * 1e-6);
+  // ... and each GPU caches the full KV heads of its own sequences: 8 KV heads per token per GPU.
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, dpa, dpa.stages[0]), 32.0 * 2 * 8 * 128);
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, tp8, tp8.stages[0]), 32.0 * 2 * 1 * 128);
+  const MemoryKnobs k{0.9, 16, 8192, 256};
+  const MemoryFootprint f_tp = memory_footprint(m, c, tp8, bf16, k);
+  const MemoryFootprint f_dp = memory_footprint(m, c, dpa, bf16, k);
+  // The replica's cache: 8 GPUs each holding whole tokens vs 8 GPUs each holding 1/8 of every token.
+  EXPECT_NEAR(static_cast<double>(f_dp.kv_tokens()) / static_cast<double>(f_tp.kv_tokens()),
+              f_dp.kv_cache / f_tp.kv_cache, 0.01);
+}
+
+TEST(Mla, KvCacheIsTheCompressedLatent) {
+  const Model m = load_model("deepseek-v3");
+  // (kv_lora_rank 512 + rope 64) per layer, 61 layers, replicated over TP (never divided).
+  EXPECT_DOUBLE_EQ(m.kv_elements_per_token(), 61.0 * 576);
+  const Cluster c = make_cluster("h200-sxm", 1, 8);
+  Plan p;
+  p.tp = 8;
+  ASSERT_FALSE(make_plan(m, c, p));
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, p, p.stages[0]), 61.0 * 576);
+  // Against GQA: Llama-3.1-70B caches 2·8·128 per layer and TP8 splits it.
+  const Model l = load_model("llama-3.1-70b");
+  Plan q;
+  q.tp = 8;
+  ASSERT_FALSE(make_plan(l, c, q));
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(l, q, q.stages[0]), 80.0 * 2 * 1 * 128);
+}
+
+TEST(MlaCost, AbsorbedDecodeReadsTheLatentOnce) {
+  const Gpu& gpu = find_gpu("h200-sxm");
+  auto ops = make_analytical_ops(gpu);
+  DecodeAttnArgs a{64, 64 * 4000, 16, 1, 576, DType::BF16, true};
+  const double bytes = 64.0 * 4000 * 576 * 2;  // one latent per token, bf16
+  EXPECT_GE(ops->attention_decode(a), bytes / gpu.hbm_bandwidth);
+  DecodeAttnArgs b = a;
+  b.latent = false;  // as if K and V were separate: twice the bytes
+  EXPECT_GT(ops->attention_decode(b), ops->attention_decode(a));
+}
+
+TEST(MoeCost, AllToAllOnlyWithDataParallelAttention) {
+  const Model m = load_model("mixtral-8x7b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  BatchShape b;
+  b.decode_seqs = 64;
+  b.decode_kv = 64 * 1000;
+  b.sampled = 64;
+  Plan ep8;
+  ep8.tp = 8;
+  ep8.ep = 8;
+  ASSERT_FALSE(make_plan(m, c, ep8));
+  Plan dpa = ep8;
+  dpa.attn_dp = true;
+  ASSERT_FALSE(make_plan(m, c, dpa));
+  CostModel tp_cost(m, c, ep8, Precision{}, ops, EngineCosts{});
+  CostModel dp_cost(m, c, dpa, Precision{}, ops, EngineCosts{});
+  CommGroup g{8, 1, c.intra_node, c.inter_node};
+  const std::size_t moe_cell = 1;  // Mixtral: every layer is the MoE cell
+  ASSERT_TRUE(m.cells[moe_cell].ffn.is_moe());
+  EXPECT_DOUBLE_EQ(tp_cost.layer(moe_cell, b).communication,
+                   2 * ops->collective(Collective::CustomAllReduce, 64.0 * 4096 * 2, g));
+  EXPECT_DOUBLE_EQ(dp_cost.layer(moe_cell, b).communication,
+                   2 * ops->collective(Collective::AllToAll, 8.0 * 2 * 4096 * 2, g));  // 8 tokens × top-2 per GPU
+  // Data-parallel attention: each GPU attends over its own 8 sequences with all 8 KV heads.
+  EXPECT_GT(dp_cost.layer(moe_cell, b).attention, 0.0);
+}
+
+TEST(MoeCost, SkewedRoutingChangesTheExpertTime) {
+  auto ops = make_analytical_ops(find_gpu("h100-sxm"));
+  MoeArgs a;
+  a.tokens = 256;
+  a.hidden = 4096;
+  a.inter = 14336;
+  a.topk = 2;
+  a.experts = 8;
+  const double balanced = ops->moe(a);
+  a.skew = 1.2;
+  EXPECT_NE(ops->moe(a), balanced);
+  EXPECT_GT(balanced, 0);
+  // Never faster than streaming the active experts' weights once.
+  a.skew = 0;
+  EXPECT_GE(balanced, 8 * 3.0 * 4096 * 14336 * 2 / find_gpu("h100-sxm").hbm_bandwidth);
+}
+
+TEST(MoeSearch, FindsAFeasibleDeepSeekPlanOnTwoNodes) {
+  Deployment d = moe_deployment("deepseek-v3", "h200-sxm", 2, 8);
+  d.precision.weight = DType::FP8;
+  SyntheticSpec s;
+  s.rate = 2;
+  s.num_requests = 60;
+  s.prompt = LengthDist::parse("1000", "p");
+  s.output = LengthDist::parse("100", "o");
+  SearchOptions o;
+  o.objective = Objective::TpotMean;
+  o.plan.allow_cross_node_tp = true;
+  const SearchReport r = search(d, synthesize(s), o);
+  ASSERT_FALSE(r.ranked.empty());
+  EXPECT_GT(r.rejected.at("memory-weights"), 0u);  // 671B does not fit on 1 or 2 GPUs
+  for (const auto& p : r.ranked) EXPECT_GE(p.candidate.plan.gpus_per_replica(), 8);
+}
+
+}  // namespace
+}  // namespace apex
