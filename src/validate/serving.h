@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <cstddef>
 #include <vector>
 
 namespace apex {
@@ -37,6 +38,7 @@ struct ErrorStats {
   double median = 0, p90 = 0, mean_signed = 0;
 };
 ErrorStats error_stats(const std::vector<ServingCase>& cases);  // over simulated cases
+bool is_moe_case(const ServingCase& c);
 
 // docs/validation.md: per-row table, per-source summaries, skipped rows with reasons.
 std::string serving_markdown(const std::vector<ServingCase>& cases, const std::string& csv_path);
