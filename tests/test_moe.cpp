@@ -1,6 +1,8 @@
 // Mixture-of-experts and MLA: plan space, per-cell mappings, memory, cost and errors.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "core/error.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
@@ -180,6 +182,86 @@ TEST(MoeSearch, FindsAFeasibleDeepSeekPlanOnTwoNodes) {
   ASSERT_FALSE(r.ranked.empty());
   EXPECT_GT(r.rejected.at("memory-weights"), 0u);  // 671B does not fit on 1 or 2 GPUs
   for (const auto& p : r.ranked) EXPECT_GE(p.candidate.plan.gpus_per_replica(), 8);
+}
+
+}  // namespace
+}  // namespace apex
+
+namespace apex {
+namespace {
+
+TEST(EncoderDecoder, ParameterCountsAndCells) {
+  const Model t5 = load_model("flan-t5-xxl");
+  EXPECT_TRUE(t5.encoder_decoder);
+  ASSERT_EQ(t5.cells.size(), 2u);
+  EXPECT_EQ(t5.cells[0].role, CellRole::Encoder);
+  EXPECT_TRUE(t5.cells[1].cross_attention);
+  const auto counts = t5.cell_counts();
+  EXPECT_EQ(counts[0], 24);
+  EXPECT_EQ(counts[1], 24);
+  // By hand: encoder layer = 4·h² attention + 3·h·d_ff gated FFN + 2 norms; decoder adds a
+  // cross-attention (4·h²) and a third norm; shared embedding + untied head + final norms.
+  const double h = 4096, ff = 10240, v = 32128;
+  const double enc = 4 * h * h + 3 * h * ff + 2 * h, dec = 8 * h * h + 3 * h * ff + 3 * h;
+  EXPECT_DOUBLE_EQ(t5.params(), 24 * enc + 24 * dec + 2 * v * h + 2 * h + 2 * 32 * 64);
+  EXPECT_LT(std::fabs(t5.params() / 11.14e9 - 1), 0.01);
+  const Model w = load_model("whisper-large-v3");
+  EXPECT_LT(std::fabs(w.params() / 1.55e9 - 1), 0.01) << w.params();
+  EXPECT_EQ(w.max_source_positions, 1500);
+  EXPECT_EQ(w.max_target_positions, 448);
+  // Only decoder layers cache keys and values (self and cross alike, per token).
+  EXPECT_DOUBLE_EQ(w.kv_elements_per_token(), 32.0 * 2 * 20 * 64);
+}
+
+TEST(EncoderDecoder, WeightsOnOneGpuMatchTheParameterCount) {
+  const Model w = load_model("whisper-large-v3");
+  const Cluster c = make_cluster("l40s", 1, 1);
+  Plan p;
+  ASSERT_FALSE(make_plan(w, c, p));
+  EXPECT_NEAR(stage_weight_bytes(w, p, p.stages[0], Precision{}), w.params() * 2, w.params() * 2 * 0.002);
+}
+
+TEST(EncoderDecoder, PrefillRunsTheEncoderAndDecodeReadsTheCrossCache) {
+  Deployment d;
+  d.model = load_model("whisper-large-v3");
+  d.cluster = make_cluster("l40s", 1, 1);
+  const EnginePolicy e = d.engine_policy();
+  EXPECT_FALSE(e.chunked_prefill);                 // the encoder needs its whole input
+  EXPECT_GE(e.max_num_batched_tokens, 1500);
+  Plan p;
+  make_plan_or_throw(d, p);
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  BatchShape prefill;
+  prefill.prefill_seqs = 1;
+  prefill.prefill_tokens = 1500;
+  prefill.prefill_pairs = 1500.0 * 1501 / 2;
+  prefill.prefill_kv = 1500;
+  prefill.cross_kv = 1500;
+  prefill.sampled = 1;
+  EXPECT_GT(cost.layer(0, prefill).total(), 0.0);  // encoder works at prefill
+  BatchShape decode;
+  decode.decode_seqs = 8;
+  decode.decode_kv = 8 * 50;
+  decode.cross_kv = 8 * 1500;
+  decode.sampled = 8;
+  EXPECT_EQ(cost.layer(0, decode).total(), 0.0);  // ... and not at decode
+  BatchShape longer = decode;
+  longer.cross_kv = 8 * 3000;
+  EXPECT_GT(cost.layer(1, longer).attention, cost.layer(1, decode).attention);  // cross reads grow with input
+  // A request longer than the encoder window is refused clearly.
+  SyntheticSpec s;
+  s.rate = 1;
+  s.num_requests = 2;
+  s.prompt = LengthDist::parse("1600", "p");
+  s.output = LengthDist::parse("10", "o");
+  auto src = synthetic_source(s);
+  d.max_model_len = 1948;
+  try {
+    simulate_plan(d, p, *src);
+    FAIL() << "expected a UserError";
+  } catch (const UserError& e2) {
+    EXPECT_NE(std::string(e2.what()).find("1500 input"), std::string::npos) << e2.what();
+  }
 }
 
 }  // namespace

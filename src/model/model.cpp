@@ -7,6 +7,19 @@
 namespace apex {
 
 double Cell::attention_params(std::int64_t hidden) const {
+  double p = self_attention_params(hidden);
+  if (cross_attention) {
+    // q from the decoder, k and v from the encoder output, o back: the self-attention's shapes.
+    const auto h = static_cast<double>(hidden);
+    const auto q_dim = static_cast<double>(attn.num_heads * attn.head_dim);
+    const auto kv_dim = static_cast<double>(attn.num_kv_heads * attn.head_dim);
+    p += h * (q_dim + 2 * kv_dim) + q_dim * h;
+    if (cross_bias) p += q_dim + kv_dim + h;  // Whisper: q, v and out carry biases, k does not
+  }
+  return p;
+}
+
+double Cell::self_attention_params(std::int64_t hidden) const {
   const auto h = static_cast<double>(hidden);
   if (attn.kind == AttentionKind::MLA) {
     const auto nh = static_cast<double>(attn.num_heads);
@@ -57,6 +70,7 @@ double Cell::active_params(std::int64_t hidden) const {
 }
 
 double Cell::kv_elements_per_token() const {
+  if (role == CellRole::Encoder) return 0.0;  // encoder layers keep no cache
   if (attn.kind == AttentionKind::MLA) {
     return static_cast<double>(attn.kv_lora_rank + attn.qk_rope_head_dim);
   }
@@ -98,7 +112,7 @@ double Model::embedding_params() const {
 double Model::lm_head_params() const { return tied_embeddings ? 0.0 : static_cast<double>(vocab * hidden); }
 
 double Model::params() const {
-  double p = embedding_params() + lm_head_params() + static_cast<double>(final_norm_params);
+  double p = embedding_params() + lm_head_params() + static_cast<double>(final_norm_params + extra_params);
   const auto counts = cell_counts();
   for (std::size_t c = 0; c < cells.size(); ++c) p += static_cast<double>(counts[c]) * cells[c].params(hidden);
   return p;

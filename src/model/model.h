@@ -16,6 +16,9 @@ namespace apex {
 
 enum class AttentionKind : std::uint8_t { MHA, MLA };  // MHA covers GQA and MQA
 
+// Where a layer sits in an encoder-decoder model (decoder-only models use Decoder throughout).
+enum class CellRole : std::uint8_t { Decoder, Encoder };
+
 struct AttentionSpec {
   AttentionKind kind = AttentionKind::MHA;
   std::int64_t num_heads = 0;
@@ -44,13 +47,20 @@ struct FfnSpec {
 };
 
 struct Cell {
-  std::string name;  // "decoder", "decoder.sliding", "decoder.moe", ...
+  std::string name;  // "decoder", "decoder.sliding", "decoder.moe", "encoder", ...
   AttentionSpec attn;
   FfnSpec ffn;
   std::int64_t norm_params = 0;  // parameters of the norms inside one layer
+  // Encoder-decoder models: encoder layers attend bidirectionally over the input and keep no
+  // cache; decoder layers add a cross-attention over the encoder output (same heads and head_dim
+  // as their self-attention), whose keys and values are cached per input token.
+  CellRole role = CellRole::Decoder;
+  bool cross_attention = false;
+  bool cross_bias = false;
 
   // Parameters of one layer of this cell.
-  double attention_params(std::int64_t hidden) const;
+  double attention_params(std::int64_t hidden) const;       // self (+ cross) attention
+  double self_attention_params(std::int64_t hidden) const;
   double ffn_params(std::int64_t hidden) const;
   double params(std::int64_t hidden) const { return attention_params(hidden) + ffn_params(hidden) + norm_params; }
   // Parameters that one token multiplies through (MoE: top_k routed experts + shared + router).
@@ -87,6 +97,12 @@ struct Model {
   std::vector<Cell> cells;
   LayerLayout layout;
   double published_params = 0;  // from the model card (presets only); 0 when unknown
+  // Encoder-decoder models (T5, Whisper): the prompt is the encoder input; its length is at most
+  // max_source_positions and the output at most max_target_positions.
+  bool encoder_decoder = false;
+  std::int64_t max_source_positions = 0;
+  std::int64_t max_target_positions = 0;
+  std::int64_t extra_params = 0;  // parameters outside the cells (e.g. Whisper's convolution stem)
 
   std::int64_t num_layers() const { return layout.num_layers; }
   double embedding_params() const;  // token (+ position) embeddings (+ embedding norm)

@@ -59,7 +59,8 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     const auto& cell = model.cells[c];
     const double n = static_cast<double>(counts[c]);
-    linear_flops_per_token_ += 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
+    const double flops = 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
+    (cell.role == CellRole::Encoder ? encoder_flops_per_token_ : linear_flops_per_token_) += flops;
     const double per_pair = 4.0 * static_cast<double>(cell.attn.num_heads * cell.attn.head_dim) * n;
     (cell.attn.window > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) += per_pair;
   }
@@ -186,10 +187,43 @@ BatchShape CostModel::rank_shape(const BatchShape& b) const {
   return r;
 }
 
+std::int64_t CostModel::cell_tokens(std::size_t cell, const BatchShape& b) const {
+  if (!model_.encoder_decoder) return b.tokens();
+  // Encoder layers see the prompts; decoder layers one token per sequence (a finishing prefill
+  // runs the encoder and the first decoder step in the same iteration).
+  return model_.cells[cell].role == CellRole::Encoder ? b.prefill_tokens : b.decode_seqs + b.prefill_seqs;
+}
+
 double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole) const {
   const Cell& c = model_.cells[cell_index];
   const int tp = plan_.attn_tp();
   const BatchShape b = rank_shape(whole);
+  if (model_.encoder_decoder) {
+    const std::int64_t heads = c.attn.num_heads / tp;
+    const std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
+    double t = 0;
+    if (c.role == CellRole::Encoder) {
+      if (b.prefill_seqs == 0) return 0.0;
+      // Bidirectional: every input token attends to every other (Σ q² = 2 · causal pairs − q).
+      PrefillAttnArgs p{b.prefill_seqs, b.prefill_tokens, 2 * b.prefill_pairs - static_cast<double>(b.prefill_tokens),
+                        b.prefill_kv, heads, kv_heads, c.attn.head_dim, precision_.kv};
+      return ops_->attention_prefill(p);
+    }
+    const std::int64_t dec_tokens = b.decode_seqs + b.prefill_seqs;
+    if (dec_tokens == 0) return 0.0;
+    // Decoder self-attention over its own tokens, then cross-attention over the cached encoder
+    // output; both read their caches like decode attention.
+    t += ops_->attention_decode({dec_tokens, std::max<std::int64_t>(b.decode_kv + b.prefill_seqs, dec_tokens), heads,
+                                 kv_heads, c.attn.head_dim, precision_.kv});
+    t += ops_->attention_decode({dec_tokens, std::max<std::int64_t>(b.cross_kv, dec_tokens), heads, kv_heads,
+                                 c.attn.head_dim, precision_.kv});
+    // The cross-attention keys and values of new inputs are projected once, at prefill.
+    if (b.prefill_tokens > 0) {
+      t += ops_->gemm({b.prefill_tokens, 2 * kv_heads * c.attn.head_dim, model_.hidden, precision_.weight,
+                       precision_.activation});
+    }
+    return t;
+  }
   const bool windowed = c.attn.window > 0;
   double t = 0;
   std::int64_t heads = c.attn.num_heads / tp;
@@ -278,7 +312,7 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
   }
   const double launch = launch_penalty(b);
   for (std::size_t c = 0; c < model_.cells.size(); ++c) {
-    const DenseCost d = dense_part(c, tokens);
+    const DenseCost d = dense_part(c, cell_tokens(c, b));
     pc[c] = d.gemm + d.comm + d.elementwise + attention_part(c, b) + launch;
   }
   for (std::size_t s = 0; s < stage_cells_.size(); ++s) {
@@ -309,7 +343,10 @@ double CostModel::step_overhead(const BatchShape& b) const {
 Work CostModel::work(const BatchShape& b) const {
   Work w;
   const auto tokens = static_cast<double>(b.tokens());
-  w.model_flops = linear_flops_per_token_ * tokens +
+  const auto decoder_tokens = static_cast<double>(model_.encoder_decoder ? b.decode_seqs + b.prefill_seqs : b.tokens());
+  const auto encoder_tokens = static_cast<double>(model_.encoder_decoder ? b.prefill_tokens : 0);
+  (void)tokens;
+  w.model_flops = linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
                   2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
                   attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
                   attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
@@ -320,7 +357,7 @@ Work CostModel::work(const BatchShape& b) const {
 }
 
 CostModel::LayerBreakdown CostModel::layer(std::size_t cell, const BatchShape& b) const {
-  const DenseCost d = dense_part(cell, b.tokens());
+  const DenseCost d = dense_part(cell, cell_tokens(cell, b));
   return LayerBreakdown{d.gemm, attention_part(cell, b), d.comm, d.elementwise};
 }
 

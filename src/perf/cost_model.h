@@ -34,6 +34,9 @@ struct BatchShape {
   std::int64_t decode_kv = 0;      // Σ context length (keys read, including the new token)
   std::int64_t decode_kv_window = 0;
   std::int32_t sampled = 0;        // sequences that produce a token (decodes + finishing prefills)
+  // Encoder-decoder models: Σ encoder length over the decoder tokens of this step (cross-attention
+  // reads); decode_kv then counts the decoder's own tokens only.
+  std::int64_t cross_kv = 0;
 
   std::int64_t tokens() const { return prefill_tokens + decode_seqs; }
   std::int32_t seqs() const { return prefill_seqs + decode_seqs; }
@@ -85,6 +88,7 @@ class CostModel {
     double gemm = 0, comm = 0, elementwise = 0;
   };
   DenseCost dense_part(std::size_t cell, std::int64_t tokens) const;
+  std::int64_t cell_tokens(std::size_t cell, const BatchShape& b) const;  // tokens one cell processes
   double attention_part(std::size_t cell, const BatchShape& b) const;
   double lm_head(const BatchShape& b) const;
   double launch_penalty(const BatchShape& b) const;
@@ -105,7 +109,8 @@ class CostModel {
   double expert_skew_ = 0;
   double weight_bytes_per_replica_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
-  double linear_flops_per_token_ = 0;
+  double linear_flops_per_token_ = 0;      // decoder(-only) layers + LM head
+  double encoder_flops_per_token_ = 0;     // encoder layers (encoder-decoder models)
   double attn_flops_per_pair_ = 0;   // summed over layers
   double attn_flops_per_pair_window_ = 0;
   mutable std::vector<std::vector<DenseCost>> dense_cache_;  // [cell][tokens]

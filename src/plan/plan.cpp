@@ -138,6 +138,10 @@ double cell_params_per_gpu(const Model& m, const Cell& c, const Plan& plan) {
     attn = h * (q_dim + 2 * kv_dim) + q_dim * h;
     if (c.attn.qkv_bias) attn += q_dim + 2 * kv_dim;
     if (c.attn.o_bias) attn += h;
+    if (c.cross_attention) {  // encoder-decoder: the cross-attention has the same shapes, sharded alike
+      attn += h * (q_dim + 2 * kv_dim) + q_dim * h;
+      if (c.cross_bias) attn += q_dim + kv_dim + h;
+    }
   }
   double ffn = 0;
   if (c.ffn.is_moe()) {
@@ -173,6 +177,7 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
     if (!model.tied_embeddings || !s.has_embedding) bytes += vocab_rows * eb;
     bytes += static_cast<double>(model.final_norm_params) * eb;
   }
+  if (s.has_embedding) bytes += static_cast<double>(model.extra_params) * eb;  // e.g. Whisper's conv stem
   return bytes;
 }
 

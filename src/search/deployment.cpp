@@ -65,6 +65,23 @@ EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
   if (extra.gpu_memory_utilization) o.gpu_memory_utilization = extra.gpu_memory_utilization;
   if (extra.block_size) o.block_size = extra.block_size;
   if (extra.chunked_prefill) o.chunked_prefill = extra.chunked_prefill;
+  if (model.encoder_decoder) {
+    // The encoder needs its whole input in one step: no chunked prefill, and a token budget that
+    // holds the longest input (vLLM serves encoder-decoder models this way).
+    if (o.chunked_prefill.value_or(false)) {
+      throw UserError(fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
+                                  "whole input in one step",
+                                  model.name));
+    }
+    o.chunked_prefill = false;
+    if (!o.max_num_batched_tokens) {
+      EngineOverrides probe = o;
+      probe.chunked_prefill = true;
+      const int budget = resolve_engine(engine, cluster.gpu, effective_max_model_len(), probe).max_num_batched_tokens;
+      o.max_num_batched_tokens = static_cast<int>(std::max<std::int64_t>(budget, model.max_source_positions));
+    }
+    return resolve_engine(engine, cluster.gpu, model.max_source_positions, o);
+  }
   return resolve_engine(engine, cluster.gpu, effective_max_model_len(), o);
 }
 

@@ -60,6 +60,7 @@ std::vector<std::string> engine_names();
 
 // The policy `name` as it would start for this model on this GPU (some defaults depend on the GPU
 // and the model's context length), with the user's overrides applied and validated.
+// `max_model_len` is the longest prompt one step must hold when chunked prefill is off.
 // UserError for an unknown name or an invalid knob.
 EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_t max_model_len,
                             const EngineOverrides& overrides);

@@ -249,6 +249,23 @@ void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
   BatchShape& s = mb.shape;
   const std::int64_t past = a.computed;
   const std::int64_t window = sim_.cost.window();
+  if (sim_.cfg.model->encoder_decoder) {
+    // The prompt is the encoder input (one whole step); decoder tokens attend to their own
+    // tokens and, through cross-attention, to the prompt.
+    if (past < a.prompt) {
+      ++s.prefill_seqs;
+      s.prefill_tokens += q;
+      const auto pq = static_cast<double>(q);
+      s.prefill_pairs += pq * (pq + 1) / 2;
+      s.prefill_kv += q;
+    } else {
+      ++s.decode_seqs;
+      s.decode_kv += past + 1 - a.prompt;
+    }
+    s.cross_kv += a.prompt;
+    if (past + q >= a.num_tokens()) ++s.sampled;
+    return;
+  }
   if (q == 1) {
     ++s.decode_seqs;
     s.decode_kv += past + 1;
@@ -557,6 +574,13 @@ SimResult Simulation::run() {
                                     "is {}; shorten it or raise --max-model-len (the model allows {})",
                                     index, total, next.prompt, next.output, cfg.max_model_len,
                                     cfg.model->max_positions));
+      }
+      if (cfg.model->encoder_decoder &&
+          (next.prompt > cfg.model->max_source_positions || next.output > cfg.model->max_target_positions)) {
+        throw UserError(fmt::format("request #{} has {} input and {} output tokens but {} takes at most {} input "
+                                    "(encoder) and {} output (decoder) tokens",
+                                    index, next.prompt, next.output, cfg.model->name, cfg.model->max_source_positions,
+                                    cfg.model->max_target_positions));
       }
       if (total > memory.kv_tokens()) {
         throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens per "
