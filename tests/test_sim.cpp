@@ -378,3 +378,54 @@ TEST(Engine, VllmDefaultsDependOnTheGpuAndVersion) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+
+SimResult run_synthetic(const Deployment& d, int n, const std::string& prompt, const std::string& output) {
+  Plan p;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.rate = std::numeric_limits<double>::infinity();
+  s.num_requests = n;
+  s.prompt = LengthDist::parse(prompt, "p");
+  s.output = LengthDist::parse(output, "o");
+  auto src = synthetic_source(s);
+  return simulate_plan(d, p, *src);
+}
+
+TEST(Energy, PowerMatchesThePublishedH100Anchors) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  // ML.ENERGY anchors (docs/energy.md): ~300 W for batch-1 decode, ~600 W for batch-128 decode,
+  // the 700 W cap in prefill. Fully busy runs, so the mean power is the busy power.
+  EXPECT_NEAR(run_synthetic(d, 1, "128", "2000").mean_power_per_gpu_w, 300, 45);
+  EXPECT_NEAR(run_synthetic(d, 128, "128", "1024").mean_power_per_gpu_w, 600, 90);
+  EXPECT_NEAR(run_synthetic(d, 100, "8000", "1").mean_power_per_gpu_w, 700, 35);
+}
+
+TEST(Energy, LowerClocksSaveEnergyOnMemoryBoundDecodeAndSlowPrefill) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const SimResult full_decode = run_synthetic(d, 64, "128", "1024");
+  const SimResult full_prefill = run_synthetic(d, 50, "8000", "1");
+  set_gpu_frequency(d.cluster.gpu, 1000e6);
+  EXPECT_NEAR(d.cluster.gpu.peak_bf16, 989.4e12 * 1000 / 1980, 1e9);
+  const SimResult slow_decode = run_synthetic(d, 64, "128", "1024");
+  const SimResult slow_prefill = run_synthetic(d, 50, "8000", "1");
+  EXPECT_LT(slow_decode.energy_per_output_token_j, full_decode.energy_per_output_token_j);
+  EXPECT_LT(slow_decode.tpot.mean, full_decode.tpot.mean * 1.3);  // decode is memory-bound
+  EXPECT_GT(slow_prefill.ttft.mean, full_prefill.ttft.mean * 1.5);  // prefill is compute-bound
+  EXPECT_THROW(set_gpu_frequency(d.cluster.gpu, 2500e6), UserError);
+  EXPECT_THROW(set_gpu_frequency(d.cluster.gpu, 100e6), UserError);
+}
+
+TEST(Energy, PerRequestAndPerTokenAreConsistent) {
+  Deployment d = make_deployment("llama-3.1-8b", "a100-sxm-80gb", 1);
+  const SimResult r = run_synthetic(d, 40, "500", "100");
+  EXPECT_NEAR(r.energy_per_request_j * 40, r.energy_j, 1e-6 * r.energy_j);
+  EXPECT_NEAR(r.energy_per_output_token_j * 4000, r.energy_j, 1e-6 * r.energy_j);
+  EXPECT_GE(r.mean_power_per_gpu_w, d.cluster.gpu.power_idle_w);
+  EXPECT_LE(r.mean_power_per_gpu_w, d.cluster.gpu.power_max_w);
+}
+
+}  // namespace
+}  // namespace apex

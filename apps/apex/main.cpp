@@ -41,6 +41,7 @@ struct Options {
   int nodes = 1;
   int gpus_per_node = 8;
   std::string cluster_file;
+  std::optional<double> frequency_mhz;
   // workload
   std::string trace;
   std::string rate;
@@ -99,6 +100,7 @@ void add_cluster_options(CLI::App& app, Options& o) {
   app.add_option("--nodes", o.nodes, "Number of nodes")->capture_default_str();
   app.add_option("--gpus-per-node", o.gpus_per_node, "GPUs per node")->capture_default_str();
   app.add_option("--cluster", o.cluster_file, "Custom cluster JSON (overrides --gpu/--nodes/--gpus-per-node)");
+  app.add_option("--frequency", o.frequency_mhz, "DVFS: SM clock in MHz (default: the GPU's boost clock)");
 }
 
 void add_workload_options(CLI::App& app, Options& o) {
@@ -177,6 +179,7 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   } else {
     d.cluster = make_cluster(o.gpu, o.nodes, o.gpus_per_node);
   }
+  if (o.frequency_mhz) set_gpu_frequency(d.cluster.gpu, *o.frequency_mhz * 1e6);
   d.precision.weight = parse_dtype(o.weight_dtype, "--weight-dtype");
   d.precision.activation = parse_dtype(o.activation_dtype, "--activation-dtype");
   d.precision.kv = o.kv_dtype.empty() ? d.precision.activation : parse_dtype(o.kv_dtype, "--kv-dtype");

@@ -78,6 +78,22 @@ Gpu read_gpu(const Json& j, const std::string& where) {
 
 }  // namespace
 
+void set_gpu_frequency(Gpu& gpu, double hz) {
+  if (gpu.boost_clock_hz <= 0) {
+    throw UserError(fmt::format("--frequency: {} has no boost clock on record to scale from", gpu.name));
+  }
+  const double scale = hz / gpu.boost_clock_hz;
+  if (!(scale >= 0.2 && scale <= 1.0 + 1e-9)) {
+    throw UserError(fmt::format("--frequency {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
+                                hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6, gpu.boost_clock_hz / 1e6, gpu.name));
+  }
+  const double rel = scale / gpu.clock_scale;
+  for (double* p : {&gpu.peak_bf16, &gpu.peak_fp16, &gpu.peak_fp8, &gpu.peak_int8, &gpu.peak_fp4, &gpu.peak_fp32}) {
+    *p *= rel;
+  }
+  gpu.clock_scale = scale;
+}
+
 Cluster load_cluster_json(const std::string& path) {
   const std::string text = read_file(path, "cluster file");
   const Json j = parse_json(text, path);

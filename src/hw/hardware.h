@@ -32,6 +32,7 @@ struct Gpu {
   int max_gpus_per_node = 8;  // largest scale-up domain
   std::string calibration_key;  // folder name of the fitted parameters ("h100_sxm")
   std::string sources;
+  double clock_scale = 1.0;  // sustained SM clock / boost clock (DVFS); tensor peaks already scaled
 
   // Peak for GEMMs whose inputs are `compute` (activations) — W4A16 computes in bf16.
   double peak_flops(DType compute) const;
@@ -58,5 +59,9 @@ const Gpu& find_gpu(std::string_view name);
 Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node);
 // A custom cluster from JSON (units explicit, see docs/cluster-format.md).
 Cluster load_cluster_json(const std::string& path);
+
+// DVFS: runs the GPU at `hz` (SM clock) instead of its boost clock. Tensor-core peaks scale with
+// the clock; HBM bandwidth and links do not. UserError outside [20%, 100%] of the boost clock.
+void set_gpu_frequency(Gpu& gpu, double hz);
 
 }  // namespace apex

@@ -52,6 +52,8 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
   m["mbu"] = r.mbu;
   m["energy_j"] = r.energy_j;
   m["energy_per_output_token_j"] = r.energy_per_output_token_j;
+  m["energy_per_request_j"] = r.energy_per_request_j;
+  m["mean_power_per_gpu_w"] = r.mean_power_per_gpu_w;
   m["slo_attainment"] = r.slo_attainment;
   m["goodput_requests_per_s"] = r.goodput_requests_per_s;
   m["requests"] = r.requests;
@@ -155,8 +157,9 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      r.throughput_tokens_per_s, r.requests_per_s, r.makespan);
   out += fmt::format("  utilization         MFU {:.1f}%, MBU {:.1f}%, busy {:.1f}%\n", r.mfu * 100, r.mbu * 100,
                      r.busy_fraction * 100);
-  out += fmt::format("  energy              {:.3g} kJ, {:.3f} J per output token\n", r.energy_j / 1e3,
-                     r.energy_per_output_token_j);
+  out += fmt::format("  energy              {:.3g} kJ: {:.3f} J per output token, {:.1f} J per request, "
+                     "{:.0f} W per GPU on average\n",
+                     r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
   out += fmt::format("  SLO attainment      {:.1f}%\n", r.slo_attainment * 100);
   out += fmt::format("  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
                      format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),

@@ -69,6 +69,13 @@ struct MicroBatch {
 
 enum class EventKind : std::uint8_t { BatchDone, Wake };
 
+// First-order GPU power while a stage computes: idle + (TDP − idle) × min(1, kPowerMem · memory
+// utilization + kPowerCompute · compute utilization). The two coefficients are fitted to the
+// ML.ENERGY anchors for an H100 SXM (batch-1 decode ≈ 300 W, batch-128 decode ≈ 600 W; prefill
+// at the 700 W cap): docs/energy.md.
+constexpr double kPowerMem = 0.48;
+constexpr double kPowerCompute = 3.0;
+
 struct Event {
   TimeNs time;
   std::uint64_t seq;
@@ -530,16 +537,18 @@ void Simulation::account(const MicroBatch& mb, const std::vector<double>& stage_
   const Work w = cost.work(mb.shape);
   flops += w.model_flops;
   bytes += w.bytes_read;
-  // First-order power model: while a stage computes, each of its GPUs draws idle power plus a
-  // dynamic part that grows with achieved compute and memory utilization (anchors in
-  // docs/energy.md: ~40% of TDP for batch-1 decode, ~85% for large decode batches, TDP in prefill).
+  // While a stage computes, each of its GPUs draws idle power plus a dynamic part that grows with
+  // achieved compute and memory utilization (see kPowerMem / kPowerCompute).
   double busy_gpu_s = 0;
   for (double s : stage_s) busy_gpu_s += s * gpus_per_stage;
   if (busy_gpu_s <= 0) return;
   const Gpu& g = cfg.cluster.gpu;
-  const double u_comp = w.model_flops / (busy_gpu_s * peak_flops);
+  // Compute power follows the work done per second times the energy per operation, which falls
+  // with the square of the clock under DVFS (voltage tracks frequency): cubic at full load.
+  const double u_comp = w.model_flops / (busy_gpu_s * peak_flops) * g.clock_scale;  // vs the boost-clock peak
   const double u_mem = w.bytes_read / (busy_gpu_s * g.hbm_bandwidth);
-  const double activity = std::min(1.0, 0.42 * std::min(1.0, u_mem) + 1.25 * std::min(1.0, u_comp));
+  const double activity =
+      std::min(1.0, kPowerMem * std::min(1.0, u_mem) + kPowerCompute * std::min(1.0, u_comp) * g.clock_scale * g.clock_scale);
   dynamic_energy += (g.power_max_w - g.power_idle_w) * activity * busy_gpu_s;
 }
 
@@ -661,6 +670,8 @@ SimResult Simulation::run() {
   }
   out.energy_j = cfg.cluster.gpu.power_idle_w * gpus * out.makespan + dynamic_energy;
   out.energy_per_output_token_j = output_tokens > 0 ? out.energy_j / static_cast<double>(output_tokens) : 0;
+  out.energy_per_request_j = finished > 0 ? out.energy_j / static_cast<double>(finished) : 0;
+  out.mean_power_per_gpu_w = out.makespan > 0 ? out.energy_j / (out.makespan * gpus) : 0;
   out.slo_attainment = finished > 0 ? static_cast<double>(slo_met) / static_cast<double>(finished) : 0;
   return out;
 }

@@ -47,7 +47,8 @@ struct SimResult {
   double throughput_tokens_per_s = 0;  // output tokens / makespan
   double requests_per_s = 0;
   double mfu = 0, mbu = 0;
-  double energy_j = 0, energy_per_output_token_j = 0;
+  double energy_j = 0, energy_per_output_token_j = 0, energy_per_request_j = 0;
+  double mean_power_per_gpu_w = 0;  // energy / (makespan × GPUs), idle time included
   double slo_attainment = 1.0;   // fraction of requests meeting every given SLO
   double goodput_requests_per_s = 0;
   std::uint64_t iterations = 0, preemptions = 0;
