@@ -266,3 +266,57 @@ TEST(EncoderDecoder, PrefillRunsTheEncoderAndDecodeReadsTheCrossCache) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+
+TEST(Dtypes, UnsupportedFormatsAreClearErrors) {
+  Deployment d;
+  d.model = load_model("llama-3.1-8b");
+  d.cluster = make_cluster("a100-sxm-80gb", 1, 1);
+  d.precision.weight = DType::FP8;
+  try {
+    d.validate();
+    FAIL() << "fp8 on A100 must be refused";
+  } catch (const UserError& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find("a100-sxm-80gb has no fp8"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("int8"), std::string::npos) << msg;  // lists what the GPU supports
+  }
+  d.precision.weight = DType::INT8;
+  d.precision.activation = DType::INT8;
+  EXPECT_NO_THROW(d.validate());  // W8A8 int8 runs on Ampere
+  d.precision = Precision{DType::INT4, DType::BF16, DType::BF16};
+  EXPECT_NO_THROW(d.validate());  // W4A16 is weight-only
+  d.precision = Precision{DType::FP4, DType::BF16, DType::BF16};
+  EXPECT_THROW(d.validate(), UserError);  // no FP4 tensor cores before Blackwell
+  d.cluster = make_cluster("b200", 1, 1);
+  EXPECT_NO_THROW(d.validate());
+  d.precision = Precision{DType::BF16, DType::FP8, DType::BF16};
+  EXPECT_THROW(d.validate(), UserError);  // 8-bit activations need 8-bit weights
+  d.cluster = make_cluster("v100-pcie-16gb", 1, 1);
+  d.precision = Precision{};
+  EXPECT_THROW(d.validate(), UserError);  // no bf16 on Volta
+}
+
+TEST(Dtypes, QuantizedWeightsShrinkMemoryAndDecodeTime) {
+  const Model m = load_model("llama-3.1-70b");
+  const Cluster c = make_cluster("h100-sxm", 1, 4);
+  Plan p;
+  p.tp = 4;
+  ASSERT_FALSE(make_plan(m, c, p));
+  const double bf16 = stage_weight_bytes(m, p, p.stages[0], Precision{});
+  const double fp8 = stage_weight_bytes(m, p, p.stages[0], Precision{DType::FP8, DType::BF16, DType::BF16});
+  const double int4 = stage_weight_bytes(m, p, p.stages[0], Precision{DType::INT4, DType::BF16, DType::BF16});
+  EXPECT_LT(fp8, 0.53 * bf16);
+  EXPECT_LT(int4, 0.30 * bf16);  // 4 bits + group scales; embeddings stay 16-bit
+  auto ops = make_analytical_ops(c.gpu);
+  const double t16 = ops->gemm({1, 7168, 8192, DType::BF16, DType::BF16});
+  const double t4 = ops->gemm({1, 7168, 8192, DType::INT4, DType::BF16});
+  EXPECT_LT(t4, t16);                                   // a quarter of the bytes to stream
+  EXPECT_GT(ops->gemm({4096, 7168, 8192, DType::INT4, DType::BF16}),
+            ops->gemm({4096, 7168, 8192, DType::BF16, DType::BF16}));  // dequantization costs at large m
+}
+
+}  // namespace
+}  // namespace apex

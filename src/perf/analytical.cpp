@@ -56,7 +56,13 @@ class AnalyticalOps final : public OpModel {
     const double eff = f.e_max * sat(m, f.m_half) * sat(n, f.n_half) * sat(k, f.k_half);
     const double ab = dtype_bytes(a.activation == DType::FP32 ? DType::FP32 : DType::BF16);
     const double bytes = m * k * ab + n * k * dtype_bytes(a.weight) + m * n * ab;
-    const double t = f.t0 + std::max(flops / (peak * eff), bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    double t = f.t0 + std::max(flops / (peak * eff), bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    if (a.weight == DType::INT4) {
+      // W4A16 (Marlin-style): every weight is dequantized to 16 bits on CUDA cores before the
+      // tensor-core math, a few operations per weight per call.
+      const double cuda_core = gpu_.peak_fp32 > 0 ? gpu_.peak_fp32 : peak / 16;
+      t += 4.0 * n * k / cuda_core;
+    }
     const Correction& c = p_.gemm_correction[static_cast<std::size_t>(gemm_class(a.weight))];
     if (c.empty()) return t;
     const double at[3] = {lg(m), lg(n), lg(k)};

@@ -27,6 +27,17 @@ void Deployment::validate() const {
   };
   check(precision.weight, "--weight-dtype");
   check(precision.activation, "--activation-dtype");
+  const DType a = precision.activation, w = precision.weight;
+  if ((a == DType::FP8 || a == DType::INT8) && w != a) {
+    throw UserError(fmt::format("--activation-dtype {} needs --weight-dtype {} (W8A8: both operands of the GEMM in 8 "
+                                "bits); weight-only quantization keeps 16-bit activations",
+                                dtype_name(a), dtype_name(a)));
+  }
+  if (a == DType::INT4 || a == DType::FP4) {
+    throw UserError(fmt::format("--activation-dtype {}: 4-bit activations come with --weight-dtype fp4 (NVFP4); keep "
+                                "--activation-dtype bf16",
+                                dtype_name(a)));
+  }
   if (precision.kv == DType::FP8 && !g.supports(DType::FP8) && g.name.find("a100") == std::string::npos) {
     // fp8 KV caches are stored in 8 bits and upcast in the attention kernel; vLLM allows them on
     // Ampere and newer. Older GPUs lack the kernels.
