@@ -162,6 +162,11 @@ TEST(MoeCost, SkewedRoutingChangesTheExpertTime) {
   a.skew = 1.2;
   EXPECT_NE(ops->moe(a), balanced);
   EXPECT_GT(balanced, 0);
+  // A capacity factor pads every expert buffer: more work than dropless routing.
+  a.skew = 0;
+  MoeArgs padded = a;
+  padded.capacity_factor = 2.0;
+  EXPECT_GT(ops->moe(padded), ops->moe(a));
   // Never faster than streaming the active experts' weights once.
   a.skew = 0;
   EXPECT_GE(balanced, 8 * 3.0 * 4096 * 14336 * 2 / find_gpu("h100-sxm").hbm_bandwidth);

@@ -53,6 +53,7 @@ struct Options {
   int dp = 1, tp = 1, pp = 1, ep = 1;
   bool dp_attention = false;
   double expert_skew = 0;
+  double expert_capacity_factor = 0;
   // engine
   std::string engine = "vllm";
   std::optional<int> max_num_seqs, max_num_batched_tokens, block_size;
@@ -90,6 +91,9 @@ void add_model_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--expert-skew", o.expert_skew,
                  "MoE expert-load imbalance: power-law alpha of expert popularity (0 = balanced, e.g. 1.2)")
+      ->capture_default_str();
+  app.add_option("--expert-capacity-factor", o.expert_capacity_factor,
+                 "MoE fixed-capacity experts: buffers hold this multiple of the mean load (0 = dropless)")
       ->capture_default_str();
   app.add_option("--max-model-len", o.max_model_len,
                  "Longest prompt + output the engine accepts (default: the model's context length)");
@@ -209,6 +213,7 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   d.router = parse_router(o.router);
   d.max_model_len = o.max_model_len;
   d.expert_skew = o.expert_skew;
+  d.expert_capacity_factor = o.expert_capacity_factor;
   if (o.ttft_slo_ms < 0 || !std::isfinite(o.ttft_slo_ms)) {
     throw UserError(fmt::format("--ttft-slo-ms must be a non-negative number of milliseconds (0 = none), got {}", o.ttft_slo_ms));
   }

@@ -146,7 +146,8 @@ class AnalyticalOps final : public OpModel {
     const double width = static_cast<double>(a.inter) / a.tp;
     const auto h = static_cast<double>(a.hidden);
     // Token-expert pairs landing on this rank, and the local experts that receive at least one.
-    const double pairs = static_cast<double>(a.tokens * a.topk) / a.ep;
+    double pairs = static_cast<double>(a.tokens * a.topk) / a.ep;
+    if (a.capacity_factor > 0) pairs *= a.capacity_factor;  // padded expert buffers
     const double p_hit = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
     const double active = std::max(1.0, local_experts * p_hit);
     const double per_expert = pairs / active;

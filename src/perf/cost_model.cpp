@@ -123,6 +123,7 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
     m.activation = a;
     m.gated = c.ffn.gated;
     m.skew = expert_skew_;
+    m.capacity_factor = capacity_factor_;
     d.gemm += ops_->moe(m);
     if (c.ffn.shared_intermediate > 0) {
       const std::int64_t sw = c.ffn.shared_intermediate / tp;

@@ -75,6 +75,7 @@ class CostModel {
   const OpModel& ops() const { return *ops_; }
   // Expert-load imbalance of MoE layers (power-law alpha; 0 = balanced). Set before use.
   void set_expert_skew(double skew) { expert_skew_ = skew; }
+  void set_expert_capacity_factor(double cf) { capacity_factor_ = cf; }
 
   // Components of one layer of `cell`, for reports and tests.
   struct LayerBreakdown {
@@ -107,6 +108,7 @@ class CostModel {
   std::int64_t window_ = 0;
   double act_bytes_ = 2;
   double expert_skew_ = 0;
+  double capacity_factor_ = 0;
   double weight_bytes_per_replica_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
   double linear_flops_per_token_ = 0;      // decoder(-only) layers + LM head

@@ -58,6 +58,9 @@ struct MoeArgs {
   DType activation = DType::BF16;
   bool gated = true;
   double skew = 0;  // expert-load imbalance: 0 = balanced, else the power-law alpha of expert popularity
+  // Capacity factor of fixed-capacity (GShard-style) experts: every expert buffer holds
+  // capacity_factor × its mean load, padded, overflow dropped. 0 = dropless (vLLM, SGLang).
+  double capacity_factor = 0;
 };
 
 // Where a collective runs: `gpus` ranks over `nodes` nodes.

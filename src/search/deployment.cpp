@@ -59,6 +59,10 @@ void Deployment::validate() const {
                                 model.max_positions));
   }
   if (ttft_slo < 0 || tpot_slo < 0) throw UserError("SLOs must not be negative");
+  if (expert_capacity_factor != 0 && !(expert_capacity_factor >= 1.0 && expert_capacity_factor <= 8.0)) {
+    throw UserError(fmt::format("--expert-capacity-factor must be 0 (dropless) or between 1 and 8, got {}",
+                                expert_capacity_factor));
+  }
   if (!(expert_skew >= 0) || expert_skew > 3) {
     throw UserError(fmt::format("--expert-skew must be between 0 (balanced) and 3, got {}", expert_skew));
   }
@@ -135,6 +139,7 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
   c.ttft_slo = d.ttft_slo;
   c.tpot_slo = d.tpot_slo;
   c.expert_skew = d.expert_skew;
+  c.expert_capacity_factor = d.expert_capacity_factor;
   return c;
 }
 

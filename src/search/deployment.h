@@ -28,6 +28,7 @@ struct Deployment {
   double ttft_slo = 0;  // seconds, 0 = none
   double tpot_slo = 0;
   double expert_skew = 0;  // MoE expert-load imbalance (power-law alpha of expert popularity; 0 = balanced)
+  double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless, as vLLM/SGLang serve)
   std::shared_ptr<const OpModel> ops;  // default: analytical ops for the cluster's GPU
 
   std::int64_t effective_max_model_len() const;

@@ -161,6 +161,7 @@ class BoundCalculator {
       : d_(d), trace_(trace), engine_(engine), cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(),
                                                      engine.costs) {
     cost_.set_expert_skew(d.expert_skew);
+    cost_.set_expert_capacity_factor(d.expert_capacity_factor);
   }
 
   // Seconds for one micro-batch to cross every stage (stages run back to back for one batch).

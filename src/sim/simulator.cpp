@@ -138,6 +138,7 @@ class Simulation {
                                 c.engine.memory_knobs())),
         cost(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs) {
     cost.set_expert_skew(c.expert_skew);
+    cost.set_expert_capacity_factor(c.expert_capacity_factor);
     if (memory.kv_blocks <= 0) {
       throw UserError(fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
                                   "reserve {} exceed {} × {:.2f} = {}",

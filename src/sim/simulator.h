@@ -33,6 +33,7 @@ struct SimConfig {
   double ttft_slo = 0;             // seconds; 0 = none
   double tpot_slo = 0;
   double expert_skew = 0;          // MoE expert-load imbalance (power-law alpha; 0 = balanced)
+  double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
 };
 
 struct SimResult {
