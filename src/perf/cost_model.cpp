@@ -286,8 +286,37 @@ double CostModel::launch_penalty(const BatchShape& b) const {
   return kernels_per_layer * engine_.eager_launch;
 }
 
+double CostModel::embedding(std::int64_t tokens) const {
+  const bool cacheable = tokens < kDenseCacheLimit;
+  if (cacheable && static_cast<std::size_t>(tokens) < embedding_cache_.size() &&
+      embedding_cache_[static_cast<std::size_t>(tokens)] >= 0) {
+    return embedding_cache_[static_cast<std::size_t>(tokens)];
+  }
+  double t = ops_->elementwise(static_cast<double>(rank_tokens(tokens) * model_.hidden) * act_bytes_);
+  if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
+  if (cacheable) {
+    if (static_cast<std::size_t>(tokens) >= embedding_cache_.size()) {
+      embedding_cache_.resize(std::max<std::size_t>(static_cast<std::size_t>(tokens) + 1, embedding_cache_.size() * 2), -1.0);
+    }
+    embedding_cache_[static_cast<std::size_t>(tokens)] = t;
+  }
+  return t;
+}
+
 double CostModel::lm_head(const BatchShape& whole) const {
   if (whole.sampled <= 0) return 0.0;
+  // Depends on the sampled count only: memoized.
+  const auto key = static_cast<std::size_t>(whole.sampled);
+  if (key < lm_head_cache_.size() && lm_head_cache_[key] >= 0) return lm_head_cache_[key];
+  const double t = lm_head_uncached(whole);
+  if (key < static_cast<std::size_t>(kDenseCacheLimit)) {
+    if (key >= lm_head_cache_.size()) lm_head_cache_.resize(std::max(key + 1, lm_head_cache_.size() * 2), -1.0);
+    lm_head_cache_[key] = t;
+  }
+  return t;
+}
+
+double CostModel::lm_head_uncached(const BatchShape& whole) const {
   const BatchShape b = rank_shape(whole);
   const int tp = plan_.attn_tp();
   const std::int64_t vocab_shard = (model_.vocab + tp - 1) / tp;
@@ -321,10 +350,7 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
     for (std::size_t c = 0; c < model_.cells.size(); ++c) {
       t += static_cast<double>(stage_cells_[s][c]) * pc[c];
     }
-    if (plan_.stages[s].has_embedding) {
-      t += ops_->elementwise(static_cast<double>(rank_tokens(tokens) * model_.hidden) * act_bytes_);
-      if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
-    }
+    if (plan_.stages[s].has_embedding) t += embedding(tokens);
     if (plan_.stages[s].has_lm_head) t += lm_head(b);
     out[s] = t;
   }

@@ -92,6 +92,7 @@ class CostModel {
   std::int64_t cell_tokens(std::size_t cell, const BatchShape& b) const;  // tokens one cell processes
   double attention_part(std::size_t cell, const BatchShape& b) const;
   double lm_head(const BatchShape& b) const;
+  double lm_head_uncached(const BatchShape& b) const;
   double launch_penalty(const BatchShape& b) const;
   double tp_all_reduce(double bytes) const;
   std::int64_t rank_tokens(std::int64_t tokens) const;  // tokens one attention rank processes
@@ -117,6 +118,9 @@ class CostModel {
   double attn_flops_per_pair_window_ = 0;
   mutable std::vector<std::vector<DenseCost>> dense_cache_;  // [cell][tokens]
   mutable std::vector<std::vector<char>> dense_known_;
+  mutable std::vector<double> lm_head_cache_;     // [sampled], negative = not computed
+  mutable std::vector<double> embedding_cache_;   // [tokens], negative = not computed
+  double embedding(std::int64_t tokens) const;
 };
 
 }  // namespace apex
