@@ -429,3 +429,32 @@ TEST(Energy, PerRequestAndPerTokenAreConsistent) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+
+TEST(Engine, TheVllm060ValidationSetupIsExpressible) {
+  // vLLM 0.6.0, Llama-3.1-70B bf16 on 2x H100-SXM-80GB, --gpu-memory-utilization 0.98, custom
+  // all-reduce disabled, --max-model-len 52720 (the largest that fits on 2 GPUs).
+  Deployment d;
+  d.model = load_model("llama-3.1-70b");
+  d.cluster = make_cluster("h100-sxm", 1, 2);
+  d.engine = "vllm-0.6";
+  d.engine_overrides.gpu_memory_utilization = 0.98;
+  d.engine_overrides.custom_all_reduce = false;
+  d.max_model_len = 52720;
+  d.validate();
+  const EnginePolicy e = d.engine_policy();
+  EXPECT_TRUE(e.chunked_prefill);  // 52720 > 32K
+  EXPECT_EQ(e.max_num_batched_tokens, 512);
+  EXPECT_FALSE(e.costs.custom_all_reduce);
+  Plan p;
+  p.tp = 2;
+  make_plan_or_throw(d, p);
+  EXPECT_FALSE(memory_check(d, p, e, 52720).has_value());  // one max-length request fits
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
+  EXPECT_LT(f.kv_tokens(), 3 * 52720);  // ... and not many more: the reason for 52720
+}
+
+}  // namespace
+}  // namespace apex
