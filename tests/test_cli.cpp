@@ -3,6 +3,8 @@
 // with the stable keys; runs are deterministic.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,11 +63,6 @@ CliRun apex(const std::string& args) {
   return r;
 }
 
-::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
-  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
-}
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
 
 // A user error: exit code 2, nothing on stdout, exactly one line on stderr "apex: ..." holding `needle`.
 void expect_user_error(const std::string& args, const std::string& needle, const std::string& needle2 = {}) {

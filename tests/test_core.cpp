@@ -1,6 +1,8 @@
 // Tests of src/core: units, error messages, statistics, JSON reading and text helpers.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -16,26 +18,9 @@
 namespace apex {
 namespace {
 
-// Runs `fn`, expects a UserError and returns its message ("" + a test failure otherwise).
-template <typename Fn>
-std::string user_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return {};
-}
+using ::apex::testing::user_error_of;
 
-::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
-  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
-}
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
+// Runs `fn`, expects a UserError and returns its message ("" + a test failure otherwise).
 
 // ---------------------------------------------------------------------------------------------
 // parse_quantity

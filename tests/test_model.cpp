@@ -1,6 +1,8 @@
 // Tests of src/model: presets, parameter counts, layouts and the config.json reader.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -17,27 +19,10 @@
 namespace apex {
 namespace {
 
+using ::apex::testing::user_error_of;
+
 const std::string kData = APEX_TEST_DATA;
 
-template <typename Fn>
-std::string user_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return {};
-}
-
-::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
-  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
-}
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
 
 double rel_err(double got, double want) { return std::fabs(got / want - 1.0); }
 

@@ -1,6 +1,8 @@
 // Tests of src/workload: trace readers, synthetic traffic, length distributions and the sample trace.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <filesystem>
 
 #include <cmath>
@@ -16,28 +18,11 @@
 namespace apex {
 namespace {
 
+using ::apex::testing::user_error_of;
+
 const std::string kData = APEX_TEST_DATA;
 const std::string kRealTrace = std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
 
-template <typename Fn>
-std::string user_error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "expected UserError, got another exception: " << e.what();
-    return {};
-  }
-  ADD_FAILURE() << "expected UserError, nothing was thrown";
-  return {};
-}
-
-::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {
-  if (haystack.find(needle) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "expected to find \"" << needle << "\" in:\n  " << haystack;
-}
-#define EXPECT_CONTAINS(haystack, needle) EXPECT_TRUE(Contains(haystack, needle))
 
 void expect_same_requests(const Trace& a, const Trace& b) {
   ASSERT_EQ(a.requests.size(), b.requests.size());

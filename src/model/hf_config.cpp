@@ -180,6 +180,24 @@ Model llama_like(const HfReader& r, const std::string& type) {
   return m;
 }
 
+// The classic decoder block of GPT-2 / GPT-J / NeoX / OPT / BLOOM: multi-head attention (as many
+// KV heads as query heads), a plain (non-gated) MLP, LayerNorms with biases.
+Cell classic_cell(const HfReader& r, std::int64_t hidden, std::int64_t heads, std::int64_t intermediate,
+                  bool attn_bias, bool mlp_bias, std::int64_t norm_params) {
+  Cell c;
+  c.name = "decoder";
+  c.attn.num_heads = heads;
+  c.attn.num_kv_heads = heads;
+  c.attn.head_dim = hidden / heads;
+  c.attn.qkv_bias = c.attn.o_bias = attn_bias;
+  c.ffn.intermediate = intermediate;
+  c.ffn.gated = false;
+  c.ffn.bias = mlp_bias;
+  c.norm_params = norm_params;
+  check_heads(r, c.attn);
+  return c;
+}
+
 Model gpt2(const HfReader& r) {
   Model m;
   m.architecture = "gpt2";
@@ -190,18 +208,8 @@ Model gpt2(const HfReader& r) {
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
-  Cell c;
-  c.name = "decoder";
-  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
-  c.attn.num_kv_heads = c.attn.num_heads;
-  c.attn.head_dim = m.hidden / c.attn.num_heads;
-  c.attn.qkv_bias = c.attn.o_bias = true;
-  c.ffn.intermediate = r.int_or({"n_inner"}, 4 * m.hidden);
-  c.ffn.gated = false;
-  c.ffn.bias = true;
-  c.norm_params = 4 * m.hidden;
-  check_heads(r, c.attn);
-  m.cells = {c};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}),
+                          r.int_or({"n_inner"}, 4 * m.hidden), true, true, 4 * m.hidden)};
   m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
   return m;
 }
@@ -215,17 +223,9 @@ Model gptj(const HfReader& r) {
   m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
   m.final_norm_params = 2 * m.hidden + (m.tied_embeddings ? 0 : m.vocab);  // ln_f + lm_head bias
   m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
-  Cell c;
-  c.name = "decoder";
-  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
-  c.attn.num_kv_heads = c.attn.num_heads;
-  c.attn.head_dim = m.hidden / c.attn.num_heads;
-  c.ffn.intermediate = r.int_or({"n_inner"}, 4 * m.hidden);
-  c.ffn.gated = false;
-  c.ffn.bias = true;
-  c.norm_params = 2 * m.hidden;  // one LayerNorm shared by the parallel attention and MLP
-  check_heads(r, c.attn);
-  m.cells = {c};
+  // One LayerNorm shared by the parallel attention and MLP; no attention biases.
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}),
+                          r.int_or({"n_inner"}, 4 * m.hidden), false, true, 2 * m.hidden)};
   m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
   return m;
 }
@@ -239,18 +239,8 @@ Model gpt_neox(const HfReader& r) {
   m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
-  Cell c;
-  c.name = "decoder";
-  c.attn.num_heads = r.req_int({"num_attention_heads"});
-  c.attn.num_kv_heads = c.attn.num_heads;
-  c.attn.head_dim = m.hidden / c.attn.num_heads;
-  c.attn.qkv_bias = c.attn.o_bias = r.bool_or("attention_bias", true);
-  c.ffn.intermediate = r.int_or({"intermediate_size"}, 4 * m.hidden);
-  c.ffn.gated = false;
-  c.ffn.bias = true;
-  c.norm_params = 4 * m.hidden;
-  check_heads(r, c.attn);
-  m.cells = {c};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}), r.int_or({"intermediate_size"}, 4 * m.hidden),
+                          r.bool_or("attention_bias", true), true, 4 * m.hidden)};
   m.layout.num_layers = r.req_int({"num_hidden_layers"});
   return m;
 }
@@ -269,18 +259,8 @@ Model opt(const HfReader& r) {
   const bool pre_ln = r.bool_or("do_layer_norm_before", true);
   m.final_norm_params = pre_ln ? 2 * m.hidden : 0;
   const bool bias = r.bool_or("enable_bias", true);
-  Cell c;
-  c.name = "decoder";
-  c.attn.num_heads = r.req_int({"num_attention_heads"});
-  c.attn.num_kv_heads = c.attn.num_heads;
-  c.attn.head_dim = m.hidden / c.attn.num_heads;
-  c.attn.qkv_bias = c.attn.o_bias = bias;
-  c.ffn.intermediate = r.int_or({"ffn_dim"}, 4 * m.hidden);
-  c.ffn.gated = false;
-  c.ffn.bias = bias;
-  c.norm_params = 4 * m.hidden;
-  check_heads(r, c.attn);
-  m.cells = {c};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}), r.int_or({"ffn_dim"}, 4 * m.hidden), bias,
+                          bias, 4 * m.hidden)};
   m.layout.num_layers = r.req_int({"num_hidden_layers"});
   return m;
 }
@@ -327,18 +307,8 @@ Model bloom(const HfReader& r) {
   m.embed_norm_params = 2 * m.hidden;  // word_embeddings_layernorm
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
-  Cell c;
-  c.name = "decoder";
-  c.attn.num_heads = r.req_int({"n_head", "num_attention_heads"});
-  c.attn.num_kv_heads = c.attn.num_heads;
-  c.attn.head_dim = m.hidden / c.attn.num_heads;
-  c.attn.qkv_bias = c.attn.o_bias = true;
-  c.ffn.intermediate = 4 * m.hidden;
-  c.ffn.gated = false;
-  c.ffn.bias = true;
-  c.norm_params = 4 * m.hidden;
-  check_heads(r, c.attn);
-  m.cells = {c};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}), 4 * m.hidden, true, true,
+                          4 * m.hidden)};
   m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
   return m;
 }

@@ -111,6 +111,7 @@ class Replica {
   void add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t tokens);
   bool allocate(Active& a, std::int32_t tokens);
   bool reserve(const Active& a);  // reserve_full_sequence admission; false when it does not fit
+  bool admit_head(MicroBatch& mb, std::int64_t& budget, std::int64_t watermark);
   void release(const Active& a);
   std::int32_t blocks_for(std::int64_t tokens) const;
   void preempt(std::int32_t slot);
@@ -332,24 +333,33 @@ bool Replica::build_mixed(MicroBatch& mb) {
   if (!preempted) {
     const auto watermark = static_cast<std::int64_t>(e.admission_watermark * static_cast<double>(total_blocks));
     while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
-      const std::int32_t slot = waiting_.front();
-      Active& a = sim_.at(slot);
-      std::int64_t q = a.num_tokens() - a.computed;
-      if (!e.chunked_prefill && q > budget) break;
-      if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
-      q = std::min(q, budget);
-      const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
-      if (need > free_blocks - watermark) break;
-      if (!reserve(a)) break;
-      allocate(a, static_cast<std::int32_t>(q));
-      waiting_.pop_front();
-      running_.push_back(slot);
-      a.running = true;
-      add_to_batch(mb, slot, static_cast<std::int32_t>(q));
-      budget -= q;
+      if (!admit_head(mb, budget, watermark)) break;
     }
   }
   return !mb.slots.empty();
+}
+
+bool Replica::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64_t watermark) {
+  // The head of the waiting queue joins the batch with as much of its prompt as the budget allows
+  // (all of it without chunked prefill), if its KV blocks (and, under no-evict admission, its
+  // whole sequence's) are available. FCFS: when the head cannot start, nothing behind it does.
+  const EnginePolicy& e = sim_.cfg.engine;
+  const std::int32_t slot = waiting_.front();
+  Active& a = sim_.at(slot);
+  std::int64_t q = a.num_tokens() - a.computed;
+  if (!e.chunked_prefill && q > budget) return false;
+  if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
+  q = std::min(q, budget);
+  const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
+  if (need > free_blocks - watermark) return false;
+  if (!reserve(a)) return false;
+  allocate(a, static_cast<std::int32_t>(q));
+  waiting_.pop_front();
+  running_.push_back(slot);
+  a.running = true;
+  add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+  budget -= q;
+  return true;
 }
 
 bool Replica::reserve(const Active& a) {
@@ -380,22 +390,7 @@ bool Replica::build_prefill_first(MicroBatch& mb) {
     budget -= q;
   }
   while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
-    const std::int32_t slot = waiting_.front();
-    Active& a = sim_.at(slot);
-    std::int64_t q = a.num_tokens() - a.computed;
-    if (q > budget) {
-      if (!e.chunked_prefill) break;
-      q = budget;
-    }
-    const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
-    if (need > free_blocks - watermark) break;
-    if (!reserve(a)) break;
-    allocate(a, static_cast<std::int32_t>(q));
-    waiting_.pop_front();
-    running_.push_back(slot);
-    a.running = true;
-    add_to_batch(mb, slot, static_cast<std::int32_t>(q));
-    budget -= q;
+    if (!admit_head(mb, budget, watermark)) break;
   }
   if (!mb.slots.empty()) return true;
   // Decode step: every running request that is not in flight gets one token, preempting from the
