@@ -1,0 +1,96 @@
+// apps/apex/cli.h — the options of the `apex` command and the commands themselves. Every option
+// is declared once here and registered on each subcommand that takes it; the commands build the
+// library's inputs from them, call the library and print.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "hw/hardware.h"
+#include "search/deployment.h"
+#include "workload/workload.h"
+
+namespace apex::cli {
+
+// Every option, declared once; simulate and search share the model/cluster/workload groups.
+struct Options {
+  // model
+  std::string model;
+  std::string weight_dtype = "bf16", kv_dtype, activation_dtype = "bf16";
+  std::optional<std::int64_t> max_model_len;
+  // cluster
+  std::string gpu = "h100-sxm";
+  int nodes = 1;
+  int gpus_per_node = 8;
+  std::string cluster_file;
+  std::optional<double> frequency_mhz;
+  // workload
+  std::string trace;
+  std::string rate;
+  std::int64_t num_requests = 0;
+  std::string prompt_len, output_len;
+  std::uint64_t seed = 0;
+  double burstiness = 1.0;
+  // plan
+  int dp = 1, tp = 1, pp = 1, ep = 1;
+  bool dp_attention = false;
+  double expert_skew = 0;
+  double expert_capacity_factor = 0;
+  // engine
+  std::string engine = "vllm";
+  std::optional<int> max_num_seqs, max_num_batched_tokens, block_size;
+  std::optional<double> gpu_memory_utilization, step_overhead_ms;
+  std::string chunked_prefill;
+  std::string router = "least-loaded";
+  bool disable_custom_all_reduce = false;
+  // op backend
+  std::string perf = "analytical";
+  std::string profile_dir;
+  std::string perf_fallback;
+  // SLOs
+  double ttft_slo_ms = 0, tpot_slo_ms = 0;
+  // output
+  std::string format;
+  std::string output;
+  // search
+  std::string objective = "throughput";
+  int top = 10;
+  bool exhaustive = false;
+  int threads = 0;
+  bool allow_cross_node_tp = false;
+  bool allow_fewer_gpus = false;
+  std::string tune;
+  std::optional<double> gpu_price;
+};
+
+void add_model_options(CLI::App& app, Options& o);
+void add_cluster_options(CLI::App& app, Options& o);
+void add_workload_options(CLI::App& app, Options& o);
+void add_engine_options(CLI::App& app, Options& o);
+void add_perf_options(CLI::App& app, Options& o);
+void add_output_options(CLI::App& app, Options& o);
+// Unknown flags: the first one, with a did-you-mean among the subcommand's flags (UserError).
+void reject_extras(const CLI::App& app);
+
+Deployment build_deployment(const Options& o, const CLI::App& app);
+
+struct WorkloadInput {
+  std::optional<Trace> trace;         // loaded (search, or files)
+  std::optional<SyntheticSpec> spec;  // streamed synthetic traffic (simulate)
+  std::string description;
+};
+WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_all);
+
+int run_simulate(const Options& o, const CLI::App& app);
+int run_search(const Options& o, const CLI::App& app);
+int run_list(const std::string& what);
+int run_validate_ops(const std::string& dir, const std::string& only, const std::string& format);
+int run_validate_serving(const std::string& reference, const std::string& output);
+int run_calibrate(const std::string& dir, const std::string& out_path);
+
+}  // namespace apex::cli
