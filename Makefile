@@ -5,7 +5,8 @@
 BUILD_DIR := build
 APEX := $(BUILD_DIR)/bin/apex
 # Debian packages the build needs (checked with dpkg, installed with apt-get when missing).
-DEB_PACKAGES := cmake ninja-build g++ libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev
+DEB_PACKAGES := cmake ninja-build g++ libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
+                libopenmpi-dev openmpi-bin pybind11-dev python3-dev
 
 all: build
 

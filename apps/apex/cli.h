@@ -13,6 +13,7 @@
 
 #include "hw/hardware.h"
 #include "search/deployment.h"
+#include "search/planner.h"
 #include "workload/workload.h"
 
 namespace apex::cli {
@@ -74,6 +75,8 @@ void add_workload_options(CLI::App& app, Options& o);
 void add_engine_options(CLI::App& app, Options& o);
 void add_perf_options(CLI::App& app, Options& o);
 void add_output_options(CLI::App& app, Options& o);
+// The `search` subcommand with all its options (shared by apex and apex-mpi).
+CLI::App* add_search_command(CLI::App& app, Options& o);
 // Unknown flags: the first one, with a did-you-mean among the subcommand's flags (UserError).
 void reject_extras(const CLI::App& app);
 
@@ -87,7 +90,8 @@ struct WorkloadInput {
 WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_all);
 
 int run_simulate(const Options& o, const CLI::App& app);
-int run_search(const Options& o, const CLI::App& app);
+// `runner` spreads the simulations (MPI); only a rank with `print` set writes the result.
+int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner = {}, bool print = true);
 int run_list(const std::string& what);
 int run_validate_ops(const std::string& dir, const std::string& only, const std::string& format);
 int run_validate_serving(const std::string& reference, const std::string& output);

@@ -118,7 +118,7 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& wher
 
 }  // namespace
 
-int run_search(const Options& o, const CLI::App& app) {
+int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner, bool print) {
   const Format format = choose_format(o);
   Deployment d = build_deployment(o, app);
   WorkloadInput w = build_workload(o, app, true);
@@ -156,7 +156,9 @@ int run_search(const Options& o, const CLI::App& app) {
       }
     }
   }
+  s.runner = runner;
   const SearchReport rep = search(d, *w.trace, s);
+  if (!print) return 0;
   RunInfo info{d.model.name, d.cluster.describe(), w.description, d.engine, precision_label(d),
                s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour)};
   std::string text;

@@ -246,4 +246,25 @@ WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_al
   return w;
 }
 
+CLI::App* add_search_command(CLI::App& app, Options& o) {
+  CLI::App* srch = app.add_subcommand("search", "Enumerate, simulate and rank every parallel plan");
+  add_model_options(*srch, o);
+  add_cluster_options(*srch, o);
+  add_workload_options(*srch, o);
+  add_engine_options(*srch, o);
+  add_perf_options(*srch, o);
+  add_output_options(*srch, o);
+  srch->add_option("--objective", o.objective, "Objective (see `apex list objectives`)")->capture_default_str();
+  srch->add_option("--top", o.top, "How many ranked plans to report")->capture_default_str();
+  srch->add_flag("--exhaustive", o.exhaustive, "Simulate every feasible plan (no bound pruning)");
+  srch->add_option("--threads", o.threads, "Worker threads (0 = all cores)")->capture_default_str();
+  srch->add_flag("--allow-cross-node-tp", o.allow_cross_node_tp, "Allow tensor parallelism across nodes");
+  srch->add_flag("--allow-fewer-gpus", o.allow_fewer_gpus, "Also consider plans that leave GPUs unused");
+  srch->add_option("--tune", o.tune,
+                   "Also search engine knobs: max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]");
+  srch->add_option("--gpu-price", o.gpu_price, "USD per GPU-hour for the cost objective (default: preset)");
+  srch->allow_extras();
+  return srch;
+}
+
 }  // namespace apex::cli

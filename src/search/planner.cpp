@@ -385,7 +385,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   std::vector<PlanOutcome> done;
   const auto k = static_cast<std::size_t>(options.top);
   const std::size_t wave = static_cast<std::size_t>(std::max(1, options.wave));
-  auto simulate_one = [&](PlanOutcome& o) {
+  const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
     o.result = simulate_plan(d, o.candidate.plan, *src, o.candidate.knobs);
     o.score = objective_value(options.objective, *o.result, price);
@@ -408,7 +408,11 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       }
       batch.push_back(&o);
     }
-    parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
+    if (options.runner) {
+      options.runner(batch, report.threads, simulate_one);
+    } else {
+      parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
+    }
     for (PlanOutcome* o : batch) done.push_back(*o);
     report.simulated += batch.size();
     std::sort(done.begin(), done.end(),

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,6 +32,15 @@ std::string_view objective_name(Objective o);
 const std::vector<std::string>& objective_names();
 bool higher_is_better(Objective o);
 
+struct PlanOutcome;
+
+// Runs `simulate(o)` for every outcome of one wave of the search. The default runs them on a
+// thread pool; the MPI sweep (src/dist) spreads them over ranks and shares the results, so every
+// rank continues with identical state. Contract: on return every outcome of `wave` holds its
+// result, score and cost, exactly as `simulate` would have set them.
+using WaveRunner = std::function<void(std::vector<PlanOutcome*>& wave, int threads,
+                                      const std::function<void(PlanOutcome&)>& simulate)>;
+
 struct SearchOptions {
   Objective objective = Objective::Throughput;
   int top = 10;
@@ -41,6 +51,7 @@ struct SearchOptions {
   std::vector<int> tune_max_num_batched_tokens;
   std::optional<double> price_per_gpu_hour;      // overrides the GPU preset
   int wave = 8;  // plans simulated between two updates of the pruning threshold
+  WaveRunner runner;  // empty = the local thread pool
 };
 
 struct Candidate {

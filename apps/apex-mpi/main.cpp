@@ -1,0 +1,48 @@
+// apps/apex-mpi/main.cpp — `mpirun -np K apex-mpi search <the options of apex search>`.
+// Every rank parses the same command line and builds the same inputs; the planner's simulations
+// are spread over the ranks (src/dist/mpi_sweep.h); rank 0 prints. A user error is detected
+// identically on every rank: rank 0 prints it, all ranks exit 2.
+#include <mpi.h>
+
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "../apex/cli.h"
+#include "core/error.h"
+#include "dist/mpi_sweep.h"
+
+int main(int argc, char** argv) {
+  MPI_Init(&argc, &argv);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  int code = 0;
+  {
+    CLI::App app{"apex-mpi — APEX plan search spread over MPI ranks"};
+    app.require_subcommand(1);
+    apex::cli::Options o;
+    CLI::App* srch = apex::cli::add_search_command(app, o);
+    try {
+      try {
+        app.parse(argc, argv);
+      } catch (const CLI::ParseError& e) {
+        if (rank == 0) code = app.exit(e);
+        else code = e.get_exit_code() == 0 ? 0 : 2;
+        if (code != 0) code = 2;
+        MPI_Finalize();
+        return code;
+      }
+      apex::cli::reject_extras(*srch);
+      code = apex::cli::run_search(o, *srch, apex::make_mpi_wave_runner(MPI_COMM_WORLD), rank == 0);
+    } catch (const apex::UserError& e) {
+      if (rank == 0) std::cerr << "apex-mpi: " << e.what() << "\n";
+      code = 2;
+    } catch (const std::exception& e) {
+      std::cerr << "apex-mpi (rank " << rank << "): internal error: " << e.what() << "\n";
+      MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+  }
+  MPI_Finalize();
+  return code;
+}
