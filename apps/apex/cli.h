@@ -58,6 +58,7 @@ struct Options {
   // output
   std::string format;
   std::string output;
+  std::string* capture = nullptr;  // when set, results go here instead of stdout or -o (Python bindings)
   // search
   std::string objective = "throughput";
   int top = 10;
@@ -90,6 +91,8 @@ struct WorkloadInput {
 WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_all);
 
 int run_simulate(const Options& o, const CLI::App& app);
+// The `simulate` subcommand with all its options (shared by apex and the Python module).
+CLI::App* add_simulate_command(CLI::App& app, Options& o);
 // `runner` spreads the simulations (MPI); only a rank with `print` set writes the result.
 int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner = {}, bool print = true);
 int run_list(const std::string& what);

@@ -41,6 +41,10 @@ Format choose_format(const Options& o) {
 }
 
 void write_output(const Options& o, const std::string& text) {
+  if (o.capture != nullptr) {
+    *o.capture = text;
+    return;
+  }
   if (o.output.empty()) {
     std::cout << text;
     std::cout.flush();

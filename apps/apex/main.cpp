@@ -36,20 +36,7 @@ int main(int argc, char** argv) {
   cal->add_option("--measurements", measurements, "Folder of per-GPU measurement folders")->required();
   cal->add_option("-o,--output", calib_out, "Where to write the fitted parameters")->capture_default_str();
 
-  CLI::App* sim = app.add_subcommand("simulate", "Simulate one parallel plan iteration by iteration");
-  add_model_options(*sim, o);
-  add_cluster_options(*sim, o);
-  add_workload_options(*sim, o);
-  sim->add_option("--dp", o.dp, "Data-parallel replicas")->capture_default_str();
-  sim->add_option("--tp", o.tp, "Tensor-parallel width")->capture_default_str();
-  sim->add_option("--pp", o.pp, "Pipeline stages")->capture_default_str();
-  sim->add_option("--ep", o.ep, "Expert-parallel width of MoE layers (divides --tp)")->capture_default_str();
-  sim->add_flag("--dp-attention", o.dp_attention,
-                "MoE: run attention data-parallel over the tp GPUs (needs --ep equal to --tp)");
-  add_engine_options(*sim, o);
-  add_perf_options(*sim, o);
-  add_output_options(*sim, o);
-  sim->allow_extras();
+  CLI::App* sim = add_simulate_command(app, o);
 
   CLI::App* srch = add_search_command(app, o);
 

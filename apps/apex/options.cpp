@@ -246,6 +246,24 @@ WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_al
   return w;
 }
 
+CLI::App* add_simulate_command(CLI::App& app, Options& o) {
+  CLI::App* sim = app.add_subcommand("simulate", "Simulate one parallel plan iteration by iteration");
+  add_model_options(*sim, o);
+  add_cluster_options(*sim, o);
+  add_workload_options(*sim, o);
+  sim->add_option("--dp", o.dp, "Data-parallel replicas")->capture_default_str();
+  sim->add_option("--tp", o.tp, "Tensor-parallel width")->capture_default_str();
+  sim->add_option("--pp", o.pp, "Pipeline stages")->capture_default_str();
+  sim->add_option("--ep", o.ep, "Expert-parallel width of MoE layers (divides --tp)")->capture_default_str();
+  sim->add_flag("--dp-attention", o.dp_attention,
+                "MoE: run attention data-parallel over the tp GPUs (needs --ep equal to --tp)");
+  add_engine_options(*sim, o);
+  add_perf_options(*sim, o);
+  add_output_options(*sim, o);
+  sim->allow_extras();
+  return sim;
+}
+
 CLI::App* add_search_command(CLI::App& app, Options& o) {
   CLI::App* srch = app.add_subcommand("search", "Enumerate, simulate and rank every parallel plan");
   add_model_options(*srch, o);

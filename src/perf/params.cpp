@@ -180,7 +180,7 @@ OpParams params_from_json(const Json& j, const std::string& where) {
           f.a1 = er.number("a1_us") * 1e-6;
           f.bw_eff = er.number("bw_eff");
           f.b_half = er.number("b_half_bytes");
-          if (const Json* c = er.optional("correction")) corr[i] = correction_from_json(*c, er.path("correction"));
+          if (const Json* cj = er.optional("correction")) corr[i] = correction_from_json(*cj, er.path("correction"));
           er.reject_unknown();
         }
       }
