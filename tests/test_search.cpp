@@ -172,3 +172,40 @@ TEST(Search, BaselineIsMaxTpWithinANode) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+
+// Every preset, searched end to end on a cluster it fits: no internal error (MFU and MBU stay
+// within 100%, every request finishes), and at least one feasible plan.
+TEST(SearchAllPresets, EveryPresetPlansWithoutInternalErrors) {
+  for (const auto& preset : model_presets()) {
+    SCOPED_TRACE(preset.name);
+    Deployment d;
+    d.model = load_model(preset.name);
+    const bool huge = d.model.params() > 300e9;
+    d.cluster = make_cluster("b200", huge ? 2 : 1, 8);
+    if (huge) d.precision.weight = DType::FP8;
+    d.max_model_len = std::min<std::int64_t>(d.model.max_positions, 4096);
+    if (d.model.encoder_decoder) d.max_model_len.reset();
+    SyntheticSpec s;
+    s.rate = 50;
+    s.num_requests = 24;
+    s.prompt = LengthDist::parse("uniform:16:300", "p");
+    s.output = LengthDist::parse("uniform:1:40", "o");
+    SearchOptions o;
+    o.top = 3;
+    o.threads = 2;
+    o.plan.allow_cross_node_tp = huge;
+    const SearchReport r = search(d, synthesize(s), o);
+    ASSERT_FALSE(r.ranked.empty());
+    for (const auto& p : r.ranked) {
+      EXPECT_EQ(p.result->requests, 24u);
+      EXPECT_LE(p.result->mfu, 1.0);
+      EXPECT_LE(p.result->mbu, 1.0);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace apex

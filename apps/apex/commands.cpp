@@ -87,7 +87,7 @@ int run_simulate(const Options& o, const CLI::App& app) {
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
   const SimResult r = simulate_plan(d, plan, *src);
   RunInfo info{d.model.name, d.cluster.describe(), w.description, engine.name, precision_label(d),
-               d.cluster.gpu.price_per_hour};
+               d.cluster.gpu.price_per_hour, {launch_command(d, plan, engine)}};
   std::string text;
   switch (format) {
     case Format::Table: text = simulate_table(r, info, engine); break;
@@ -95,6 +95,7 @@ int run_simulate(const Options& o, const CLI::App& app) {
       Json j = result_json(r, &engine);
       j["run"] = Json{{"model", info.model}, {"cluster", info.cluster}, {"workload", info.workload},
                       {"precision", info.precision}};
+      j["launch"] = info.launch.front();
       text = j.dump(2) + "\n";
       break;
     }
@@ -164,7 +165,8 @@ int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner, 
   const SearchReport rep = search(d, *w.trace, s);
   if (!print) return 0;
   RunInfo info{d.model.name, d.cluster.describe(), w.description, d.engine, precision_label(d),
-               s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour)};
+               s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour), {}};
+  for (const auto& o : rep.ranked) info.launch.push_back(launch_command(d, o.candidate.plan, d.engine_policy(o.candidate.knobs)));
   std::string text;
   switch (format) {
     case Format::Table: text = search_table(rep, info); break;

@@ -25,11 +25,15 @@ struct ModelPreset {
   std::string description;
   double published_params;   // model-card figure, for the 1% test
   std::string params_source;  // where that figure comes from
+  std::string hf_id;          // Hugging Face repository to serve (launch commands)
 };
 const std::vector<ModelPreset>& model_presets();
 std::vector<std::string> model_preset_names();
 // The embedded config.json text of a preset (empty view when unknown).
 std::string_view model_preset_config(std::string_view name);
+
+// The Hugging Face repository of a preset ("" for a config file).
+std::string model_hf_id(std::string_view name);
 
 // A preset name or a path to a config.json (or a directory holding one).
 // UserError with did-you-mean for an unknown name, file:line for malformed JSON.

@@ -56,6 +56,21 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
         stage_kv_elements_per_token(model, plan_, st) * plan.attn_tp() * dtype_bytes(precision.kv);
   }
   const auto counts = model.cell_counts();
+  // Routed-expert weights are read only for the experts a step activates (see work()).
+  const double weight_width = precision.weight == DType::INT4   ? 0.5 + 4.0 / 128.0
+                              : precision.weight == DType::FP4 ? 0.5 + 1.0 / 16.0
+                                                               : dtype_bytes(precision.weight);
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    const auto& cell = model.cells[c];
+    if (!cell.ffn.is_moe()) continue;
+    const double per_expert = (cell.ffn.gated ? 3.0 : 2.0) * static_cast<double>(model.hidden * cell.ffn.intermediate);
+    const double bytes = static_cast<double>(counts[c]) * static_cast<double>(cell.ffn.num_experts) * per_expert *
+                         weight_width;
+    routed_expert_bytes_ += bytes;
+    weight_bytes_per_replica_ -= bytes;
+    experts_ = cell.ffn.num_experts;
+    topk_ = cell.ffn.top_k;
+  }
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     const auto& cell = model.cells[c];
     const double n = static_cast<double>(counts[c]);
@@ -372,13 +387,16 @@ Work CostModel::work(const BatchShape& b) const {
   const auto tokens = static_cast<double>(b.tokens());
   const auto decoder_tokens = static_cast<double>(model_.encoder_decoder ? b.decode_seqs + b.prefill_seqs : b.tokens());
   const auto encoder_tokens = static_cast<double>(model_.encoder_decoder ? b.prefill_tokens : 0);
-  (void)tokens;
   w.model_flops = linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
                   2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
                   attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
                   attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
-  w.bytes_read = weight_bytes_per_replica_ +
+  double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
+  if (experts_ > 0) {
+    active_experts = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
+  }
+  w.bytes_read = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts +
                  kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_kv);
   return w;
 }

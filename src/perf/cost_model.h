@@ -110,7 +110,9 @@ class CostModel {
   double act_bytes_ = 2;
   double expert_skew_ = 0;
   double capacity_factor_ = 0;
-  double weight_bytes_per_replica_ = 0;
+  double weight_bytes_per_replica_ = 0;  // all weights but the routed experts, all GPUs
+  double routed_expert_bytes_ = 0;       // MoE routed experts, all layers and GPUs
+  std::int64_t experts_ = 0, topk_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
   double linear_flops_per_token_ = 0;      // decoder(-only) layers + LM head
   double encoder_flops_per_token_ = 0;     // encoder layers (encoder-decoder models)

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/units.h"
+#include "model/registry.h"
 
 namespace apex {
 
@@ -34,6 +35,51 @@ Json plan_json(const Plan& p) {
 std::string ms(double s) { return fmt::format("{:.1f}", s * 1e3); }
 
 }  // namespace
+
+std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& e) {
+  std::string model = model_hf_id(d.model.name);
+  if (model.empty()) {
+    const auto slash = d.model.name.find_last_of('/');
+    model = slash == std::string::npos ? d.model.name : d.model.name.substr(0, slash);  // the config's folder
+  }
+  std::string cmd;
+  if (e.name == "sglang") {
+    cmd = fmt::format("python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
+                      "--max-running-requests {} --mem-fraction-static {:.2f}",
+                      model, plan.tp * plan.dp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
+    if (plan.dp > 1 || plan.attn_dp) cmd += fmt::format(" --dp {}", plan.attn_dp ? plan.tp * plan.dp : plan.dp);
+    if (plan.attn_dp) cmd += " --enable-dp-attention";
+    if (plan.ep > 1) cmd += fmt::format(" --ep-size {}", plan.ep);
+    if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
+    if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
+    if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8_e4m3";
+  } else if (e.name == "trtllm") {
+    cmd = fmt::format("trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
+                      "--kv_cache_free_gpu_memory_fraction {:.2f}",
+                      model, plan.tp, plan.pp, e.max_num_seqs, e.max_num_batched_tokens, e.kv_free_fraction);
+    if (plan.ep > 1) cmd += fmt::format(" --ep_size {}", plan.ep);
+    if (plan.dp > 1) cmd += fmt::format("   # x{} replicas behind a load balancer", plan.dp);
+  } else {
+    // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
+    const int tp = plan.attn_dp ? 1 : plan.tp;
+    const int dp = plan.attn_dp ? plan.dp * plan.tp : plan.dp;
+    cmd = fmt::format("vllm serve {} --tensor-parallel-size {} --pipeline-parallel-size {}", model, tp, plan.pp);
+    if (dp > 1) cmd += fmt::format(" --data-parallel-size {}", dp);
+    if (plan.ep > 1) cmd += " --enable-expert-parallel";
+    cmd += fmt::format(" --max-num-seqs {} --max-num-batched-tokens {} --gpu-memory-utilization {:.2f} --block-size {}",
+                       e.max_num_seqs, e.max_num_batched_tokens, e.gpu_memory_utilization, e.block_size);
+    if (d.max_model_len) cmd += fmt::format(" --max-model-len {}", *d.max_model_len);
+    if (e.name == "vllm-0.6") cmd += e.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill";
+    if (!e.costs.custom_all_reduce) cmd += " --disable-custom-all-reduce";
+    if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
+    if (d.precision.weight == DType::INT4) cmd += "   # serve an AWQ/GPTQ int4 checkpoint";
+    if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8";
+    if (plan.ep > 1 && plan.ep != plan.tp && !plan.attn_dp) {
+      cmd += "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
+    }
+  }
+  return cmd;
+}
 
 Json result_json(const SimResult& r, const EnginePolicy* engine) {
   Json j;
@@ -98,8 +144,10 @@ Json rejected_json(const PlanOutcome& o) {
 
 Json search_json(const SearchReport& s, const RunInfo& info) {
   Json plans = Json::array();
-  for (const auto& o : s.ranked) {
+  for (std::size_t i = 0; i < s.ranked.size(); ++i) {
+    const PlanOutcome& o = s.ranked[i];
     Json r = result_json(*o.result);
+    if (i < info.launch.size()) r["launch"] = info.launch[i];
     r["plan"]["id"] = o.candidate.id;
     if (o.candidate.knobs.max_num_seqs) r["plan"]["max_num_seqs"] = *o.candidate.knobs.max_num_seqs;
     if (o.candidate.knobs.max_num_batched_tokens) {
@@ -169,6 +217,7 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      "peak KV use {:.0f}%\n",
                      r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions,
                      r.peak_kv_utilization * 100);
+  if (!info.launch.empty()) out += fmt::format("  launch it           {}\n", info.launch.front());
   return out;
 }
 
@@ -200,6 +249,7 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
       }
     }
     out += "\n";
+    if (!info.launch.empty()) out += fmt::format("  launch it:  {}\n", info.launch.front());
     if (!s.baseline_note.empty()) out += fmt::format("  note: {}\n", s.baseline_note);
     if (s.objective == Objective::Goodput && best.score <= 0) {
       double ttft = best.result->ttft.mean, tpot = best.result->tpot.mean;

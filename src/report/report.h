@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/json_util.h"
 #include "search/planner.h"
@@ -20,11 +21,15 @@ struct RunInfo {
   std::string engine;
   std::string precision;
   double price_per_gpu_hour = 0;
+  std::vector<std::string> launch;  // engine launch command per reported plan (ranked order)
 };
 
 Json result_json(const SimResult& r, const EnginePolicy* engine = nullptr);
 Json rejected_json(const PlanOutcome& o);
 Json search_json(const SearchReport& s, const RunInfo& info);
+
+// The command that starts `engine` with this plan (vllm serve / sglang.launch_server / trtllm-serve).
+std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& engine);
 
 std::string simulate_table(const SimResult& r, const RunInfo& info, const EnginePolicy& engine);
 std::string search_table(const SearchReport& s, const RunInfo& info);
