@@ -34,6 +34,7 @@ Format choose_format(const Options& o) {
   if (!o.format.empty()) return parse_format(o.format);
   if (!o.output.empty()) {
     if (o.output.ends_with(".csv")) return Format::CSV;
+    if (o.output.ends_with(".html") || o.output.ends_with(".htm")) return Format::HTML;
     if (o.output.ends_with(".txt")) return Format::Table;
     return Format::JSON;
   }
@@ -100,6 +101,7 @@ int run_simulate(const Options& o, const CLI::App& app) {
       break;
     }
     case Format::CSV: text = simulate_csv(r); break;
+    case Format::HTML: text = simulate_html(r, info, engine); break;
   }
   write_output(o, text);
   return 0;
@@ -166,12 +168,15 @@ int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner, 
   if (!print) return 0;
   RunInfo info{d.model.name, d.cluster.describe(), w.description, d.engine, precision_label(d),
                s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour), {}};
-  for (const auto& o : rep.ranked) info.launch.push_back(launch_command(d, o.candidate.plan, d.engine_policy(o.candidate.knobs)));
+  for (const auto& ranked : rep.ranked) {
+    info.launch.push_back(launch_command(d, ranked.candidate.plan, d.engine_policy(ranked.candidate.knobs)));
+  }
   std::string text;
   switch (format) {
     case Format::Table: text = search_table(rep, info); break;
     case Format::JSON: text = search_json(rep, info).dump(2) + "\n"; break;
     case Format::CSV: text = search_csv(rep); break;
+    case Format::HTML: text = search_html(rep, info); break;
   }
   write_output(o, text);
   return 0;

@@ -94,7 +94,7 @@ void add_perf_options(CLI::App& app, Options& o) {
 }
 
 void add_output_options(CLI::App& app, Options& o) {
-  app.add_option("--format", o.format, "table, json or csv (default: table on a terminal, else from -o's "
+  app.add_option("--format", o.format, "table, json, csv or html (default: table on a terminal, else from -o's "
                                        "extension, else json)");
   app.add_option("-o,--output", o.output, "Write the result to this file instead of stdout");
 }

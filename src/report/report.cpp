@@ -14,7 +14,8 @@ Format parse_format(const std::string& text) {
   if (text == "table") return Format::Table;
   if (text == "json") return Format::JSON;
   if (text == "csv") return Format::CSV;
-  const std::vector<std::string> names = {"table", "json", "csv"};
+  if (text == "html") return Format::HTML;
+  const std::vector<std::string> names = {"table", "json", "csv", "html"};
   throw UserError(unknown_name_message("format", text, names));
 }
 

@@ -10,7 +10,7 @@
 
 namespace apex {
 
-enum class Format : std::uint8_t { Table, JSON, CSV };
+enum class Format : std::uint8_t { Table, JSON, CSV, HTML };
 Format parse_format(const std::string& text);
 
 // Context shown alongside results (model, cluster, workload description).
@@ -34,6 +34,9 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
 std::string simulate_table(const SimResult& r, const RunInfo& info, const EnginePolicy& engine);
 std::string search_table(const SearchReport& s, const RunInfo& info);
 std::string simulate_csv(const SimResult& r);
+// Self-contained HTML pages with inline SVG charts.
+std::string simulate_html(const SimResult& r, const RunInfo& info, const EnginePolicy& engine);
+std::string search_html(const SearchReport& s, const RunInfo& info);
 std::string search_csv(const SearchReport& s);
 
 }  // namespace apex
