@@ -98,6 +98,8 @@ int run_search(const Options& o, const CLI::App& app, const WaveRunner& runner =
 int run_list(const std::string& what);
 int run_validate_ops(const std::string& dir, const std::string& only, const std::string& format);
 int run_validate_serving(const std::string& reference, const std::string& output);
-int run_calibrate(const std::string& dir, const std::string& out_path);
+// With `holdout` > 1, fits on all rows but one in `holdout` and prints the errors on the rest
+// (nothing is written).
+int run_calibrate(const std::string& dir, const std::string& out_path, int holdout = 0);
 
 }  // namespace apex::cli

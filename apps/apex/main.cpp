@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   CLI::App* cal = app.add_subcommand("calibrate", "Fit the analytical op model to measured kernel tables");
   cal->add_option("--measurements", measurements, "Folder of per-GPU measurement folders")->required();
   cal->add_option("-o,--output", calib_out, "Where to write the fitted parameters")->capture_default_str();
+  int holdout = 0;
+  cal->add_option("--holdout", holdout, "Fit on all rows but 1 in N and print the held-out errors instead")
+      ->capture_default_str();
 
   CLI::App* sim = add_simulate_command(app, o);
 
@@ -73,7 +76,7 @@ int main(int argc, char** argv) {
       if (measurements.empty()) throw UserError("apex validate ops needs --measurements DIR");
       return run_validate_ops(measurements, only_gpu, validate_format);
     }
-    if (cal->parsed()) return run_calibrate(measurements, calib_out);
+    if (cal->parsed()) return run_calibrate(measurements, calib_out, holdout);
     if (sim->parsed()) {
       reject_extras(*sim);
       return run_simulate(o, *sim);

@@ -573,6 +573,22 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
   return p;
 }
 
+std::pair<MeasurementSet, MeasurementSet> split_measurements(const MeasurementSet& m, int folds, int fold) {
+  MeasurementSet train, test;
+  train.dir = test.dir = m.dir;
+  auto split = [&](const auto& rows, auto& a, auto& b) {
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      (static_cast<int>(i % static_cast<std::size_t>(folds)) == fold ? b : a).push_back(rows[i]);
+    }
+  };
+  split(m.gemm, train.gemm, test.gemm);
+  split(m.prefill, train.prefill, test.prefill);
+  split(m.decode, train.decode, test.decode);
+  split(m.moe, train.moe, test.moe);
+  split(m.comm, train.comm, test.comm);
+  return {std::move(train), std::move(test)};
+}
+
 const Gpu* gpu_for_calibration_key(const std::string& key) {
   for (const auto& g : gpu_presets()) {
     if (g.calibration_key == key) return &g;

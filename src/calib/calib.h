@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,10 @@ ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const Measurem
 
 // Fits every op family that has rows; families without rows keep `start`'s values.
 OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start, const std::string& provenance);
+
+// Splits every table into a training set and a held-out set: row i is held out when
+// i % folds == fold (deterministic). For out-of-sample error estimates.
+std::pair<MeasurementSet, MeasurementSet> split_measurements(const MeasurementSet& m, int folds, int fold);
 
 // Preset GPU whose calibration_key is `key` ("h100_sxm"), or nullptr.
 const Gpu* gpu_for_calibration_key(const std::string& key);
