@@ -458,3 +458,40 @@ TEST(Engine, TheVllm060ValidationSetupIsExpressible) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+
+TEST(Simulator, PerRequestRecordsMatchTheSummaries) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
+  Plan p;
+  p.dp = 2;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.rate = 30;
+  s.num_requests = 200;
+  s.prompt = LengthDist::parse("lognormal:600:300", "p");
+  s.output = LengthDist::parse("lognormal:80:40", "o");
+  auto src = synthetic_source(s);
+  const SimResult r = simulate_plan(d, p, *src, {}, true);
+  ASSERT_EQ(r.request_records.size(), 200u);
+  std::vector<bool> seen(200, false);
+  double e2e = 0;
+  int replica1 = 0;
+  for (const auto& q : r.request_records) {
+    ASSERT_LT(q.id, 200u);
+    EXPECT_FALSE(seen[q.id]) << "request " << q.id << " reported twice";
+    seen[q.id] = true;
+    e2e += q.e2e;
+    replica1 += q.replica;
+    EXPECT_GE(q.e2e, q.ttft);
+  }
+  EXPECT_NEAR(e2e / 200, r.e2e.mean, 1e-9);
+  EXPECT_GT(replica1, 50);  // both replicas served
+  EXPECT_LT(replica1, 150);
+  auto again = synthetic_source(s);
+  EXPECT_TRUE(simulate_plan(d, p, *again).request_records.empty());  // off by default: constant memory
+}
+
+}  // namespace
+}  // namespace apex

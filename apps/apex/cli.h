@@ -58,7 +58,8 @@ struct Options {
   // output
   std::string format;
   std::string output;
-  std::string* capture = nullptr;  // when set, results go here instead of stdout or -o (Python bindings)
+  std::string* capture = nullptr;
+  std::string per_request;  // simulate: one CSV row per request  // when set, results go here instead of stdout or -o (Python bindings)
   // search
   std::string objective = "throughput";
   int top = 10;

@@ -86,7 +86,16 @@ int run_simulate(const Options& o, const CLI::App& app) {
     throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
   }
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
-  const SimResult r = simulate_plan(d, plan, *src);
+  const SimResult r = simulate_plan(d, plan, *src, {}, !o.per_request.empty());
+  if (!o.per_request.empty()) {
+    std::ofstream f(o.per_request);
+    if (!f) throw UserError(fmt::format("cannot write --per-request file '{}'", o.per_request));
+    f << "id,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,replica,preemptions\n";
+    for (const auto& q : r.request_records) {
+      f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output, q.ttft,
+                       q.tpot, q.e2e, q.replica, q.preemptions);
+    }
+  }
   RunInfo info{d.model.name, d.cluster.describe(), w.description, engine.name, precision_label(d),
                d.cluster.gpu.price_per_hour, {launch_command(d, plan, engine)}};
   std::string text;

@@ -143,9 +143,12 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
   return c;
 }
 
-SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests, const EngineOverrides& extra) {
+SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests, const EngineOverrides& extra,
+                        bool record_requests) {
   const EnginePolicy engine = d.engine_policy(extra);
-  return simulate(sim_config(d, plan, engine), requests, d.op_model_ptr());
+  SimConfig c = sim_config(d, plan, engine);
+  c.record_requests = record_requests;
+  return simulate(c, requests, d.op_model_ptr());
 }
 
 }  // namespace apex

@@ -57,6 +57,8 @@ struct Active {
   bool in_flight = false;
   bool running = false;  // in the running list (holds blocks)
   bool queue_recorded = false;
+  std::int32_t replica = 0;
+  std::int32_t preemptions = 0;
 
   std::int32_t num_tokens() const { return prompt + generated; }
 };
@@ -199,6 +201,7 @@ class Simulation {
   double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
   double peak_kv = 0;
   double active_time_integral = 0;  // ∫ (requests in the system) dt, for Little's law
+  std::vector<RequestRecord> records;
 };
 
 Replica::Replica(Simulation& sim, int index) : sim_(sim), index_(index) {
@@ -247,6 +250,7 @@ void Replica::preempt(std::int32_t slot) {
   a.running = false;
   remove_running(slot);
   waiting_.push_front(slot);
+  ++a.preemptions;
   ++sim_.preemptions;
 }
 
@@ -518,6 +522,10 @@ void Simulation::finish(std::int32_t slot, TimeNs now) {
   if (cfg.ttft_slo > 0 && t_ttft > cfg.ttft_slo) ok = false;
   if (cfg.tpot_slo > 0 && a.output > 1 && t_tpot > cfg.tpot_slo) ok = false;
   if (ok) ++slo_met;
+  if (cfg.record_requests) {
+    records.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt, a.output, a.replica,
+                                    a.preemptions});
+  }
   ++finished;
   prompt_tokens += static_cast<std::uint64_t>(a.prompt);
   output_tokens += static_cast<std::uint64_t>(a.output);
@@ -608,6 +616,7 @@ SimResult Simulation::run() {
           if (replicas[i].load() < replicas[target].load()) target = i;
         }
       }
+      a.replica = static_cast<std::int32_t>(target);
       replicas[target].admit(slot);
       dirty[target] = 1;
       ++active;
@@ -648,6 +657,7 @@ SimResult Simulation::run() {
   out.preemptions = preemptions;
   out.peak_kv_utilization = peak_kv;
   out.peak_active_requests = peak_active;
+  out.request_records = std::move(records);
   if (iterations > 0) {
     out.mean_batch_seqs = static_cast<double>(batch_seqs) / static_cast<double>(iterations);
     out.mean_batch_tokens = static_cast<double>(batch_tokens) / static_cast<double>(iterations);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/stats.h"
 #include "perf/cost_model.h"
@@ -34,6 +35,16 @@ struct SimConfig {
   double tpot_slo = 0;
   double expert_skew = 0;          // MoE expert-load imbalance (power-law alpha; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
+  bool record_requests = false;    // keep one RequestRecord per request (memory grows with the trace)
+};
+
+// One served request, for --per-request output.
+struct RequestRecord {
+  std::uint64_t id = 0;
+  double arrival = 0, ttft = 0, e2e = 0, tpot = 0;  // seconds
+  std::int32_t prompt = 0, output = 0;
+  std::int32_t replica = 0;
+  std::int32_t preemptions = 0;
 };
 
 struct SimResult {
@@ -58,6 +69,7 @@ struct SimResult {
   double peak_kv_utilization = 0;
   std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
   double mean_active_requests = 0;         // time-averaged requests in the system (Little's L)
+  std::vector<RequestRecord> request_records;  // in completion order; only with record_requests
 };
 
 // Checks that every request of a loaded trace can be served by this deployment (prompt within
