@@ -31,7 +31,7 @@ namespace apex::cli {
 void add_model_options(CLI::App& app, Options& o) {
   app.add_option("--model", o.model, "Model preset name (see `apex list models`) or path to a config.json")
       ->required();
-  app.add_option("--weight-dtype", o.weight_dtype, "Weight format: bf16, fp16, fp8, int8, int4")
+  app.add_option("--weight-dtype", o.weight_dtype, "Weight format: bf16, fp16, fp8, int8 (W8A8 with --activation-dtype int8), int4 (W4A16), fp4 (NVFP4)")
       ->capture_default_str();
   app.add_option("--kv-dtype", o.kv_dtype, "KV-cache format: bf16, fp16, fp8 (default: the activation dtype)");
   app.add_option("--activation-dtype", o.activation_dtype, "Activation format: bf16, fp16, fp8, int8")
