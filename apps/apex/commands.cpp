@@ -79,10 +79,10 @@ int run_simulate(const Options& o, const CLI::App& app) {
   make_plan_or_throw(d, plan, popt);
   const EnginePolicy engine = d.engine_policy();
   if (w.trace) {
-    if (auto why = memory_check(d, plan, engine, w.trace->max_total())) {
+    if (auto why = memory_check(d, plan, engine, required_kv_tokens(d, w.trace->max_total()))) {
       throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
     }
-  } else if (auto why = memory_check(d, plan, engine, 1)) {
+  } else if (auto why = memory_check(d, plan, engine, required_kv_tokens(d, 1))) {
     throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
   }
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);

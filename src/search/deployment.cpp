@@ -106,6 +106,10 @@ void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& opti
   }
 }
 
+std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request) {
+  return std::max<std::int64_t>(longest_request, d.max_model_len.value_or(0));
+}
+
 std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
                                         std::int64_t longest_request) {
   const MemoryFootprint f =

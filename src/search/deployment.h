@@ -41,6 +41,11 @@ struct Deployment {
 // Fills plan.stages; UserError naming the reason when the plan is impossible.
 void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options = {});
 
+// The sequence length the KV cache must hold for one request: the longest request of the workload,
+// or the explicit --max-model-len when it is longer (vLLM refuses to start unless the cache holds
+// one max_model_len sequence).
+std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request);
+
 // Memory check for a plan: nullopt when the KV cache can hold `longest_request` tokens, else the
 // reason with bytes needed vs available.
 std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,

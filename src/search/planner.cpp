@@ -303,7 +303,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   if (options.objective == Objective::Goodput && d.ttft_slo <= 0 && d.tpot_slo <= 0) {
     throw UserError("--objective goodput needs --ttft-slo-ms and/or --tpot-slo-ms");
   }
-  const std::int64_t longest = trace.max_total();
+  const std::int64_t longest = required_kv_tokens(d, trace.max_total());
   if (longest > d.effective_max_model_len()) {
     throw UserError(fmt::format("the workload's longest request needs {} tokens but the max model length is {}",
                                 longest, d.effective_max_model_len()));
