@@ -31,6 +31,10 @@ std::optional<GemmArgs> gemm_args(const GemmRow& r) {
   return std::nullopt;  // fp8_block (eager timing), nvfp4, int4_wo, ...: not modelled
 }
 
+// Sliding-window kernels work in key tiles, so the band they compute reaches up to one tile past
+// the window: the effective window APEX prices (also used by the cost model, CostModel::window()).
+std::int64_t effective_window(std::int64_t window) { return window > 0 ? window + kWindowTile : 0; }
+
 double causal_pairs(std::int64_t len, std::int64_t window) {
   const auto s = static_cast<double>(len);
   if (window <= 0 || window >= len) return s * (s + 1) / 2;
@@ -44,8 +48,9 @@ PrefillAttnArgs prefill_args(const AttentionRow& r) {
   PrefillAttnArgs a;
   a.seqs = r.batch;
   a.tokens = r.batch * r.len;
-  a.pairs = static_cast<double>(r.batch) * causal_pairs(r.len, r.window);
-  a.kv_tokens = r.batch * (r.window > 0 ? std::min(r.len, r.window) : r.len);
+  const std::int64_t w = effective_window(r.window);
+  a.pairs = static_cast<double>(r.batch) * causal_pairs(r.len, w);
+  a.kv_tokens = r.batch * (w > 0 ? std::min(r.len, w) : r.len);
   a.heads = r.heads;
   a.kv_heads = r.kv_heads;
   a.head_dim = r.head_dim;
@@ -56,7 +61,8 @@ PrefillAttnArgs prefill_args(const AttentionRow& r) {
 DecodeAttnArgs decode_args(const AttentionRow& r) {
   DecodeAttnArgs a;
   a.seqs = r.batch;
-  const std::int64_t ctx = r.window > 0 ? std::min(r.len + 1, r.window) : r.len + 1;
+  const std::int64_t w = effective_window(r.window);
+  const std::int64_t ctx = w > 0 ? std::min(r.len + 1, w) : r.len + 1;
   a.kv_tokens = r.batch * ctx;
   a.heads = r.heads;
   a.kv_heads = r.kv_heads;

@@ -47,6 +47,7 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
   }
   for (const auto& st : plan_.stages) stage_cells_.push_back(st.cell_counts);
   for (const auto& c : model.cells) window_ = std::max(window_, c.attn.window);
+  if (window_ > 0) window_ += kWindowTile;  // the band a tiled kernel computes
 
   // Replica-wide constants for Work.
   for (const auto& st : plan_.stages) {

@@ -64,6 +64,8 @@ class CostModel {
             std::shared_ptr<const OpModel> ops, const EngineCosts& engine);
 
   int num_stages() const { return static_cast<int>(stage_cells_.size()); }
+  // Keys a sliding-window layer attends to, as its kernel computes them (window + one key tile);
+  // 0 when the model has no sliding-window layer.
   std::int64_t window() const { return window_; }
   // Seconds each stage takes for this micro-batch (out.size() == num_stages()).
   void stage_times(const BatchShape& b, std::vector<double>& out) const;

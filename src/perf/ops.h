@@ -17,6 +17,10 @@ namespace apex {
 
 // CustomAllReduce is vLLM's one-shot/two-shot all-reduce over NVLink peer memory, used instead of
 // NCCL for messages under 8 MiB within one node (tp <= 8) unless --disable-custom-all-reduce.
+// Sliding-window attention kernels compute in key tiles of this many tokens, so their band
+// reaches up to one tile past the window (fitted on the measured sliding-window rows).
+constexpr std::int64_t kWindowTile = 128;
+
 enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv, CustomAllReduce };
 constexpr std::size_t kNumCollectives = 6;
 std::string_view collective_name(Collective c);
