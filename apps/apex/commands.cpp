@@ -275,6 +275,7 @@ int run_calibrate(const std::string& dir, const std::string& out_path, int holdo
 }
 
 int run_list(const std::string& what) {
+  if (what.empty()) throw UserError("apex list needs what to list: models, gpus, engines or objectives");
   if (what == "models") {
     for (const auto& p : model_presets()) {
       const Model m = load_model(p.name);

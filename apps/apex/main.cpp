@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
   std::string list_what;
 
   CLI::App* list = app.add_subcommand("list", "List presets: models, gpus, engines, objectives");
-  list->add_option("what", list_what, "models | gpus | engines | objectives")->required();
+  list->add_option("what", list_what, "models | gpus | engines | objectives");
 
   std::string measurements, only_gpu, calib_out = "data/calibration.json", validate_what, validate_format = "table";
   std::string reference, validate_out;
