@@ -198,7 +198,7 @@ TEST(CliErrors, UnreadableTrace) {
 
 TEST(CliErrors, MalformedCsvLineNamesFileAndLine) {
   expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/bad_nonnumeric.csv"),
-                    "bad_nonnumeric.csv:3:", "not a number");
+                    "bad_nonnumeric.csv:3:", "not an integer");
 }
 
 TEST(CliErrors, MalformedJsonlLine) {
@@ -567,6 +567,27 @@ TEST(CliSearch, ObjectiveTtftRanksByTtft) {
     EXPECT_LE(j["plans"][i - 1]["metrics"]["ttft_s"]["mean"].get<double>(),
               j["plans"][i]["metrics"]["ttft_s"]["mean"].get<double>() * (1 + 1e-9));
   }
+}
+
+}  // namespace
+
+namespace {
+
+// Out-of-range values found by review: each is a clear exit-2 error, never an overflow.
+TEST(CliErrors, OutOfRangeValuesAreRefused) {
+  expect_user_error(kSim + " --step-overhead-ms 1e300", "--step-overhead-ms");
+  expect_user_error("search " + kModel1Gpu + " --rate 10 --num-requests 100000000000 --prompt-len 8 --output-len 8",
+                    "--num-requests");
+  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/far_future.csv"), "far_future.csv:3:",
+                    "horizon");
+  expect_user_error("search " + kModel1Gpu + " --rate 10 --num-requests 5 --prompt-len 8 --output-len 1 --objective tpot",
+                    "undefined");
+}
+
+TEST(Cli, ACsvWithAByteOrderMarkIsRead) {
+  const CliRun r = apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/bom.csv") + " --format json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(parse_or_fail(r.out)["metrics"]["requests"], 2);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "model/registry.h"
 #include "perf/cost_model.h"
 #include "search/planner.h"
+#include "search/deployment.h"
 
 namespace apex {
 namespace {
@@ -76,13 +77,15 @@ TEST(MoeMemory, ExpertShardsAndDataParallelAttention) {
   const double w_tp = stage_weight_bytes(m, tp8, tp8.stages[0], bf16);
   const double w_ep = stage_weight_bytes(m, ep8, ep8.stages[0], bf16);
   EXPECT_NEAR(w_ep, w_tp, w_tp * 1e-9);
-  // Data-parallel attention replicates the attention weights on every GPU.
+  // Data-parallel attention replicates the attention weights on every GPU, and with them the
+  // embedding and the LM head (each data-parallel rank runs its own).
   Plan dpa = ep8;
   dpa.attn_dp = true;
   ASSERT_FALSE(make_plan(m, c, dpa));
   const auto& cell = m.cells[0];
   const double attn = cell.attention_params(m.hidden) * 32 * 2;  // bytes, all layers
-  EXPECT_NEAR(stage_weight_bytes(m, dpa, dpa.stages[0], bf16) - w_ep, attn * 7.0 / 8.0, attn * 1e-6);
+  const double vocab = 2.0 * 32000 * 4096 * 2;                    // embedding + untied LM head, bytes
+  EXPECT_NEAR(stage_weight_bytes(m, dpa, dpa.stages[0], bf16) - w_ep, (attn + vocab) * 7.0 / 8.0, attn * 1e-6);
   // ... and each GPU caches the full KV heads of its own sequences: 8 KV heads per token per GPU.
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, dpa, dpa.stages[0]), 32.0 * 2 * 8 * 128);
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, tp8, tp8.stages[0]), 32.0 * 2 * 1 * 128);
@@ -321,6 +324,92 @@ TEST(Dtypes, QuantizedWeightsShrinkMemoryAndDecodeTime) {
   EXPECT_LT(t4, t16);                                   // a quarter of the bytes to stream
   EXPECT_GT(ops->gemm({4096, 7168, 8192, DType::INT4, DType::BF16}),
             ops->gemm({4096, 7168, 8192, DType::BF16, DType::BF16}));  // dequantization costs at large m
+}
+
+}  // namespace
+}  // namespace apex
+
+namespace apex {
+namespace {
+
+TEST(ReviewFindings, EncoderLayersKeepNoCacheInTheStageAccounting) {
+  const Model w = load_model("whisper-large-v3");
+  const Cluster c = make_cluster("l40s", 1, 1);
+  Plan p;
+  ASSERT_FALSE(make_plan(w, c, p));
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(w, p, p.stages[0]), w.kv_elements_per_token());
+  EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(w, p, p.stages[0]), 32.0 * 2 * 20 * 64);
+}
+
+TEST(ReviewFindings, DataParallelAttentionChecksOneRanksCapacity) {
+  Deployment d;
+  d.model = load_model("qwen3-30b-a3b");
+  d.cluster = make_cluster("h100-sxm", 1, 2);
+  d.engine_overrides.gpu_memory_utilization = 0.43;
+  Plan p;
+  p.tp = 2;
+  p.ep = 2;
+  p.attn_dp = true;
+  make_plan_or_throw(d, p);
+  const EnginePolicy e = d.engine_policy();
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
+  EXPECT_EQ(usable_kv_tokens(f, p, e), f.kv_tokens() / 2);
+  EXPECT_TRUE(memory_check(d, p, e, f.kv_tokens() / 2 + 16).has_value());  // more than one rank holds
+  EXPECT_FALSE(memory_check(d, p, e, f.kv_tokens() / 2 - 16).has_value());
+}
+
+TEST(ReviewFindings, V0WatermarkIsPartOfTheMemoryCheck) {
+  Deployment d;
+  d.model = load_model("llama-3.1-8b");
+  d.cluster = make_cluster("h100-sxm", 1, 1);
+  d.engine = "vllm-0.6";
+  d.max_model_len = 16000;
+  Plan p;
+  make_plan_or_throw(d, p);
+  const EnginePolicy e = d.engine_policy();
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
+  const std::int64_t watermark = static_cast<std::int64_t>(0.01 * static_cast<double>(f.kv_blocks)) * f.block_size;
+  EXPECT_EQ(usable_kv_tokens(f, p, e), f.kv_tokens() - watermark);
+}
+
+TEST(ReviewFindings, WindowPairsMatchABruteForceSum) {
+  for (std::int64_t past : {0, 5, 100, 4096, 5000}) {
+    for (std::int64_t q : {1, 7, 300, 4096}) {
+      for (std::int64_t w : {64, 4096}) {
+        double brute = 0;
+        for (std::int64_t i = 1; i <= q; ++i) brute += static_cast<double>(std::min(past + i, w));
+        EXPECT_DOUBLE_EQ(window_pairs(past, q, w), brute) << past << " " << q << " " << w;
+      }
+    }
+  }
+}
+
+TEST(ReviewFindings, PrunedSearchStaysExactOnSlidingWindowModels) {
+  Deployment d;
+  d.model = load_model("gemma-2-9b");
+  d.cluster = make_cluster("h100-sxm", 1, 4);
+  SyntheticSpec s;
+  s.rate = 1;
+  s.num_requests = 40;
+  s.prompt = LengthDist::parse("uniform:4000:7900", "p");
+  s.output = LengthDist::parse("20", "o");
+  const Trace t = synthesize(s);
+  for (Objective obj : {Objective::TtftMean, Objective::E2eP99}) {
+    SearchOptions o;
+    o.objective = obj;
+    o.top = 2;
+    o.wave = 1;
+    o.plan.require_all_gpus = false;
+    const SearchReport pruned = search(d, t, o);
+    o.exhaustive = true;
+    const SearchReport full = search(d, t, o);
+    ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
+    for (std::size_t i = 0; i < full.ranked.size(); ++i) {
+      EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
+      // The bound never exceeds what the simulation finds (latency objectives: lower bound).
+      EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
+    }
+  }
 }
 
 }  // namespace

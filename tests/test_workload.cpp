@@ -140,7 +140,7 @@ TEST(TraceErrors, NegativeOutputLength) {
 TEST(TraceErrors, NonNumericField) {
   const std::string msg = user_error_of([] { load_trace(kData + "/bad_nonnumeric.csv"); });
   EXPECT_CONTAINS(msg, "bad_nonnumeric.csv:3:");
-  EXPECT_CONTAINS(msg, "prompt_tokens 'ten' is not a number");
+  EXPECT_CONTAINS(msg, "prompt_tokens 'ten' is not an integer");
 }
 
 TEST(TraceErrors, LineNumbersCountLeadingBlankLines) {

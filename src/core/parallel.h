@@ -24,6 +24,7 @@ void parallel_for(std::size_t n, int threads, F&& f) {
   }
   std::atomic<std::size_t> next{0};
   std::exception_ptr error;
+  std::size_t error_index = n;  // the lowest failing index wins, whatever the timing
   std::mutex error_mutex;
   {
     std::vector<std::jthread> pool;
@@ -34,7 +35,10 @@ void parallel_for(std::size_t n, int threads, F&& f) {
             f(i);
           } catch (...) {
             std::lock_guard lock(error_mutex);
-            if (!error) error = std::current_exception();
+            if (i < error_index) {
+              error_index = i;
+              error = std::current_exception();
+            }
           }
         }
       });

@@ -69,6 +69,12 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   r.reject_unknown();
   if (g.hbm_bytes <= 0) throw UserError(fmt::format("{}: 'hbm_capacity' is required (e.g. \"80GiB\")", where));
   if (g.hbm_bandwidth <= 0) throw UserError(fmt::format("{}: 'hbm_bandwidth' is required (e.g. \"3.35TB/s\")", where));
+  if (std::max(g.peak_bf16, g.peak_fp16) > 0 && std::max(g.peak_bf16, g.peak_fp16) < 1e12) {
+    throw UserError(fmt::format("{}: 16-bit peak below 1 TFLOPS is not a GPU APEX can model", where));
+  }
+  if (g.hbm_bandwidth > 0 && g.hbm_bandwidth < 1e9) {
+    throw UserError(fmt::format("{}: 'hbm_bandwidth' below 1 GB/s is not a GPU APEX can model", where));
+  }
   if (g.peak_bf16 <= 0 && g.peak_fp16 <= 0) {
     throw UserError(fmt::format("{}: 'peak_bf16' or 'peak_fp16' is required (e.g. \"989TFLOPS\")", where));
   }

@@ -76,6 +76,7 @@ DType checkpoint_dtype(const HfReader& r) {
 
 void check_heads(const HfReader& r, const AttentionSpec& a) {
   if (a.num_heads <= 0) throw UserError(fmt::format("{}: number of attention heads must be positive", r.where()));
+  if (a.head_dim <= 0) throw UserError(fmt::format("{}: head_dim must be positive", r.where()));
   if (a.num_kv_heads <= 0 || a.num_heads % a.num_kv_heads != 0) {
     throw UserError(fmt::format("{}: num_key_value_heads ({}) must divide num_attention_heads ({})", r.where(),
                                 a.num_kv_heads, a.num_heads));
@@ -97,6 +98,10 @@ Model llama_like(const HfReader& r, const std::string& type) {
   AttentionSpec attn;
   attn.num_heads = r.req_int({"num_attention_heads"});
   attn.num_kv_heads = r.int_or({"num_key_value_heads"}, attn.num_heads);
+  if (!r.opt_int({"head_dim"}) && m.hidden % attn.num_heads != 0) {
+    throw UserError(fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {} and no head_dim is given",
+                                r.where(), m.hidden, attn.num_heads));
+  }
   attn.head_dim = r.int_or({"head_dim"}, m.hidden / attn.num_heads);
   attn.qkv_bias = type == "qwen2" || type == "qwen2_moe" || r.bool_or("attention_bias", false);
   attn.o_bias = r.bool_or("attention_bias", false) && type != "qwen2" && type != "qwen2_moe";
@@ -184,6 +189,9 @@ Model llama_like(const HfReader& r, const std::string& type) {
 // KV heads as query heads), a plain (non-gated) MLP, LayerNorms with biases.
 Cell classic_cell(const HfReader& r, std::int64_t hidden, std::int64_t heads, std::int64_t intermediate,
                   bool attn_bias, bool mlp_bias, std::int64_t norm_params) {
+  if (heads > 0 && hidden % heads != 0) {
+    throw UserError(fmt::format("{}: hidden size {} is not a multiple of the {} attention heads", r.where(), hidden, heads));
+  }
   Cell c;
   c.name = "decoder";
   c.attn.num_heads = heads;

@@ -102,15 +102,19 @@ class AnalyticalOps final : public OpModel {
     const double kv_bytes =
         static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * (a.latent ? 1.0 : 2.0) * dtype_bytes(a.kv);
     const double par = static_cast<double>(a.kv_tokens * a.kv_heads);
+    // Never faster than the math: q·k and p·v for every head over every key.
+    double peak = gpu_.peak_flops(DType::BF16);
+    if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
+    const double flops_floor = 4.0 * static_cast<double>(a.heads * a.head_dim) * static_cast<double>(a.kv_tokens) / peak;
     const double t = f.t0 + f.t_seq * static_cast<double>(a.seqs) +
                      kv_bytes / (gpu_.hbm_bandwidth * f.mem_eff * sat(par, f.par_half));
     const Correction& c = p_.decode_correction[a.kv == DType::FP8 ? 1 : 0];
-    if (c.empty() || a.latent) return t;  // no measured MLA kernels: the fitted base model only
+    if (c.empty() || a.latent) return std::max(t, flops_floor);  // no measured MLA kernels: the base model
     const double ctx = static_cast<double>(a.kv_tokens) / static_cast<double>(a.seqs);
     const double at[4] = {lg(static_cast<double>(a.seqs)), lg(ctx),
                           lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
                           lg(static_cast<double>(a.head_dim))};
-    return std::max(t * c.factor(at), kv_bytes / gpu_.hbm_bandwidth);
+    return std::max({t * c.factor(at), kv_bytes / gpu_.hbm_bandwidth, flops_floor});
   }
 
   double collective(Collective op, double bytes, const CommGroup& g) const override {

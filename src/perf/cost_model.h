@@ -10,6 +10,7 @@
 // token-count-dependent part (GEMMs, collectives, elementwise) is memoized per token count.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -20,6 +21,14 @@
 #include "plan/plan.h"
 
 namespace apex {
+
+// Σ_{i=1..q} min(past + i, window): causal query-key pairs of a q-token chunk after `past` cached
+// tokens, when each query sees at most `window` keys.
+inline double window_pairs(std::int64_t past, std::int64_t q, std::int64_t window) {
+  const std::int64_t below = std::max<std::int64_t>(0, std::min<std::int64_t>(window - past, q));
+  const auto b = static_cast<double>(below);
+  return b * static_cast<double>(past) + b * (b + 1) / 2 + static_cast<double>(q - below) * static_cast<double>(window);
+}
 
 // What one iteration (one micro-batch) computes, aggregated so that the cost is a function of a
 // few numbers. Window sums count keys inside the sliding window only (used by windowed cells).

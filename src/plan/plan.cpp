@@ -168,7 +168,8 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     bytes += static_cast<double>(s.cell_counts[c]) * cell_params_per_gpu(model, model.cells[c], plan) * wb;
   }
-  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.tp;  // vocab-parallel over the group
+  // Vocab-parallel over the attention's TP group (replicated on every data-parallel attention rank).
+  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.attn_tp();
   if (s.has_embedding) {
     bytes += (vocab_rows + static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) * eb;
   }
@@ -185,6 +186,7 @@ double stage_kv_elements_per_token(const Model& model, const Plan& plan, const S
   double e = 0;
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     const auto& a = model.cells[c].attn;
+    if (model.cells[c].role == CellRole::Encoder) continue;  // encoder layers keep no cache
     double per_layer = 0;
     if (a.kind == AttentionKind::MLA) {
       per_layer = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp

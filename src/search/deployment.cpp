@@ -53,7 +53,11 @@ void Deployment::validate() const {
                                 g.name));
   }
   const std::int64_t mml = effective_max_model_len();
-  if (mml < 1) throw UserError(fmt::format("--max-model-len must be at least 1, got {}", mml));
+  if (mml < 1) {
+    throw UserError(max_model_len ? fmt::format("--max-model-len must be at least 1, got {}", mml)
+                                  : fmt::format("{}: the model's max_position_embeddings is {}; pass --max-model-len",
+                                                model.name, model.max_positions));
+  }
   if (mml > model.max_positions) {
     throw UserError(fmt::format("--max-model-len {} exceeds the model's context of {} tokens", mml,
                                 model.max_positions));
@@ -93,9 +97,11 @@ EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
       EngineOverrides probe = o;
       probe.chunked_prefill = true;
       const int budget = resolve_engine(engine, cluster.gpu, effective_max_model_len(), probe).max_num_batched_tokens;
-      o.max_num_batched_tokens = static_cast<int>(std::max<std::int64_t>(budget, model.max_source_positions));
+      o.max_num_batched_tokens = static_cast<int>(
+          std::max<std::int64_t>(budget, model.max_source_positions + model.max_target_positions));
     }
-    return resolve_engine(engine, cluster.gpu, model.max_source_positions, o);
+    // A request preempted mid-decode recomputes its input and its generated tokens in one step.
+    return resolve_engine(engine, cluster.gpu, model.max_source_positions + model.max_target_positions, o);
   }
   return resolve_engine(engine, cluster.gpu, effective_max_model_len(), o);
 }
@@ -104,6 +110,13 @@ void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& opti
   if (auto why = make_plan(d.model, d.cluster, plan, options)) {
     throw UserError(fmt::format("impossible plan {}: {}", plan.label(), why->detail));
   }
+}
+
+std::int64_t usable_kv_tokens(const MemoryFootprint& f, const Plan& plan, const EnginePolicy& engine) {
+  // A sequence's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
+  std::int64_t blocks = plan.attn_dp ? f.kv_blocks / plan.tp : f.kv_blocks;
+  blocks -= static_cast<std::int64_t>(engine.admission_watermark * static_cast<double>(f.kv_blocks));
+  return std::max<std::int64_t>(0, blocks) * f.block_size;
 }
 
 std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request) {
@@ -124,9 +137,13 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
                        format_bytes(f.runtime_reserve), format_bytes(f.budget), format_bytes(f.capacity),
                        engine.gpu_memory_utilization);
   }
-  if (f.kv_tokens() < longest_request) {
-    return fmt::format("KV cache holds {} tokens per replica ({} per GPU), the longest request needs {} ({} per GPU)",
-                       f.kv_tokens(), format_bytes(f.kv_cache), longest_request, format_bytes(need_kv));
+  const std::int64_t usable = usable_kv_tokens(f, plan, engine);
+  if (usable < longest_request) {
+    return fmt::format("KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {} ({} per "
+                       "GPU)",
+                       usable, format_bytes(f.kv_cache),
+                       plan.attn_dp ? ", one data-parallel attention rank" : "", longest_request,
+                       format_bytes(need_kv));
   }
   return std::nullopt;
 }

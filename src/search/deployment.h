@@ -41,6 +41,10 @@ struct Deployment {
 // Fills plan.stages; UserError naming the reason when the plan is impossible.
 void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options = {});
 
+// KV tokens one request can occupy: the replica's blocks, or one rank's under data-parallel
+// attention, minus the engine's admission watermark.
+std::int64_t usable_kv_tokens(const MemoryFootprint& f, const Plan& plan, const EnginePolicy& engine);
+
 // The sequence length the KV cache must hold for one request: the longest request of the workload,
 // or the explicit --max-model-len when it is longer (vLLM refuses to start unless the cache holds
 // one max_model_len sequence).

@@ -200,7 +200,7 @@ class BoundCalculator {
           b.prefill_tokens = q;
           b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(done) + (static_cast<double>(q) + 1) / 2);
           b.prefill_kv = done + q;
-          b.prefill_pairs_window = std::min(b.prefill_pairs, static_cast<double>(q * std::max<std::int64_t>(1, window())));
+          b.prefill_pairs_window = window() > 0 ? window_pairs(done, q, window()) : 0.0;
           b.prefill_kv_window = window_min(done + q);
         }
         done += q;
@@ -304,6 +304,13 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     throw UserError("--objective goodput needs --ttft-slo-ms and/or --tpot-slo-ms");
   }
   const std::int64_t longest = required_kv_tokens(d, trace.max_total());
+  const bool tpot_objective = options.objective == Objective::TpotMean || options.objective == Objective::TpotP50 ||
+                              options.objective == Objective::TpotP99;
+  if (tpot_objective && std::all_of(trace.requests.begin(), trace.requests.end(),
+                                    [](const Request& r) { return r.output <= 1; })) {
+    throw UserError("--objective tpot is undefined: every request generates one token (TPOT needs two); rank by ttft "
+                    "or e2e instead");
+  }
   if (longest > d.effective_max_model_len()) {
     throw UserError(fmt::format("the workload's longest request needs {} tokens but the max model length is {}",
                                 longest, d.effective_max_model_len()));

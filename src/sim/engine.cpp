@@ -173,7 +173,9 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     p.block_size = b;
   }
   if (o.step_overhead_s) {
-    if (!(*o.step_overhead_s >= 0)) throw UserError("--step-overhead-ms must not be negative");
+    if (!(*o.step_overhead_s >= 0) || *o.step_overhead_s > 60) {
+      throw UserError(fmt::format("--step-overhead-ms must be between 0 and 60000, got {}", *o.step_overhead_s * 1e3));
+    }
     p.costs.step_overhead = *o.step_overhead_s;
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;

@@ -130,6 +130,7 @@ class Replica {
   std::vector<double> stage_s_;  // scratch
   int in_flight_ = 0;
   TimeNs wake_at_ = -1;
+  TimeNs busy_until_ = 0;
 };
 
 class Simulation {
@@ -150,6 +151,10 @@ class Simulation {
                                   c.engine.gpu_memory_utilization, format_bytes(memory.budget)));
     }
     for (int r = 0; r < c.plan.dp; ++r) replicas.emplace_back(*this, r);
+    // One request's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
+    std::int64_t blocks = c.plan.attn_dp ? memory.kv_blocks / c.plan.tp : memory.kv_blocks;
+    blocks -= static_cast<std::int64_t>(c.engine.admission_watermark * static_cast<double>(memory.kv_blocks));
+    max_request_tokens = std::max<std::int64_t>(0, blocks) * memory.block_size;
     for (auto& r : replicas) r.total_blocks = r.free_blocks = memory.kv_blocks;
     // MFU is measured against the dense peak of the math the GEMMs run in: 8-bit and FP4 weights
     // run 8-/4-bit tensor-core math, weight-only int4 runs in the activation dtype.
@@ -201,6 +206,7 @@ class Simulation {
   double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
   double peak_kv = 0;
   double active_time_integral = 0;  // ∫ (requests in the system) dt, for Little's law
+  std::int64_t max_request_tokens = 0;  // KV tokens a single request may occupy
   std::vector<RequestRecord> records;
 };
 
@@ -290,11 +296,7 @@ void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
     s.prefill_pairs += pq * (static_cast<double>(past) + (pq + 1) / 2);
     s.prefill_kv += past + q;
     if (window > 0) {
-      // Σ_{i=1..q} min(past + i, W): the part below the window grows, the rest is capped.
-      const std::int64_t below = std::clamp<std::int64_t>(window - past, 0, q);
-      const auto b = static_cast<double>(below);
-      s.prefill_pairs_window += b * static_cast<double>(past) + b * (b + 1) / 2 +
-                                static_cast<double>(q - below) * static_cast<double>(window);
+      s.prefill_pairs_window += window_pairs(past, q, window);
       s.prefill_kv_window += std::min<std::int64_t>(past + q, window);
     }
   }
@@ -459,7 +461,9 @@ void Replica::try_schedule(TimeNs now) {
     batch_busy_[static_cast<std::size_t>(b)] = 1;
     ++in_flight_;
     sim_.account(mb, stage_s_, sim_.cfg.plan.tp);
-    sim_.busy_replica_time += ns_to_seconds(t - now);
+    // Busy time is the union of in-flight intervals (micro-batches overlap under PP).
+    sim_.busy_replica_time += ns_to_seconds(std::max<TimeNs>(0, t - std::max(now, busy_until_)));
+    busy_until_ = std::max(busy_until_, t);
     sim_.push(t, EventKind::BatchDone, index_, b);
     double used = static_cast<double>(total_blocks - free_blocks) / static_cast<double>(total_blocks);
     sim_.peak_kv = std::max(sim_.peak_kv, used);
@@ -595,11 +599,11 @@ SimResult Simulation::run() {
                                     index, next.prompt, next.output, cfg.model->name, cfg.model->max_source_positions,
                                     cfg.model->max_target_positions));
       }
-      if (total > memory.kv_tokens()) {
-        throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens per "
-                                    "replica; use more GPUs per replica, a smaller --kv-dtype or a higher "
+      if (total > max_request_tokens) {
+        throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
+                                    "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
                                     "--gpu-memory-utilization",
-                                    index, total, cfg.plan.label(), memory.kv_tokens()));
+                                    index, total, cfg.plan.label(), max_request_tokens));
       }
       const std::int32_t slot = new_slot();
       Active& a = at(slot);

@@ -88,6 +88,11 @@ class SyntheticSource final : public RequestSource {
         t_ += rng_.gamma(shape, mean_gap / shape);
       }
     }
+    if (t_ > 1e8) {
+      throw UserError(fmt::format("synthetic arrivals run past the simulated horizon of 1e8 s at request #{}; raise "
+                                  "--rate or lower --num-requests",
+                                  i_));
+    }
     out.id = i_++;
     out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
     out.prompt = sample_length(spec_.prompt, rng_);
@@ -174,6 +179,9 @@ std::int32_t LengthDist::max_value() const {
 std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
   if (!(spec.rate > 0)) throw UserError(fmt::format("--rate must be positive (or 'inf'), got {}", spec.rate));
   if (spec.num_requests < 1) throw UserError(fmt::format("--num-requests must be at least 1, got {}", spec.num_requests));
+  if (spec.num_requests > 100'000'000) {
+    throw UserError(fmt::format("--num-requests {} exceeds the limit of 100,000,000 requests per run", spec.num_requests));
+  }
   if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
     throw UserError(fmt::format("--burstiness must be a positive number (1 = Poisson), got {}", spec.burstiness));
   }

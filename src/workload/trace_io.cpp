@@ -56,6 +56,7 @@ class VectorSource final : public RequestSource {
 };
 
 constexpr std::int64_t kMaxTokens = 1 << 24;  // 16M tokens: far above any model's context
+constexpr double kMaxArrivalSeconds = 1e8;    // integer-ns clock headroom (9.2e9 s) with margin
 
 // Shared validation for every reader: ids, positive lengths, monotonic non-negative arrivals.
 class Validator {
@@ -66,6 +67,10 @@ class Validator {
     if (!std::isfinite(arrival_s) || arrival_s < 0) {
       throw UserError(fmt::format("{}: arrival time {} is negative; arrivals are seconds from the trace start",
                                   where(), arrival_s));
+    }
+    if (arrival_s > kMaxArrivalSeconds) {
+      throw UserError(fmt::format("{}: arrival time {} s is beyond the simulated horizon of {:.0f} s (about 3 years)",
+                                  where(), arrival_s, kMaxArrivalSeconds));
     }
     if (prompt <= 0) throw UserError(fmt::format("{}: prompt length must be at least 1 token, got {}", where(), prompt));
     if (output <= 0) throw UserError(fmt::format("{}: output length must be at least 1 token, got {}", where(), output));
@@ -95,6 +100,7 @@ class CsvSource final : public RequestSource {
     std::string header;
     while (std::getline(*in_, header)) {
       ++line_;
+      if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);  // UTF-8 byte-order mark
       if (!trim(header).empty()) break;
     }
     const auto cols = split_csv(header);
@@ -133,8 +139,8 @@ class CsvSource final : public RequestSource {
       const auto prompt = parse_int(f[static_cast<std::size_t>(prompt_)]);
       const auto output = parse_int(f[static_cast<std::size_t>(output_)]);
       if (!arrival) throw bad(f[static_cast<std::size_t>(arrival_)], "arrival_s");
-      if (!prompt) throw bad(f[static_cast<std::size_t>(prompt_)], "prompt_tokens");
-      if (!output) throw bad(f[static_cast<std::size_t>(output_)], "output_tokens");
+      if (!prompt) throw bad(f[static_cast<std::size_t>(prompt_)], "prompt_tokens", "an integer");
+      if (!output) throw bad(f[static_cast<std::size_t>(output_)], "output_tokens", "an integer");
       out = validator_.make(line_, *arrival, *prompt, *output);
       return true;
     }
@@ -142,8 +148,8 @@ class CsvSource final : public RequestSource {
   }
 
  private:
-  UserError bad(std::string_view value, std::string_view column) const {
-    return UserError(fmt::format("{}:{}: {} '{}' is not a number", path_, line_, column, value));
+  UserError bad(std::string_view value, std::string_view column, std::string_view kind = "a number") const {
+    return UserError(fmt::format("{}:{}: {} '{}' is not {}", path_, line_, column, value, kind));
   }
   std::unique_ptr<std::istream> in_;
   std::string path_;
@@ -184,6 +190,7 @@ class JsonlSource final : public RequestSource {
       const double output = field("GeneratedTokens");
       auto integral = [&](double v, std::string_view key) {
         if (v != std::floor(v)) throw UserError(fmt::format("{}: '{}' must be an integer, got {}", where, key, v));
+        if (std::fabs(v) > 1e15) throw UserError(fmt::format("{}: '{}' = {} is implausibly large", where, key, v));
         return static_cast<std::int64_t>(v);
       };
       out = validator_.make(line_, start_ns / kNsPerS, integral(prompt, "ContextTokens"),
