@@ -62,8 +62,9 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (plan.dp > 1) cmd += fmt::format("   # x{} replicas behind a load balancer", plan.dp);
   } else {
     // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
+    // One vLLM deployment serves one replica's expert group; further replicas are more deployments.
     const int tp = plan.attn_dp ? 1 : plan.tp;
-    const int dp = plan.attn_dp ? plan.dp * plan.tp : plan.dp;
+    const int dp = plan.attn_dp ? plan.tp : plan.dp;
     cmd = fmt::format("vllm serve {} --tensor-parallel-size {} --pipeline-parallel-size {}", model, tp, plan.pp);
     if (dp > 1) cmd += fmt::format(" --data-parallel-size {}", dp);
     if (plan.ep > 1) cmd += " --enable-expert-parallel";
@@ -78,6 +79,7 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (plan.ep > 1 && plan.ep != plan.tp && !plan.attn_dp) {
       cmd += "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
     }
+    if (plan.attn_dp && plan.dp > 1) cmd += fmt::format("   # x{} deployments behind a load balancer", plan.dp);
   }
   return cmd;
 }
