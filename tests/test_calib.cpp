@@ -39,6 +39,42 @@ TEST_P(OpFidelity, MedianErrorWithinTheBar) {
 
 INSTANTIATE_TEST_SUITE_P(Gpus, OpFidelity, ::testing::Values("h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm"));
 
+MoeRow moe_row(const std::string& dtype, std::int64_t tokens, double us) {
+  return MoeRow{dtype, tokens, 4096, 1536, 8, 128, 1, 8, "balanced", us};
+}
+
+// FP8 MoE is priced from the FP8 kernel family that is faster relative to bf16 on the same shapes.
+TEST(Fp8MoeFlavour, PicksTheFasterFamily) {
+  std::vector<MoeRow> rows;
+  for (std::int64_t t : {1, 16, 256, 4096}) {
+    rows.push_back(moe_row("bf16", t, 100));
+    rows.push_back(moe_row("fp8", t, 250));       // an untuned per-tensor path: slower than bf16
+    rows.push_back(moe_row("fp8_block", t, 60));  // block scales: faster
+  }
+  EXPECT_EQ(fp8_moe_flavour(rows), "fp8_block");
+  for (auto& r : rows) {
+    if (r.dtype == "fp8") r.us = 55;
+  }
+  EXPECT_EQ(fp8_moe_flavour(rows), "fp8");
+  // Only one family measured, or no bf16 to compare with: that family, per-tensor by default.
+  std::vector<MoeRow> block_only{moe_row("bf16", 1, 100), moe_row("fp8_block", 1, 60)};
+  EXPECT_EQ(fp8_moe_flavour(block_only), "fp8_block");
+  EXPECT_EQ(fp8_moe_flavour({moe_row("fp8_block", 1, 60), moe_row("fp8", 1, 600)}), "fp8");
+  EXPECT_EQ(fp8_moe_flavour({}), "fp8");
+}
+
+// On the shared tables the per-tensor FP8 MoE kernels are 2-3x slower than bf16 on Hopper and
+// ~0.65x on Blackwell (measurements README section 3.5 kernel families).
+TEST(Fp8MoeFlavour, SharedTablesHopperBlockBlackwellPerTensor) {
+  for (const auto& [key, want] : {std::pair<std::string, std::string>{"h100_sxm", "fp8_block"},
+                                  {"h200_sxm", "fp8_block"},
+                                  {"b200_sxm", "fp8"}}) {
+    const std::string dir = kMeasurements + "/" + key;
+    if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << dir << " not present";
+    EXPECT_EQ(fp8_moe_flavour(load_measurements(dir).moe), want) << key;
+  }
+}
+
 TEST(Calibration, EveryMeasuredGpuHasShippedParameters) {
   for (const char* key : {"h100_sxm", "h200_sxm", "a100_sxm", "b200_sxm", "gb200", "l40s", "v100_pcie"}) {
     EXPECT_TRUE(shipped_params(key).has_value()) << key;

@@ -519,6 +519,36 @@ TEST(CliSimulate, MixtureOfExpertsWithExpertParallelism) {
   EXPECT_NEAR(j["memory"]["weights_bytes_per_gpu"].get<double>(), 46.7e9, 0.05 * 46.7e9);
 }
 
+// --breakdown: where the time goes, as seconds and shares; the shares sum to 1 and the seconds
+// to the replica time, which for one replica kept busy is at most the makespan.
+TEST(CliSimulate, BreakdownSharesSumToOne) {
+  const CliRun plain = apex(kSim + " --format json");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_FALSE(parse_or_fail(plain.out).contains("breakdown"));
+  const CliRun r = apex(kSim + " --format json --breakdown");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_or_fail(r.out);
+  ASSERT_TRUE(j.contains("breakdown"));
+  const json& b = j["breakdown"];
+  double shares = 0, seconds = 0;
+  for (const char* k : {"gemm", "moe", "attention", "communication", "elementwise", "lm_head", "kernel_launch",
+                        "pp_transfer", "cpu_overhead"}) {
+    ASSERT_TRUE(b["share"].contains(k)) << k;
+    shares += b["share"][k].get<double>();
+    seconds += b["seconds"][k].get<double>();
+  }
+  EXPECT_NEAR(shares, 1.0, 1e-9);
+  EXPECT_NEAR(seconds, b["total_s"].get<double>(), 1e-9);
+  EXPECT_EQ(b["seconds"]["moe"].get<double>(), 0.0);  // a dense model
+  EXPECT_GT(b["share"]["gemm"].get<double>(), 0.3);  // 8B decode: reading the weights dominates
+  EXPECT_LE(b["total_s"].get<double>(), j["metrics"]["makespan_s"].get<double>() * (1 + 1e-9));
+  // The metrics are the same with and without it.
+  EXPECT_EQ(j["metrics"].dump(), parse_or_fail(plain.out)["metrics"].dump());
+  const CliRun t = apex(kSim + " --format table --breakdown");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_CONTAINS(t.out, "time breakdown");
+}
+
 TEST(CliSearch, JsonHasBestPlansStats) {
   const CliRun r = apex("search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic +
                      " --format json --top 3");

@@ -222,6 +222,61 @@ TEST(Simulator, PreemptionRecomputesAndStillFinishesEverything) {
   EXPECT_LE(r.peak_kv_utilization, 1.0);
 }
 
+// The breakdown partitions the iteration: its parts add up to the stage times, on a dense TP
+// plan, a pipeline and an expert-parallel MoE plan with data-parallel attention.
+TEST(Breakdown, PartsAddUpToTheStageTimes) {
+  struct Case {
+    std::string model;
+    int gpus, tp, pp, ep;
+    bool attn_dp;
+  };
+  for (const Case& c : {Case{"llama-3.1-70b", 8, 8, 1, 1, false}, Case{"llama-3.1-8b", 2, 1, 2, 1, false},
+                        Case{"mixtral-8x7b", 4, 4, 1, 4, true}}) {
+    Deployment d = make_deployment(c.model, "h100-sxm", c.gpus);
+    Plan p;
+    p.tp = c.tp;
+    p.pp = c.pp;
+    p.ep = c.ep;
+    p.attn_dp = c.attn_dp;
+    make_plan_or_throw(d, p);
+    const EnginePolicy e = d.engine_policy();
+    CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+    for (const BatchShape& b : {prefill_shape(3000), decode_shape(900)}) {
+      std::vector<double> st;
+      cost.stage_times(b, st);
+      double sum = 0;
+      for (double s : st) sum += s;
+      const auto parts = cost.step_breakdown(b);
+      EXPECT_NEAR(parts.total(), sum, 1e-12 * sum) << c.model;
+      EXPECT_GT(parts.gemm, 0) << c.model;
+      EXPECT_GT(parts.attention, 0) << c.model;
+      EXPECT_EQ(parts.moe > 0, c.model == "mixtral-8x7b") << c.model;
+      EXPECT_EQ(parts.communication > 0, c.tp > 1) << c.model;
+    }
+  }
+}
+
+// A lone request keeps the replica busy from arrival to completion, so the breakdown of the run
+// (kernels + CPU overhead) is its end-to-end latency, up to the 1 ns rounding of each step.
+TEST(Breakdown, LoneRequestRunAddsUpToItsLatency) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const Trace trace = one_request(600, 40);
+  auto src = source_of(trace);  // reads the trace in place
+  const SimResult r = simulate_plan(d, p, *src, {}, false, /*breakdown=*/true);
+  ASSERT_TRUE(r.time.measured);
+  const double total = r.time.kernels.total() + r.time.cpu_overhead + r.time.pp_transfer;
+  EXPECT_NEAR(total, r.e2e.mean, 2e-9 * static_cast<double>(r.iterations));
+  EXPECT_EQ(r.time.pp_transfer, 0.0);
+  EXPECT_GT(r.time.cpu_overhead, 0.0);
+  // Without the flag the kernel parts are not collected.
+  auto again = source_of(trace);
+  const SimResult plain = simulate_plan(d, p, *again);
+  EXPECT_FALSE(plain.time.measured);
+  EXPECT_EQ(plain.time.kernels.total(), 0.0);
+  EXPECT_EQ(plain.e2e.mean, r.e2e.mean);  // collecting it does not change the answer
+}
+
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
   const Plan p = plan_of(d, 1, 1, 2);

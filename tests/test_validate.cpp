@@ -29,7 +29,25 @@ TEST(ServingValidation, MedianErrorWithinTheBar) {
   // the gap cannot silently widen.
   const ErrorStats m = error_stats(moe);
   EXPECT_GE(m.n, 8u);
-  EXPECT_LE(m.median, 0.65) << "median |error| over " << m.n << " MoE rows";
+  EXPECT_LE(m.median, 0.40) << "median |error| over " << m.n << " MoE rows";
+}
+
+// The multi-GPU MoE rows (Qwen3-235B-A22B, EP 8 with data-parallel attention as the source's
+// recipe runs them; FP8 priced from the faster FP8 MoE kernel family): within 25% at the median.
+TEST(ServingValidation, ExpertParallelRowsWithinTheBar) {
+  if (!std::filesystem::exists(kReference)) GTEST_SKIP() << kReference << " not present";
+  std::vector<ServingRow> rows;
+  for (auto& r : read_serving_rows(kReference)) {
+    if (r.model.find("Qwen3-235B") != std::string::npos) rows.push_back(std::move(r));
+  }
+  ASSERT_GE(rows.size(), 20u);
+  const auto cases = validate_serving(rows, 2, /*stride=*/2);
+  for (const auto& c : cases) {
+    EXPECT_NE(c.setup.find("-dpattn"), std::string::npos) << "line " << c.row.line << ": " << c.setup;
+  }
+  const ErrorStats e = error_stats(cases);
+  EXPECT_GE(e.n, 10u);
+  EXPECT_LE(e.median, 0.25) << "median |error| over " << e.n << " Qwen3-235B rows";
 }
 
 TEST(ServingValidation, EverySkippedRowSaysWhy) {

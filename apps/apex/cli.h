@@ -58,8 +58,9 @@ struct Options {
   // output
   std::string format;
   std::string output;
-  std::string* capture = nullptr;
-  std::string per_request;  // simulate: one CSV row per request  // when set, results go here instead of stdout or -o (Python bindings)
+  std::string* capture = nullptr;  // when set, results go here instead of stdout or -o (Python bindings)
+  bool breakdown = false;          // simulate: attribute time to kernel classes
+  std::string per_request;         // simulate: one CSV row per request
   // search
   std::string objective = "throughput";
   int top = 10;

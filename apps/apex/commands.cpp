@@ -86,7 +86,7 @@ int run_simulate(const Options& o, const CLI::App& app) {
     throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
   }
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
-  const SimResult r = simulate_plan(d, plan, *src, {}, !o.per_request.empty());
+  const SimResult r = simulate_plan(d, plan, *src, {}, !o.per_request.empty(), o.breakdown);
   if (!o.per_request.empty()) {
     std::ofstream f(o.per_request);
     if (!f) throw UserError(fmt::format("cannot write --per-request file '{}'", o.per_request));

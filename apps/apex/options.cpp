@@ -257,6 +257,9 @@ CLI::App* add_simulate_command(CLI::App& app, Options& o) {
   sim->add_option("--ep", o.ep, "Expert-parallel width of MoE layers (divides --tp)")->capture_default_str();
   sim->add_option("--per-request", o.per_request,
                   "Write one CSV row per request (id, arrival, lengths, TTFT, TPOT, E2E, replica, preemptions)");
+  sim->add_flag("--breakdown", o.breakdown,
+                "Report where the time goes: GEMM, MoE, attention, communication, elementwise, LM head, "
+                "launches, pipeline transfers, CPU overhead");
   sim->add_flag("--dp-attention", o.dp_attention,
                 "MoE: run attention data-parallel over the tp GPUs (needs --ep equal to --tp)");
   add_engine_options(*sim, o);

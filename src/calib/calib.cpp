@@ -71,7 +71,9 @@ DecodeAttnArgs decode_args(const AttentionRow& r) {
   return a;
 }
 
-std::optional<MoeArgs> moe_args(const MoeRow& r) {
+// `fp8` is the moe.csv dtype that stands for FP8 on this GPU (fp8_moe_flavour); the other FP8
+// flavour is left out.
+std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8) {
   MoeArgs a;
   a.tokens = r.tokens;
   a.hidden = r.hidden;
@@ -81,10 +83,10 @@ std::optional<MoeArgs> moe_args(const MoeRow& r) {
   a.tp = static_cast<int>(r.tp);
   a.ep = static_cast<int>(r.ep);
   if (r.dtype == "bf16" || r.dtype == "fp16") a.weight = DType::BF16;
-  else if (r.dtype == "fp8") a.weight = DType::FP8;
+  else if (r.dtype == fp8) a.weight = DType::FP8;
   else if (r.dtype == "nvfp4") a.weight = DType::FP4;
   else if (r.dtype == "int4_wo") a.weight = DType::INT4;
-  else return std::nullopt;  // fp8_block (DeepGEMM), MXFP4 weight formats: not modelled
+  else return std::nullopt;  // the slower FP8 flavour, MXFP4 weight formats: not modelled
   if (r.distribution == "balanced") a.skew = 0;
   else if (r.distribution == "power_law_1.01") a.skew = 1.01;
   else if (r.distribution == "power_law_1.2") a.skew = 1.2;
@@ -327,8 +329,9 @@ ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const Measurem
     }
     acc[comm_kind(*k)].add(ops.collective(k->op, r.bytes, comm_group(gpu, r)), r.us * 1e-6);
   }
+  const std::string fp8 = fp8_moe_flavour(m.moe);
   for (const auto& r : m.moe) {
-    auto a = moe_args(r);
+    auto a = moe_args(r, fp8);
     if (!a) {
       ++skipped["moe " + r.dtype];
       continue;
@@ -396,10 +399,11 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
     if (!p.gemm_fitted[i]) p.gemm[i] = p.gemm[i == 4 && p.gemm_fitted[1] ? 1 : 0];
   }
   // ---- Fused MoE, per weight class.
+  const std::string fp8 = fp8_moe_flavour(m.moe);
   for (int cls : {0, 1, 3, 4}) {
     std::vector<std::pair<MoeArgs, double>> rows;
     for (const auto& r : m.moe) {
-      auto a = moe_args(r);
+      auto a = moe_args(r, fp8);
       if (a && gemm_class(a->weight) == cls) rows.emplace_back(*a, r.us);
     }
     if (rows.empty()) continue;

@@ -140,7 +140,8 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
     m.gated = c.ffn.gated;
     m.skew = expert_skew_;
     m.capacity_factor = capacity_factor_;
-    d.gemm += ops_->moe(m);
+    d.moe = ops_->moe(m);
+    d.gemm += d.moe;
     if (c.ffn.shared_intermediate > 0) {
       const std::int64_t sw = c.ffn.shared_intermediate / tp;
       d.gemm += ops_->gemm({local, up_factor * sw, h, w, a}) + ops_->gemm({local, h, sw, w, a});
@@ -404,7 +405,59 @@ Work CostModel::work(const BatchShape& b) const {
 
 CostModel::LayerBreakdown CostModel::layer(std::size_t cell, const BatchShape& b) const {
   const DenseCost d = dense_part(cell, cell_tokens(cell, b));
-  return LayerBreakdown{d.gemm, attention_part(cell, b), d.comm, d.elementwise};
+  LayerBreakdown l{d.gemm, attention_part(cell, b), d.comm, d.elementwise};
+  l.moe = d.moe;
+  return l;
+}
+
+CostModel::StepBreakdown& CostModel::StepBreakdown::operator+=(const StepBreakdown& o) {
+  gemm += o.gemm;
+  moe += o.moe;
+  attention += o.attention;
+  communication += o.communication;
+  elementwise += o.elementwise;
+  launch += o.launch;
+  lm_head += o.lm_head;
+  return *this;
+}
+
+CostModel::StepBreakdown CostModel::step_breakdown(const BatchShape& b) const {
+  StepBreakdown out;
+  const std::int64_t tokens = b.tokens();
+  if (tokens <= 0) return out;
+  const double launch = launch_penalty(b);
+  for (std::size_t c = 0; c < model_.cells.size(); ++c) {
+    std::int64_t n = 0;
+    for (const auto& stage : stage_cells_) n += stage[c];
+    if (n == 0) continue;
+    const auto k = static_cast<double>(n);
+    const DenseCost d = dense_part(c, cell_tokens(c, b));
+    out.gemm += k * (d.gemm - d.moe);
+    out.moe += k * d.moe;
+    out.communication += k * d.comm;
+    out.elementwise += k * d.elementwise;
+    out.attention += k * attention_part(c, b);
+    out.launch += k * launch;
+  }
+  for (const auto& s : plan_.stages) {
+    if (s.has_embedding) {
+      const double t = embedding(tokens);
+      const double ar = plan_.attn_tp() > 1 ? tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_) : 0;
+      out.elementwise += t - ar;
+      out.communication += ar;
+    }
+    if (s.has_lm_head && b.sampled > 0) {
+      const BatchShape r = rank_shape(b);
+      const int tp = plan_.attn_tp();
+      const double head = ops_->gemm({r.sampled, (model_.vocab + tp - 1) / tp, model_.hidden, DType::BF16, precision_.activation});
+      const double logits = static_cast<double>(r.sampled * model_.vocab) * 4.0;
+      const double gather = tp > 1 ? ops_->collective(Collective::AllGather, logits, tp_group_) : 0;
+      out.lm_head += head;
+      out.communication += gather;
+      out.elementwise += lm_head(b) - head - gather;
+    }
+  }
+  return out;
 }
 
 }  // namespace apex

@@ -88,16 +88,33 @@ class CostModel {
   void set_expert_skew(double skew) { expert_skew_ = skew; }
   void set_expert_capacity_factor(double cf) { capacity_factor_ = cf; }
 
-  // Components of one layer of `cell`, for reports and tests.
+  // Components of one layer of `cell`, for reports and tests. `gemm` includes the MoE part.
   struct LayerBreakdown {
     double gemm = 0, attention = 0, communication = 0, elementwise = 0;
+    double moe = 0;  // routed experts (fused MoE kernel), also counted in gemm
     double total() const { return gemm + attention + communication + elementwise; }
   };
   LayerBreakdown layer(std::size_t cell, const BatchShape& b) const;
 
+  // Where the time of one micro-batch goes, summed over its pipeline stages (seconds of stage
+  // time; with pp = 1 the components add up to stage_times()[0]).
+  struct StepBreakdown {
+    double gemm = 0;           // dense projections, dense FFN, router and shared experts
+    double moe = 0;            // routed experts
+    double attention = 0;      // prefill, decode and cross attention kernels
+    double communication = 0;  // TP all-reduces, EP all-to-all, logits all-gather
+    double elementwise = 0;    // norms, rotary, activations, embedding, sampling
+    double launch = 0;         // kernel launches outside CUDA graphs
+    double lm_head = 0;        // LM head GEMM
+    double total() const { return gemm + moe + attention + communication + elementwise + launch + lm_head; }
+    StepBreakdown& operator+=(const StepBreakdown& o);
+  };
+  StepBreakdown step_breakdown(const BatchShape& b) const;
+
  private:
   struct DenseCost {
-    double gemm = 0, comm = 0, elementwise = 0;
+    double gemm = 0, comm = 0, elementwise = 0;  // gemm includes moe
+    double moe = 0;
   };
   DenseCost dense_part(std::size_t cell, std::int64_t tokens) const;
   std::int64_t cell_tokens(std::size_t cell, const BatchShape& b) const;  // tokens one cell processes

@@ -1,9 +1,12 @@
 #include "perf/measurements.h"
 
+#include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -132,6 +135,30 @@ MeasurementSet load_measurements(const std::string& dir) {
     });
   }
   return set;
+}
+
+std::string fp8_moe_flavour(const std::vector<MoeRow>& rows) {
+  using Key = std::tuple<std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t, std::int64_t,
+                         std::int64_t, std::string>;
+  std::map<Key, std::array<double, 3>> by;  // bf16, fp8, fp8_block latencies per shape
+  for (const auto& r : rows) {
+    const int slot = r.dtype == "bf16" || r.dtype == "fp16" ? 0 : r.dtype == "fp8" ? 1 : r.dtype == "fp8_block" ? 2 : -1;
+    if (slot < 0 || r.us <= 0) continue;
+    auto& v = by[Key{r.tokens, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep, r.distribution}];
+    v[static_cast<std::size_t>(slot)] = r.us;
+  }
+  std::vector<double> per_tensor, block;
+  for (const auto& [k, v] : by) {
+    if (v[0] <= 0) continue;
+    if (v[1] > 0) per_tensor.push_back(v[1] / v[0]);
+    if (v[2] > 0) block.push_back(v[2] / v[0]);
+  }
+  if (per_tensor.empty() || block.empty()) return per_tensor.empty() && !block.empty() ? "fp8_block" : "fp8";
+  auto median = [](std::vector<double>& v) {
+    std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+    return v[v.size() / 2];
+  };
+  return median(block) < median(per_tensor) ? "fp8_block" : "fp8";
 }
 
 }  // namespace apex

@@ -288,8 +288,10 @@ class ProfileOps final : public OpModel {
 
   void build_moe(const MeasurementSet& m) {
     std::map<std::string, std::vector<const MoeRow*>> by;
+    const std::string fp8 = fp8_moe_flavour(m.moe);  // the FP8 kernel a tuned deployment runs
     for (const auto& r : m.moe) {
-      const std::string dt = r.dtype == "fp16" ? "bf16" : r.dtype == "nvfp4" ? "fp4" : r.dtype;
+      if ((r.dtype == "fp8" || r.dtype == "fp8_block") && r.dtype != fp8) continue;
+      const std::string dt = r.dtype == "fp16" ? "bf16" : r.dtype == "nvfp4" ? "fp4" : r.dtype == fp8 ? "fp8" : r.dtype;
       by[fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", dt, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep,
                      r.distribution)]
           .push_back(&r);

@@ -84,6 +84,40 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
   return cmd;
 }
 
+namespace {
+
+// (name, seconds) of each part of a breakdown, in report order.
+std::vector<std::pair<const char*, double>> breakdown_parts(const TimeBreakdown& t) {
+  const auto& k = t.kernels;
+  return {{"gemm", k.gemm},
+          {"moe", k.moe},
+          {"attention", k.attention},
+          {"communication", k.communication},
+          {"elementwise", k.elementwise},
+          {"lm_head", k.lm_head},
+          {"kernel_launch", k.launch},
+          {"pp_transfer", t.pp_transfer},
+          {"cpu_overhead", t.cpu_overhead}};
+}
+
+double breakdown_total(const TimeBreakdown& t) {
+  double total = 0;
+  for (const auto& [name, s] : breakdown_parts(t)) total += s;
+  return total;
+}
+
+}  // namespace
+
+Json breakdown_json(const TimeBreakdown& t) {
+  const double total = breakdown_total(t);
+  Json seconds = Json::object(), share = Json::object();
+  for (const auto& [name, s] : breakdown_parts(t)) {
+    seconds[name] = s;
+    share[name] = total > 0 ? s / total : 0.0;
+  }
+  return Json{{"seconds", seconds}, {"share", share}, {"total_s", total}};
+}
+
 Json result_json(const SimResult& r, const EnginePolicy* engine) {
   Json j;
   j["plan"] = plan_json(r.plan);
@@ -132,6 +166,7 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
                        {"busy_fraction", r.busy_fraction},
                        {"peak_kv_utilization", r.peak_kv_utilization},
                        {"peak_active_requests", r.peak_active_requests}};
+  if (r.time.measured) j["breakdown"] = breakdown_json(r.time);
   return j;
 }
 
@@ -220,6 +255,14 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      "peak KV use {:.0f}%\n",
                      r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions,
                      r.peak_kv_utilization * 100);
+  if (r.time.measured) {
+    const double total = breakdown_total(r.time);
+    out += "  time breakdown     ";
+    for (const auto& [name, s] : breakdown_parts(r.time)) {
+      if (total > 0 && s > 0) out += fmt::format(" {} {:.1f}%", name, 100 * s / total);
+    }
+    out += fmt::format(" (of {:.2f} s of replica time)\n", total);
+  }
   if (!info.launch.empty()) out += fmt::format("  launch it           {}\n", info.launch.front());
   return out;
 }

@@ -25,6 +25,8 @@ struct RunInfo {
 };
 
 Json result_json(const SimResult& r, const EnginePolicy* engine = nullptr);
+// Seconds and shares of each part of a run's time (simulate --breakdown).
+Json breakdown_json(const TimeBreakdown& t);
 Json rejected_json(const PlanOutcome& o);
 Json search_json(const SearchReport& s, const RunInfo& info);
 

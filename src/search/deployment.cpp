@@ -165,10 +165,11 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
 }
 
 SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests, const EngineOverrides& extra,
-                        bool record_requests) {
+                        bool record_requests, bool breakdown) {
   const EnginePolicy engine = d.engine_policy(extra);
   SimConfig c = sim_config(d, plan, engine);
   c.record_requests = record_requests;
+  c.breakdown = breakdown;
   return simulate(c, requests, d.op_model_ptr());
 }
 

@@ -57,6 +57,6 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
 
 SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& engine);
 SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
-                        const EngineOverrides& extra = {}, bool record_requests = false);
+                        const EngineOverrides& extra = {}, bool record_requests = false, bool breakdown = false);
 
 }  // namespace apex

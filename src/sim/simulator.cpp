@@ -206,6 +206,7 @@ class Simulation {
   double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
   double peak_kv = 0;
   double active_time_integral = 0;  // ∫ (requests in the system) dt, for Little's law
+  TimeBreakdown time;
   std::int64_t max_request_tokens = 0;  // KV tokens a single request may occupy
   std::vector<RequestRecord> records;
 };
@@ -443,12 +444,17 @@ void Replica::try_schedule(TimeNs now) {
     // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
     // stage's start waits for the previous stage and for the stage's previous micro-batch.
     sim_.cost.stage_times(mb.shape, stage_s_);
-    TimeNs t = now + std::max<TimeNs>(1, seconds_to_ns(sim_.cost.step_overhead(mb.shape)));
+    const TimeNs overhead = std::max<TimeNs>(1, seconds_to_ns(sim_.cost.step_overhead(mb.shape)));
+    TimeNs t = now + overhead;
+    sim_.time.cpu_overhead += ns_to_seconds(overhead);
+    if (sim_.cfg.breakdown) sim_.time.kernels += sim_.cost.step_breakdown(mb.shape);
     for (int s = 0; s < pp; ++s) {
       const TimeNs start = std::max(t, stage_free_[static_cast<std::size_t>(s)]);
       const TimeNs end = start + std::max<TimeNs>(1, seconds_to_ns(stage_s_[static_cast<std::size_t>(s)]));
       stage_free_[static_cast<std::size_t>(s)] = end;
-      t = end + (s + 1 < pp ? seconds_to_ns(sim_.cost.pp_transfer(s, mb.shape.tokens())) : 0);
+      const TimeNs hop = s + 1 < pp ? seconds_to_ns(sim_.cost.pp_transfer(s, mb.shape.tokens())) : 0;
+      sim_.time.pp_transfer += ns_to_seconds(hop);
+      t = end + hop;
     }
     mb.start = now;
     for (std::int32_t slot : mb.slots) {
@@ -662,6 +668,8 @@ SimResult Simulation::run() {
   out.peak_kv_utilization = peak_kv;
   out.peak_active_requests = peak_active;
   out.request_records = std::move(records);
+  out.time = time;
+  out.time.measured = cfg.breakdown;
   if (iterations > 0) {
     out.mean_batch_seqs = static_cast<double>(batch_seqs) / static_cast<double>(iterations);
     out.mean_batch_tokens = static_cast<double>(batch_tokens) / static_cast<double>(iterations);

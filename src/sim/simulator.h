@@ -36,6 +36,16 @@ struct SimConfig {
   double expert_skew = 0;          // MoE expert-load imbalance (power-law alpha; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
   bool record_requests = false;    // keep one RequestRecord per request (memory grows with the trace)
+  bool breakdown = false;          // attribute GPU time to kernel classes (SimResult::time); slower
+};
+
+// Where the replica time of a run went, summed over iterations (seconds; with pp > 1 the kernel
+// parts are stage-seconds summed over the stages).
+struct TimeBreakdown {
+  bool measured = false;  // kernel parts were collected (SimConfig::breakdown)
+  CostModel::StepBreakdown kernels;
+  double cpu_overhead = 0;  // engine step overhead before each micro-batch launches
+  double pp_transfer = 0;   // activations sent between pipeline stages
 };
 
 // One served request, for --per-request output.
@@ -69,6 +79,7 @@ struct SimResult {
   double peak_kv_utilization = 0;
   std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
   double mean_active_requests = 0;         // time-averaged requests in the system (Little's L)
+  TimeBreakdown time;
   std::vector<RequestRecord> request_records;  // in completion order; only with record_requests
 };
 
