@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "test_util.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
 #include "search/planner.h"
@@ -409,6 +410,144 @@ TEST(ReviewFindings, PrunedSearchStaysExactOnSlidingWindowModels) {
       // The bound never exceeds what the simulation finds (latency objectives: lower bound).
       EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
     }
+  }
+}
+
+// ------------------------------------------------------------------------------------- Llama 4
+
+// Scout: every layer MoE (16 experts, top-1, plus a shared expert); 3 of 4 layers chunked local
+// attention, every 4th global. Maverick: MoE on odd layers only (128 experts), dense
+// (intermediate_size_mlp) on even ones. 17B active for both, counting the embedding.
+TEST(Llama4, LayoutAndParameterCounts) {
+  const Model scout = load_model("llama-4-scout-17b-16e");
+  const Model maverick = load_model("llama-4-maverick-17b-128e");
+  auto count = [](const Model& m, bool chunked, bool moe) {
+    std::int64_t n = 0;
+    const auto counts = m.cell_counts();
+    for (std::size_t c = 0; c < m.cells.size(); ++c) {
+      if ((m.cells[c].attn.chunk > 0) == chunked && m.cells[c].ffn.is_moe() == moe) n += counts[c];
+    }
+    return n;
+  };
+  EXPECT_EQ(count(scout, true, true), 36);
+  EXPECT_EQ(count(scout, false, true), 12);
+  EXPECT_EQ(count(scout, true, false) + count(scout, false, false), 0);
+  EXPECT_EQ(count(maverick, true, false), 24);  // even layers: chunked and dense
+  EXPECT_EQ(count(maverick, true, true), 12);   // layers 1, 5, 9, ...: chunked and MoE
+  EXPECT_EQ(count(maverick, false, true), 12);  // layers 3, 7, 11, ...: global and MoE
+  for (const Model* m : {&scout, &maverick}) {
+    for (const auto& c : m->cells) {
+      if (c.attn.chunk > 0) EXPECT_EQ(c.attn.chunk, 8192);
+      EXPECT_EQ(c.attn.window, 0);
+      if (c.ffn.is_moe()) {
+        EXPECT_EQ(c.ffn.top_k, 1);
+        EXPECT_EQ(c.ffn.shared_intermediate, 8192);
+      } else {
+        EXPECT_EQ(c.ffn.intermediate, 16384);
+      }
+    }
+    const double active = m->active_params_per_token() + m->embedding_params();
+    EXPECT_NEAR(active, 17e9, 0.02 * 17e9) << m->name;
+    // The vision encoder (~0.87B) is loaded but never run.
+    EXPECT_NEAR(static_cast<double>(m->extra_params), 0.87e9, 0.05e9) << m->name;
+  }
+  // GQA KV cache: 8 KV heads x 128 x (K and V) per layer, all 48 layers.
+  EXPECT_DOUBLE_EQ(scout.kv_elements_per_token(), 48.0 * 2 * 8 * 128);
+}
+
+TEST(Llama4, ExplicitLayerListsAndErrors) {
+  Json c = Json::parse(R"({"model_type":"llama4_text","hidden_size":512,"intermediate_size":256,
+    "intermediate_size_mlp":1024,"num_attention_heads":8,"num_key_value_heads":2,"head_dim":64,
+    "num_hidden_layers":6,"num_local_experts":4,"num_experts_per_tok":1,"attention_chunk_size":128,
+    "no_rope_layers":[1,1,0,1,1,0],"moe_layers":[0,1,2,3,4,5],"vocab_size":1000})");
+  Model m = model_from_hf_config(c, "tiny", "tiny.json");
+  EXPECT_EQ(m.layout.period.size(), 3u);  // [chunked, chunked, global] repeats
+  for (std::int64_t i = 0; i < 6; ++i) {
+    const Cell& cell = m.cells[static_cast<std::size_t>(m.layout.cell_of(i))];
+    EXPECT_TRUE(cell.ffn.is_moe()) << i;
+    EXPECT_EQ(cell.attn.chunk == 0, i == 2 || i == 5) << i;
+  }
+  // No repetition: the whole list is the period.
+  c["moe_layers"] = Json::array({0, 3, 4});
+  m = model_from_hf_config(c, "tiny", "tiny.json");
+  EXPECT_EQ(m.layout.period.size(), 6u);
+  EXPECT_FALSE(m.cells[static_cast<std::size_t>(m.layout.cell_of(1))].ffn.is_moe());
+  EXPECT_TRUE(m.cells[static_cast<std::size_t>(m.layout.cell_of(4))].ffn.is_moe());
+  c["moe_layers"] = Json::array({0, 9});
+  EXPECT_CONTAINS(testing::user_error_of([&] { model_from_hf_config(c, "tiny", "tiny.json"); }),
+                  "tiny.json: 'moe_layers' must hold layer indices below 6");
+  c["moe_layers"] = nullptr;
+  c["no_rope_layers"] = Json::array({1, 0});
+  EXPECT_CONTAINS(testing::user_error_of([&] { model_from_hf_config(c, "tiny", "tiny.json"); }),
+                  "'no_rope_layers' has 2 entries for 6 layers");
+  c["no_rope_layers"] = nullptr;
+  c["num_experts_per_tok"] = 5;
+  EXPECT_CONTAINS(testing::user_error_of([&] { model_from_hf_config(c, "tiny", "tiny.json"); }),
+                  "num_experts_per_tok (5) exceeds num_local_experts (4)");
+}
+
+// Chunked local attention: a query sees the keys of its own chunk only.
+TEST(Llama4, ChunkedAttentionPairsAndKeys) {
+  Deployment d = moe_deployment("llama-4-scout-17b-16e", "h100-sxm", 1, 8);
+  Plan p;
+  p.tp = 8;
+  make_plan_or_throw(d, p);
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  ASSERT_TRUE(cost.has_local_attention());
+  EXPECT_EQ(cost.window(), 0);
+  const std::int64_t C = 8192;
+  for (std::int64_t past : {std::int64_t{0}, std::int64_t{100}, C - 1, C, 3 * C + 5}) {
+    for (std::int64_t q : {std::int64_t{1}, std::int64_t{50}, C, 2 * C + 7}) {
+      double brute = 0;
+      for (std::int64_t pos = past; pos < past + q; ++pos) brute += static_cast<double>(pos % C + 1);
+      EXPECT_DOUBLE_EQ(cost.local_pairs(past, q), brute) << past << " " << q;
+    }
+  }
+  EXPECT_EQ(cost.local_kv(C), C);
+  EXPECT_EQ(cost.local_kv(C + 1), 1);
+  EXPECT_EQ(cost.local_kv(5 * C + 300), 300);
+  EXPECT_EQ(cost.local_prefill_kv(C + 10, 100), 110);  // from the start of the second chunk
+  EXPECT_EQ(cost.local_kv_min(100, 200), 100);
+  EXPECT_EQ(cost.local_kv_min(C - 5, C + 5), 1);  // a chunk starts in between
+  // Long contexts: a chunked layer's decode reads far fewer keys than a global one.
+  BatchShape b;
+  b.decode_seqs = 16;
+  b.decode_kv = 16 * 100000;
+  b.decode_kv_window = 16 * cost.local_kv(100000);
+  b.sampled = 16;
+  double chunked = 0, global = 0;
+  for (std::size_t c = 0; c < d.model.cells.size(); ++c) {
+    (d.model.cells[c].attn.chunk > 0 ? chunked : global) = cost.layer(c, b).attention;
+  }
+  EXPECT_GT(chunked, 0);
+  EXPECT_LT(chunked, global / 5);
+}
+
+// A lone request on Llama 4: its latency is still the sum of its iterations, and the pruned
+// search agrees with the exhaustive one (the bound stays a bound with chunked layers).
+TEST(Llama4, PrunedSearchStaysExact) {
+  Deployment d = moe_deployment("llama-4-scout-17b-16e", "h100-sxm", 1, 8);
+  d.precision = Precision{DType::FP8, DType::BF16, DType::FP8};
+  d.max_model_len = 32768;
+  SyntheticSpec s;
+  s.rate = 2;
+  s.num_requests = 30;
+  s.prompt = LengthDist::parse("uniform:6000:12000", "p");
+  s.output = LengthDist::parse("uniform:100:3000", "o");
+  const Trace t = synthesize(s);
+  SearchOptions o;
+  o.objective = Objective::E2eMean;
+  o.top = 3;
+  o.wave = 1;
+  const SearchReport pruned = search(d, t, o);
+  o.exhaustive = true;
+  const SearchReport full = search(d, t, o);
+  ASSERT_FALSE(full.ranked.empty());
+  ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
+  for (std::size_t i = 0; i < full.ranked.size(); ++i) {
+    EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
+    EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
   }
 }
 

@@ -277,9 +277,11 @@ int run_calibrate(const std::string& dir, const std::string& out_path, int holdo
 int run_list(const std::string& what) {
   if (what.empty()) throw UserError("apex list needs what to list: models, gpus, engines or objectives");
   if (what == "models") {
+    std::size_t width = 0;
+    for (const auto& p : model_presets()) width = std::max(width, p.name.size());
     for (const auto& p : model_presets()) {
       const Model m = load_model(p.name);
-      fmt::print("{:<20} {:>8.2f}B  {}\n", p.name, m.params() / 1e9, p.description);
+      fmt::print("{:<{}} {:>8.2f}B  {}\n", p.name, width, m.params() / 1e9, p.description);
     }
     fmt::print("\nAlso accepted: a path to a Hugging Face config.json of model_type:");
     for (const auto& f : supported_families()) fmt::print(" {}", f.model_type);

@@ -25,6 +25,9 @@ struct AttentionSpec {
   std::int64_t num_kv_heads = 0;
   std::int64_t head_dim = 0;
   std::int64_t window = 0;  // sliding-window width in tokens; 0 = full attention
+  // Chunked local attention (Llama 4): the sequence is cut into chunks of `chunk` tokens and a
+  // query attends only to the keys of its own chunk; 0 = none. Never set together with window.
+  std::int64_t chunk = 0;
   bool qkv_bias = false;
   bool o_bias = false;
   // Multi-head latent attention (DeepSeek-V2/V3). Used only when kind == MLA.

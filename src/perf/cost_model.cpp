@@ -46,7 +46,11 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
     pp_links_.push_back(g);
   }
   for (const auto& st : plan_.stages) stage_cells_.push_back(st.cell_counts);
-  for (const auto& c : model.cells) window_ = std::max(window_, c.attn.window);
+  for (const auto& c : model.cells) {
+    window_ = std::max(window_, c.attn.window);
+    chunk_ = std::max(chunk_, c.attn.chunk);
+  }
+  APEX_ASSERT(window_ == 0 || chunk_ == 0, "a model mixes sliding-window and chunked attention");
   if (window_ > 0) window_ += kWindowTile;  // the band a tiled kernel computes
 
   // Replica-wide constants for Work.
@@ -78,7 +82,7 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
     const double flops = 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
     (cell.role == CellRole::Encoder ? encoder_flops_per_token_ : linear_flops_per_token_) += flops;
     const double per_pair = 4.0 * static_cast<double>(cell.attn.num_heads * cell.attn.head_dim) * n;
-    (cell.attn.window > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) += per_pair;
+    (cell.attn.window > 0 || cell.attn.chunk > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) += per_pair;
   }
   dense_cache_.resize(model.cells.size());
   dense_known_.resize(model.cells.size());
@@ -181,6 +185,28 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
   return d;
 }
 
+std::int64_t CostModel::local_kv_min(std::int64_t lo, std::int64_t hi) const {
+  if (chunk_ > 0 && hi > lo && (lo - 1) / chunk_ != (hi - 1) / chunk_) return 1;  // a chunk starts in between
+  return local_kv(lo);  // non-decreasing otherwise
+}
+
+double CostModel::local_pairs(std::int64_t past, std::int64_t q) const {
+  if (chunk_ > 0) {
+    // Σ over positions p in [past, past + q) of (p mod chunk) + 1, via prefix sums.
+    const auto prefix = [c = chunk_](std::int64_t n) {
+      const auto full = static_cast<double>(n / c), rest = static_cast<double>(n % c), cd = static_cast<double>(c);
+      return full * cd * (cd + 1) / 2 + rest * (rest + 1) / 2;
+    };
+    return prefix(past + q) - prefix(past);
+  }
+  return window_ > 0 ? window_pairs(past, q, window_) : 0.0;
+}
+
+std::int64_t CostModel::local_prefill_kv(std::int64_t past, std::int64_t q) const {
+  if (chunk_ > 0) return past + q - past / chunk_ * chunk_;  // from the start of the chunk holding `past`
+  return window_ > 0 ? std::min(past + q, window_) : 0;
+}
+
 std::int64_t CostModel::rank_tokens(std::int64_t tokens) const {
   return plan_.attn_dp ? (tokens + plan_.tp - 1) / plan_.tp : tokens;
 }
@@ -242,7 +268,7 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     }
     return t;
   }
-  const bool windowed = c.attn.window > 0;
+  const bool windowed = c.attn.window > 0 || c.attn.chunk > 0;
   double t = 0;
   std::int64_t heads = c.attn.num_heads / tp;
   std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);

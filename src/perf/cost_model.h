@@ -76,6 +76,19 @@ class CostModel {
   // Keys a sliding-window layer attends to, as its kernel computes them (window + one key tile);
   // 0 when the model has no sliding-window layer.
   std::int64_t window() const { return window_; }
+  // Local attention: sliding-window or chunked layers (a model has one kind at most) see only
+  // part of the context. The *_window sums of BatchShape hold what such layers compute, given
+  // by these: keys read when the sequence holds `len` tokens (decode), the fewest over lengths
+  // [lo, hi], and the query-key pairs and keys of a q-token chunk after `past` tokens (prefill).
+  bool has_local_attention() const { return window_ > 0 || chunk_ > 0; }
+  std::int64_t local_kv(std::int64_t len) const {
+    if (len <= 0) return 0;
+    if (chunk_ > 0) return (len - 1) % chunk_ + 1;  // the keys of the current chunk
+    return window_ > 0 ? std::min(len, window_) : 0;
+  }
+  std::int64_t local_kv_min(std::int64_t lo, std::int64_t hi) const;
+  double local_pairs(std::int64_t past, std::int64_t q) const;
+  std::int64_t local_prefill_kv(std::int64_t past, std::int64_t q) const;
   // Seconds each stage takes for this micro-batch (out.size() == num_stages()).
   void stage_times(const BatchShape& b, std::vector<double>& out) const;
   // Seconds to pass `tokens` activations from stage s to s + 1.
@@ -135,6 +148,7 @@ class CostModel {
   std::vector<CommGroup> pp_links_;                      // stage s -> s+1
   std::vector<std::vector<std::int64_t>> stage_cells_;   // counts per stage
   std::int64_t window_ = 0;
+  std::int64_t chunk_ = 0;  // chunked local attention (Llama 4)
   double act_bytes_ = 2;
   double expert_skew_ = 0;
   double capacity_factor_ = 0;

@@ -194,14 +194,14 @@ class BoundCalculator {
         if (q == 1) {
           b.decode_seqs = 1;
           b.decode_kv = done + 1;
-          b.decode_kv_window = window_min(done + 1);
+          b.decode_kv_window = cost_.local_kv(done + 1);
         } else {
           b.prefill_seqs = 1;
           b.prefill_tokens = q;
           b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(done) + (static_cast<double>(q) + 1) / 2);
           b.prefill_kv = done + q;
-          b.prefill_pairs_window = window() > 0 ? window_pairs(done, q, window()) : 0.0;
-          b.prefill_kv_window = window_min(done + q);
+          b.prefill_pairs_window = cost_.local_pairs(done, q);
+          b.prefill_kv_window = cost_.local_prefill_kv(done, q);
         }
         done += q;
         b.sampled = done >= r.prompt ? 1 : 0;
@@ -211,7 +211,8 @@ class BoundCalculator {
       BatchShape dec;
       dec.decode_seqs = 1;
       dec.decode_kv = r.prompt + 1;
-      dec.decode_kv_window = window_min(r.prompt + 1);
+      // Local layers may read fewer keys later (a new chunk starts): the fewest over the output.
+      dec.decode_kv_window = cost_.local_kv_min(r.prompt + 1, r.prompt + std::max(1, r.output - 1));
       dec.sampled = 1;
       const double t_tok = r.output > 1 ? iteration(dec) : 0;
       ttft[i] = t_first;
@@ -251,9 +252,6 @@ class BoundCalculator {
   void set_gpus(int g) { plan_gpus_ = g; }
 
  private:
-  std::int64_t window() const { return cost_.window(); }
-  std::int64_t window_min(std::int64_t kv) const { return window() > 0 ? std::min(kv, window()) : 0; }
-
   const Deployment& d_;
   const Trace& trace_;
   EnginePolicy engine_;

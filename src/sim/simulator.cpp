@@ -268,7 +268,7 @@ void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
   mb.slots.push_back(slot);
   BatchShape& s = mb.shape;
   const std::int64_t past = a.computed;
-  const std::int64_t window = sim_.cost.window();
+  const bool local = sim_.cost.has_local_attention();
   if (sim_.cfg.model->encoder_decoder) {
     // The prompt is the encoder input (one whole step); decoder tokens attend to their own
     // tokens and, through cross-attention, to the prompt.
@@ -289,16 +289,16 @@ void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
   if (q == 1) {
     ++s.decode_seqs;
     s.decode_kv += past + 1;
-    if (window > 0) s.decode_kv_window += std::min<std::int64_t>(past + 1, window);
+    if (local) s.decode_kv_window += sim_.cost.local_kv(past + 1);
   } else {
     ++s.prefill_seqs;
     s.prefill_tokens += q;
     const auto pq = static_cast<double>(q);
     s.prefill_pairs += pq * (static_cast<double>(past) + (pq + 1) / 2);
     s.prefill_kv += past + q;
-    if (window > 0) {
-      s.prefill_pairs_window += window_pairs(past, q, window);
-      s.prefill_kv_window += std::min<std::int64_t>(past + q, window);
+    if (local) {
+      s.prefill_pairs_window += sim_.cost.local_pairs(past, q);
+      s.prefill_kv_window += sim_.cost.local_prefill_kv(past, q);
     }
   }
   if (past + q >= a.num_tokens()) ++s.sampled;

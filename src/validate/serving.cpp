@@ -95,7 +95,6 @@ Setup translate(const ServingRow& r) {
   }
   // Model.
   const std::string& m = r.model;
-  if (has(m, "Llama-4")) return skip("Llama 4 (interleaved chunked attention + MoE) has no model family in APEX");
   if (has(m, "DeepSeek") && !starts(r.engine, "TensorRT-LLM")) {
     return skip("prefill/decode-disaggregated or production deployment: disaggregation is not modelled");
   }
@@ -111,6 +110,8 @@ Setup translate(const ServingRow& r) {
   else if (starts(m, "Qwen3-30B-A3B")) s.model = "qwen3-30b-a3b";
   else if (starts(m, "Qwen3-235B-A22B")) s.model = "qwen3-235b-a22b";
   else if (starts(m, "Mixtral-8x7B")) s.model = "mixtral-8x7b";
+  else if (starts(m, "Llama-4-Scout-17B-16E")) s.model = "llama-4-scout-17b-16e";
+  else if (starts(m, "Llama-4-Maverick-17B-128E")) s.model = "llama-4-maverick-17b-128e";
   else return skip(fmt::format("model '{}' has no published configuration APEX can load", m));
   // GPU.
   const std::string& g = r.gpu;
@@ -235,7 +236,7 @@ void run_case(ServingCase& c) {
 }
 
 bool moe_model(const ServingRow& r) {
-  return has(r.model, "Qwen3") || has(r.model, "Mixtral") || has(r.model, "DeepSeek");
+  return has(r.model, "Qwen3") || has(r.model, "Mixtral") || has(r.model, "DeepSeek") || has(r.model, "Llama-4");
 }
 
 std::string source_name(const ServingRow& r) {
@@ -341,15 +342,16 @@ std::string serving_markdown(const std::vector<ServingCase>& cases, const std::s
          "script default, recorded as \"FP16 (UNSURE)\", and the output is 8 tokens, so the figure is mostly one "
          "prefill step plus launch and synchronization overheads that a static-batch script pays and APEX does "
          "not model.\n"
-         "* **MoE rows (Qwen3-235B-A22B, Qwen3-30B-A3B on TensorRT-LLM)**: the 235B rows (8 GPUs, EP 8 with "
-         "data-parallel attention, as the source's MoE recipe runs them) agree to a median of ~13%, with the "
-         "short-sequence rows (ISL 128) 35-45% slow on H200/B200: APEX prices fused-MoE layers from "
-         "aiconfigurator's tables of vLLM's MoE kernels (FP8: the faster of the per-tensor and block-scaled "
-         "tables, which on Hopper is the block one), while TensorRT-LLM runs its own MoE kernels. The 30B rows "
-         "on a single Blackwell GPU come out 10-150% fast: APEX's step there is ~45% decode attention, at ~80% of "
-         "HBM bandwidth, and ~30% MoE, so the measured figures include costs APEX does not see; the GB200 "
-         "figures are below the B200 ones for the same configuration (GB200 has the faster memory), so part of "
-         "that gap is in the measurements.\n"
+         "* **MoE rows (Qwen3 and Llama 4 on TensorRT-LLM)**: the multi-GPU rows (EP over the group with "
+         "data-parallel attention, as the source's MoE recipe runs them) agree to a median of ~13% (Qwen3-235B-A22B "
+         "on 8 GPUs), ~15% (Llama-4-Maverick on 8) and ~14% (Llama-4-Scout on 4 Hopper GPUs), with the ISL-128 "
+         "rows on H200/B200 30-48% slow: APEX prices fused-MoE layers from aiconfigurator's tables of vLLM's MoE "
+         "kernels (FP8: the faster of the per-tensor and block-scaled tables, which on Hopper is the block one), "
+         "while TensorRT-LLM runs its own MoE kernels. The single-GPU Blackwell rows (Qwen3-30B-A3B, Llama-4-Scout, "
+         "FP4) come out 10-150% fast (median ~30% for Scout, ~47% for Qwen3-30B): APEX's step there is mostly "
+         "decode attention at ~80% of HBM bandwidth and FP4 MoE, so the measured figures include costs APEX does "
+         "not see; the GB200 figures are below the B200 ones for the same configuration (GB200 has the faster "
+         "memory), so part of that gap is in the measurements.\n"
          "* **Batch-1 TTFT on L40S and multi-GPU H100 (TensorRT-LLM v0.5)**: single-request prefill is short "
          "(10-100 ms); fixed per-request host costs of that release and PCIe-only L40S communication dominate.\n";
   std::map<std::string, int> reasons;
