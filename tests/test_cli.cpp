@@ -549,6 +549,15 @@ TEST(CliSimulate, BreakdownSharesSumToOne) {
   EXPECT_CONTAINS(t.out, "time breakdown");
 }
 
+TEST(CliSimulate, ClosedLoopConcurrency) {
+  const CliRun r = apex(kSim + " --format json --concurrency 4");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_or_fail(r.out);
+  EXPECT_CONTAINS(j["run"]["workload"].get<std::string>(), "closed loop: 4 clients");
+  EXPECT_LE(j["counters"]["peak_active_requests"].get<int>(), 4);
+  expect_user_error(kSim + " --concurrency -3", "--concurrency must be a number of clients");
+}
+
 TEST(CliSearch, JsonHasBestPlansStats) {
   const CliRun r = apex("search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic +
                      " --format json --top 3");

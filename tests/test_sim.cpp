@@ -277,6 +277,63 @@ TEST(Breakdown, LoneRequestRunAddsUpToItsLatency) {
   EXPECT_EQ(plain.e2e.mean, r.e2e.mean);  // collecting it does not change the answer
 }
 
+// ------------------------------------------------------------------------------- closed loop
+
+SimResult run_closed(const Deployment& base, const Plan& p, const Trace& t, int clients) {
+  Deployment d = base;
+  d.concurrency = clients;
+  auto src = source_of(t);
+  return simulate_plan(d, p, *src);
+}
+
+// One client: each request is sent when the previous one completes, so every request runs alone:
+// its latency is the lone-request latency and the makespan is their sum.
+TEST(ClosedLoop, OneClientServesRequestsBackToBack) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SimResult alone = run(d, p, one_request(800, 30, 0.0));
+  Trace t;
+  for (std::uint64_t i = 0; i < 5; ++i) t.requests.push_back(Request{i, 0, 800, 30});
+  const SimResult r = run_closed(d, p, t, 1);
+  EXPECT_EQ(r.requests, 5u);
+  EXPECT_EQ(r.peak_active_requests, 1u);
+  EXPECT_NEAR(r.e2e.mean, alone.e2e.mean, 1e-9);
+  EXPECT_NEAR(r.e2e.p99, alone.e2e.mean, 1e-9);
+  EXPECT_NEAR(r.ttft.mean, alone.ttft.mean, 1e-9);
+  EXPECT_EQ(r.queue.mean, 0.0);  // a request is sent when its client is free: it never queues
+  EXPECT_NEAR(r.makespan, 5 * alone.e2e.mean, 1e-8);
+  // Open loop, the same five requests share the GPU and finish sooner overall.
+  const SimResult open = run(d, p, t);
+  EXPECT_LT(open.makespan, r.makespan);
+  EXPECT_EQ(open.peak_active_requests, 5u);
+}
+
+// N clients cap the requests in the system at N; Little's law still holds with the arrivals
+// taken as the moments requests are sent.
+TEST(ClosedLoop, ClientsCapTheRequestsInTheSystem) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  Trace t;
+  for (std::uint64_t i = 0; i < 60; ++i) t.requests.push_back(Request{i, 0, 300 + 7 * static_cast<std::int32_t>(i), 40});
+  const SimResult r = run_closed(d, p, t, 8);
+  EXPECT_EQ(r.requests, 60u);
+  EXPECT_EQ(r.peak_active_requests, 8u);
+  EXPECT_LE(r.mean_active_requests, 8.0 + 1e-9);
+  EXPECT_GT(r.mean_active_requests, 7.0);  // the clients are almost always busy
+  EXPECT_NEAR(r.mean_active_requests, r.requests_per_s * r.e2e.mean, 1e-6 * r.mean_active_requests);
+}
+
+// Arrivals sparser than the service: no client ever waits, so closed loop equals open loop.
+TEST(ClosedLoop, SparseArrivalsMatchOpenLoop) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  Trace t;
+  for (std::uint64_t i = 0; i < 6; ++i) t.requests.push_back(Request{i, seconds_to_ns(100.0 * i), 500, 20});
+  const SimResult closed = run_closed(d, p, t, 1);
+  const SimResult open = run(d, p, t);
+  EXPECT_EQ(result_json(closed).dump(), result_json(open).dump());
+}
+
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
   const Plan p = plan_of(d, 1, 1, 2);

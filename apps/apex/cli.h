@@ -37,6 +37,7 @@ struct Options {
   std::string prompt_len, output_len;
   std::uint64_t seed = 0;
   double burstiness = 1.0;
+  int concurrency = 0;  // closed-loop clients (0 = open arrivals)
   // plan
   int dp = 1, tp = 1, pp = 1, ep = 1;
   bool dp_attention = false;

@@ -68,6 +68,10 @@ void add_workload_options(CLI::App& app, Options& o) {
   app.add_option("--burstiness", o.burstiness,
                  "Coefficient of variation of inter-arrival gaps (1 = Poisson, >1 bursty Gamma)")
       ->capture_default_str();
+  app.add_option("--concurrency", o.concurrency,
+                 "Closed loop: N clients, each sends its next request when the previous one completes "
+                 "(like a benchmark's --max-concurrency; 0 = open arrivals)")
+      ->capture_default_str();
 }
 
 void add_engine_options(CLI::App& app, Options& o) {
@@ -169,6 +173,10 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   }
   d.ttft_slo = o.ttft_slo_ms * 1e-3;
   d.tpot_slo = o.tpot_slo_ms * 1e-3;
+  if (o.concurrency < 0) {
+    throw UserError(fmt::format("--concurrency must be a number of clients (0 = open arrivals), got {}", o.concurrency));
+  }
+  d.concurrency = o.concurrency;
   if (o.perf == "profile") {
     if (o.profile_dir.empty()) throw UserError("--perf profile needs --profile-dir DIR (docs/profile-format.md)");
     if (!o.perf_fallback.empty() && o.perf_fallback != "analytical") {
@@ -207,6 +215,7 @@ WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_al
                                 o.trace == "@sample" ? std::string("embedded sample trace") : o.trace,
                                 w.trace->requests.size(), w.trace->mean_prompt(), w.trace->mean_output(),
                                 w.trace->span_seconds());
+    if (o.concurrency > 0) w.description += fmt::format(", closed loop: {} client{}", o.concurrency, o.concurrency == 1 ? "" : "s");
     return w;
   }
   if (!synthetic) {
@@ -237,6 +246,7 @@ WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_al
   w.description = fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}", s.num_requests,
                               o.rate, s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness),
                               o.prompt_len, o.output_len, s.seed);
+  if (o.concurrency > 0) w.description += fmt::format(", closed loop: {} client{}", o.concurrency, o.concurrency == 1 ? "" : "s");
   if (load_all) {
     w.trace = synthesize(s);
   } else {

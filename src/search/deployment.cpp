@@ -161,6 +161,7 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
   c.tpot_slo = d.tpot_slo;
   c.expert_skew = d.expert_skew;
   c.expert_capacity_factor = d.expert_capacity_factor;
+  c.concurrency = d.concurrency;
   return c;
 }
 

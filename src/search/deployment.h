@@ -29,6 +29,7 @@ struct Deployment {
   double tpot_slo = 0;
   double expert_skew = 0;  // MoE expert-load imbalance (power-law alpha of expert popularity; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless, as vLLM/SGLang serve)
+  int concurrency = 0;  // closed-loop clients: a request waits for a free client (0 = open arrivals)
   std::shared_ptr<const OpModel> ops;  // default: analytical ops for the cluster's GPU
 
   std::int64_t effective_max_model_len() const;

@@ -574,11 +574,17 @@ SimResult Simulation::run() {
   std::vector<char> dirty(static_cast<std::size_t>(dp), 0);
   std::uint64_t index = 0;
   TimeNs last_instant = -1;
+  // Closed loop (cfg.concurrency clients): a request is sent at its arrival time or, when every
+  // client is waiting on an earlier one, the moment one of them completes; that is its arrival.
+  const auto clients = static_cast<std::uint64_t>(cfg.concurrency);
+  auto may_send = [&] { return clients == 0 || active < clients; };
+  TimeNs prev_arrival = -1;  // of the previous request as the source gave it (sortedness check)
   while (have_next || !events.empty()) {
     // The next instant: the earliest of the next arrival and the next event.
     TimeNs now = std::numeric_limits<TimeNs>::max();
-    if (have_next) now = next.arrival;
+    if (have_next && may_send()) now = std::max(next.arrival, last_instant);
     if (!events.empty()) now = std::min(now, events.top().time);
+    APEX_ASSERT(now != std::numeric_limits<TimeNs>::max(), "closed loop stalled: every client waits, nothing runs");
     if (last_instant >= 0) active_time_integral += static_cast<double>(active) * ns_to_seconds(now - last_instant);
     last_instant = now;
     // 1. Completions and wake-ups at `now`, in (time, seq) order.
@@ -589,8 +595,10 @@ SimResult Simulation::run() {
       if (e.kind == EventKind::BatchDone) r.on_batch_done(e.batch, now);
       dirty[static_cast<std::size_t>(e.replica)] = 1;
     }
-    // 2. Arrivals at `now`, routed in arrival order.
-    while (have_next && next.arrival == now) {
+    // 2. Arrivals at `now`, routed in arrival order (held closed-loop requests are sent now).
+    while (have_next && next.arrival <= now && may_send()) {
+      const TimeNs original_arrival = next.arrival;
+      next.arrival = now;
       const std::int64_t total = static_cast<std::int64_t>(next.prompt) + next.output;
       if (total > cfg.max_model_len) {
         throw UserError(fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
@@ -632,8 +640,9 @@ SimResult Simulation::run() {
       ++active;
       peak_active = std::max(peak_active, active);
       ++index;
+      prev_arrival = std::max(prev_arrival, original_arrival);
       have_next = source.next(next);
-      if (have_next && next.arrival < now) {
+      if (have_next && next.arrival < prev_arrival) {
         throw UserError(fmt::format("request #{} arrives before the previous one; traces must be sorted", index));
       }
     }

@@ -37,6 +37,7 @@ struct SimConfig {
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
   bool record_requests = false;    // keep one RequestRecord per request (memory grows with the trace)
   bool breakdown = false;          // attribute GPU time to kernel classes (SimResult::time); slower
+  int concurrency = 0;             // closed loop: at most this many requests in the system (0 = open)
 };
 
 // Where the replica time of a run went, summed over iterations (seconds; with pp > 1 the kernel
