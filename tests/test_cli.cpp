@@ -550,11 +550,16 @@ TEST(CliSimulate, BreakdownSharesSumToOne) {
 }
 
 TEST(CliSimulate, ClosedLoopConcurrency) {
-  const CliRun r = apex(kSim + " --format json --concurrency 4");
+  const std::string burst = "simulate " + kModel1Gpu + " --rate inf --num-requests 40 --prompt-len 128 --output-len 16";
+  const CliRun open = apex(burst + " --format json");
+  ASSERT_EQ(open.code, 0) << open.err;
+  EXPECT_EQ(parse_or_fail(open.out)["counters"]["peak_active_requests"].get<int>(), 40);  // all at t=0
+  const CliRun r = apex(burst + " --format json --concurrency 4");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = parse_or_fail(r.out);
   EXPECT_CONTAINS(j["run"]["workload"].get<std::string>(), "closed loop: 4 clients");
-  EXPECT_LE(j["counters"]["peak_active_requests"].get<int>(), 4);
+  EXPECT_EQ(j["counters"]["peak_active_requests"].get<int>(), 4);
+  EXPECT_EQ(j["metrics"]["requests"].get<int>(), 40);
   expect_user_error(kSim + " --concurrency -3", "--concurrency must be a number of clients");
 }
 

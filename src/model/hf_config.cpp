@@ -1,5 +1,6 @@
 // model/hf_config.cpp — maps Hugging Face config.json keys of each family onto cells.
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -218,10 +219,12 @@ Model llama4(const HfReader& outer) {
   const std::int64_t layers = r.req_int({"num_hidden_layers"});
   m.layout.num_layers = layers;
   const std::int64_t chunk = r.int_or({"attention_chunk_size"}, 0);
-  const std::int64_t nope_every = chunk > 0 ? std::max<std::int64_t>(1, r.int_or({"no_rope_layer_interval"}, 4)) : 1;
+  const std::int64_t nope_every = chunk > 0 ? r.int_or({"no_rope_layer_interval"}, 4) : 1;
+  if (nope_every < 1) throw UserError(fmt::format("{}: 'no_rope_layer_interval' must be positive", where));
   const std::int64_t moe_every = std::max<std::int64_t>(1, r.int_or({"interleave_moe_layer_step"}, 1));
   const std::int64_t experts = r.req_int({"num_local_experts"});
   const std::int64_t top_k = r.int_or({"num_experts_per_tok"}, 1);
+  if (top_k < 1) throw UserError(fmt::format("{}: 'num_experts_per_tok' must be at least 1", where));
   if (top_k > experts) {
     throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds num_local_experts ({})", where, top_k, experts));
   }
@@ -238,7 +241,9 @@ Model llama4(const HfReader& outer) {
     if (!it->is_array()) throw UserError(fmt::format("{}: '{}' must be a list", where, key));
     return &*it;
   };
+  // An empty no_rope_layers list means "derive it from the interval" (as Transformers reads it).
   const Json* nope = chunk > 0 ? list_of("no_rope_layers") : nullptr;
+  if (nope != nullptr && nope->empty()) nope = nullptr;
   if (nope != nullptr && nope->size() != static_cast<std::size_t>(layers)) {
     throw UserError(fmt::format("{}: 'no_rope_layers' has {} entries for {} layers", where, nope->size(), layers));
   }
@@ -246,7 +251,10 @@ Model llama4(const HfReader& outer) {
     const auto k = static_cast<std::size_t>(i);
     bool global = chunk <= 0 || (i + 1) % nope_every == 0;
     if (nope != nullptr) {
-      if (!(*nope)[k].is_number_integer()) throw UserError(fmt::format("{}: 'no_rope_layers' must hold 0 or 1", where));
+      const Json& v = (*nope)[k];
+      if (!v.is_number_integer() || (v.get<std::int64_t>() != 0 && v.get<std::int64_t>() != 1)) {
+        throw UserError(fmt::format("{}: 'no_rope_layers' must hold 0 or 1, found {} at index {}", where, v.dump(), k));
+      }
       global = (*nope)[k].get<std::int64_t>() == 0;
     }
     kind[k] = (global ? 1 : 0) | ((i + 1) % moe_every == 0 ? 2 : 0);
@@ -302,6 +310,11 @@ Model llama4(const HfReader& outer) {
     const auto n = static_cast<double>(v.int_or({"num_hidden_layers"}, 0));
     const auto patch = static_cast<double>(v.int_or({"patch_size"}, 14));
     const auto image = static_cast<double>(v.int_or({"image_size"}, 336));
+    if (patch < 1 || image < patch) {
+      throw UserError(fmt::format("{}: vision_config needs 1 <= patch_size <= image_size, found patch_size {} and "
+                                  "image_size {}",
+                                  outer.where(), patch, image));
+    }
     const auto channels = static_cast<double>(v.int_or({"num_channels"}, 3));
     const auto proj_in = static_cast<double>(v.int_or({"projector_input_dim"}, 0));
     const auto proj_out = static_cast<double>(v.int_or({"projector_output_dim"}, 0));
@@ -312,6 +325,9 @@ Model llama4(const HfReader& outer) {
     p += n * (4 * (h * h + h) + 2 * h * inter + inter + h + 4 * h);       // attention, MLP, two LayerNorms
     p += h * shuffle * proj_in + proj_in * proj_out;                         // pixel-shuffle MLP adapter
     p += out_dim * static_cast<double>(m.hidden);                            // multimodal projector
+    if (!std::isfinite(p) || p > 1e13) {
+      throw UserError(fmt::format("{}: vision_config describes {:.3g} parameters; check its sizes", outer.where(), p));
+    }
     m.extra_params = static_cast<std::int64_t>(p);
   }
   return m;

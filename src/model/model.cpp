@@ -125,6 +125,11 @@ double Model::active_params_per_token() const {
   return p;
 }
 
+void Model::enable_draft_layer() {
+  draft_layers = 1;
+  draft_cell = layout.cell_of(layout.num_layers - 1);
+}
+
 double Model::kv_elements_per_token() const {
   double e = 0;
   const auto counts = cell_counts();

@@ -106,6 +106,11 @@ struct Model {
   std::int64_t max_source_positions = 0;
   std::int64_t max_target_positions = 0;
   std::int64_t extra_params = 0;  // parameters outside the cells (e.g. Whisper's convolution stem)
+  // Speculative decoding with a one-layer draft (DeepSeek MTP module, EAGLE head): `draft_layers`
+  // extra layers of cell `draft_cell` live with the LM head on the last pipeline stage, with their
+  // own KV cache. Not part of params() (model cards exclude them). Set by enable_draft_layer().
+  std::int64_t draft_layers = 0;
+  int draft_cell = -1;
 
   std::int64_t num_layers() const { return layout.num_layers; }
   double embedding_params() const;  // token (+ position) embeddings (+ embedding norm)
@@ -115,6 +120,8 @@ struct Model {
   double kv_elements_per_token() const;    // summed over all layers
   bool is_moe() const;
   std::vector<std::int64_t> cell_counts() const { return layout.counts(0, layout.num_layers, cells.size()); }
+  // Adds the one-layer draft of speculative decoding: a layer like the model's last one.
+  void enable_draft_layer();
 };
 
 }  // namespace apex

@@ -61,6 +61,16 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
         stage_kv_elements_per_token(model, plan_, st) * plan.attn_tp() * dtype_bytes(precision.kv);
   }
   const auto counts = model.cell_counts();
+  // Share of the cached bytes held by sliding-window or chunked layers, which read only their
+  // local keys (work() prices those with the *_window sums).
+  double kv_all = 0, kv_local = 0;
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    if (model.cells[c].role == CellRole::Encoder) continue;
+    const double e = static_cast<double>(counts[c]) * model.cells[c].kv_elements_per_token();
+    kv_all += e;
+    if (model.cells[c].attn.window > 0 || model.cells[c].attn.chunk > 0) kv_local += e;
+  }
+  kv_local_share_ = kv_all > 0 ? kv_local / kv_all : 0.0;
   // Routed-expert weights are read only for the experts a step activates (see work()).
   const double weight_width = precision.weight == DType::INT4   ? 0.5 + 4.0 / 128.0
                               : precision.weight == DType::FP4 ? 0.5 + 1.0 / 16.0
@@ -424,8 +434,11 @@ Work CostModel::work(const BatchShape& b) const {
   if (experts_ > 0) {
     active_experts = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
   }
+  const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
+  const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
   w.bytes_read = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts +
-                 kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_kv);
+                 kv_global * static_cast<double>(b.decode_kv + b.prefill_kv) +
+                 kv_local * static_cast<double>(b.decode_kv_window + b.prefill_kv_window);
   return w;
 }
 

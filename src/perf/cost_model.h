@@ -156,6 +156,7 @@ class CostModel {
   double routed_expert_bytes_ = 0;       // MoE routed experts, all layers and GPUs
   std::int64_t experts_ = 0, topk_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
+  double kv_local_share_ = 0;              // of those, the share in sliding-window / chunked layers
   double linear_flops_per_token_ = 0;      // decoder(-only) layers + LM head
   double encoder_flops_per_token_ = 0;     // encoder layers (encoder-decoder models)
   double attn_flops_per_pair_ = 0;   // summed over layers

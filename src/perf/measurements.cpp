@@ -147,13 +147,16 @@ std::string fp8_moe_flavour(const std::vector<MoeRow>& rows) {
     auto& v = by[Key{r.tokens, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep, r.distribution}];
     v[static_cast<std::size_t>(slot)] = r.us;
   }
-  std::vector<double> per_tensor, block;
+  std::vector<double> per_tensor, block;  // ratios to bf16 over shapes measured in all three
+  bool any_per_tensor = false, any_block = false;
   for (const auto& [k, v] : by) {
-    if (v[0] <= 0) continue;
-    if (v[1] > 0) per_tensor.push_back(v[1] / v[0]);
-    if (v[2] > 0) block.push_back(v[2] / v[0]);
+    any_per_tensor = any_per_tensor || v[1] > 0;
+    any_block = any_block || v[2] > 0;
+    if (v[0] <= 0 || v[1] <= 0 || v[2] <= 0) continue;
+    per_tensor.push_back(v[1] / v[0]);
+    block.push_back(v[2] / v[0]);
   }
-  if (per_tensor.empty() || block.empty()) return per_tensor.empty() && !block.empty() ? "fp8_block" : "fp8";
+  if (per_tensor.empty()) return any_block && !any_per_tensor ? "fp8_block" : "fp8";
   auto median = [](std::vector<double>& v) {
     std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
     return v[v.size() / 2];

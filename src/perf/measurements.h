@@ -51,8 +51,8 @@ MeasurementSet load_measurements(const std::string& dir);
 // Which moe.csv dtype stands for FP8 fused MoE on this GPU: "fp8" (per-tensor scales) or
 // "fp8_block" (128x128 block scales, the format of the published FP8 MoE checkpoints such as
 // Qwen3-*-FP8 and DeepSeek-V3). A tuned deployment runs the faster of the two, so this returns the
-// flavour with the lower median latency relative to bf16 over shapes measured in both ("fp8" when
-// either is missing). On the Hopper tables the per-tensor path is 2-3x slower than bf16 while the
+// flavour with the lower median latency relative to bf16 over the shapes measured in bf16 and
+// both FP8 flavours; without such shapes, the flavour that has rows ("fp8" when both or none do). On the Hopper tables the per-tensor path is 2-3x slower than bf16 while the
 // block path is ~0.6x; on Blackwell the per-tensor path is the faster one.
 std::string fp8_moe_flavour(const std::vector<MoeRow>& rows);
 

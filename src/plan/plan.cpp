@@ -177,23 +177,26 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
     // A tied LM head shares the embedding's memory unless the pipeline puts them on different stages.
     if (!model.tied_embeddings || !s.has_embedding) bytes += vocab_rows * eb;
     bytes += static_cast<double>(model.final_norm_params) * eb;
+    if (model.draft_layers > 0) {
+      bytes += static_cast<double>(model.draft_layers) *
+               cell_params_per_gpu(model, model.cells[static_cast<std::size_t>(model.draft_cell)], plan) * wb;
+    }
   }
   if (s.has_embedding) bytes += static_cast<double>(model.extra_params) * eb;  // e.g. Whisper's conv stem
   return bytes;
 }
 
 double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s) {
+  auto per_layer = [&](const Cell& cell) {
+    const auto& a = cell.attn;
+    if (cell.role == CellRole::Encoder) return 0.0;  // encoder layers keep no cache
+    if (a.kind == AttentionKind::MLA) return static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
+    return 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.attn_tp()) * a.head_dim);
+  };
   double e = 0;
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    const auto& a = model.cells[c].attn;
-    if (model.cells[c].role == CellRole::Encoder) continue;  // encoder layers keep no cache
-    double per_layer = 0;
-    if (a.kind == AttentionKind::MLA) {
-      per_layer = static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
-    } else {
-      per_layer = 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.attn_tp()) * a.head_dim);
-    }
-    e += static_cast<double>(s.cell_counts[c]) * per_layer;
+  for (std::size_t c = 0; c < model.cells.size(); ++c) e += static_cast<double>(s.cell_counts[c]) * per_layer(model.cells[c]);
+  if (s.has_lm_head && model.draft_layers > 0) {
+    e += static_cast<double>(model.draft_layers) * per_layer(model.cells[static_cast<std::size_t>(model.draft_cell)]);
   }
   return e;
 }

@@ -261,7 +261,13 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
     for (const auto& [name, s] : breakdown_parts(r.time)) {
       if (total > 0 && s > 0) out += fmt::format(" {} {:.1f}%", name, 100 * s / total);
     }
-    out += fmt::format(" (of {:.2f} s of replica time)\n", total);
+    if (r.plan.pp > 1) {
+      out += fmt::format(" (of {:.2f} s: stage times summed over the {} stages, CPU overhead and transfers per "
+                         "micro-batch)\n",
+                         total, r.plan.pp);
+    } else {
+      out += fmt::format(" (of {:.2f} s of replica time)\n", total);
+    }
   }
   if (!info.launch.empty()) out += fmt::format("  launch it           {}\n", info.launch.front());
   return out;

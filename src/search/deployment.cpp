@@ -52,6 +52,9 @@ void Deployment::validate() const {
                                 "--activation-dtype fp16 --kv-dtype fp16",
                                 g.name));
   }
+  if (concurrency < 0) {
+    throw UserError(fmt::format("--concurrency must be a number of clients (0 = open arrivals), got {}", concurrency));
+  }
   const std::int64_t mml = effective_max_model_len();
   if (mml < 1) {
     throw UserError(max_model_len ? fmt::format("--max-model-len must be at least 1, got {}", mml)
