@@ -549,6 +549,22 @@ TEST(CliSimulate, BreakdownSharesSumToOne) {
   EXPECT_CONTAINS(t.out, "time breakdown");
 }
 
+TEST(CliSimulate, SpeculativeDecoding) {
+  const CliRun off = apex(kSim + " --format json");
+  const CliRun on = apex(kSim + " --format json --spec-tokens 3 --spec-acceptance 0.9");
+  ASSERT_EQ(off.code, 0) << off.err;
+  ASSERT_EQ(on.code, 0) << on.err;
+  const json a = parse_or_fail(off.out), b = parse_or_fail(on.out);
+  EXPECT_LT(b["metrics"]["tpot_s"]["mean"].get<double>(), 0.7 * a["metrics"]["tpot_s"]["mean"].get<double>());
+  EXPECT_CONTAINS(b["launch"].get<std::string>(), "--speculative-config");
+  expect_user_error(kSim + " --spec-tokens 40", "--spec-tokens must be between 0 (off) and 16");
+  expect_user_error(kSim + " --spec-tokens 2 --spec-acceptance 1.5", "--spec-acceptance must be a probability");
+  expect_user_error(kSim + " --spec-acceptance 0.5", "--spec-acceptance needs --spec-tokens");
+  expect_user_error("simulate --model whisper-large-v3 --gpu l40s --gpus-per-node 1 --rate 1 --num-requests 2 "
+                    "--prompt-len 1500 --output-len 20 --spec-tokens 2",
+                    "speculative decoding of encoder-decoder models");
+}
+
 TEST(CliSimulate, ClosedLoopConcurrency) {
   const std::string burst = "simulate " + kModel1Gpu + " --rate inf --num-requests 40 --prompt-len 128 --output-len 16";
   const CliRun open = apex(burst + " --format json");

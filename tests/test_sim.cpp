@@ -9,6 +9,7 @@
 #include "model/registry.h"
 #include "report/report.h"
 #include "search/deployment.h"
+#include "search/planner.h"
 
 namespace apex {
 namespace {
@@ -332,6 +333,104 @@ TEST(ClosedLoop, SparseArrivalsMatchOpenLoop) {
   const SimResult closed = run_closed(d, p, t, 1);
   const SimResult open = run(d, p, t);
   EXPECT_EQ(result_json(closed).dump(), result_json(open).dump());
+}
+
+// ------------------------------------------------------------------------ speculative decoding
+
+TEST(Speculative, ExpectedTokensPerStep) {
+  EXPECT_DOUBLE_EQ(expected_spec_tokens(0, 0.8), 1.0);
+  EXPECT_DOUBLE_EQ(expected_spec_tokens(3, 0.8), 1 + 0.8 + 0.64 + 0.512);
+  EXPECT_DOUBLE_EQ(expected_spec_tokens(4, 1.0), 5.0);
+  EXPECT_DOUBLE_EQ(expected_spec_tokens(4, 0.0), 1.0);
+}
+
+Deployment spec_deployment(int k, double acceptance) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.engine_overrides.spec_tokens = k;
+  d.engine_overrides.spec_acceptance = acceptance;
+  if (k > 0) d.model.enable_draft_layer();
+  return d;
+}
+
+// Every draft accepted: a lone request's decode steps emit k + 1 tokens (fewer at the end), and
+// its latency is the sum of those steps' iterations, each verifying its drafts and running them.
+TEST(Speculative, LoneRequestWithEveryDraftAcceptedIsTheSumOfItsSteps) {
+  const Deployment d = spec_deployment(3, 1.0);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const int prompt = 500, output = 10;
+  const SimResult r = run(d, p, one_request(prompt, output));
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  TimeNs total = iteration_ns(cost, prefill_shape(prompt));
+  // Generated 1 after the prefill; steps verify 3, 3 and 0 drafts and emit 4, 4 and 1 tokens.
+  const int context[] = {prompt + 1, prompt + 5, prompt + 9};
+  const int drafts[] = {3, 3, 0};
+  for (int s = 0; s < 3; ++s) {
+    BatchShape b = decode_shape(context[s]);
+    b.spec_tokens = drafts[s];
+    total += iteration_ns(cost, b);
+  }
+  EXPECT_NEAR(r.e2e.mean, ns_to_seconds(total), 1e-9);
+  EXPECT_EQ(r.iterations, 4u);
+  EXPECT_EQ(r.itl.count, static_cast<std::uint64_t>(output - 1));  // token-weighted intervals
+  EXPECT_NEAR(r.itl.mean, r.tpot.mean, 1e-6);
+  // A verifying step costs more than a plain decode step, and includes the draft passes.
+  BatchShape plain = decode_shape(prompt + 1), verify = plain;
+  verify.spec_tokens = 3;
+  EXPECT_GT(iteration_ns(cost, verify), iteration_ns(cost, plain));
+  EXPECT_GT(cost.step_breakdown(verify).draft, 0.0);
+  EXPECT_EQ(cost.step_breakdown(plain).draft, 0.0);
+}
+
+// Acceptance 0: every step emits one token but pays for the drafts, so decoding gets slower;
+// a good acceptance rate speeds it up. Memory: the draft layer's weights and KV cache.
+TEST(Speculative, AcceptanceDecidesWhetherItPays) {
+  Trace t;
+  for (std::uint64_t i = 0; i < 4; ++i) t.requests.push_back(Request{i, seconds_to_ns(10.0 * i), 800, 200});
+  const Deployment off = spec_deployment(0, 0.8);
+  const Plan p = plan_of(off, 1, 1, 1);
+  const SimResult base = run(off, p, t);
+  const SimResult never = run(spec_deployment(4, 0.0), p, t);
+  const SimResult good = run(spec_deployment(4, 0.8), p, t);
+  EXPECT_GT(never.tpot.mean, base.tpot.mean);
+  EXPECT_LT(good.tpot.mean, 0.6 * base.tpot.mean);
+  EXPECT_EQ(good.output_tokens, base.output_tokens);
+  // One more Llama layer on the (only) stage, in bf16: 218M parameters, 2 x 8 x 128 KV elements per token.
+  const Cell& last = off.model.cells[0];
+  EXPECT_NEAR(good.memory.weights - base.memory.weights, last.params(off.model.hidden) * 2, 1e3);
+  EXPECT_NEAR(good.memory.kv_bytes_per_token - base.memory.kv_bytes_per_token, last.kv_elements_per_token() * 2, 1e-6);
+}
+
+// The search bound stays a bound with speculative decoding (a step can emit k + 1 tokens).
+TEST(Speculative, PrunedSearchStaysExact) {
+  Deployment d = make_deployment("llama-3.1-70b", "h100-sxm", 8);
+  d.engine_overrides.spec_tokens = 3;
+  d.model.enable_draft_layer();
+  SyntheticSpec s;
+  s.rate = 3;
+  s.num_requests = 30;
+  s.prompt = LengthDist::parse("uniform:200:3000", "p");
+  s.output = LengthDist::parse("uniform:2:400", "o");
+  const Trace t = synthesize(s);
+  for (Objective obj : {Objective::TpotMean, Objective::E2eP99, Objective::Throughput}) {
+    SearchOptions o;
+    o.objective = obj;
+    o.top = 3;
+    o.wave = 1;
+    const SearchReport pruned = search(d, t, o);
+    o.exhaustive = true;
+    const SearchReport full = search(d, t, o);
+    ASSERT_EQ(full.ranked.size(), 3u);
+    ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
+    for (std::size_t i = 0; i < full.ranked.size(); ++i) {
+      EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
+      if (higher_is_better(obj)) {
+        EXPECT_GE(full.ranked[i].bound, full.ranked[i].score * (1 - 1e-9));
+      } else {
+        EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
+      }
+    }
+  }
 }
 
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {

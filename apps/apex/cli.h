@@ -50,6 +50,8 @@ struct Options {
   std::string chunked_prefill;
   std::string router = "least-loaded";
   bool disable_custom_all_reduce = false;
+  std::optional<int> spec_tokens;           // speculative decoding: draft tokens per step
+  std::optional<double> spec_acceptance;    // and their acceptance probability
   // op backend
   std::string perf = "analytical";
   std::string profile_dir;

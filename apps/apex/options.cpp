@@ -84,6 +84,10 @@ void add_engine_options(CLI::App& app, Options& o) {
   app.add_option("--step-overhead-ms", o.step_overhead_ms, "Engine: CPU time per scheduler step, ms");
   app.add_flag("--disable-custom-all-reduce", o.disable_custom_all_reduce,
                "Engine: use NCCL for every TP all-reduce (vLLM --disable-custom-all-reduce)");
+  app.add_option("--spec-tokens", o.spec_tokens,
+                 "Speculative decoding: draft tokens per step from a one-layer draft (MTP / EAGLE); 0 = off");
+  app.add_option("--spec-acceptance", o.spec_acceptance,
+                 "Speculative decoding: probability each draft token is accepted (default 0.8)");
   app.add_option("--router", o.router, "DP router: least-loaded or round-robin")->capture_default_str();
   app.add_option("--ttft-slo-ms", o.ttft_slo_ms, "Time-to-first-token SLO, ms (0 = none)");
   app.add_option("--tpot-slo-ms", o.tpot_slo_ms, "Time-per-output-token SLO, ms (0 = none)");
@@ -148,6 +152,18 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
   d.engine_overrides.max_num_seqs = o.max_num_seqs;
   d.engine_overrides.max_num_batched_tokens = o.max_num_batched_tokens;
   d.engine_overrides.gpu_memory_utilization = o.gpu_memory_utilization;
+  d.engine_overrides.spec_tokens = o.spec_tokens;
+  d.engine_overrides.spec_acceptance = o.spec_acceptance;
+  if (o.spec_acceptance && !o.spec_tokens.value_or(0)) {
+    throw UserError("--spec-acceptance needs --spec-tokens K (the number of draft tokens per step)");
+  }
+  if (o.spec_tokens.value_or(0) > 0) {
+    if (d.model.encoder_decoder) {
+      throw UserError(fmt::format("--spec-tokens: speculative decoding of encoder-decoder models ({}) is not modelled",
+                                  d.model.name));
+    }
+    d.model.enable_draft_layer();
+  }
   d.engine_overrides.block_size = o.block_size;
   if (o.step_overhead_ms) d.engine_overrides.step_overhead_s = *o.step_overhead_ms * 1e-3;
   if (o.disable_custom_all_reduce) d.engine_overrides.custom_all_reduce = false;

@@ -238,6 +238,7 @@ BatchShape CostModel::rank_shape(const BatchShape& b) const {
   r.decode_kv = share(b.decode_kv);
   r.decode_kv_window = share(b.decode_kv_window);
   r.sampled = share(b.sampled);
+  r.spec_tokens = share(b.spec_tokens);
   return r;
 }
 
@@ -311,7 +312,9 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     DecodeAttnArgs d;
     d.seqs = b.decode_seqs;
     d.kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
-    d.heads = heads;
+    // Speculative verification: 1 + k queries per sequence read the cache once (as more query
+    // heads per KV head would).
+    d.heads = b.spec_tokens > 0 ? (heads * (b.decode_seqs + b.spec_tokens) + b.decode_seqs - 1) / b.decode_seqs : heads;
     d.kv_heads = decode_kv_heads;
     d.head_dim = decode_head_dim;
     d.kv = precision_.kv;
@@ -404,9 +407,27 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
       t += static_cast<double>(stage_cells_[s][c]) * pc[c];
     }
     if (plan_.stages[s].has_embedding) t += embedding(tokens);
-    if (plan_.stages[s].has_lm_head) t += lm_head(b);
+    if (plan_.stages[s].has_lm_head) t += lm_head(b) + draft_part(b);
     out[s] = t;
   }
+}
+
+double CostModel::draft_part(const BatchShape& b) const {
+  if (b.spec_tokens <= 0 || b.decode_seqs <= 0 || model_.draft_layers <= 0) return 0.0;
+  // The draft runs spec_tokens sequential passes over the decoding sequences: one layer like the
+  // model's last (attending to its own cache of the context) and the shared LM head.
+  const int passes = std::min(engine_.spec_tokens, (b.spec_tokens + b.decode_seqs - 1) / b.decode_seqs);
+  BatchShape d;
+  d.decode_seqs = b.decode_seqs;
+  d.decode_kv = b.decode_kv;
+  d.decode_kv_window = b.decode_kv_window;
+  d.sampled = b.decode_seqs;
+  const auto cell = static_cast<std::size_t>(model_.draft_cell);
+  const DenseCost layer = dense_part(cell, d.decode_seqs);
+  const double one = static_cast<double>(model_.draft_layers) *
+                         (layer.gemm + layer.comm + layer.elementwise + attention_part(cell, d)) +
+                     lm_head(d);
+  return passes * one;
 }
 
 double CostModel::pp_transfer(int s, std::int64_t tokens) const {
@@ -429,6 +450,13 @@ Work CostModel::work(const BatchShape& b) const {
                   2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
                   attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
                   attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
+  if (b.spec_tokens > 0 && model_.draft_layers > 0 && b.decode_seqs > 0) {
+    // The draft passes: one layer and the LM head per draft token and sequence.
+    const Cell& dc = model_.cells[static_cast<std::size_t>(model_.draft_cell)];
+    w.model_flops += static_cast<double>(b.spec_tokens) *
+                     (2.0 * static_cast<double>(model_.draft_layers) * (dc.active_params(model_.hidden) - static_cast<double>(dc.norm_params)) +
+                      2.0 * static_cast<double>(model_.vocab * model_.hidden));
+  }
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
   double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
   if (experts_ > 0) {
@@ -457,6 +485,7 @@ CostModel::StepBreakdown& CostModel::StepBreakdown::operator+=(const StepBreakdo
   elementwise += o.elementwise;
   launch += o.launch;
   lm_head += o.lm_head;
+  draft += o.draft;
   return *this;
 }
 
@@ -485,6 +514,7 @@ CostModel::StepBreakdown CostModel::step_breakdown(const BatchShape& b) const {
       out.elementwise += t - ar;
       out.communication += ar;
     }
+    if (s.has_lm_head) out.draft += draft_part(b);
     if (s.has_lm_head && b.sampled > 0) {
       const BatchShape r = rank_shape(b);
       const int tp = plan_.attn_tp();

@@ -43,11 +43,14 @@ struct BatchShape {
   std::int64_t decode_kv = 0;      // Σ context length (keys read, including the new token)
   std::int64_t decode_kv_window = 0;
   std::int32_t sampled = 0;        // sequences that produce a token (decodes + finishing prefills)
+  // Speculative decoding: draft tokens the decodes of this step verify (Σ over decode sequences);
+  // the target model runs them like extra decode queries against the same KV cache.
+  std::int32_t spec_tokens = 0;
   // Encoder-decoder models: Σ encoder length over the decoder tokens of this step (cross-attention
   // reads); decode_kv then counts the decoder's own tokens only.
   std::int64_t cross_kv = 0;
 
-  std::int64_t tokens() const { return prefill_tokens + decode_seqs; }
+  std::int64_t tokens() const { return prefill_tokens + decode_seqs + spec_tokens; }
   std::int32_t seqs() const { return prefill_seqs + decode_seqs; }
 };
 
@@ -59,7 +62,21 @@ struct EngineCosts {
   double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
   bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
   bool custom_all_reduce = true;   // vLLM's custom all-reduce for < 8 MiB within a node (tp <= 8)
+  // Speculative decoding with a one-layer draft (MTP / EAGLE): each decode step drafts
+  // `spec_tokens` tokens sequentially with the draft layer and the LM head, then the target model
+  // verifies them in one pass; each draft token is accepted with probability `spec_acceptance`
+  // (given the previous one was). 0 = off.
+  int spec_tokens = 0;
+  double spec_acceptance = 0.8;
 };
+
+// Expected tokens one speculative decode step emits with k draft tokens, each accepted with
+// probability a given its predecessor was: 1 + a + a² + … + a^k.
+inline double expected_spec_tokens(int k, double a) {
+  double e = 1, p = 1;
+  for (int i = 0; i < k; ++i) e += (p *= a);
+  return e;
+}
 
 // FLOPs and bytes of one iteration on the whole replica, for MFU / MBU / energy.
 struct Work {
@@ -119,7 +136,8 @@ class CostModel {
     double elementwise = 0;    // norms, rotary, activations, embedding, sampling
     double launch = 0;         // kernel launches outside CUDA graphs
     double lm_head = 0;        // LM head GEMM
-    double total() const { return gemm + moe + attention + communication + elementwise + launch + lm_head; }
+    double draft = 0;          // speculative decoding: the draft layer and LM head, per draft token
+    double total() const { return gemm + moe + attention + communication + elementwise + launch + lm_head + draft; }
     StepBreakdown& operator+=(const StepBreakdown& o);
   };
   StepBreakdown step_breakdown(const BatchShape& b) const;
@@ -133,6 +151,7 @@ class CostModel {
   std::int64_t cell_tokens(std::size_t cell, const BatchShape& b) const;  // tokens one cell processes
   double attention_part(std::size_t cell, const BatchShape& b) const;
   double lm_head(const BatchShape& b) const;
+  double draft_part(const BatchShape& b) const;  // speculative drafting on the last stage
   double lm_head_uncached(const BatchShape& b) const;
   double launch_penalty(const BatchShape& b) const;
   double tp_all_reduce(double bytes) const;

@@ -44,6 +44,8 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     model = slash == std::string::npos ? d.model.name : d.model.name.substr(0, slash);  // the config's folder
   }
   std::string cmd;
+  const int k = e.costs.spec_tokens;
+  const bool mtp = d.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
   if (e.name == "sglang") {
     cmd = fmt::format("python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
                       "--max-running-requests {} --mem-fraction-static {:.2f}",
@@ -54,12 +56,22 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
     if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8_e4m3";
+    if (k > 0) {
+      cmd += fmt::format(" --speculative-algorithm {} --speculative-num-steps {} --speculative-eagle-topk 1 "
+                         "--speculative-num-draft-tokens {}",
+                         mtp ? "NEXTN" : "EAGLE", k, k + 1);
+      if (!mtp) cmd += " --speculative-draft-model-path <EAGLE draft checkpoint>";
+    }
   } else if (e.name == "trtllm") {
     cmd = fmt::format("trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
                       "--kv_cache_free_gpu_memory_fraction {:.2f}",
                       model, plan.tp, plan.pp, e.max_num_seqs, e.max_num_batched_tokens, e.kv_free_fraction);
     if (plan.ep > 1) cmd += fmt::format(" --ep_size {}", plan.ep);
     if (plan.dp > 1) cmd += fmt::format("   # x{} replicas behind a load balancer", plan.dp);
+    if (k > 0) {
+      cmd += fmt::format("{}speculative_config {{decoding_type: {}, {}: {}}} in --extra_llm_api_options",
+                         plan.dp > 1 ? "; " : "   # ", mtp ? "MTP" : "Eagle", mtp ? "num_nextn_predict_layers" : "max_draft_len", k);
+    }
   } else {
     // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
     // One vLLM deployment serves one replica's expert group; further replicas are more deployments.
@@ -76,6 +88,12 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
     if (d.precision.weight == DType::INT4) cmd += "   # serve an AWQ/GPTQ int4 checkpoint";
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8";
+    if (k > 0) {
+      cmd += mtp ? fmt::format(" --speculative-config '{{\"method\":\"mtp\",\"num_speculative_tokens\":{}}}'", k)
+                 : fmt::format(" --speculative-config '{{\"method\":\"eagle3\",\"model\":\"<EAGLE-3 draft "
+                               "checkpoint>\",\"num_speculative_tokens\":{}}}'",
+                               k);
+    }
     if (plan.ep > 1 && plan.ep != plan.tp && !plan.attn_dp) {
       cmd += "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
     }
@@ -96,6 +114,7 @@ std::vector<std::pair<const char*, double>> breakdown_parts(const TimeBreakdown&
           {"elementwise", k.elementwise},
           {"lm_head", k.lm_head},
           {"kernel_launch", k.launch},
+          {"draft", k.draft},
           {"pp_transfer", t.pp_transfer},
           {"cpu_overhead", t.cpu_overhead}};
 }

@@ -214,7 +214,13 @@ class BoundCalculator {
       // Local layers may read fewer keys later (a new chunk starts): the fewest over the output.
       dec.decode_kv_window = cost_.local_kv_min(r.prompt + 1, r.prompt + std::max(1, r.output - 1));
       dec.sampled = 1;
-      const double t_tok = r.output > 1 ? iteration(dec) : 0;
+      // Speculative decoding: a step verifying k drafts emits at most k + 1 tokens; the cheapest
+      // time per token over k = 0..K bounds every step.
+      double t_tok = r.output > 1 ? iteration(dec) : 0;
+      for (int k = 1; r.output > 1 && k <= std::min(engine_.costs.spec_tokens, r.output - 2); ++k) {
+        dec.spec_tokens = k;
+        t_tok = std::min(t_tok, iteration(dec) / (k + 1));
+      }
       ttft[i] = t_first;
       e2e[i] = t_first + t_tok * (r.output - 1);
       if (r.output > 1) tpot.push_back(t_tok);

@@ -179,6 +179,19 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     p.costs.step_overhead = *o.step_overhead_s;
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
+  if (o.spec_tokens) {
+    if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
+      throw UserError(fmt::format("--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}",
+                                  *o.spec_tokens));
+    }
+    p.costs.spec_tokens = *o.spec_tokens;
+  }
+  if (o.spec_acceptance) {
+    if (!(*o.spec_acceptance >= 0 && *o.spec_acceptance <= 1)) {
+      throw UserError(fmt::format("--spec-acceptance must be a probability in [0, 1], got {}", *o.spec_acceptance));
+    }
+    p.costs.spec_acceptance = *o.spec_acceptance;
+  }
   if (p.name == "vllm" && !o.max_num_seqs) {
     p.max_num_seqs = std::min(p.max_num_seqs, p.max_num_batched_tokens);  // vLLM clamps the default
   }

@@ -49,6 +49,8 @@ struct EngineOverrides {
   std::optional<bool> chunked_prefill;
   std::optional<double> step_overhead_s;
   std::optional<bool> custom_all_reduce;
+  std::optional<int> spec_tokens;
+  std::optional<double> spec_acceptance;
 };
 
 struct EngineInfo {

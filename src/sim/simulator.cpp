@@ -57,6 +57,7 @@ struct Active {
   bool in_flight = false;
   bool running = false;  // in the running list (holds blocks)
   bool queue_recorded = false;
+  double spec_credit = 0;  // speculative decoding: expected accepted tokens not yet emitted
   std::int32_t replica = 0;
   std::int32_t preemptions = 0;
 
@@ -116,6 +117,9 @@ class Replica {
   bool admit_head(MicroBatch& mb, std::int64_t& budget, std::int64_t watermark);
   void release(const Active& a);
   std::int32_t blocks_for(std::int64_t tokens) const;
+  // Tokens a decoding request schedules in one step: 1, plus the draft tokens it verifies under
+  // speculative decoding (never more than its remaining output needs).
+  std::int32_t decode_width(const Active& a) const;
   void preempt(std::int32_t slot);
   std::int32_t pick_victim() const;
   void remove_running(std::int32_t slot);
@@ -181,7 +185,7 @@ class Simulation {
   void push(TimeNs t, EventKind k, int replica, int batch) {
     events.push(Event{t, seq++, k, static_cast<std::int32_t>(replica), static_cast<std::int32_t>(batch)});
   }
-  void emit_token(Active& a, TimeNs now);
+  void emit_tokens(Active& a, std::int32_t n, TimeNs now);
   void finish(std::int32_t slot, TimeNs now);
   void account(const MicroBatch& mb, const std::vector<double>& stage_s, int gpus_per_stage);
 
@@ -216,6 +220,12 @@ Replica::Replica(Simulation& sim, int index) : sim_(sim), index_(index) {
   batches_.resize(static_cast<std::size_t>(pp));
   batch_busy_.assign(static_cast<std::size_t>(pp), 0);
   stage_free_.assign(static_cast<std::size_t>(pp), 0);
+}
+
+std::int32_t Replica::decode_width(const Active& a) const {
+  const int k = sim_.cfg.engine.costs.spec_tokens;
+  if (k <= 0) return 1;
+  return 1 + std::max(0, std::min(k, a.output - a.generated - 1));
 }
 
 std::int32_t Replica::blocks_for(std::int64_t tokens) const {
@@ -286,8 +296,10 @@ void Replica::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
     if (past + q >= a.num_tokens()) ++s.sampled;
     return;
   }
-  if (q == 1) {
+  const bool decode = q == 1 || (a.generated > 0 && past + 1 == a.num_tokens());
+  if (decode) {
     ++s.decode_seqs;
+    s.spec_tokens += q - 1;
     s.decode_kv += past + 1;
     if (local) s.decode_kv_window += sim_.cost.local_kv(past + 1);
   } else {
@@ -317,6 +329,7 @@ bool Replica::build_mixed(MicroBatch& mb) {
       continue;
     }
     std::int64_t q = a.num_tokens() - a.computed;
+    if (q == 1 && a.generated > 0) q = decode_width(a);
     if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
     q = std::min(q, budget);
     bool scheduled = false;
@@ -409,9 +422,10 @@ bool Replica::build_prefill_first(MicroBatch& mb) {
       ++i;
       continue;
     }
+    const std::int32_t width = decode_width(a);
     bool ok = false;
     for (;;) {
-      if (allocate(a, 1)) {
+      if (allocate(a, width)) {
         ok = true;
         break;
       }
@@ -421,7 +435,7 @@ bool Replica::build_prefill_first(MicroBatch& mb) {
       if (victim == slot) break;
     }
     if (!ok) break;
-    add_to_batch(mb, slot, 1);
+    add_to_batch(mb, slot, width);
     ++i;
   }
   return !mb.slots.empty();
@@ -488,11 +502,24 @@ void Replica::on_batch_done(int b, TimeNs now) {
     Active& a = sim_.at(slot);
     a.in_flight = false;
     if (!a.running) continue;  // cannot happen (in-flight requests are not preempted); defensive
-    a.computed += a.scheduled;
+    std::int32_t emitted = 0;
+    if (a.scheduled > 1 && a.generated > 0 && a.computed + 1 == a.num_tokens()) {
+      // Speculative decode: of the k drafts, the expected number is accepted (deterministically,
+      // carrying the fraction to the next step); the KV of rejected drafts is discarded.
+      const int k = a.scheduled - 1;
+      a.spec_credit += expected_spec_tokens(k, sim_.cfg.engine.costs.spec_acceptance);
+      emitted = std::clamp(static_cast<std::int32_t>(a.spec_credit + 1e-9), 1, k + 1);
+      emitted = std::min(emitted, a.output - a.generated);
+      a.spec_credit -= emitted;
+      a.computed += emitted;
+    } else {
+      a.computed += a.scheduled;
+      if (a.computed >= a.num_tokens()) emitted = 1;
+    }
     a.scheduled = 0;
-    if (a.computed >= a.num_tokens()) {
-      ++a.generated;
-      sim_.emit_token(a, now);
+    if (emitted > 0) {
+      a.generated += emitted;
+      sim_.emit_tokens(a, emitted, now);
       if (a.generated >= a.output) {
         free_blocks += a.blocks;
         release(a);
@@ -508,11 +535,13 @@ void Replica::on_batch_done(int b, TimeNs now) {
   --in_flight_;
 }
 
-void Simulation::emit_token(Active& a, TimeNs now) {
+void Simulation::emit_tokens(Active& a, std::int32_t n, TimeNs now) {
   if (a.first_token < 0) {
     a.first_token = now;
   } else {
-    itl.add(now - a.last_token);
+    // n tokens in one step share the interval (token-weighted, as vLLM's time_per_output_token).
+    const TimeNs gap = now - a.last_token;
+    for (std::int32_t i = 0; i < n; ++i) itl.add(gap / n);
   }
   a.last_token = now;
 }
