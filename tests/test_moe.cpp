@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/error.h"
+#include "search_checks.h"
 #include "test_util.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
@@ -395,22 +396,7 @@ TEST(ReviewFindings, PrunedSearchStaysExactOnSlidingWindowModels) {
   s.prompt = LengthDist::parse("uniform:4000:7900", "p");
   s.output = LengthDist::parse("20", "o");
   const Trace t = synthesize(s);
-  for (Objective obj : {Objective::TtftMean, Objective::E2eP99}) {
-    SearchOptions o;
-    o.objective = obj;
-    o.top = 2;
-    o.wave = 1;
-    o.plan.require_all_gpus = false;
-    const SearchReport pruned = search(d, t, o);
-    o.exhaustive = true;
-    const SearchReport full = search(d, t, o);
-    ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
-    for (std::size_t i = 0; i < full.ranked.size(); ++i) {
-      EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
-      // The bound never exceeds what the simulation finds (latency objectives: lower bound).
-      EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
-    }
-  }
+  testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eP99}, 2, false);
 }
 
 // ------------------------------------------------------------------------------------- Llama 4
@@ -561,8 +547,8 @@ TEST(Llama4, ChunkedAttentionPairsAndKeys) {
   EXPECT_LT(chunked, global / 5);
 }
 
-// A lone request on Llama 4: its latency is still the sum of its iterations, and the pruned
-// search agrees with the exhaustive one (the bound stays a bound with chunked layers).
+// The pruned search agrees with the exhaustive one on Llama 4 (the bound stays a bound with
+// chunked layers).
 TEST(Llama4, PrunedSearchStaysExact) {
   Deployment d = moe_deployment("llama-4-scout-17b-16e", "h100-sxm", 1, 8);
   d.precision = Precision{DType::FP8, DType::BF16, DType::FP8};
@@ -573,19 +559,7 @@ TEST(Llama4, PrunedSearchStaysExact) {
   s.prompt = LengthDist::parse("uniform:6000:12000", "p");
   s.output = LengthDist::parse("uniform:100:3000", "o");
   const Trace t = synthesize(s);
-  SearchOptions o;
-  o.objective = Objective::E2eMean;
-  o.top = 3;
-  o.wave = 1;
-  const SearchReport pruned = search(d, t, o);
-  o.exhaustive = true;
-  const SearchReport full = search(d, t, o);
-  ASSERT_FALSE(full.ranked.empty());
-  ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
-  for (std::size_t i = 0; i < full.ranked.size(); ++i) {
-    EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
-    EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
-  }
+  testing::expect_pruned_search_exact(d, t, {Objective::E2eMean, Objective::Throughput}, 3);
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "report/report.h"
 #include "search/deployment.h"
 #include "search/planner.h"
+#include "search_checks.h"
 
 namespace apex {
 namespace {
@@ -412,25 +413,7 @@ TEST(Speculative, PrunedSearchStaysExact) {
   s.prompt = LengthDist::parse("uniform:200:3000", "p");
   s.output = LengthDist::parse("uniform:2:400", "o");
   const Trace t = synthesize(s);
-  for (Objective obj : {Objective::TpotMean, Objective::E2eP99, Objective::Throughput}) {
-    SearchOptions o;
-    o.objective = obj;
-    o.top = 3;
-    o.wave = 1;
-    const SearchReport pruned = search(d, t, o);
-    o.exhaustive = true;
-    const SearchReport full = search(d, t, o);
-    ASSERT_EQ(full.ranked.size(), 3u);
-    ASSERT_EQ(pruned.ranked.size(), full.ranked.size());
-    for (std::size_t i = 0; i < full.ranked.size(); ++i) {
-      EXPECT_EQ(pruned.ranked[i].candidate.id, full.ranked[i].candidate.id);
-      if (higher_is_better(obj)) {
-        EXPECT_GE(full.ranked[i].bound, full.ranked[i].score * (1 - 1e-9));
-      } else {
-        EXPECT_LE(full.ranked[i].bound, full.ranked[i].score * (1 + 1e-9));
-      }
-    }
-  }
+  testing::expect_pruned_search_exact(d, t, {Objective::TpotMean, Objective::E2eP99, Objective::Throughput}, 3);
 }
 
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
