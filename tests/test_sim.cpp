@@ -11,6 +11,7 @@
 #include "search/deployment.h"
 #include "search/planner.h"
 #include "search_checks.h"
+#include "test_util.h"
 
 namespace apex {
 namespace {
@@ -414,6 +415,54 @@ TEST(Speculative, PrunedSearchStaysExact) {
   s.output = LengthDist::parse("uniform:2:400", "o");
   const Trace t = synthesize(s);
   testing::expect_pruned_search_exact(d, t, {Objective::TpotMean, Objective::E2eP99, Objective::Throughput}, 3);
+}
+
+// ------------------------------------------------------------- hybrid KV cache (local layers)
+
+// What a request holds when the engine frees the blocks local layers no longer read.
+TEST(HybridKv, EquivalentTokensOfLocalLayers) {
+  const LocalKv gemma = local_kv_of(load_model("gemma-2-9b"), 16);  // every other layer: window 4096
+  EXPECT_DOUBLE_EQ(gemma.share, 0.5);
+  EXPECT_EQ(gemma.span, 4096 + 16);
+  EXPECT_EQ(gemma.equivalent(3000), 3000);
+  EXPECT_EQ(gemma.equivalent(8192), 4096 + 2056);
+  const LocalKv scout = local_kv_of(load_model("llama-4-scout-17b-16e"), 16);  // 36 of 48 layers chunked
+  EXPECT_DOUBLE_EQ(scout.share, 0.75);
+  EXPECT_EQ(scout.equivalent(100000), 25000 + 6156);
+  EXPECT_EQ(local_kv_of(load_model("llama-3.1-8b"), 16).share, 0.0);
+  EXPECT_EQ(local_kv_of(load_model("llama-3.1-8b"), 16).equivalent(100000), 100000);
+}
+
+// vLLM V1 frees them, so a long Llama 4 request fits where an engine keeping every layer's whole
+// context (TensorRT-LLM's policy in APEX) refuses it; the simulated KV use shrinks accordingly.
+TEST(HybridKv, VllmFreesLocalLayersOthersKeepThem) {
+  Deployment d = make_deployment("llama-4-scout-17b-16e", "h100-sxm", 4);
+  d.precision = Precision{DType::FP8, DType::BF16, DType::FP8};
+  d.max_model_len = 4000000;
+  Plan p;
+  p.tp = 4;
+  make_plan_or_throw(d, p);
+  const EnginePolicy vllm = d.engine_policy();
+  ASSERT_TRUE(vllm.free_local_kv);
+  const std::int64_t capacity = usable_kv_tokens(memory_footprint(d.model, d.cluster, p, d.precision, vllm.memory_knobs()), p, vllm);
+  const std::int64_t len = capacity * 2;  // twice the cache in tokens, about half of it held
+  EXPECT_FALSE(memory_check(d, p, vllm, len).has_value());
+  d.engine = "trtllm";
+  const auto why = memory_check(d, p, d.engine_policy(), len);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_CONTAINS(*why, "the longest request needs");
+  // Simulated: one long prompt; the peak KV use follows the equivalent tokens.
+  d.engine = "vllm";
+  SimConfig c = sim_config(d, p, vllm);
+  Trace t = one_request(200000, 4, 0.0);
+  auto src = source_of(t);
+  const SimResult freed = simulate(c, *src, d.op_model_ptr());
+  c.engine.free_local_kv = false;
+  auto again = source_of(t);
+  const SimResult kept = simulate(c, *again, d.op_model_ptr());
+  EXPECT_NEAR(freed.peak_kv_utilization / kept.peak_kv_utilization,
+              static_cast<double>(local_kv_of(d.model, vllm.block_size).equivalent(200004)) / 200004.0, 0.01);
+  EXPECT_EQ(freed.e2e.mean, kept.e2e.mean);  // the compute is the same
 }
 
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {

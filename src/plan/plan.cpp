@@ -186,6 +186,29 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
   return bytes;
 }
 
+LocalKv local_kv_of(const Model& model, int block_size) {
+  LocalKv l;
+  double all = 0, local = 0;
+  std::int64_t span = 0;
+  const auto counts = model.cell_counts();
+  for (std::size_t c = 0; c < model.cells.size(); ++c) {
+    const Cell& cell = model.cells[c];
+    if (cell.role == CellRole::Encoder) continue;
+    const double e = static_cast<double>(counts[c]) * cell.kv_elements_per_token();
+    all += e;
+    const std::int64_t keep = std::max(cell.attn.window, cell.attn.chunk);
+    if (keep > 0) {
+      local += e;
+      span = std::max(span, keep + block_size);
+    }
+  }
+  if (all > 0 && local > 0) {
+    l.share = local / all;
+    l.span = span;
+  }
+  return l;
+}
+
 double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s) {
   auto per_layer = [&](const Cell& cell) {
     const auto& a = cell.attn;

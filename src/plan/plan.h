@@ -1,6 +1,7 @@
 // plan/plan.h — a parallel execution plan and its memory footprint.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -91,6 +92,21 @@ struct MemoryFootprint {
   std::int64_t kv_tokens() const;
   int block_size = 16;
 };
+
+// KV held by a request when the engine frees what sliding-window and chunked layers no longer
+// read (vLLM V1's hybrid KV-cache manager keeps the last window, or the current chunk, of those
+// layers). `share` is the fraction of a token's KV bytes in such layers, `span` the tokens they
+// keep (window or chunk, plus one block). equivalent(len) is a request's KV in tokens of the
+// whole model — what the block pool must hold for it; len itself when nothing is freed.
+struct LocalKv {
+  double share = 0;
+  std::int64_t span = 0;
+  std::int64_t equivalent(std::int64_t len) const {
+    if (share <= 0 || len <= span) return len;
+    return static_cast<std::int64_t>(std::ceil((1.0 - share) * static_cast<double>(len) + share * static_cast<double>(span)));
+  }
+};
+LocalKv local_kv_of(const Model& model, int block_size);
 
 // Per-GPU memory of the plan (worst stage), following vLLM's profile-run accounting:
 // KV = capacity × utilization − weights − peak activation − non-torch reserve.

@@ -131,7 +131,10 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
   const MemoryFootprint f =
       memory_footprint(d.model, d.cluster, plan, d.precision,
                        engine.memory_knobs());
-  const double need_kv = static_cast<double>(longest_request) * f.kv_bytes_per_token;
+  // With the hybrid KV manager a request holds less than its length in full-model tokens.
+  const std::int64_t need_tokens =
+      engine.free_local_kv ? local_kv_of(d.model, engine.block_size).equivalent(longest_request) : longest_request;
+  const double need_kv = static_cast<double>(need_tokens) * f.kv_bytes_per_token;
   const double fixed = f.weights + f.activation + f.runtime_reserve;
   if (fixed >= f.budget) {
     return fmt::format("needs {} per GPU for weights ({}) + activations ({}) + reserve ({}) before any KV cache, "
@@ -141,11 +144,13 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
                        engine.gpu_memory_utilization);
   }
   const std::int64_t usable = usable_kv_tokens(f, plan, engine);
-  if (usable < longest_request) {
-    return fmt::format("KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {} ({} per "
-                       "GPU)",
-                       usable, format_bytes(f.kv_cache),
-                       plan.attn_dp ? ", one data-parallel attention rank" : "", longest_request,
+  if (usable < need_tokens) {
+    return fmt::format("KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {}{} ({} "
+                       "per GPU)",
+                       usable, format_bytes(f.kv_cache), plan.attn_dp ? ", one data-parallel attention rank" : "",
+                       longest_request,
+                       need_tokens != longest_request ? fmt::format(" (the KV of {} with local layers freed)", need_tokens)
+                                                      : std::string(),
                        format_bytes(need_kv));
   }
   return std::nullopt;

@@ -53,6 +53,9 @@ EnginePolicy vllm_v1(const Gpu& gpu) {
   p.costs.graph_decode_only = false;
   p.costs.step_overhead = 1.0e-3;
   p.costs.per_seq_overhead = 4e-6;
+  // Hybrid KV-cache manager (vLLM >= 0.10; docs.vllm.ai design/hybrid_kv_cache_manager): sliding-
+  // window layers keep the last window, chunked-local layers the current chunk.
+  p.free_local_kv = true;
   return p;
 }
 

@@ -34,6 +34,9 @@ struct EnginePolicy {
   // TensorRT-LLM's GUARANTEED_NO_EVICT capacity policy: a request is admitted only when the KV
   // blocks of its whole sequence (prompt + max output) can be reserved, so nothing is preempted.
   bool reserve_full_sequence = false;
+  // vLLM V1's hybrid KV-cache manager: sliding-window and chunked-attention layers keep only the
+  // blocks they still read (plan.h LocalKv); otherwise every layer keeps the whole context.
+  bool free_local_kv = false;
   EngineCosts costs;
 
   MemoryKnobs memory_knobs() const {

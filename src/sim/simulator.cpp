@@ -158,6 +158,7 @@ class Simulation {
     // One request's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
     std::int64_t blocks = c.plan.attn_dp ? memory.kv_blocks / c.plan.tp : memory.kv_blocks;
     blocks -= static_cast<std::int64_t>(c.engine.admission_watermark * static_cast<double>(memory.kv_blocks));
+    if (c.engine.free_local_kv) local_kv = local_kv_of(*c.model, c.engine.block_size);
     max_request_tokens = std::max<std::int64_t>(0, blocks) * memory.block_size;
     for (auto& r : replicas) r.total_blocks = r.free_blocks = memory.kv_blocks;
     // MFU is measured against the dense peak of the math the GEMMs run in: 8-bit and FP4 weights
@@ -212,6 +213,7 @@ class Simulation {
   double active_time_integral = 0;  // ∫ (requests in the system) dt, for Little's law
   TimeBreakdown time;
   std::int64_t max_request_tokens = 0;  // KV tokens a single request may occupy
+  LocalKv local_kv;                     // what the engine frees of local-attention layers (none: share 0)
   std::vector<RequestRecord> records;
 };
 
@@ -230,7 +232,8 @@ std::int32_t Replica::decode_width(const Active& a) const {
 
 std::int32_t Replica::blocks_for(std::int64_t tokens) const {
   const std::int64_t b = sim_.cfg.engine.block_size;
-  return static_cast<std::int32_t>((tokens + b - 1) / b);
+  const std::int64_t held = sim_.local_kv.equivalent(tokens);
+  return static_cast<std::int32_t>((held + b - 1) / b);
 }
 
 bool Replica::allocate(Active& a, std::int32_t tokens) {
@@ -642,11 +645,11 @@ SimResult Simulation::run() {
                                     index, next.prompt, next.output, cfg.model->name, cfg.model->max_source_positions,
                                     cfg.model->max_target_positions));
       }
-      if (total > max_request_tokens) {
+      if (local_kv.equivalent(total) > max_request_tokens) {
         throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
                                     "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
                                     "--gpu-memory-utilization",
-                                    index, total, cfg.plan.label(), max_request_tokens));
+                                    index, local_kv.equivalent(total), cfg.plan.label(), max_request_tokens));
       }
       const std::int32_t slot = new_slot();
       Active& a = at(slot);
