@@ -565,6 +565,24 @@ TEST(CliSimulate, SpeculativeDecoding) {
                     "speculative decoding of encoder-decoder models");
 }
 
+TEST(CliSimulate, SharedPrefixAndPrefixCaching) {
+  const std::string sim = "simulate " + kModel1Gpu + " --rate 5 --num-requests 30 --prompt-len 100 --output-len 8 "
+                          "--shared-prefix 1024 --format json";
+  const CliRun on = apex(sim);
+  const CliRun off = apex(sim + " --prefix-caching off");
+  ASSERT_EQ(on.code, 0) << on.err;
+  ASSERT_EQ(off.code, 0) << off.err;
+  const json a = parse_or_fail(on.out), b = parse_or_fail(off.out);
+  EXPECT_NEAR(a["counters"]["prefix_cache_hit_rate"].get<double>(), 29.0 * 1024 / (30 * 1124), 1e-9);
+  EXPECT_EQ(b["counters"]["prefix_cache_hit_rate"].get<double>(), 0.0);
+  EXPECT_LT(a["metrics"]["ttft_s"]["mean"].get<double>(), b["metrics"]["ttft_s"]["mean"].get<double>());
+  EXPECT_CONTAINS(a["run"]["workload"].get<std::string>(), "shared prefix 1024 tokens in 1 group");
+  expect_user_error(sim + " --prefix-caching maybe", "--prefix-caching 'maybe': expected on or off");
+  expect_user_error(sim + " --prefix-groups 0", "--prefix-groups must be at least 1");
+  expect_user_error("simulate " + kModel1Gpu + " --trace @sample --shared-prefix 10",
+                    "--shared-prefix and --prefix-groups describe synthetic prompts");
+}
+
 TEST(CliSimulate, ClosedLoopConcurrency) {
   const std::string burst = "simulate " + kModel1Gpu + " --rate inf --num-requests 40 --prompt-len 128 --output-len 16";
   const CliRun open = apex(burst + " --format json");

@@ -465,6 +465,72 @@ TEST(HybridKv, VllmFreesLocalLayersOthersKeepThem) {
   EXPECT_EQ(freed.e2e.mean, kept.e2e.mean);  // the compute is the same
 }
 
+// ----------------------------------------------------------------------------- prefix caching
+
+// Two requests of one group, the second after the first finished: the second computes only what
+// follows the cached (block-aligned) prefix, attending to it.
+TEST(PrefixCache, SecondRequestOfAGroupSkipsTheCachedPrefix) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  Trace t;
+  t.requests.push_back(Request{0, 0, 3000, 2, 5, 2010});
+  t.requests.push_back(Request{1, seconds_to_ns(5.0), 2600, 1, 5, 2010});
+  const SimResult r = run(d, p, t);
+  const EnginePolicy e = d.engine_policy();
+  ASSERT_TRUE(e.prefix_caching);
+  EXPECT_EQ(r.prefix_hit_tokens, 2000u);  // 2010 rounded down to 16-token blocks
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  BatchShape rest;  // 600 new tokens after 2000 cached ones
+  rest.prefill_seqs = 1;
+  rest.prefill_tokens = 600;
+  rest.prefill_pairs = 600.0 * (2000 + 601.0 / 2);
+  rest.prefill_kv = 2600;
+  rest.sampled = 1;
+  const double first = ns_to_seconds(iteration_ns(cost, prefill_shape(3000)));
+  const double second = ns_to_seconds(iteration_ns(cost, rest));
+  EXPECT_NEAR(r.ttft.mean, (first + second) / 2, 1e-9);
+  // Off: both compute their whole prompt.
+  d.engine_overrides.prefix_caching = false;
+  const SimResult off = run(d, p, t);
+  EXPECT_EQ(off.prefix_hit_tokens, 0u);
+  EXPECT_NEAR(off.ttft.mean, (first + ns_to_seconds(iteration_ns(cost, prefill_shape(2600)))) / 2, 1e-9);
+}
+
+// Many groups and little memory: unreferenced prefixes are evicted (LRU) to make room instead of
+// preempting running requests, everything finishes, and the run is deterministic.
+TEST(PrefixCache, EvictsUnusedPrefixesUnderMemoryPressure) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.engine_overrides.gpu_memory_utilization = 0.3;  // ~6 GiB of KV: ~50K tokens
+  const Plan p = plan_of(d, 1, 1, 1);
+  SyntheticSpec s;
+  s.rate = 40;
+  s.num_requests = 400;
+  s.prompt = LengthDist::parse("uniform:100:400", "p");
+  s.output = LengthDist::parse("uniform:20:60", "o");
+  s.shared_prefix = 4000;
+  s.prefix_groups = 30;  // 30 x 4000 cached tokens would not fit
+  const Trace t = synthesize(s);
+  const SimResult a = run(d, p, t);
+  const SimResult b = run(d, p, t);
+  EXPECT_EQ(a.requests, 400u);
+  EXPECT_GT(a.prefix_hit_tokens, 0u);
+  EXPECT_LT(a.prefix_hit_tokens, 370u * 4000u);  // some prefixes were evicted and recomputed
+  EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
+}
+
+TEST(PrefixCache, PrunedSearchStaysExact) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 4);
+  SyntheticSpec s;
+  s.rate = 4;
+  s.num_requests = 40;
+  s.prompt = LengthDist::parse("uniform:50:500", "p");
+  s.output = LengthDist::parse("uniform:2:100", "o");
+  s.shared_prefix = 3000;
+  s.prefix_groups = 2;
+  const Trace t = synthesize(s);
+  testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eP99, Objective::Throughput}, 3, false);
+}
+
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 2);
   const Plan p = plan_of(d, 1, 1, 2);

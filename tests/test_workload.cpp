@@ -213,6 +213,70 @@ TEST(TraceErrors, JsonlFieldProblems) {
 // ---------------------------------------------------------------------------------------------
 // Length distributions
 
+// ---------------------------------------------------------------------------------------------
+// Prefix sharing
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+TEST(TracePrefix, OptionalColumnsAndErrors) {
+  const Trace t = load_trace(write_temp("apex_prefix.csv",
+                                        "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n"
+                                        "0,1200,10,7,1000\n"
+                                        "0.5,300,10,,\n"
+                                        "1,1100,10,7,1000\n"));
+  ASSERT_EQ(t.requests.size(), 3u);
+  EXPECT_EQ(t.requests[0].prefix_group, 7);
+  EXPECT_EQ(t.requests[0].prefix, 1000);
+  EXPECT_EQ(t.requests[1].prefix_group, -1);  // empty fields: no shared prefix
+  EXPECT_EQ(t.requests[1].prefix, 0);
+  EXPECT_EQ(t.requests[2].prefix_group, 7);
+  EXPECT_CONTAINS(user_error_of([] {
+                    load_trace(write_temp("apex_prefix_one.csv", "arrival_s,prompt_tokens,output_tokens,prefix_group\n0,10,1,1\n"));
+                  }),
+                  "needs both columns prefix_group and prefix_tokens");
+  EXPECT_CONTAINS(user_error_of([] {
+                    load_trace(write_temp("apex_prefix_long.csv",
+                                          "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,1,11\n"));
+                  }),
+                  "apex_prefix_long.csv:2: prefix_tokens '11' must be an integer between 0 and the prompt length 10");
+  EXPECT_CONTAINS(user_error_of([] {
+                    load_trace(write_temp("apex_prefix_neg.csv",
+                                          "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,-2,5\n"));
+                  }),
+                  "prefix_group '-2' is not a non-negative integer");
+}
+
+TEST(Synthetic, SharedPrefixGroups) {
+  SyntheticSpec s;
+  s.rate = 5;
+  s.num_requests = 9;
+  s.prompt = LengthDist::parse("100", "p");
+  s.output = LengthDist::parse("5", "o");
+  s.shared_prefix = 2000;
+  s.prefix_groups = 3;
+  const Trace t = synthesize(s);
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    EXPECT_EQ(t.requests[i].prompt, 2100);
+    EXPECT_EQ(t.requests[i].prefix, 2000);
+    EXPECT_EQ(t.requests[i].prefix_group, static_cast<std::int64_t>(i % 3));
+  }
+  // The arrivals and sampled lengths do not depend on the prefix.
+  SyntheticSpec plain = s;
+  plain.shared_prefix = 0;
+  const Trace u = synthesize(plain);
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    EXPECT_EQ(t.requests[i].arrival, u.requests[i].arrival);
+    EXPECT_EQ(u.requests[i].prefix_group, -1);
+  }
+}
+
 TEST(LengthDist, ParseForms) {
   LengthDist d = LengthDist::parse("512", "--prompt-len");
   EXPECT_EQ(d.kind, LengthDist::Kind::Fixed);

@@ -38,6 +38,9 @@ struct Options {
   std::uint64_t seed = 0;
   double burstiness = 1.0;
   int concurrency = 0;  // closed-loop clients (0 = open arrivals)
+  int shared_prefix = 0;  // synthetic: tokens of a prefix shared within each group
+  int prefix_groups = 1;
+  std::string prefix_caching;  // on|off (default: the engine's)
   // plan
   int dp = 1, tp = 1, pp = 1, ep = 1;
   bool dp_attention = false;

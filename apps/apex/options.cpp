@@ -68,6 +68,11 @@ void add_workload_options(CLI::App& app, Options& o) {
   app.add_option("--burstiness", o.burstiness,
                  "Coefficient of variation of inter-arrival gaps (1 = Poisson, >1 bursty Gamma)")
       ->capture_default_str();
+  app.add_option("--shared-prefix", o.shared_prefix,
+                 "Synthetic: every prompt starts with this many tokens shared with its group (a system prompt)")
+      ->capture_default_str();
+  app.add_option("--prefix-groups", o.prefix_groups, "Synthetic: number of distinct shared prefixes (request i uses i mod G)")
+      ->capture_default_str();
   app.add_option("--concurrency", o.concurrency,
                  "Closed loop: N clients, each sends its next request when the previous one completes "
                  "(like a benchmark's --max-concurrency; 0 = open arrivals)")
@@ -81,6 +86,8 @@ void add_engine_options(CLI::App& app, Options& o) {
   app.add_option("--gpu-memory-utilization", o.gpu_memory_utilization, "Engine: fraction of GPU memory to use");
   app.add_option("--block-size", o.block_size, "Engine: KV-cache block size in tokens");
   app.add_option("--chunked-prefill", o.chunked_prefill, "Engine: on|off (default: the engine's own default)");
+  app.add_option("--prefix-caching", o.prefix_caching,
+                 "Engine: automatic prefix caching on|off (default: the engine's; on for vllm, sglang, trtllm)");
   app.add_option("--step-overhead-ms", o.step_overhead_ms, "Engine: CPU time per scheduler step, ms");
   app.add_flag("--disable-custom-all-reduce", o.disable_custom_all_reduce,
                "Engine: use NCCL for every TP all-reduce (vLLM --disable-custom-all-reduce)");
@@ -177,6 +184,16 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
       throw UserError(fmt::format("--chunked-prefill '{}': expected on or off", o.chunked_prefill));
     }
   }
+  if (!o.prefix_caching.empty()) {
+    const std::string v = to_lower(o.prefix_caching);
+    if (v == "on" || v == "true" || v == "1") {
+      d.engine_overrides.prefix_caching = true;
+    } else if (v == "off" || v == "false" || v == "0") {
+      d.engine_overrides.prefix_caching = false;
+    } else {
+      throw UserError(fmt::format("--prefix-caching '{}': expected on or off", o.prefix_caching));
+    }
+  }
   d.router = parse_router(o.router);
   d.max_model_len = o.max_model_len;
   d.expert_skew = o.expert_skew;
@@ -216,6 +233,10 @@ Deployment build_deployment(const Options& o, const CLI::App& app) {
 WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_all) {
   const bool synthetic = app.count("--rate") || app.count("--num-requests") || app.count("--prompt-len") ||
                          app.count("--output-len");
+  if (!o.trace.empty() && (app.count("--shared-prefix") || app.count("--prefix-groups"))) {
+    throw UserError("--shared-prefix and --prefix-groups describe synthetic prompts; a trace gives its prefixes in "
+                    "the columns prefix_group and prefix_tokens");
+  }
   WorkloadInput w;
   if (!o.trace.empty() && synthetic) {
     throw UserError("--trace and the synthetic options (--rate, --num-requests, --prompt-len, --output-len) are "
@@ -259,9 +280,19 @@ WorkloadInput build_workload(const Options& o, const CLI::App& app, bool load_al
   s.output = LengthDist::parse(o.output_len, "--output-len");
   s.seed = o.seed;
   s.burstiness = o.burstiness;
+  if (o.shared_prefix < 0 || o.shared_prefix > (1 << 24)) {
+    throw UserError(fmt::format("--shared-prefix must be a number of tokens between 0 and 16777216, got {}", o.shared_prefix));
+  }
+  if (o.prefix_groups < 1) throw UserError(fmt::format("--prefix-groups must be at least 1, got {}", o.prefix_groups));
+  s.shared_prefix = o.shared_prefix;
+  s.prefix_groups = o.prefix_groups;
   w.description = fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}", s.num_requests,
                               o.rate, s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness),
                               o.prompt_len, o.output_len, s.seed);
+  if (s.shared_prefix > 0) {
+    w.description += fmt::format(", shared prefix {} tokens in {} group{}", s.shared_prefix, s.prefix_groups,
+                                 s.prefix_groups == 1 ? "" : "s");
+  }
   if (o.concurrency > 0) w.description += fmt::format(", closed loop: {} client{}", o.concurrency, o.concurrency == 1 ? "" : "s");
   if (load_all) {
     w.trace = synthesize(s);

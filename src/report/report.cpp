@@ -184,7 +184,10 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
                        {"mean_batch_tokens", r.mean_batch_tokens},
                        {"busy_fraction", r.busy_fraction},
                        {"peak_kv_utilization", r.peak_kv_utilization},
-                       {"peak_active_requests", r.peak_active_requests}};
+                       {"peak_active_requests", r.peak_active_requests},
+                       {"prefix_cache_hit_rate", r.prompt_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
+                                                                           static_cast<double>(r.prompt_tokens)
+                                                                     : 0.0}};
   if (r.time.measured) j["breakdown"] = breakdown_json(r.time);
   return j;
 }
@@ -274,6 +277,10 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      "peak KV use {:.0f}%\n",
                      r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions,
                      r.peak_kv_utilization * 100);
+  if (r.prefix_hit_tokens > 0) {
+    out += fmt::format("  prefix cache        {:.1f}% of prompt tokens served from cached prefixes\n",
+                       100.0 * static_cast<double>(r.prefix_hit_tokens) / static_cast<double>(std::max<std::uint64_t>(1, r.prompt_tokens)));
+  }
   if (r.time.measured) {
     const double total = breakdown_total(r.time);
     out += "  time breakdown     ";

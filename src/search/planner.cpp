@@ -187,7 +187,11 @@ class BoundCalculator {
       const Request& r = trace_.requests[i];
       // Prefill, chunked by the token budget, each chunk alone in its iteration.
       double t_first = 0;
+      // Optimistic: a shared prefix may be cached (every request but its group's first).
       std::int64_t done = 0;
+      if (engine_.prefix_caching && r.prefix_group >= 0) {
+        done = std::min(r.prefix, r.prompt - 1) / engine_.block_size * engine_.block_size;
+      }
       while (done < r.prompt) {
         const std::int64_t q = std::min<std::int64_t>(budget, r.prompt - done);
         BatchShape b;

@@ -56,6 +56,7 @@ EnginePolicy vllm_v1(const Gpu& gpu) {
   // Hybrid KV-cache manager (vLLM >= 0.10; docs.vllm.ai design/hybrid_kv_cache_manager): sliding-
   // window layers keep the last window, chunked-local layers the current chunk.
   p.free_local_kv = true;
+  p.prefix_caching = true;  // enable_prefix_caching defaults to True in V1 (vllm/config/cache.py)
   return p;
 }
 
@@ -100,6 +101,7 @@ EnginePolicy sglang(const Gpu& gpu) {
   p.costs.graph_decode_only = true;
   p.costs.step_overhead = 0.8e-3;
   p.costs.per_seq_overhead = 4e-6;
+  p.prefix_caching = true;  // RadixAttention is on unless --disable-radix-cache
   return p;
 }
 
@@ -123,6 +125,7 @@ EnginePolicy trtllm() {
   p.costs.graph_decode_only = true;
   p.costs.step_overhead = 0.3e-3;
   p.costs.per_seq_overhead = 1e-6;
+  p.prefix_caching = true;  // KvCacheConfig.enable_block_reuse defaults to True
   return p;
 }
 
@@ -182,6 +185,7 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     p.costs.step_overhead = *o.step_overhead_s;
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
+  if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
       throw UserError(fmt::format("--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}",

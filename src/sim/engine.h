@@ -37,6 +37,9 @@ struct EnginePolicy {
   // vLLM V1's hybrid KV-cache manager: sliding-window and chunked-attention layers keep only the
   // blocks they still read (plan.h LocalKv); otherwise every layer keeps the whole context.
   bool free_local_kv = false;
+  // Automatic prefix caching: a request whose prompt starts with a prefix whose KV blocks are
+  // still cached skips computing it; cached blocks nobody uses are evicted LRU when needed.
+  bool prefix_caching = false;
   EngineCosts costs;
 
   MemoryKnobs memory_knobs() const {
@@ -52,6 +55,7 @@ struct EngineOverrides {
   std::optional<bool> chunked_prefill;
   std::optional<double> step_overhead_s;
   std::optional<bool> custom_all_reduce;
+  std::optional<bool> prefix_caching;
   std::optional<int> spec_tokens;
   std::optional<double> spec_acceptance;
 };

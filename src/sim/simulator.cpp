@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <queue>
 
 #include <fmt/format.h>
@@ -58,6 +59,10 @@ struct Active {
   bool running = false;  // in the running list (holds blocks)
   bool queue_recorded = false;
   double spec_credit = 0;  // speculative decoding: expected accepted tokens not yet emitted
+  std::int64_t prefix_group = -1;  // prefix caching: the group whose cached blocks this request uses
+  std::int32_t prefix = 0;         // shared prompt tokens of that group
+  std::int32_t shared_blocks = 0;  // blocks of the group's cached prefix this request reads
+  bool holds_prefix = false;       // counted in the group's references
   std::int32_t replica = 0;
   std::int32_t preemptions = 0;
 
@@ -102,6 +107,12 @@ class Replica {
   void on_batch_done(int batch, TimeNs now);
   void try_schedule(TimeNs now);
   bool idle() const { return in_flight_ == 0 && waiting_.empty() && running_.empty(); }
+  // Idle: every block is free or holds an unreferenced cached prefix.
+  bool blocks_conserved() const {
+    std::int64_t cached = 0;
+    for (const auto& [group, c] : prefixes_) cached += c.refs == 0 ? c.blocks : -(1LL << 40);
+    return cached == evictable_blocks_ && free_blocks + cached == total_blocks;
+  }
 
   std::int64_t total_blocks = 0;
   std::int64_t free_blocks = 0;
@@ -122,6 +133,20 @@ class Replica {
   std::int32_t decode_width(const Active& a) const;
   void preempt(std::int32_t slot);
   std::int32_t pick_victim() const;
+  // Prefix caching (engine.prefix_caching). A group's prefix is cached once a request computed
+  // it (block-aligned, the prompt's last token always recomputed); requests reference it while
+  // running; unreferenced prefixes stay cached until their blocks are needed (LRU).
+  struct CachedPrefix {
+    std::int32_t tokens = 0, blocks = 0, refs = 0;
+    TimeNs last_use = 0;
+  };
+  std::int32_t cacheable_prefix(const Active& a) const;
+  void register_prefix(Active& a);
+  void drop_prefix(Active& a, TimeNs now);
+  bool evict_for(std::int64_t blocks);  // frees unreferenced prefixes until `blocks` are free
+  std::map<std::int64_t, CachedPrefix> prefixes_;
+  std::int64_t evictable_blocks_ = 0;
+  TimeNs now_ = 0;  // time of the scheduling pass in progress
   void remove_running(std::int32_t slot);
 
   Simulation& sim_;
@@ -207,6 +232,7 @@ class Simulation {
   LogHistogram itl;
   std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
   std::uint64_t iterations = 0, preemptions = 0, batch_seqs = 0, batch_tokens = 0, peak_active = 0;
+  std::uint64_t prefix_hit_tokens = 0;  // prompt tokens served from the prefix cache
   TimeNs first_arrival = -1, last_completion = 0;
   double flops = 0, bytes = 0, dynamic_energy = 0, busy_replica_time = 0;
   double peak_kv = 0;
@@ -236,10 +262,55 @@ std::int32_t Replica::blocks_for(std::int64_t tokens) const {
   return static_cast<std::int32_t>((held + b - 1) / b);
 }
 
+std::int32_t Replica::cacheable_prefix(const Active& a) const {
+  if (!sim_.cfg.engine.prefix_caching || a.prefix_group < 0) return 0;
+  const std::int32_t b = sim_.cfg.engine.block_size;
+  return std::min(a.prefix, a.prompt - 1) / b * b;
+}
+
+void Replica::register_prefix(Active& a) {
+  // The first request to compute its group's prefix leaves those blocks in the cache.
+  const std::int32_t tokens = cacheable_prefix(a);
+  if (tokens <= 0 || a.holds_prefix || a.computed < tokens || prefixes_.count(a.prefix_group) != 0) return;
+  CachedPrefix c;
+  c.tokens = tokens;
+  c.blocks = blocks_for(tokens);
+  c.refs = 1;
+  prefixes_.emplace(a.prefix_group, c);
+  a.blocks -= c.blocks;
+  a.shared_blocks = c.blocks;
+  a.holds_prefix = true;
+}
+
+void Replica::drop_prefix(Active& a, TimeNs now) {
+  if (!a.holds_prefix) return;
+  CachedPrefix& c = prefixes_.at(a.prefix_group);
+  if (--c.refs == 0) {
+    evictable_blocks_ += c.blocks;
+    c.last_use = now;
+  }
+  a.holds_prefix = false;
+  a.shared_blocks = 0;
+}
+
+bool Replica::evict_for(std::int64_t blocks) {
+  while (free_blocks < blocks && evictable_blocks_ > 0) {
+    auto victim = prefixes_.end();
+    for (auto it = prefixes_.begin(); it != prefixes_.end(); ++it) {
+      if (it->second.refs == 0 && (victim == prefixes_.end() || it->second.last_use < victim->second.last_use)) victim = it;
+    }
+    APEX_ASSERT(victim != prefixes_.end(), "evictable prefix blocks without an unreferenced prefix");
+    free_blocks += victim->second.blocks;
+    evictable_blocks_ -= victim->second.blocks;
+    prefixes_.erase(victim);
+  }
+  return free_blocks >= blocks;
+}
+
 bool Replica::allocate(Active& a, std::int32_t tokens) {
-  const std::int32_t need = blocks_for(static_cast<std::int64_t>(a.computed) + tokens) - a.blocks;
+  const std::int32_t need = blocks_for(static_cast<std::int64_t>(a.computed) + tokens) - a.blocks - a.shared_blocks;
   if (need <= 0) return true;
-  if (need > free_blocks) return false;
+  if (need > free_blocks && !evict_for(need)) return false;
   free_blocks -= need;
   a.blocks += need;
   return true;
@@ -265,6 +336,7 @@ void Replica::preempt(std::int32_t slot) {
   Active& a = sim_.at(slot);
   free_blocks += a.blocks;
   release(a);
+  drop_prefix(a, now_);
   a.blocks = 0;
   a.computed = 0;
   a.running = false;
@@ -369,13 +441,33 @@ bool Replica::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64_t wate
   const EnginePolicy& e = sim_.cfg.engine;
   const std::int32_t slot = waiting_.front();
   Active& a = sim_.at(slot);
+  // Prefix cache hit: reference the cached prefix (so eviction cannot take it) and start after it.
+  std::int32_t hit = 0;
+  if (a.computed == 0 && !a.holds_prefix) {
+    auto it = prefixes_.find(a.prefix_group);
+    if (it != prefixes_.end() && cacheable_prefix(a) >= it->second.tokens) {
+      CachedPrefix& c = it->second;
+      if (c.refs++ == 0) evictable_blocks_ -= c.blocks;
+      a.holds_prefix = true;
+      a.shared_blocks = c.blocks;
+      a.computed = hit = c.tokens;
+    }
+  }
+  auto undo = [&] {
+    if (hit > 0) {
+      drop_prefix(a, now_);
+      a.computed = 0;
+    }
+    return false;
+  };
   std::int64_t q = a.num_tokens() - a.computed;
-  if (!e.chunked_prefill && q > budget) return false;
+  if (!e.chunked_prefill && q > budget) return undo();
   if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
   q = std::min(q, budget);
-  const std::int32_t need = blocks_for(a.computed + q) - a.blocks;
-  if (need > free_blocks - watermark) return false;
-  if (!reserve(a)) return false;
+  const std::int32_t need = blocks_for(a.computed + q) - a.blocks - a.shared_blocks;
+  if (need > free_blocks - watermark && !evict_for(need + watermark)) return undo();
+  if (!reserve(a)) return undo();
+  sim_.prefix_hit_tokens += static_cast<std::uint64_t>(hit);
   allocate(a, static_cast<std::int32_t>(q));
   waiting_.pop_front();
   running_.push_back(slot);
@@ -451,6 +543,7 @@ bool Replica::build_batch(MicroBatch& mb) {
 }
 
 void Replica::try_schedule(TimeNs now) {
+  now_ = now;
   const int pp = sim_.cfg.plan.pp;
   while (in_flight_ < pp && stage_free_[0] <= now) {
     if (waiting_.empty() && running_.empty()) return;
@@ -517,6 +610,7 @@ void Replica::on_batch_done(int b, TimeNs now) {
       a.computed += emitted;
     } else {
       a.computed += a.scheduled;
+      register_prefix(a);
       if (a.computed >= a.num_tokens()) emitted = 1;
     }
     a.scheduled = 0;
@@ -526,6 +620,7 @@ void Replica::on_batch_done(int b, TimeNs now) {
       if (a.generated >= a.output) {
         free_blocks += a.blocks;
         release(a);
+        drop_prefix(a, now);
         a.blocks = 0;
         a.running = false;
         remove_running(slot);
@@ -657,6 +752,8 @@ SimResult Simulation::run() {
       a.arrival = next.arrival;
       a.prompt = next.prompt;
       a.output = next.output;
+      a.prefix_group = next.prefix_group;
+      a.prefix = next.prefix;
       if (first_arrival < 0) first_arrival = next.arrival;
       std::size_t target = 0;
       if (cfg.router == RouterKind::RoundRobin) {
@@ -687,6 +784,7 @@ SimResult Simulation::run() {
   }
   for (const auto& r : replicas) {
     APEX_ASSERT(r.idle(), "simulation ended with unfinished requests");
+    APEX_ASSERT(r.blocks_conserved(), "KV blocks leaked: free + cached prefixes != total");
   }
 
   SimResult out;
@@ -708,6 +806,7 @@ SimResult Simulation::run() {
   out.preemptions = preemptions;
   out.peak_kv_utilization = peak_kv;
   out.peak_active_requests = peak_active;
+  out.prefix_hit_tokens = prefix_hit_tokens;
   out.request_records = std::move(records);
   out.time = time;
   out.time.measured = cfg.breakdown;

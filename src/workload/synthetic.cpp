@@ -93,10 +93,17 @@ class SyntheticSource final : public RequestSource {
                                   "--rate or lower --num-requests",
                                   i_));
     }
-    out.id = i_++;
     out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
     out.prompt = sample_length(spec_.prompt, rng_);
     out.output = sample_length(spec_.output, rng_);
+    out.prefix_group = -1;
+    out.prefix = 0;
+    if (spec_.shared_prefix > 0) {
+      out.prefix_group = static_cast<std::int64_t>(i_ % static_cast<std::uint64_t>(std::max(1, spec_.prefix_groups)));
+      out.prefix = spec_.shared_prefix;
+      out.prompt += spec_.shared_prefix;
+    }
+    out.id = i_++;
     return true;
   }
 

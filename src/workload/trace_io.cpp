@@ -123,6 +123,12 @@ class CsvSource final : public RequestSource {
                                   path_, line_, join(missing, ", ")));
     }
     ncols_ = std::max({arrival_, prompt_, output_}) + 1;
+    group_ = find("prefix_group");
+    prefix_ = find("prefix_tokens");
+    if ((group_ < 0) != (prefix_ < 0)) {
+      throw UserError(fmt::format("{}:{}: prefix sharing needs both columns prefix_group and prefix_tokens", path_,
+                                  line_));
+    }
   }
 
   bool next(Request& out) override {
@@ -142,12 +148,30 @@ class CsvSource final : public RequestSource {
       if (!prompt) throw bad(f[static_cast<std::size_t>(prompt_)], "prompt_tokens", "an integer");
       if (!output) throw bad(f[static_cast<std::size_t>(output_)], "output_tokens", "an integer");
       out = validator_.make(line_, *arrival, *prompt, *output);
+      if (group_ >= 0) read_prefix(f, out);
       return true;
     }
     return false;
   }
 
  private:
+  // Optional prefix columns: both empty (no shared prefix) or a group id >= 0 and a token count
+  // within the prompt.
+  void read_prefix(const std::vector<std::string_view>& f, Request& out) const {
+    const auto g = static_cast<std::size_t>(group_), p = static_cast<std::size_t>(prefix_);
+    const std::string_view gs = g < f.size() ? trim(f[g]) : std::string_view{};
+    const std::string_view ps = p < f.size() ? trim(f[p]) : std::string_view{};
+    if (gs.empty() && ps.empty()) return;
+    const auto group = parse_int(gs);
+    const auto prefix = parse_int(ps);
+    if (!group || *group < 0) throw bad(gs, "prefix_group", "a non-negative integer");
+    if (!prefix || *prefix < 0 || *prefix > out.prompt) {
+      throw UserError(fmt::format("{}:{}: prefix_tokens '{}' must be an integer between 0 and the prompt length {}",
+                                  path_, line_, ps, out.prompt));
+    }
+    out.prefix_group = *group;
+    out.prefix = static_cast<std::int32_t>(*prefix);
+  }
   UserError bad(std::string_view value, std::string_view column, std::string_view kind = "a number") const {
     return UserError(fmt::format("{}:{}: {} '{}' is not {}", path_, line_, column, value, kind));
   }
@@ -156,6 +180,7 @@ class CsvSource final : public RequestSource {
   Validator validator_;
   std::size_t line_ = 0;
   int arrival_ = -1, prompt_ = -1, output_ = -1, ncols_ = 0;
+  int group_ = -1, prefix_ = -1;  // optional prefix-sharing columns
 };
 
 class JsonlSource final : public RequestSource {

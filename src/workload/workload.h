@@ -16,6 +16,10 @@ struct Request {
   TimeNs arrival = 0;        // ns from the start of the trace
   std::int32_t prompt = 0;   // prompt tokens (>= 1)
   std::int32_t output = 0;   // tokens to generate (>= 1)
+  // Prefix sharing: the first `prefix` prompt tokens are the same for every request of
+  // `prefix_group` (a system prompt, a shared document, earlier turns); -1 = none.
+  std::int64_t prefix_group = -1;
+  std::int32_t prefix = 0;
 };
 
 // A stream of requests in arrival order. The simulator pulls from it lazily, so a synthetic
@@ -64,6 +68,10 @@ struct SyntheticSpec {
   std::int64_t num_requests = 100;
   LengthDist prompt, output;
   std::uint64_t seed = 0;
+  // Shared prefix: every prompt starts with `shared_prefix` tokens common to its group (request i
+  // is in group i mod prefix_groups); the prompt is the prefix plus a sample of `prompt`.
+  std::int32_t shared_prefix = 0;
+  std::int32_t prefix_groups = 1;
 };
 
 // Seeded and reproducible on every platform (APEX uses its own samplers, not <random>'s
