@@ -56,6 +56,7 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
     if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8_e4m3";
+    if (!e.prefix_caching) cmd += " --disable-radix-cache";
     if (k > 0) {
       cmd += fmt::format(" --speculative-algorithm {} --speculative-num-steps {} --speculative-eagle-topk 1 "
                          "--speculative-num-draft-tokens {}",
@@ -85,6 +86,8 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (d.max_model_len) cmd += fmt::format(" --max-model-len {}", *d.max_model_len);
     if (e.name == "vllm-0.6") cmd += e.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill";
     if (!e.costs.custom_all_reduce) cmd += " --disable-custom-all-reduce";
+    if (e.name == "vllm" && !e.prefix_caching) cmd += " --no-enable-prefix-caching";
+    if (e.name == "vllm-0.6" && e.prefix_caching) cmd += " --enable-prefix-caching";
     if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
     if (d.precision.weight == DType::INT4) cmd += "   # serve an AWQ/GPTQ int4 checkpoint";
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8";
