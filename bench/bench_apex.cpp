@@ -109,6 +109,33 @@ void BM_Search_Llama405B_16x8xH100(benchmark::State& state) {
 }
 BENCHMARK(BM_Search_Llama405B_16x8xH100)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// A trillion-parameter MoE (Kimi K2: 1.03T, 384 experts, MLA) on 256 H200s, FP8: every DP / TP /
+// PP / EP / attention mapping of 32 nodes.
+void BM_Search_KimiK2_32x8xH200(benchmark::State& state) {
+  Deployment d;
+  d.model = load_model(std::string(APEX_TEST_DATA) + "/kimi_k2_config.json");
+  d.cluster = make_cluster("h200-sxm", 32, 8);
+  d.precision = Precision{DType::FP8, DType::BF16, DType::FP8};
+  SyntheticSpec s;
+  s.rate = 50;
+  s.num_requests = 2000;
+  s.prompt = LengthDist::parse("2048", "p");
+  s.output = LengthDist::parse("512", "o");
+  const Trace t = synthesize(s);
+  SearchOptions o;
+  o.threads = 2;
+  std::uint64_t simulated = 0, enumerated = 0;
+  for (auto _ : state) {
+    const SearchReport r = search(d, t, o);
+    simulated = r.simulated;
+    enumerated = r.enumerated;
+    benchmark::DoNotOptimize(r.ranked.size());
+  }
+  state.counters["plans_enumerated"] = static_cast<double>(enumerated);
+  state.counters["plans_simulated"] = static_cast<double>(simulated);
+}
+BENCHMARK(BM_Search_KimiK2_32x8xH200)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 void BM_IterationCost_Llama70B_TP8(benchmark::State& state) {
   const Deployment d = deployment("llama-3.1-70b", 1, 8);
   Plan p;

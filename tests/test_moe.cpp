@@ -399,6 +399,20 @@ TEST(ReviewFindings, PrunedSearchStaysExactOnSlidingWindowModels) {
   testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eP99}, 2, false);
 }
 
+// Kimi K2 loads as the DeepSeek-V3 architecture: 384 experts (top-8) + 1 shared, 1 dense layer,
+// MLA; 1.03T parameters (the model card rounds to 1T), 32B active with the embedding.
+TEST(KimiK2, TrillionParameterConfig) {
+  const Model m = load_model(std::string(APEX_TEST_DATA) + "/kimi_k2_config.json");
+  EXPECT_EQ(m.architecture, "deepseek_v3");
+  EXPECT_NEAR(m.params(), 1.0264e12, 0.001e12);
+  EXPECT_NEAR(m.active_params_per_token() + m.embedding_params(), 32.9e9, 0.5e9);
+  ASSERT_EQ(m.cells.size(), 2u);
+  EXPECT_EQ(m.cells[1].ffn.num_experts, 384);
+  EXPECT_EQ(m.cells[1].attn.kind, AttentionKind::MLA);
+  EXPECT_EQ(m.cell_counts()[0], 1);
+  EXPECT_EQ(m.cell_counts()[1], 60);
+}
+
 // ------------------------------------------------------------------------------------- Llama 4
 
 // Scout: every layer MoE (16 experts, top-1, plus a shared expert); 3 of 4 layers chunked local

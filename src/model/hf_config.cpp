@@ -582,6 +582,9 @@ const std::vector<FamilyEntry>& families() {
     add("qwen3_moe", "Qwen3 MoE", llama);
     add("deepseek_v2", "DeepSeek-V2 (MLA + MoE)", llama);
     add("deepseek_v3", "DeepSeek-V3 / R1 (MLA + MoE)", llama);
+    // Kimi K2 (1.04T, 384 experts) is the DeepSeek-V3 architecture under its own model_type.
+    add("kimi_k2", "Moonshot Kimi K2 (DeepSeek-V3 architecture, 384 experts)",
+        [](const HfReader& r, const std::string&) { return llama_like(r, "deepseek_v3"); });
     add("gpt2", "GPT-2 (learned positions, LayerNorm, GELU MLP)", [](const HfReader& r, const std::string&) {
       return gpt2(r);
     });
