@@ -1,11 +1,11 @@
 # The front door. `make run` installs what is missing, builds and runs the default search;
 # `make test` builds and runs every test. Both wrap the CMake presets in CMakePresets.json.
-.PHONY: all deps build run test bench format clean
+.PHONY: all deps build run test bench format format-check clean
 
 BUILD_DIR := build
 APEX := $(BUILD_DIR)/bin/apex
 # Debian packages the build needs (checked with dpkg, installed with apt-get when missing).
-DEB_PACKAGES := cmake ninja-build g++ libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
+DEB_PACKAGES := cmake ninja-build g++ clang-format libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libgmock-dev libbenchmark-dev \
                 libopenmpi-dev openmpi-bin pybind11-dev python3-dev
 
 all: build
@@ -33,8 +33,16 @@ test: build
 bench: build
 	$(BUILD_DIR)/bin/apex_bench
 
+# Debian's clang-format (package clang-format) with the repo's .clang-format; CI runs format-check.
+CLANG_FORMAT ?= clang-format
 format:
-	clang-format -i $$(git ls-files '*.cpp' '*.h')
+	$(CLANG_FORMAT) -i $$(git ls-files '*.cpp' '*.h')
+
+format-check:
+	@command -v $(CLANG_FORMAT) >/dev/null || { echo "format-check: $(CLANG_FORMAT) not found (apt-get install clang-format)"; exit 1; }
+	@bad=$$($(CLANG_FORMAT) --dry-run $$(git ls-files '*.cpp' '*.h') 2>&1 | grep -o '^[^:]*:[0-9]*:[0-9]*: warning' | cut -d: -f1 | sort -u); \
+	if [ -n "$$bad" ]; then echo "format-check: not clang-formatted (run make format):"; echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
+	echo "format-check: every C++ file is clang-formatted"
 
 clean:
 	rm -rf $(BUILD_DIR)

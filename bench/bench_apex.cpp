@@ -14,7 +14,8 @@ namespace apex {
 namespace {
 
 Trace creation_trace() {
-  const std::string path = std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
+  const std::string path =
+      std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
   if (std::filesystem::exists(path)) return load_trace(path);
   SyntheticSpec s;  // same shape when ../shared is absent
   s.rate = 0.47;

@@ -29,7 +29,8 @@ std::vector<std::string> to_args(const std::string& command, const py::kwargs& k
   std::vector<std::string> args{"apex", command};
   for (const auto& [key, value] : kwargs) {
     std::string flag = "--" + py::str(key).cast<std::string>();
-    for (auto& c : flag) c = c == '_' ? '-' : c;
+    for (auto& c : flag)
+      c = c == '_' ? '-' : c;
     if (py::isinstance<py::bool_>(value)) {
       if (value.cast<bool>()) args.push_back(flag);
       continue;
@@ -46,7 +47,8 @@ std::vector<std::string> to_args(const std::string& command, const py::kwargs& k
 py::object run(const std::string& command, const py::kwargs& kwargs) {
   const std::vector<std::string> args = to_args(command, kwargs);
   std::vector<const char*> argv;
-  for (const auto& a : args) argv.push_back(a.c_str());
+  for (const auto& a : args)
+    argv.push_back(a.c_str());
   CLI::App app{"apex"};
   app.require_subcommand(1);
   apex::cli::Options o;
@@ -77,12 +79,17 @@ PYBIND11_MODULE(apex, m) {
   m.doc() = "APEX — LLM-serving simulator and parallel-execution planner";
   m.def(
       "simulate", [](const py::kwargs& kw) { return run("simulate", kw); },
-      "Simulate one plan; keyword arguments are the flags of `apex simulate` (tp=8, rate=2, ...). Returns the "
+      "Simulate one plan; keyword arguments are the flags of `apex simulate` (tp=8, rate=2, ...). Returns "
+      "the "
       "result object of CLI.md as a dict.");
   m.def(
       "search", [](const py::kwargs& kw) { return run("search", kw); },
-      "Search and rank every plan; keyword arguments are the flags of `apex search`. Returns {best, plans, stats}.");
-  m.def("models", [] { return apex::model_preset_names(); }, "Model preset names.");
-  m.def("gpus", [] { return apex::gpu_preset_names(); }, "GPU preset names.");
-  m.def("engines", [] { return apex::engine_names(); }, "Engine policy names.");
+      "Search and rank every plan; keyword arguments are the flags of `apex search`. Returns {best, plans, "
+      "stats}.");
+  m.def(
+      "models", [] { return apex::model_preset_names(); }, "Model preset names.");
+  m.def(
+      "gpus", [] { return apex::gpu_preset_names(); }, "GPU preset names.");
+  m.def(
+      "engines", [] { return apex::engine_names(); }, "Engine policy names.");
 }

@@ -14,8 +14,9 @@ namespace apex::testing {
 // For each objective: the bound-pruned search ranks exactly the plans the exhaustive one does,
 // and every ranked plan's bound is optimistic (latency objectives: a lower bound; throughput-like
 // ones: an upper bound). `top` plans are expected in the ranking.
-inline void expect_pruned_search_exact(const Deployment& d, const Trace& t, std::initializer_list<Objective> objectives,
-                                       std::size_t top, bool require_all_gpus = true) {
+inline void expect_pruned_search_exact(const Deployment& d, const Trace& t,
+                                       std::initializer_list<Objective> objectives, std::size_t top,
+                                       bool require_all_gpus = true) {
   for (Objective obj : objectives) {
     SCOPED_TRACE(objective_name(obj));
     SearchOptions o;

@@ -39,13 +39,15 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-std::string quote(const std::string& s) { return "'" + s + "'"; }
+std::string quote(const std::string& s) {
+  return "'" + s + "'";
+}
 
 // Runs `apex <args>` (args are passed to /bin/sh as written) and captures stdout, stderr and the exit code.
 CliRun apex(const std::string& args) {
   static std::atomic<int> counter{0};
-  const std::string err_path =
-      ::testing::TempDir() + "/apex_cli_stderr_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
+  const std::string err_path = ::testing::TempDir() + "/apex_cli_stderr_" + std::to_string(::getpid()) + "_" +
+                               std::to_string(counter++);
   const std::string cmd = quote(kBinary) + " " + args + " 2>" + quote(err_path);
   CliRun r;
   FILE* pipe = ::popen(cmd.c_str(), "r");
@@ -55,14 +57,14 @@ CliRun apex(const std::string& args) {
   }
   char buf[4096];
   std::size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0) r.out.append(buf, n);
+  while ((n = std::fread(buf, 1, sizeof buf, pipe)) > 0)
+    r.out.append(buf, n);
   const int status = ::pclose(pipe);
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   r.err = slurp(err_path);
   std::remove(err_path.c_str());
   return r;
 }
-
 
 // A user error: exit code 2, nothing on stdout, exactly one line on stderr "apex: ..." holding `needle`.
 void expect_user_error(const std::string& args, const std::string& needle, const std::string& needle2 = {}) {
@@ -120,7 +122,8 @@ void expect_result_object(const json& r) {
   ASSERT_TRUE(r["feasible"].get<bool>());
   ASSERT_TRUE(r.contains("metrics"));
   const json& m = r["metrics"];
-  for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s"}) expect_summary(m, k);
+  for (const char* k : {"ttft_s", "tpot_s", "itl_s", "e2e_s"})
+    expect_summary(m, k);
   for (const char* k : {"throughput_tokens_per_s", "requests_per_s", "makespan_s", "mfu", "mbu", "energy_j",
                         "slo_attainment"}) {
     ASSERT_TRUE(m.contains(k)) << k;
@@ -149,19 +152,19 @@ void expect_result_object(const json& r) {
 // User errors: exit 2 and one clear line
 
 TEST(CliErrors, UnknownModelDidYouMean) {
-  expect_user_error("simulate --model llama-3.1-70 --gpus-per-node 1 " + kSynthetic, "unknown model 'llama-3.1-70'",
-                    "did you mean 'llama-3.1-70b'?");
+  expect_user_error("simulate --model llama-3.1-70 --gpus-per-node 1 " + kSynthetic,
+                    "unknown model 'llama-3.1-70'", "did you mean 'llama-3.1-70b'?");
 }
 
 TEST(CliErrors, UnknownGpuDidYouMean) {
-  expect_user_error("simulate --model llama-3.1-8b --gpu h100 --gpus-per-node 1 " + kSynthetic, "unknown gpu 'h100'",
-                    "did you mean 'h100-sxm'?");
+  expect_user_error("simulate --model llama-3.1-8b --gpu h100 --gpus-per-node 1 " + kSynthetic,
+                    "unknown gpu 'h100'", "did you mean 'h100-sxm'?");
 }
 
 TEST(CliErrors, UnknownFlagDidYouMean) {
   expect_user_error(kSim + " --tpp 2", "unknown flag '--tpp'", "did you mean '--tp'?");
-  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --objectve throughput", "unknown flag '--objectve'",
-                    "did you mean '--objective'?");
+  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --objectve throughput",
+                    "unknown flag '--objectve'", "did you mean '--objective'?");
 }
 
 TEST(CliErrors, UnknownSubcommand) {
@@ -176,8 +179,8 @@ TEST(CliErrors, NoSubcommand) {
 }
 
 TEST(CliErrors, MissingTraceFile) {
-  expect_user_error("simulate " + kModel1Gpu + " --trace /nonexistent/apex/trace.csv", "/nonexistent/apex/trace.csv",
-                    "does not exist");
+  expect_user_error("simulate " + kModel1Gpu + " --trace /nonexistent/apex/trace.csv",
+                    "/nonexistent/apex/trace.csv", "does not exist");
 }
 
 TEST(CliErrors, DirectoryAsTrace) {
@@ -219,21 +222,24 @@ TEST(CliErrors, NonMonotonicArrivals) {
 }
 
 TEST(CliErrors, EmptyTrace) {
-  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/empty.csv"), "empty.csv", "empty");
-  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/header_only.csv"), "header_only.csv",
-                    "no requests");
+  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/empty.csv"), "empty.csv",
+                    "empty");
+  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/header_only.csv"),
+                    "header_only.csv", "no requests");
 }
 
 TEST(CliErrors, TpDoesNotDivideHeads) {
-  expect_user_error("simulate --model llama-3.1-70b --gpu h100-sxm --gpus-per-node 3 --tp 3 --dp 1 " + kSynthetic,
-                    "tp=3 does not divide the 64 attention heads");
+  expect_user_error(
+      "simulate --model llama-3.1-70b --gpu h100-sxm --gpus-per-node 3 --tp 3 --dp 1 " + kSynthetic,
+      "tp=3 does not divide the 64 attention heads");
 }
 
 TEST(CliErrors, PlanGpuCountMismatch) {
   expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 8 --tp 2 " + kSynthetic,
                     "1×2×1 = 2 GPUs", "the cluster has 8");
-  expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --dp 2 --tp 2 " + kSynthetic,
-                    "4 GPUs", "2");
+  expect_user_error(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --dp 2 --tp 2 " + kSynthetic, "4 GPUs",
+      "2");
 }
 
 TEST(CliErrors, ModelDoesNotFit) {
@@ -257,8 +263,8 @@ TEST(CliErrors, BadFormat) {
 }
 
 TEST(CliErrors, BadObjective) {
-  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --objective throughpt", "unknown objective 'throughpt'",
-                    "did you mean 'throughput'?");
+  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --objective throughpt",
+                    "unknown objective 'throughpt'", "did you mean 'throughput'?");
 }
 
 TEST(CliErrors, NegativeSlo) {
@@ -269,8 +275,9 @@ TEST(CliErrors, NegativeSlo) {
 TEST(CliErrors, ZeroOrBadRate) {
   expect_user_error("simulate " + kModel1Gpu + " --rate 0 --num-requests 20 --prompt-len 128 --output-len 16",
                     "--rate '0'", "positive");
-  expect_user_error("simulate " + kModel1Gpu + " --rate fast --num-requests 20 --prompt-len 128 --output-len 16",
-                    "--rate 'fast'");
+  expect_user_error(
+      "simulate " + kModel1Gpu + " --rate fast --num-requests 20 --prompt-len 128 --output-len 16",
+      "--rate 'fast'");
   expect_user_error("simulate " + kModel1Gpu + " --rate 10 --num-requests 0 --prompt-len 128 --output-len 16",
                     "--num-requests");
 }
@@ -279,13 +286,15 @@ TEST(CliErrors, MissingSyntheticOptions) {
   expect_user_error("simulate " + kModel1Gpu + " --rate 10", "synthetic workload is missing",
                     "--num-requests, --prompt-len, --output-len");
   expect_user_error("simulate " + kModel1Gpu, "no workload");
-  expect_user_error("simulate " + kModel1Gpu + " " + kSynthetic + " --trace " + quote(kData + "/small_trace.csv"),
-                    "mutually exclusive");
+  expect_user_error(
+      "simulate " + kModel1Gpu + " " + kSynthetic + " --trace " + quote(kData + "/small_trace.csv"),
+      "mutually exclusive");
 }
 
 TEST(CliErrors, BadLengthDistribution) {
-  expect_user_error("simulate " + kModel1Gpu + " --rate 10 --num-requests 20 --prompt-len uniform:5 --output-len 16",
-                    "--prompt-len", "uniform:LO:HI");
+  expect_user_error(
+      "simulate " + kModel1Gpu + " --rate 10 --num-requests 20 --prompt-len uniform:5 --output-len 16",
+      "--prompt-len", "uniform:LO:HI");
 }
 
 TEST(CliErrors, UnknownEngine) {
@@ -297,20 +306,21 @@ TEST(CliErrors, BadDtype) {
 }
 
 TEST(CliErrors, ClusterFileProblems) {
-  expect_user_error("simulate --model llama-3.1-8b --cluster " + quote(kData + "/cluster_bad_unit.json") + " " +
-                        kSynthetic,
-                    "cluster_bad_unit.json", "unknown unit 'TB'");
-  expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --cluster " + quote(kData + "/custom_cluster.json") +
-                        " " + kSynthetic,
+  expect_user_error(
+      "simulate --model llama-3.1-8b --cluster " + quote(kData + "/cluster_bad_unit.json") + " " + kSynthetic,
+      "cluster_bad_unit.json", "unknown unit 'TB'");
+  expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --cluster " +
+                        quote(kData + "/custom_cluster.json") + " " + kSynthetic,
                     "--cluster");
 }
 
 TEST(CliErrors, MalformedModelConfigNamesFileAndLine) {
-  expect_user_error("simulate --model " + quote(kData + "/malformed_config.json") + " --gpus-per-node 1 " + kSynthetic,
-                    "malformed_config.json:5:", "malformed JSON");
-  expect_user_error("simulate --model " + quote(kData + "/unknown_type_config.json") + " --gpus-per-node 1 " +
-                        kSynthetic,
-                    "unknown model_type 'llamma'", "did you mean 'llama'?");
+  expect_user_error(
+      "simulate --model " + quote(kData + "/malformed_config.json") + " --gpus-per-node 1 " + kSynthetic,
+      "malformed_config.json:5:", "malformed JSON");
+  expect_user_error(
+      "simulate --model " + quote(kData + "/unknown_type_config.json") + " --gpus-per-node 1 " + kSynthetic,
+      "unknown model_type 'llamma'", "did you mean 'llama'?");
 }
 
 TEST(CliErrors, ClusterShapePlanAndEngineKnobs) {
@@ -319,12 +329,13 @@ TEST(CliErrors, ClusterShapePlanAndEngineKnobs) {
   expect_user_error(m + "--nodes 0 " + kSynthetic, "--nodes");
   expect_user_error(m + "--gpus-per-node 1 --pp 0 " + kSynthetic, "at least 1");
   expect_user_error(m + "--gpus-per-node 2 --tp 2 --ep 2 " + kSynthetic, "mixture-of-experts");
-  expect_user_error("simulate --model " + quote(kData + "/tiny_llama_config.json") + " --gpus-per-node 8 --pp 8 " +
-                        kSynthetic,
+  expect_user_error("simulate --model " + quote(kData + "/tiny_llama_config.json") +
+                        " --gpus-per-node 8 --pp 8 " + kSynthetic,
                     "pp=8 exceeds the model's 4 layers");
   expect_user_error(m + "--gpus-per-node 1 --max-num-seqs 0 " + kSynthetic, "--max-num-seqs");
   expect_user_error(m + "--gpus-per-node 1 --block-size 3 " + kSynthetic, "--block-size");
-  expect_user_error(m + "--gpus-per-node 1 --gpu-memory-utilization 1.5 " + kSynthetic, "--gpu-memory-utilization");
+  expect_user_error(m + "--gpus-per-node 1 --gpu-memory-utilization 1.5 " + kSynthetic,
+                    "--gpu-memory-utilization");
   expect_user_error(m + "--gpus-per-node 1 --router foo " + kSynthetic, "unknown router 'foo'");
   expect_user_error(m + "--gpus-per-node 1 --chunked-prefill maybe " + kSynthetic, "--chunked-prefill");
   expect_user_error(m + "--gpus-per-node 1 --burstiness 0 " + kSynthetic, "--burstiness");
@@ -360,7 +371,8 @@ TEST(CliList, ModelsGpusEngines) {
   }
   r = apex("list gpus");
   EXPECT_EQ(r.code, 0) << r.err;
-  for (const char* g : {"h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb"}) EXPECT_CONTAINS(r.out, g);
+  for (const char* g : {"h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb"})
+    EXPECT_CONTAINS(r.out, g);
   r = apex("list engines");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_CONTAINS(r.out, "vllm");
@@ -421,8 +433,8 @@ TEST(CliSimulate, ByteIdenticalAcrossRuns) {
 
 TEST(CliSimulate, TensorParallelShardsWeights) {
   const CliRun one = apex(kSim + " --format json");
-  const CliRun two = apex("simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --tp 2 " + kSynthetic +
-                       " --format json");
+  const CliRun two = apex("simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --tp 2 " +
+                          kSynthetic + " --format json");
   ASSERT_EQ(one.code, 0) << one.err;
   ASSERT_EQ(two.code, 0) << two.err;
   const json a = parse_or_fail(one.out), b = parse_or_fail(two.out);
@@ -443,7 +455,8 @@ TEST(CliSimulate, SloAttainmentReflectsTheSlo) {
 }
 
 TEST(CliSimulate, CsvAndJsonlTracesGiveTheSameResult) {
-  const CliRun csv = apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/trace_basic.csv") + " --format json");
+  const CliRun csv =
+      apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/trace_basic.csv") + " --format json");
   const CliRun jsonl =
       apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/trace_basic.jsonl") + " --format json");
   ASSERT_EQ(csv.code, 0) << csv.err;
@@ -488,7 +501,8 @@ TEST(CliSimulate, InfiniteRateQueuesEveryRequestAtZero) {
   // run ends sooner.
   EXPECT_GT(a["metrics"]["ttft_s"]["mean"].get<double>(), b["metrics"]["ttft_s"]["mean"].get<double>());
   EXPECT_LT(a["metrics"]["makespan_s"].get<double>(), b["metrics"]["makespan_s"].get<double>());
-  EXPECT_NEAR(a["metrics"]["requests_per_s"].get<double>() * a["metrics"]["makespan_s"].get<double>(), 20.0, 0.2);
+  EXPECT_NEAR(a["metrics"]["requests_per_s"].get<double>() * a["metrics"]["makespan_s"].get<double>(), 20.0,
+              0.2);
 }
 
 TEST(CliSimulate, EmbeddedSampleTraceAndConfigFileModel) {
@@ -496,10 +510,11 @@ TEST(CliSimulate, EmbeddedSampleTraceAndConfigFileModel) {
   ASSERT_EQ(s.code, 0) << s.err;
   const json j = parse_or_fail(s.out);
   expect_result_object(j);
-  EXPECT_NEAR(j["metrics"]["requests_per_s"].get<double>() * j["metrics"]["makespan_s"].get<double>(), 100.0, 1.0);
+  EXPECT_NEAR(j["metrics"]["requests_per_s"].get<double>() * j["metrics"]["makespan_s"].get<double>(), 100.0,
+              1.0);
 
-  const CliRun t = apex("simulate --model " + quote(kData + "/tiny_llama_config.json") + " --gpus-per-node 1 " +
-                        kSynthetic + " --format json");
+  const CliRun t = apex("simulate --model " + quote(kData + "/tiny_llama_config.json") +
+                        " --gpus-per-node 1 " + kSynthetic + " --format json");
   ASSERT_EQ(t.code, 0) << t.err;
   const json k = parse_or_fail(t.out);
   expect_result_object(k);
@@ -531,8 +546,8 @@ TEST(CliSimulate, BreakdownSharesSumToOne) {
   ASSERT_TRUE(j.contains("breakdown"));
   const json& b = j["breakdown"];
   double shares = 0, seconds = 0;
-  for (const char* k : {"gemm", "moe", "attention", "communication", "elementwise", "lm_head", "kernel_launch",
-                        "pp_transfer", "cpu_overhead"}) {
+  for (const char* k : {"gemm", "moe", "attention", "communication", "elementwise", "lm_head",
+                        "kernel_launch", "pp_transfer", "cpu_overhead"}) {
     ASSERT_TRUE(b["share"].contains(k)) << k;
     shares += b["share"][k].get<double>();
     seconds += b["seconds"][k].get<double>();
@@ -540,7 +555,7 @@ TEST(CliSimulate, BreakdownSharesSumToOne) {
   EXPECT_NEAR(shares, 1.0, 1e-9);
   EXPECT_NEAR(seconds, b["total_s"].get<double>(), 1e-9);
   EXPECT_EQ(b["seconds"]["moe"].get<double>(), 0.0);  // a dense model
-  EXPECT_GT(b["share"]["gemm"].get<double>(), 0.3);  // 8B decode: reading the weights dominates
+  EXPECT_GT(b["share"]["gemm"].get<double>(), 0.3);   // 8B decode: reading the weights dominates
   EXPECT_LE(b["total_s"].get<double>(), j["metrics"]["makespan_s"].get<double>() * (1 + 1e-9));
   // The metrics are the same with and without it.
   EXPECT_EQ(j["metrics"].dump(), parse_or_fail(plain.out)["metrics"].dump());
@@ -558,15 +573,18 @@ TEST(CliSimulate, SpeculativeDecoding) {
   EXPECT_LT(b["metrics"]["tpot_s"]["mean"].get<double>(), 0.7 * a["metrics"]["tpot_s"]["mean"].get<double>());
   EXPECT_CONTAINS(b["launch"].get<std::string>(), "--speculative-config");
   expect_user_error(kSim + " --spec-tokens 40", "--spec-tokens must be between 0 (off) and 16");
-  expect_user_error(kSim + " --spec-tokens 2 --spec-acceptance 1.5", "--spec-acceptance must be a probability");
+  expect_user_error(kSim + " --spec-tokens 2 --spec-acceptance 1.5",
+                    "--spec-acceptance must be a probability");
   expect_user_error(kSim + " --spec-acceptance 0.5", "--spec-acceptance needs --spec-tokens");
-  expect_user_error("simulate --model whisper-large-v3 --gpu l40s --gpus-per-node 1 --rate 1 --num-requests 2 "
-                    "--prompt-len 1500 --output-len 20 --spec-tokens 2",
-                    "speculative decoding of encoder-decoder models");
+  expect_user_error(
+      "simulate --model whisper-large-v3 --gpu l40s --gpus-per-node 1 --rate 1 --num-requests 2 "
+      "--prompt-len 1500 --output-len 20 --spec-tokens 2",
+      "speculative decoding of encoder-decoder models");
 }
 
 TEST(CliSimulate, SharedPrefixAndPrefixCaching) {
-  const std::string sim = "simulate " + kModel1Gpu + " --rate 5 --num-requests 30 --prompt-len 100 --output-len 8 "
+  const std::string sim = "simulate " + kModel1Gpu +
+                          " --rate 5 --num-requests 30 --prompt-len 100 --output-len 8 "
                           "--shared-prefix 1024 --format json";
   const CliRun on = apex(sim);
   const CliRun off = apex(sim + " --prefix-caching off");
@@ -584,7 +602,8 @@ TEST(CliSimulate, SharedPrefixAndPrefixCaching) {
 }
 
 TEST(CliSimulate, ClosedLoopConcurrency) {
-  const std::string burst = "simulate " + kModel1Gpu + " --rate inf --num-requests 40 --prompt-len 128 --output-len 16";
+  const std::string burst =
+      "simulate " + kModel1Gpu + " --rate inf --num-requests 40 --prompt-len 128 --output-len 16";
   const CliRun open = apex(burst + " --format json");
   ASSERT_EQ(open.code, 0) << open.err;
   EXPECT_EQ(parse_or_fail(open.out)["counters"]["peak_active_requests"].get<int>(), 40);  // all at t=0
@@ -599,7 +618,7 @@ TEST(CliSimulate, ClosedLoopConcurrency) {
 
 TEST(CliSearch, JsonHasBestPlansStats) {
   const CliRun r = apex("search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic +
-                     " --format json --top 3");
+                        " --format json --top 3");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = parse_or_fail(r.out);
   ASSERT_TRUE(j.contains("best"));
@@ -637,7 +656,7 @@ TEST(CliSearch, JsonHasBestPlansStats) {
 
 TEST(CliSearch, ObjectiveTtftRanksByTtft) {
   const CliRun r = apex("search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic +
-                     " --format json --objective ttft --exhaustive");
+                        " --format json --objective ttft --exhaustive");
   ASSERT_EQ(r.code, 0) << r.err;
   const json j = parse_or_fail(r.out);
   ASSERT_TRUE(j.contains("plans"));
@@ -654,16 +673,19 @@ namespace {
 // Out-of-range values found by review: each is a clear exit-2 error, never an overflow.
 TEST(CliErrors, OutOfRangeValuesAreRefused) {
   expect_user_error(kSim + " --step-overhead-ms 1e300", "--step-overhead-ms");
-  expect_user_error("search " + kModel1Gpu + " --rate 10 --num-requests 100000000000 --prompt-len 8 --output-len 8",
-                    "--num-requests");
-  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/far_future.csv"), "far_future.csv:3:",
-                    "horizon");
-  expect_user_error("search " + kModel1Gpu + " --rate 10 --num-requests 5 --prompt-len 8 --output-len 1 --objective tpot",
-                    "undefined");
+  expect_user_error(
+      "search " + kModel1Gpu + " --rate 10 --num-requests 100000000000 --prompt-len 8 --output-len 8",
+      "--num-requests");
+  expect_user_error("simulate " + kModel1Gpu + " --trace " + quote(kData + "/far_future.csv"),
+                    "far_future.csv:3:", "horizon");
+  expect_user_error(
+      "search " + kModel1Gpu + " --rate 10 --num-requests 5 --prompt-len 8 --output-len 1 --objective tpot",
+      "undefined");
 }
 
 TEST(Cli, ACsvWithAByteOrderMarkIsRead) {
-  const CliRun r = apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/bom.csv") + " --format json");
+  const CliRun r =
+      apex("simulate " + kModel1Gpu + " --trace " + quote(kData + "/bom.csv") + " --format json");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(parse_or_fail(r.out)["metrics"]["requests"], 2);
 }

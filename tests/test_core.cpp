@@ -66,8 +66,8 @@ TEST(ParseQuantity, FlopRatePowerFrequency) {
 }
 
 TEST(ParseQuantity, BareNumberRejectedForEveryDimension) {
-  for (Dimension d : {Dimension::Bytes, Dimension::Bandwidth, Dimension::Time, Dimension::FlopRate, Dimension::Power,
-                      Dimension::Frequency}) {
+  for (Dimension d : {Dimension::Bytes, Dimension::Bandwidth, Dimension::Time, Dimension::FlopRate,
+                      Dimension::Power, Dimension::Frequency}) {
     const std::string msg = user_error_of([&] { parse_quantity("80", d, "cluster.json: gpu.x"); });
     EXPECT_CONTAINS(msg, "cluster.json: gpu.x");
     EXPECT_CONTAINS(msg, "no unit");
@@ -215,7 +215,8 @@ TEST(Summarize, EdgeCases) {
 
   // 0..100: numpy percentile(q) == q.
   std::vector<double> hundred;
-  for (int i = 100; i >= 0; --i) hundred.push_back(i);
+  for (int i = 100; i >= 0; --i)
+    hundred.push_back(i);
   const Summary h = summarize(hundred);
   EXPECT_DOUBLE_EQ(h.p50, 50.0);
   EXPECT_DOUBLE_EQ(h.p90, 90.0);
@@ -243,7 +244,8 @@ TEST(LogHistogram, MeanExactPercentilesWithinTenthOfPercent) {
   }
   // Weighted adds.
   h.add(5'000'000, 1000);
-  for (int i = 0; i < 1000; ++i) exact.push_back(5e-3);
+  for (int i = 0; i < 1000; ++i)
+    exact.push_back(5e-3);
   sum_ns += 5'000'000.0L * 1000;
 
   const Summary want = summarize(exact);
@@ -281,7 +283,8 @@ TEST(LogHistogram, SmallSamplesAndOrderIndependence) {
 
   // Same multiset in another order and with `times` gives the same summary.
   LogHistogram a, b;
-  for (std::int64_t v : {10, 2000, 30000, 2000, 10, 999999}) a.add(v);
+  for (std::int64_t v : {10, 2000, 30000, 2000, 10, 999999})
+    a.add(v);
   b.add(999999);
   b.add(2000, 2);
   b.add(30000);
@@ -450,7 +453,8 @@ TEST(DType, BytesNamesAndParsing) {
   EXPECT_EQ(parse_dtype("int8", "w"), DType::INT8);
   EXPECT_EQ(parse_dtype("awq", "w"), DType::INT4);
   EXPECT_EQ(dtype_name(DType::FP8), "fp8");
-  for (const auto& n : dtype_names()) EXPECT_EQ(dtype_name(parse_dtype(n, "w")), n);
+  for (const auto& n : dtype_names())
+    EXPECT_EQ(dtype_name(parse_dtype(n, "w")), n);
   const std::string msg = user_error_of([] { parse_dtype("bf61", "--kv-dtype"); });
   EXPECT_CONTAINS(msg, "--kv-dtype");
   EXPECT_CONTAINS(msg, "unknown dtype 'bf61'");

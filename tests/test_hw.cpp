@@ -17,7 +17,6 @@ using ::apex::testing::user_error_of;
 
 const std::string kData = APEX_TEST_DATA;
 
-
 // ---------------------------------------------------------------------------------------------
 // Presets
 
@@ -58,9 +57,11 @@ TEST(GpuPresets, NamesUniqueAndFindable) {
   EXPECT_EQ(names.size(), gpu_presets().size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     EXPECT_EQ(find_gpu(names[i]).name, names[i]);
-    for (std::size_t j = i + 1; j < names.size(); ++j) EXPECT_NE(names[i], names[j]);
+    for (std::size_t j = i + 1; j < names.size(); ++j)
+      EXPECT_NE(names[i], names[j]);
   }
-  for (const char* want : {"h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb"}) EXPECT_NO_THROW(find_gpu(want)) << want;
+  for (const char* want : {"h100-sxm", "h200-sxm", "b200", "a100-sxm-80gb"})
+    EXPECT_NO_THROW(find_gpu(want)) << want;
 }
 
 TEST(GpuPresets, H100Datasheet) {

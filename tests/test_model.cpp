@@ -23,8 +23,9 @@ using ::apex::testing::user_error_of;
 
 const std::string kData = APEX_TEST_DATA;
 
-
-double rel_err(double got, double want) { return std::fabs(got / want - 1.0); }
+double rel_err(double got, double want) {
+  return std::fabs(got / want - 1.0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Presets
@@ -62,7 +63,8 @@ TEST(ModelPresets, NamesAreUniqueAndHaveConfigs) {
   EXPECT_EQ(names.size(), model_presets().size());
   for (std::size_t i = 0; i < names.size(); ++i) {
     EXPECT_FALSE(model_preset_config(names[i]).empty()) << names[i];
-    for (std::size_t j = i + 1; j < names.size(); ++j) EXPECT_NE(names[i], names[j]);
+    for (std::size_t j = i + 1; j < names.size(); ++j)
+      EXPECT_NE(names[i], names[j]);
   }
   EXPECT_TRUE(model_preset_config("no-such-model").empty());
   for (const char* want : {"llama-3.1-8b", "llama-3.1-70b", "llama-3.1-405b", "gemma-2-9b", "llama-3.2-1b"}) {
@@ -123,7 +125,8 @@ TEST(ModelPresets, Gemma2HasSlidingAndGlobalCells) {
   EXPECT_EQ(counts[0], 21);
   EXPECT_EQ(counts[1], 21);
   int sliding = -1, global = -1;
-  for (int c = 0; c < 2; ++c) (m.cells[static_cast<std::size_t>(c)].attn.window > 0 ? sliding : global) = c;
+  for (int c = 0; c < 2; ++c)
+    (m.cells[static_cast<std::size_t>(c)].attn.window > 0 ? sliding : global) = c;
   ASSERT_GE(sliding, 0);
   ASSERT_GE(global, 0);
   EXPECT_EQ(m.cells[static_cast<std::size_t>(sliding)].attn.window, 4096);
@@ -153,7 +156,8 @@ TEST(ModelPresets, QwenHasQkvBias) {
 // ---------------------------------------------------------------------------------------------
 // LayerLayout
 
-std::vector<std::int64_t> brute_counts(const LayerLayout& l, std::int64_t begin, std::int64_t end, std::size_t n) {
+std::vector<std::int64_t> brute_counts(const LayerLayout& l, std::int64_t begin, std::int64_t end,
+                                       std::size_t n) {
   std::vector<std::int64_t> out(n, 0);
   for (std::int64_t i = std::max<std::int64_t>(begin, 0); i < std::min(end, l.num_layers); ++i) {
     ++out[static_cast<std::size_t>(l.cell_of(i))];
@@ -220,14 +224,16 @@ TEST(LayerLayout, CountsMatchBruteForceOnEverySubRange) {
     const auto& [l, n] = cases[k];
     for (std::int64_t b = 0; b <= l.num_layers; ++b) {
       for (std::int64_t e = b; e <= l.num_layers; ++e) {
-        ASSERT_EQ(l.counts(b, e, n), brute_counts(l, b, e, n)) << "layout #" << k << " range [" << b << ", " << e << ")";
+        ASSERT_EQ(l.counts(b, e, n), brute_counts(l, b, e, n))
+            << "layout #" << k << " range [" << b << ", " << e << ")";
       }
     }
     // Out-of-range bounds are clamped.
     EXPECT_EQ(l.counts(-5, l.num_layers + 7, n), brute_counts(l, 0, l.num_layers, n)) << "layout #" << k;
     EXPECT_EQ(l.counts(3, 2, n), std::vector<std::int64_t>(n, 0)) << "layout #" << k;
     std::int64_t total = 0;
-    for (auto c : l.counts(0, l.num_layers, n)) total += c;
+    for (auto c : l.counts(0, l.num_layers, n))
+      total += c;
     EXPECT_EQ(total, l.num_layers);
   }
 }
@@ -301,7 +307,8 @@ TEST(HfConfigErrors, UnknownModelTypeListsSupported) {
   EXPECT_CONTAINS(msg, "unknown_type_config.json");
   EXPECT_CONTAINS(msg, "unknown model_type 'llamma'");
   EXPECT_CONTAINS(msg, "did you mean 'llama'?");
-  for (const auto& f : supported_families()) EXPECT_CONTAINS(msg, f.model_type);
+  for (const auto& f : supported_families())
+    EXPECT_CONTAINS(msg, f.model_type);
 }
 
 TEST(HfConfigErrors, MissingHiddenSizeNamed) {
@@ -330,7 +337,8 @@ TEST(HfConfigErrors, MissingFileAndModelType) {
   const Json zero_layers = parse_json(R"({"model_type":"llama","hidden_size":64,"num_attention_heads":4,
                                            "num_hidden_layers":0,"vocab_size":100})",
                                       "z.json");
-  EXPECT_CONTAINS(user_error_of([&] { model_from_hf_config(zero_layers, "z", "z.json"); }), "num_hidden_layers");
+  EXPECT_CONTAINS(user_error_of([&] { model_from_hf_config(zero_layers, "z", "z.json"); }),
+                  "num_hidden_layers");
   const Json topk = parse_json(R"({"model_type":"mixtral","hidden_size":64,"num_attention_heads":4,
                                     "num_hidden_layers":2,"vocab_size":100,"num_local_experts":4,
                                     "num_experts_per_tok":8})",
@@ -417,8 +425,9 @@ TEST(MoE, ActiveParamsCountTopKExperts) {
   const double h = 4096, one_expert = 3 * h * 14336;
   // All 8 experts + router in the total, 2 experts + router in the active count.
   EXPECT_DOUBLE_EQ(moe->ffn_params(4096), 8 * one_expert + h * 8);
-  EXPECT_DOUBLE_EQ(moe->active_params(4096) - moe->attention_params(4096) - static_cast<double>(moe->norm_params),
-                   2 * one_expert + h * 8);
+  EXPECT_DOUBLE_EQ(
+      moe->active_params(4096) - moe->attention_params(4096) - static_cast<double>(moe->norm_params),
+      2 * one_expert + h * 8);
 }
 
 }  // namespace

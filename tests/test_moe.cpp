@@ -4,12 +4,12 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "search_checks.h"
-#include "test_util.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
-#include "search/planner.h"
 #include "search/deployment.h"
+#include "search/planner.h"
+#include "search_checks.h"
+#include "test_util.h"
 
 namespace apex {
 namespace {
@@ -86,8 +86,9 @@ TEST(MoeMemory, ExpertShardsAndDataParallelAttention) {
   ASSERT_FALSE(make_plan(m, c, dpa));
   const auto& cell = m.cells[0];
   const double attn = cell.attention_params(m.hidden) * 32 * 2;  // bytes, all layers
-  const double vocab = 2.0 * 32000 * 4096 * 2;                    // embedding + untied LM head, bytes
-  EXPECT_NEAR(stage_weight_bytes(m, dpa, dpa.stages[0], bf16) - w_ep, (attn + vocab) * 7.0 / 8.0, attn * 1e-6);
+  const double vocab = 2.0 * 32000 * 4096 * 2;                   // embedding + untied LM head, bytes
+  EXPECT_NEAR(stage_weight_bytes(m, dpa, dpa.stages[0], bf16) - w_ep, (attn + vocab) * 7.0 / 8.0,
+              attn * 1e-6);
   // ... and each GPU caches the full KV heads of its own sequences: 8 KV heads per token per GPU.
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, dpa, dpa.stages[0]), 32.0 * 2 * 8 * 128);
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(m, tp8, tp8.stages[0]), 32.0 * 2 * 1 * 128);
@@ -149,8 +150,9 @@ TEST(MoeCost, AllToAllOnlyWithDataParallelAttention) {
   ASSERT_TRUE(m.cells[moe_cell].ffn.is_moe());
   EXPECT_DOUBLE_EQ(tp_cost.layer(moe_cell, b).communication,
                    2 * ops->collective(Collective::CustomAllReduce, 64.0 * 4096 * 2, g));
-  EXPECT_DOUBLE_EQ(dp_cost.layer(moe_cell, b).communication,
-                   2 * ops->collective(Collective::AllToAll, 8.0 * 2 * 4096 * 2, g));  // 8 tokens × top-2 per GPU
+  EXPECT_DOUBLE_EQ(
+      dp_cost.layer(moe_cell, b).communication,
+      2 * ops->collective(Collective::AllToAll, 8.0 * 2 * 4096 * 2, g));  // 8 tokens × top-2 per GPU
   // Data-parallel attention: each GPU attends over its own 8 sequences with all 8 KV heads.
   EXPECT_GT(dp_cost.layer(moe_cell, b).attention, 0.0);
 }
@@ -191,7 +193,8 @@ TEST(MoeSearch, FindsAFeasibleDeepSeekPlanOnTwoNodes) {
   const SearchReport r = search(d, synthesize(s), o);
   ASSERT_FALSE(r.ranked.empty());
   EXPECT_GT(r.rejected.at("memory-weights"), 0u);  // 671B does not fit on 1 or 2 GPUs
-  for (const auto& p : r.ranked) EXPECT_GE(p.candidate.plan.gpus_per_replica(), 8);
+  for (const auto& p : r.ranked)
+    EXPECT_GE(p.candidate.plan.gpus_per_replica(), 8);
 }
 
 }  // namespace
@@ -236,7 +239,7 @@ TEST(EncoderDecoder, PrefillRunsTheEncoderAndDecodeReadsTheCrossCache) {
   d.model = load_model("whisper-large-v3");
   d.cluster = make_cluster("l40s", 1, 1);
   const EnginePolicy e = d.engine_policy();
-  EXPECT_FALSE(e.chunked_prefill);                 // the encoder needs its whole input
+  EXPECT_FALSE(e.chunked_prefill);  // the encoder needs its whole input
   EXPECT_GE(e.max_num_batched_tokens, 1500);
   Plan p;
   make_plan_or_throw(d, p);
@@ -323,7 +326,7 @@ TEST(Dtypes, QuantizedWeightsShrinkMemoryAndDecodeTime) {
   auto ops = make_analytical_ops(c.gpu);
   const double t16 = ops->gemm({1, 7168, 8192, DType::BF16, DType::BF16});
   const double t4 = ops->gemm({1, 7168, 8192, DType::INT4, DType::BF16});
-  EXPECT_LT(t4, t16);                                   // a quarter of the bytes to stream
+  EXPECT_LT(t4, t16);  // a quarter of the bytes to stream
   EXPECT_GT(ops->gemm({4096, 7168, 8192, DType::INT4, DType::BF16}),
             ops->gemm({4096, 7168, 8192, DType::BF16, DType::BF16}));  // dequantization costs at large m
 }
@@ -370,7 +373,8 @@ TEST(ReviewFindings, V0WatermarkIsPartOfTheMemoryCheck) {
   make_plan_or_throw(d, p);
   const EnginePolicy e = d.engine_policy();
   const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
-  const std::int64_t watermark = static_cast<std::int64_t>(0.01 * static_cast<double>(f.kv_blocks)) * f.block_size;
+  const std::int64_t watermark =
+      static_cast<std::int64_t>(0.01 * static_cast<double>(f.kv_blocks)) * f.block_size;
   EXPECT_EQ(usable_kv_tokens(f, p, e), f.kv_tokens() - watermark);
 }
 
@@ -379,7 +383,8 @@ TEST(ReviewFindings, WindowPairsMatchABruteForceSum) {
     for (std::int64_t q : {1, 7, 300, 4096}) {
       for (std::int64_t w : {64, 4096}) {
         double brute = 0;
-        for (std::int64_t i = 1; i <= q; ++i) brute += static_cast<double>(std::min(past + i, w));
+        for (std::int64_t i = 1; i <= q; ++i)
+          brute += static_cast<double>(std::min(past + i, w));
         EXPECT_DOUBLE_EQ(window_pairs(past, q, w), brute) << past << " " << q << " " << w;
       }
     }
@@ -500,7 +505,8 @@ TEST(Llama4, ExplicitLayerListsAndErrors) {
   EXPECT_CONTAINS(testing::user_error_of([&] { model_from_hf_config(c, "tiny", "tiny.json"); }),
                   "'num_experts_per_tok' must be at least 1");
   c["num_experts_per_tok"] = 1;
-  Json outer = Json::parse(R"({"model_type":"llama4","vision_config":{"hidden_size":64,"intermediate_size":128,
+  Json outer =
+      Json::parse(R"({"model_type":"llama4","vision_config":{"hidden_size":64,"intermediate_size":128,
     "num_hidden_layers":2,"patch_size":0,"image_size":336}})");
   outer["text_config"] = c;
   EXPECT_CONTAINS(testing::user_error_of([&] { model_from_hf_config(outer, "tiny", "tiny.json"); }),
@@ -516,7 +522,8 @@ TEST(Llama4, LongContextMbuCountsLocalKeys) {
   p.tp = 8;
   make_plan_or_throw(d, p);
   Trace t;
-  for (std::uint64_t i = 0; i < 4; ++i) t.requests.push_back(Request{i, 0, 250000, 3000});
+  for (std::uint64_t i = 0; i < 4; ++i)
+    t.requests.push_back(Request{i, 0, 250000, 3000});
   auto src = source_of(t);
   const SimResult r = simulate_plan(d, p, *src);
   EXPECT_GT(r.mbu, 0.05);
@@ -537,7 +544,8 @@ TEST(Llama4, ChunkedAttentionPairsAndKeys) {
   for (std::int64_t past : {std::int64_t{0}, std::int64_t{100}, C - 1, C, 3 * C + 5}) {
     for (std::int64_t q : {std::int64_t{1}, std::int64_t{50}, C, 2 * C + 7}) {
       double brute = 0;
-      for (std::int64_t pos = past; pos < past + q; ++pos) brute += static_cast<double>(pos % C + 1);
+      for (std::int64_t pos = past; pos < past + q; ++pos)
+        brute += static_cast<double>(pos % C + 1);
       EXPECT_DOUBLE_EQ(cost.local_pairs(past, q), brute) << past << " " << q;
     }
   }

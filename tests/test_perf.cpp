@@ -98,7 +98,8 @@ TEST(CostModel, TensorParallelLayerHasTwoAllReduces) {
   EngineCosts nccl;
   nccl.custom_all_reduce = false;
   CostModel cost_nccl(m, c, p, Precision{}, ops, nccl);
-  EXPECT_DOUBLE_EQ(cost_nccl.layer(0, b).communication, 2 * ops->collective(Collective::AllReduce, 16.0 * 8192 * 2, g));
+  EXPECT_DOUBLE_EQ(cost_nccl.layer(0, b).communication,
+                   2 * ops->collective(Collective::AllReduce, 16.0 * 8192 * 2, g));
   Plan p1;
   p1.dp = 8;
   ASSERT_FALSE(make_plan(m, c, p1));
@@ -177,7 +178,8 @@ TEST(ProfileOps, OutsideTheTableIsAClearErrorUnlessFallingBack) {
   auto analytical = make_analytical_ops(find_gpu("h100-sxm"));
   EXPECT_DOUBLE_EQ(lenient->gemm({64, 64, 64, DType::BF16, DType::BF16}),
                    analytical->gemm({64, 64, 64, DType::BF16, DType::BF16}));
-  EXPECT_THROW(make_profile_ops(find_gpu("h100-sxm"), std::string(APEX_TEST_DATA) + "/nope", false), UserError);
+  EXPECT_THROW(make_profile_ops(find_gpu("h100-sxm"), std::string(APEX_TEST_DATA) + "/nope", false),
+               UserError);
 }
 
 TEST(ProfileOps, SharedMeasurementsAgreeWithTheFittedModelOnA70bDecodeStep) {

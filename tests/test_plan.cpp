@@ -75,7 +75,8 @@ TEST(Plan, WeightsPerGpuMatchTheParameterCount) {
   fp8.weight = DType::FP8;
   // fp8 halves the layers; embedding and LM head stay 16-bit (2 · 128256 · 8192 / 8 params).
   const double head = 2.0 * 128256 * 8192 / 8;
-  EXPECT_NEAR(stage_weight_bytes(m, p, p.stages[0], fp8), (per_gpu - head * 2) / 2 + head * 2, per_gpu * 1e-3);
+  EXPECT_NEAR(stage_weight_bytes(m, p, p.stages[0], fp8), (per_gpu - head * 2) / 2 + head * 2,
+              per_gpu * 1e-3);
 }
 
 TEST(Plan, KvHeadsReplicateWhenTpExceedsThem) {
@@ -128,7 +129,8 @@ TEST(Plan, PipelineStagesHoldTheirOwnLayers) {
   p.pp = 4;
   ASSERT_FALSE(make_plan(m, c, p));
   double total = 0;
-  for (const auto& s : p.stages) total += stage_weight_bytes(m, p, s, Precision{}) * p.tp;
+  for (const auto& s : p.stages)
+    total += stage_weight_bytes(m, p, s, Precision{}) * p.tp;
   EXPECT_NEAR(total, m.params() * 2, m.params() * 2 * 0.001);  // every weight on exactly one GPU set
 }
 

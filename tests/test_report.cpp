@@ -37,10 +37,12 @@ Fixture make() {
 TEST(Report, ResultJsonHasTheCliContractKeys) {
   const Fixture f = make();
   const Json j = result_json(f.result);
-  for (const char* k : {"dp", "tp", "pp", "ep"}) EXPECT_TRUE(j["plan"].contains(k)) << k;
+  for (const char* k : {"dp", "tp", "pp", "ep"})
+    EXPECT_TRUE(j["plan"].contains(k)) << k;
   EXPECT_TRUE(j["feasible"].get<bool>());
   for (const char* m : {"ttft_s", "tpot_s", "itl_s", "e2e_s"}) {
-    for (const char* p : {"mean", "p50", "p90", "p99"}) EXPECT_TRUE(j["metrics"][m].contains(p)) << m << "." << p;
+    for (const char* p : {"mean", "p50", "p90", "p99"})
+      EXPECT_TRUE(j["metrics"][m].contains(p)) << m << "." << p;
   }
   for (const char* m : {"throughput_tokens_per_s", "requests_per_s", "makespan_s", "mfu", "mbu", "energy_j",
                         "slo_attainment"}) {
@@ -57,7 +59,8 @@ TEST(Report, SearchJsonHasBestPlansAndStats) {
   const Json j = search_json(f.report, RunInfo{});
   EXPECT_EQ(j["best"], j["plans"][0]);
   EXPECT_EQ(j["plans"].size(), f.report.ranked.size());
-  for (const char* k : {"enumerated", "simulated", "wall_s", "rejected"}) EXPECT_TRUE(j["stats"].contains(k)) << k;
+  for (const char* k : {"enumerated", "simulated", "wall_s", "rejected"})
+    EXPECT_TRUE(j["stats"].contains(k)) << k;
   EXPECT_TRUE(j["stats"]["rejected"].is_object());
 }
 
@@ -75,7 +78,8 @@ TEST(Report, TablesNameTheirSections) {
   const EnginePolicy e = f.d.engine_policy();
   RunInfo info{"llama-3.1-8b", "cluster", "workload", "vllm", "bf16", 3.0, {launch_command(f.d, f.plan, e)}};
   const std::string t = simulate_table(f.result, info, e);
-  for (const char* s : {"TTFT", "TPOT", "ITL", "E2E", "throughput", "MFU", "energy", "memory per GPU", "launch it"}) {
+  for (const char* s :
+       {"TTFT", "TPOT", "ITL", "E2E", "throughput", "MFU", "energy", "memory per GPU", "launch it"}) {
     EXPECT_CONTAINS(t, s);
   }
   const std::string st = search_table(f.report, info);
@@ -101,15 +105,17 @@ TEST(Report, HtmlIsSelfContainedAndEscapesNames) {
 
 TEST(Report, LaunchCommandsPerEngine) {
   Fixture f = make();
-  EXPECT_EQ(launch_command(f.d, f.plan, f.d.engine_policy()).rfind(
-                "vllm serve meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size 1 --pipeline-parallel-size 1 "
-                "--data-parallel-size 2",
-                0),
+  EXPECT_EQ(launch_command(f.d, f.plan, f.d.engine_policy())
+                .rfind("vllm serve meta-llama/Llama-3.1-8B-Instruct --tensor-parallel-size 1 "
+                       "--pipeline-parallel-size 1 "
+                       "--data-parallel-size 2",
+                       0),
             0u);
   f.d.engine = "sglang";
   EXPECT_EQ(launch_command(f.d, f.plan, f.d.engine_policy()).rfind("python -m sglang.launch_server", 0), 0u);
   f.d.engine = "trtllm";
-  EXPECT_CONTAINS(launch_command(f.d, f.plan, f.d.engine_policy()), "trtllm-serve meta-llama/Llama-3.1-8B-Instruct");
+  EXPECT_CONTAINS(launch_command(f.d, f.plan, f.d.engine_policy()),
+                  "trtllm-serve meta-llama/Llama-3.1-8B-Instruct");
   EXPECT_THROW(parse_format("htm"), UserError);
   EXPECT_EQ(parse_format("html"), Format::HTML);
 }

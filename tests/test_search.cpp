@@ -12,14 +12,16 @@
 namespace apex {
 namespace {
 
-Deployment deployment(const std::string& model, int nodes, int per_node, const std::string& gpu = "h100-sxm") {
+Deployment deployment(const std::string& model, int nodes, int per_node,
+                      const std::string& gpu = "h100-sxm") {
   Deployment d;
   d.model = load_model(model);
   d.cluster = make_cluster(gpu, nodes, per_node);
   return d;
 }
 
-Trace workload(double rate, int n, const std::string& prompt, const std::string& output, std::uint64_t seed = 1) {
+Trace workload(double rate, int n, const std::string& prompt, const std::string& output,
+               std::uint64_t seed = 1) {
   SyntheticSpec s;
   s.rate = rate;
   s.num_requests = n;
@@ -31,7 +33,8 @@ Trace workload(double rate, int n, const std::string& prompt, const std::string&
 
 std::string ranking(const SearchReport& r) {
   std::string s;
-  for (const auto& o : r.ranked) s += o.candidate.label() + fmt::format("={:.9g};", o.score);
+  for (const auto& o : r.ranked)
+    s += o.candidate.label() + fmt::format("={:.9g};", o.score);
   return s;
 }
 
@@ -41,7 +44,8 @@ TEST(PlanSpace, CountsMatchHandEnumeration) {
   EXPECT_EQ(enumerate_plans(deployment("llama-3.1-70b", 1, 8), o).size(), 10u);
   // 6 GPUs: divisor pairs of 6 → (1,1) (1,2) (1,3) (1,6) (2,1) (2,3) (3,1) (3,2) (6,1).
   EXPECT_EQ(enumerate_plans(deployment("llama-3.1-70b", 1, 6), o).size(), 9u);
-  // 4 GPUs, fewer allowed: Σ over tp·pp <= 4 of floor(4 / (tp·pp)) = 4+2+1+1 (tp=1) + 2+1 (tp=2) + 1 (tp=3) + 1 (tp=4).
+  // 4 GPUs, fewer allowed: Σ over tp·pp <= 4 of floor(4 / (tp·pp)) = 4+2+1+1 (tp=1) + 2+1 (tp=2) + 1 (tp=3) +
+  // 1 (tp=4).
   SearchOptions fewer;
   fewer.plan.require_all_gpus = false;
   EXPECT_EQ(enumerate_plans(deployment("llama-3.1-8b", 1, 4), fewer).size(), 13u);
@@ -51,7 +55,8 @@ TEST(PlanSpace, CountsMatchHandEnumeration) {
   tune.tune_max_num_batched_tokens = {2048, 4096, 8192};
   const auto plans = enumerate_plans(deployment("llama-3.1-70b", 1, 8), tune);
   ASSERT_EQ(plans.size(), 60u);
-  for (std::size_t i = 0; i < plans.size(); ++i) EXPECT_EQ(plans[i].id, i);
+  for (std::size_t i = 0; i < plans.size(); ++i)
+    EXPECT_EQ(plans[i].id, i);
   // 128 GPUs (powers of two): pairs 2^a·2^b with a + b <= 7 → 36, minus pp=128 > 126 layers → 35.
   EXPECT_EQ(enumerate_plans(deployment("llama-3.1-405b", 16, 8), o).size(), 35u);
 }

@@ -94,7 +94,8 @@ TEST(Simulator, LoneRequestE2eEqualsTheSumOfItsIterations) {
   const EnginePolicy e = d.engine_policy();
   CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
   TimeNs total = iteration_ns(cost, prefill_shape(prompt));
-  for (int k = 1; k < output; ++k) total += iteration_ns(cost, decode_shape(prompt + k));
+  for (int k = 1; k < output; ++k)
+    total += iteration_ns(cost, decode_shape(prompt + k));
   EXPECT_NEAR(r.e2e.mean, ns_to_seconds(total), 1e-9);
   // TPOT per request: (E2E - TTFT) / (output - 1), the n - 1 intervals.
   EXPECT_NEAR(r.tpot.mean, (r.e2e.mean - r.ttft.mean) / (output - 1), 1e-12);
@@ -120,7 +121,8 @@ TEST(Simulator, ChunkedPrefillSplitsALongPromptByTheTokenBudget) {
     b.sampled = last ? 1 : 0;
     return b;
   };
-  const TimeNs expected = iteration_ns(cost, chunk(0, 512, false)) + iteration_ns(cost, chunk(512, 512, false)) +
+  const TimeNs expected = iteration_ns(cost, chunk(0, 512, false)) +
+                          iteration_ns(cost, chunk(512, 512, false)) +
                           iteration_ns(cost, chunk(1024, 276, true));
   EXPECT_EQ(seconds_to_ns(r.ttft.mean), expected);
 }
@@ -209,8 +211,7 @@ TEST(Simulator, PreemptionRecomputesAndStillFinishesEverything) {
   d.engine_overrides.gpu_memory_utilization = 0.22;
   const Plan p = plan_of(d, 1, 1, 1);
   const EnginePolicy e = d.engine_policy();
-  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision,
-                                             e.memory_knobs());
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
   ASSERT_GT(f.kv_tokens(), 2200);
   ASSERT_LT(f.kv_tokens(), 40000);
   SyntheticSpec s;
@@ -248,7 +249,8 @@ TEST(Breakdown, PartsAddUpToTheStageTimes) {
       std::vector<double> st;
       cost.stage_times(b, st);
       double sum = 0;
-      for (double s : st) sum += s;
+      for (double s : st)
+        sum += s;
       const auto parts = cost.step_breakdown(b);
       EXPECT_NEAR(parts.total(), sum, 1e-12 * sum) << c.model;
       EXPECT_GT(parts.gemm, 0) << c.model;
@@ -296,7 +298,8 @@ TEST(ClosedLoop, OneClientServesRequestsBackToBack) {
   const Plan p = plan_of(d, 1, 1, 1);
   const SimResult alone = run(d, p, one_request(800, 30, 0.0));
   Trace t;
-  for (std::uint64_t i = 0; i < 5; ++i) t.requests.push_back(Request{i, 0, 800, 30});
+  for (std::uint64_t i = 0; i < 5; ++i)
+    t.requests.push_back(Request{i, 0, 800, 30});
   const SimResult r = run_closed(d, p, t, 1);
   EXPECT_EQ(r.requests, 5u);
   EXPECT_EQ(r.peak_active_requests, 1u);
@@ -317,7 +320,8 @@ TEST(ClosedLoop, ClientsCapTheRequestsInTheSystem) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const Plan p = plan_of(d, 1, 1, 1);
   Trace t;
-  for (std::uint64_t i = 0; i < 60; ++i) t.requests.push_back(Request{i, 0, 300 + 7 * static_cast<std::int32_t>(i), 40});
+  for (std::uint64_t i = 0; i < 60; ++i)
+    t.requests.push_back(Request{i, 0, 300 + 7 * static_cast<std::int32_t>(i), 40});
   const SimResult r = run_closed(d, p, t, 8);
   EXPECT_EQ(r.requests, 60u);
   EXPECT_EQ(r.peak_active_requests, 8u);
@@ -331,7 +335,8 @@ TEST(ClosedLoop, SparseArrivalsMatchOpenLoop) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const Plan p = plan_of(d, 1, 1, 1);
   Trace t;
-  for (std::uint64_t i = 0; i < 6; ++i) t.requests.push_back(Request{i, seconds_to_ns(100.0 * i), 500, 20});
+  for (std::uint64_t i = 0; i < 6; ++i)
+    t.requests.push_back(Request{i, seconds_to_ns(100.0 * i), 500, 20});
   const SimResult closed = run_closed(d, p, t, 1);
   const SimResult open = run(d, p, t);
   EXPECT_EQ(result_json(closed).dump(), result_json(open).dump());
@@ -388,7 +393,8 @@ TEST(Speculative, LoneRequestWithEveryDraftAcceptedIsTheSumOfItsSteps) {
 // a good acceptance rate speeds it up. Memory: the draft layer's weights and KV cache.
 TEST(Speculative, AcceptanceDecidesWhetherItPays) {
   Trace t;
-  for (std::uint64_t i = 0; i < 4; ++i) t.requests.push_back(Request{i, seconds_to_ns(10.0 * i), 800, 200});
+  for (std::uint64_t i = 0; i < 4; ++i)
+    t.requests.push_back(Request{i, seconds_to_ns(10.0 * i), 800, 200});
   const Deployment off = spec_deployment(0, 0.8);
   const Plan p = plan_of(off, 1, 1, 1);
   const SimResult base = run(off, p, t);
@@ -400,7 +406,8 @@ TEST(Speculative, AcceptanceDecidesWhetherItPays) {
   // One more Llama layer on the (only) stage, in bf16: 218M parameters, 2 x 8 x 128 KV elements per token.
   const Cell& last = off.model.cells[0];
   EXPECT_NEAR(good.memory.weights - base.memory.weights, last.params(off.model.hidden) * 2, 1e3);
-  EXPECT_NEAR(good.memory.kv_bytes_per_token - base.memory.kv_bytes_per_token, last.kv_elements_per_token() * 2, 1e-6);
+  EXPECT_NEAR(good.memory.kv_bytes_per_token - base.memory.kv_bytes_per_token,
+              last.kv_elements_per_token() * 2, 1e-6);
 }
 
 // The search bound stays a bound with speculative decoding (a step can emit k + 1 tokens).
@@ -414,7 +421,8 @@ TEST(Speculative, PrunedSearchStaysExact) {
   s.prompt = LengthDist::parse("uniform:200:3000", "p");
   s.output = LengthDist::parse("uniform:2:400", "o");
   const Trace t = synthesize(s);
-  testing::expect_pruned_search_exact(d, t, {Objective::TpotMean, Objective::E2eP99, Objective::Throughput}, 3);
+  testing::expect_pruned_search_exact(d, t, {Objective::TpotMean, Objective::E2eP99, Objective::Throughput},
+                                      3);
 }
 
 // ------------------------------------------------------------- hybrid KV cache (local layers)
@@ -444,7 +452,8 @@ TEST(HybridKv, VllmFreesLocalLayersOthersKeepThem) {
   make_plan_or_throw(d, p);
   const EnginePolicy vllm = d.engine_policy();
   ASSERT_TRUE(vllm.free_local_kv);
-  const std::int64_t capacity = usable_kv_tokens(memory_footprint(d.model, d.cluster, p, d.precision, vllm.memory_knobs()), p, vllm);
+  const std::int64_t capacity =
+      usable_kv_tokens(memory_footprint(d.model, d.cluster, p, d.precision, vllm.memory_knobs()), p, vllm);
   const std::int64_t len = capacity * 2;  // twice the cache in tokens, about half of it held
   EXPECT_FALSE(memory_check(d, p, vllm, len).has_value());
   d.engine = "trtllm";
@@ -528,7 +537,8 @@ TEST(PrefixCache, PrunedSearchStaysExact) {
   s.shared_prefix = 3000;
   s.prefix_groups = 2;
   const Trace t = synthesize(s);
-  testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eP99, Objective::Throughput}, 3, false);
+  testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eP99, Objective::Throughput},
+                                      3, false);
 }
 
 TEST(Simulator, PipelineLoneRequestCrossesEveryStage) {
@@ -721,7 +731,7 @@ TEST(Energy, LowerClocksSaveEnergyOnMemoryBoundDecodeAndSlowPrefill) {
   const SimResult slow_decode = run_synthetic(d, 64, "128", "1024");
   const SimResult slow_prefill = run_synthetic(d, 50, "8000", "1");
   EXPECT_LT(slow_decode.energy_per_output_token_j, full_decode.energy_per_output_token_j);
-  EXPECT_LT(slow_decode.tpot.mean, full_decode.tpot.mean * 1.3);  // decode is memory-bound
+  EXPECT_LT(slow_decode.tpot.mean, full_decode.tpot.mean * 1.3);    // decode is memory-bound
   EXPECT_GT(slow_prefill.ttft.mean, full_prefill.ttft.mean * 1.5);  // prefill is compute-bound
   EXPECT_THROW(set_gpu_frequency(d.cluster.gpu, 2500e6), UserError);
   EXPECT_THROW(set_gpu_frequency(d.cluster.gpu, 100e6), UserError);

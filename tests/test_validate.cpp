@@ -19,7 +19,8 @@ TEST(ServingValidation, MedianErrorWithinTheBar) {
   ASSERT_GT(rows.size(), 300u);
   const auto cases = validate_serving(rows, 2, /*stride=*/4);
   std::vector<ServingCase> dense, moe;
-  for (const auto& c : cases) (is_moe_case(c) ? moe : dense).push_back(c);
+  for (const auto& c : cases)
+    (is_moe_case(c) ? moe : dense).push_back(c);
   const ErrorStats e = error_stats(dense);
   EXPECT_GE(e.n, 35u);
   EXPECT_LE(e.median, 0.15) << "median |error| over " << e.n << " dense rows";
@@ -45,7 +46,8 @@ TEST(ServingValidation, ExpertParallelRowsWithinTheBar) {
     ASSERT_GE(rows.size(), 20u) << model;
     const auto cases = validate_serving(rows, 2, /*stride=*/2);
     for (const auto& c : cases) {
-      if (c.simulated) EXPECT_NE(c.setup.find("-dpattn"), std::string::npos) << "line " << c.row.line << ": " << c.setup;
+      if (c.simulated)
+        EXPECT_NE(c.setup.find("-dpattn"), std::string::npos) << "line " << c.row.line << ": " << c.setup;
     }
     const ErrorStats e = error_stats(cases);
     EXPECT_GE(e.n, 10u) << model;
@@ -66,7 +68,8 @@ TEST(ServingValidation, EverySkippedRowSaysWhy) {
   EXPECT_GE(skipped, 70u);
   EXPECT_LE(skipped, 90u);
   for (const auto& c : cases) {
-    if (c.row.model.find("Llama-4") != std::string::npos) EXPECT_TRUE(c.simulated) << "line " << c.row.line << ": " << c.skip_reason;
+    if (c.row.model.find("Llama-4") != std::string::npos)
+      EXPECT_TRUE(c.simulated) << "line " << c.row.line << ": " << c.skip_reason;
   }
 }
 
@@ -75,10 +78,11 @@ TEST(ServingValidation, ReadsTheRowFields) {
   {
     std::FILE* f = std::fopen(path.c_str(), "w");
     ASSERT_NE(f, nullptr);
-    std::fputs("source,model,engine,gpu,num_gpus,tp,pp,dp,ep,dtype,input_len,output_len,concurrency_or_rate,metric,"
-               "value,unit,notes\n"
-               "s,Llama-2-7B,TensorRT-LLM v0.5,H100 SXM 80GB,1,1,1,1,,FP8,128,1,batch 1,TTFT,7,ms,\"a, b\"\n",
-               f);
+    std::fputs(
+        "source,model,engine,gpu,num_gpus,tp,pp,dp,ep,dtype,input_len,output_len,concurrency_or_rate,metric,"
+        "value,unit,notes\n"
+        "s,Llama-2-7B,TensorRT-LLM v0.5,H100 SXM 80GB,1,1,1,1,,FP8,128,1,batch 1,TTFT,7,ms,\"a, b\"\n",
+        f);
     std::fclose(f);
   }
   const auto rows = read_serving_rows(path);

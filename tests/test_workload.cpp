@@ -21,8 +21,8 @@ namespace {
 using ::apex::testing::user_error_of;
 
 const std::string kData = APEX_TEST_DATA;
-const std::string kRealTrace = std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
-
+const std::string kRealTrace =
+    std::string(APEX_SHARED_DIR) + "/measurements/traces/apexplus_llama_creation_05.csv";
 
 void expect_same_requests(const Trace& a, const Trace& b) {
   ASSERT_EQ(a.requests.size(), b.requests.size());
@@ -68,9 +68,10 @@ TEST(TraceCsv, WindowsLineEndingsAndQuotedHeader) {
   const std::string path = ::testing::TempDir() + "/apex_crlf.csv";
   std::FILE* f = std::fopen(path.c_str(), "wb");
   ASSERT_NE(f, nullptr);
-  std::fputs("\"arrival_s\",\"prompt_tokens\",\"output_tokens\"\r\n0.0,100,20\r\n0.5,250,1\r\n\r\n"
-             "0.5,7,300\r\n1.618518,4096,128\r\n",
-             f);
+  std::fputs(
+      "\"arrival_s\",\"prompt_tokens\",\"output_tokens\"\r\n0.0,100,20\r\n0.5,250,1\r\n\r\n"
+      "0.5,7,300\r\n1.618518,4096,128\r\n",
+      f);
   std::fclose(f);
   expect_same_requests(load_trace(kData + "/trace_basic.csv"), load_trace(path));
 }
@@ -95,7 +96,8 @@ TEST(TraceStreaming, OpenTraceIsLazyAndReportsBadRowsWhenReached) {
 
   auto ok = open_trace(kData + "/trace_basic.csv");
   int n = 0;
-  while (ok->next(r)) ++n;
+  while (ok->next(r))
+    ++n;
   EXPECT_EQ(n, 4);
   EXPECT_FALSE(ok->next(r));  // stays at the end
 }
@@ -105,7 +107,8 @@ TEST(TraceStreaming, SourceOfStreamsALoadedTrace) {
   auto src = source_of(t);
   Request r;
   std::vector<Request> got;
-  while (src->next(r)) got.push_back(r);
+  while (src->next(r))
+    got.push_back(r);
   ASSERT_EQ(got.size(), 4u);
   EXPECT_EQ(got[2].prompt, 7);
   EXPECT_EQ(got[3].arrival, t.requests[3].arrival);
@@ -238,17 +241,21 @@ TEST(TracePrefix, OptionalColumnsAndErrors) {
   EXPECT_EQ(t.requests[1].prefix, 0);
   EXPECT_EQ(t.requests[2].prefix_group, 7);
   EXPECT_CONTAINS(user_error_of([] {
-                    load_trace(write_temp("apex_prefix_one.csv", "arrival_s,prompt_tokens,output_tokens,prefix_group\n0,10,1,1\n"));
+                    load_trace(write_temp("apex_prefix_one.csv",
+                                          "arrival_s,prompt_tokens,output_tokens,prefix_group\n0,10,1,1\n"));
                   }),
                   "needs both columns prefix_group and prefix_tokens");
+  EXPECT_CONTAINS(
+      user_error_of([] {
+        load_trace(
+            write_temp("apex_prefix_long.csv",
+                       "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,1,11\n"));
+      }),
+      "apex_prefix_long.csv:2: prefix_tokens '11' must be an integer between 0 and the prompt length 10");
   EXPECT_CONTAINS(user_error_of([] {
-                    load_trace(write_temp("apex_prefix_long.csv",
-                                          "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,1,11\n"));
-                  }),
-                  "apex_prefix_long.csv:2: prefix_tokens '11' must be an integer between 0 and the prompt length 10");
-  EXPECT_CONTAINS(user_error_of([] {
-                    load_trace(write_temp("apex_prefix_neg.csv",
-                                          "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,-2,5\n"));
+                    load_trace(write_temp(
+                        "apex_prefix_neg.csv",
+                        "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,-2,5\n"));
                   }),
                   "prefix_group '-2' is not a non-negative integer");
 }
@@ -311,11 +318,19 @@ TEST(LengthDist, ParseErrors) {
     const char* expect;
   };
   const std::vector<Case> cases = {
-      {"0", "at least 1"},          {"12.5", "whole number"},    {"abc", "'abc' is not a number"},
-      {"", "not a number"},         {"-4", "at least 1"},        {"uniform:20:10", "LO <= HI"},
-      {"uniform:0:5", "LO <= HI"},  {"normal:100:-1", "STD"},    {"lognormal:0:5", "MEAN"},
-      {"foo:1:2", "unknown distribution 'foo'"},                  {"uniform:1", "KIND:A:B"},
-      {"uniform:1:2:3", "KIND:A:B"}, {"uniform:a:2", "'a' is not a number"},
+      {"0", "at least 1"},
+      {"12.5", "whole number"},
+      {"abc", "'abc' is not a number"},
+      {"", "not a number"},
+      {"-4", "at least 1"},
+      {"uniform:20:10", "LO <= HI"},
+      {"uniform:0:5", "LO <= HI"},
+      {"normal:100:-1", "STD"},
+      {"lognormal:0:5", "MEAN"},
+      {"foo:1:2", "unknown distribution 'foo'"},
+      {"uniform:1", "KIND:A:B"},
+      {"uniform:1:2:3", "KIND:A:B"},
+      {"uniform:a:2", "'a' is not a number"},
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.text);
@@ -359,7 +374,8 @@ TEST(Synthetic, StreamingSourceMatchesSynthesize) {
   auto src = synthetic_source(s);
   Trace streamed;
   Request r;
-  while (src->next(r)) streamed.requests.push_back(r);
+  while (src->next(r))
+    streamed.requests.push_back(r);
   expect_same_requests(streamed, synthesize(s));
 }
 
@@ -379,7 +395,8 @@ TEST(Synthetic, IdsArrivalOrderAndCount) {
 TEST(Synthetic, InfiniteRateAllArriveAtZero) {
   const Trace t = synthesize(spec(std::numeric_limits<double>::infinity(), 300, 9));
   ASSERT_EQ(t.requests.size(), 300u);
-  for (const auto& r : t.requests) EXPECT_EQ(r.arrival, 0);
+  for (const auto& r : t.requests)
+    EXPECT_EQ(r.arrival, 0);
   EXPECT_DOUBLE_EQ(t.span_seconds(), 0.0);
 }
 
@@ -437,7 +454,8 @@ TEST(Synthetic, UniformLengthsWithinBoundsAndCoverThem) {
     ++seen[static_cast<std::size_t>(r.prompt)];
     sum += r.prompt;
   }
-  for (int v = 10; v <= 20; ++v) EXPECT_GT(seen[static_cast<std::size_t>(v)], 300) << v;  // ~455 each
+  for (int v = 10; v <= 20; ++v)
+    EXPECT_GT(seen[static_cast<std::size_t>(v)], 300) << v;  // ~455 each
   EXPECT_NEAR(sum / 5000, 15.0, 0.2);
 }
 
@@ -469,7 +487,8 @@ TEST(Synthetic, FixedNormalAndLogNormalLengths) {
   // A normal with a huge spread is clamped to >= 1.
   s.output = LengthDist::parse("normal:2:100", "o");
   t = synthesize(s);
-  for (const auto& r : t.requests) ASSERT_GE(r.output, 1);
+  for (const auto& r : t.requests)
+    ASSERT_GE(r.output, 1);
 }
 
 TEST(Synthetic, InvalidSpecs) {
@@ -499,7 +518,8 @@ TEST(SampleTrace, EmbeddedHasFirst100RequestsOfCreation05) {
   EXPECT_EQ(t.requests[0].output, 822);
   EXPECT_EQ(t.requests[1].prompt, 497);
   EXPECT_EQ(t.requests[1].output, 1783);
-  for (std::size_t i = 0; i < t.requests.size(); ++i) EXPECT_EQ(t.requests[i].id, i);
+  for (std::size_t i = 0; i < t.requests.size(); ++i)
+    EXPECT_EQ(t.requests[i].id, i);
 
   if (!std::filesystem::exists(kRealTrace)) GTEST_SKIP() << kRealTrace << " not present";
   const Trace full = load_trace(kRealTrace);

@@ -27,8 +27,10 @@ int main(int argc, char** argv) {
       try {
         app.parse(argc, argv);
       } catch (const CLI::ParseError& e) {
-        if (rank == 0) code = app.exit(e);
-        else code = e.get_exit_code() == 0 ? 0 : 2;
+        if (rank == 0)
+          code = app.exit(e);
+        else
+          code = e.get_exit_code() == 0 ? 0 : 2;
         if (code != 0) code = 2;
         MPI_Finalize();
         return code;

@@ -37,7 +37,7 @@ struct Options {
   std::string prompt_len, output_len;
   std::uint64_t seed = 0;
   double burstiness = 1.0;
-  int concurrency = 0;  // closed-loop clients (0 = open arrivals)
+  int concurrency = 0;    // closed-loop clients (0 = open arrivals)
   int shared_prefix = 0;  // synthetic: tokens of a prefix shared within each group
   int prefix_groups = 1;
   std::string prefix_caching;  // on|off (default: the engine's)
@@ -53,8 +53,8 @@ struct Options {
   std::string chunked_prefill;
   std::string router = "least-loaded";
   bool disable_custom_all_reduce = false;
-  std::optional<int> spec_tokens;           // speculative decoding: draft tokens per step
-  std::optional<double> spec_acceptance;    // and their acceptance probability
+  std::optional<int> spec_tokens;         // speculative decoding: draft tokens per step
+  std::optional<double> spec_acceptance;  // and their acceptance probability
   // op backend
   std::string perf = "analytical";
   std::string profile_dir;

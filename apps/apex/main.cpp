@@ -22,10 +22,12 @@ int main(int argc, char** argv) {
   CLI::App* list = app.add_subcommand("list", "List presets: models, gpus, engines, objectives");
   list->add_option("what", list_what, "models | gpus | engines | objectives");
 
-  std::string measurements, only_gpu, calib_out = "data/calibration.json", validate_what, validate_format = "table";
+  std::string measurements, only_gpu, calib_out = "data/calibration.json", validate_what,
+                                      validate_format = "table";
   std::string reference, validate_out;
   CLI::App* val = app.add_subcommand(
-      "validate", "Validate against measurements: `apex validate ops` (kernels), `apex validate serving` (end to end)");
+      "validate",
+      "Validate against measurements: `apex validate ops` (kernels), `apex validate serving` (end to end)");
   val->add_option("what", validate_what, "ops | serving")->required();
   val->add_option("--measurements", measurements, "ops: folder of per-GPU measurement folders");
   val->add_option("--reference", reference, "serving: serving_measurements.csv");

@@ -33,7 +33,9 @@ std::optional<GemmArgs> gemm_args(const GemmRow& r) {
 
 // Sliding-window kernels work in key tiles, so the band they compute reaches up to one tile past
 // the window: the effective window APEX prices (also used by the cost model, CostModel::window()).
-std::int64_t effective_window(std::int64_t window) { return window > 0 ? window + kWindowTile : 0; }
+std::int64_t effective_window(std::int64_t window) {
+  return window > 0 ? window + kWindowTile : 0;
+}
 
 double causal_pairs(std::int64_t len, std::int64_t window) {
   const auto s = static_cast<double>(len);
@@ -42,7 +44,9 @@ double causal_pairs(std::int64_t len, std::int64_t window) {
   return w * (w + 1) / 2 + (s - w) * w;
 }
 
-DType kv_of(const std::string& t) { return t == "fp8" ? DType::FP8 : DType::BF16; }
+DType kv_of(const std::string& t) {
+  return t == "fp8" ? DType::FP8 : DType::BF16;
+}
 
 PrefillAttnArgs prefill_args(const AttentionRow& r) {
   PrefillAttnArgs a;
@@ -82,19 +86,30 @@ std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8) {
   a.experts = r.experts;
   a.tp = static_cast<int>(r.tp);
   a.ep = static_cast<int>(r.ep);
-  if (r.dtype == "bf16" || r.dtype == "fp16") a.weight = DType::BF16;
-  else if (r.dtype == fp8) a.weight = DType::FP8;
-  else if (r.dtype == "nvfp4") a.weight = DType::FP4;
-  else if (r.dtype == "int4_wo") a.weight = DType::INT4;
-  else return std::nullopt;  // the slower FP8 flavour, MXFP4 weight formats: not modelled
-  if (r.distribution == "balanced") a.skew = 0;
-  else if (r.distribution == "power_law_1.01") a.skew = 1.01;
-  else if (r.distribution == "power_law_1.2") a.skew = 1.2;
-  else return std::nullopt;
+  if (r.dtype == "bf16" || r.dtype == "fp16")
+    a.weight = DType::BF16;
+  else if (r.dtype == fp8)
+    a.weight = DType::FP8;
+  else if (r.dtype == "nvfp4")
+    a.weight = DType::FP4;
+  else if (r.dtype == "int4_wo")
+    a.weight = DType::INT4;
+  else
+    return std::nullopt;  // the slower FP8 flavour, MXFP4 weight formats: not modelled
+  if (r.distribution == "balanced")
+    a.skew = 0;
+  else if (r.distribution == "power_law_1.01")
+    a.skew = 1.01;
+  else if (r.distribution == "power_law_1.2")
+    a.skew = 1.2;
+  else
+    return std::nullopt;
   return a;
 }
 
-double moe_skew_class(double skew) { return skew <= 0 ? 0.0 : skew <= 1.01 ? skew / 1.01 : 1.0 + std::min(1.0, (skew - 1.01) / 0.19); }
+double moe_skew_class(double skew) {
+  return skew <= 0 ? 0.0 : skew <= 1.01 ? skew / 1.01 : 1.0 + std::min(1.0, (skew - 1.01) / 0.19);
+}
 
 struct CommKey {
   Collective op;
@@ -161,11 +176,14 @@ Vec nelder_mead(const std::function<double(const Vec&)>& f, Vec x0, int iteratio
   const std::size_t n = x0.size();
   std::vector<Vec> simplex(n + 1, x0);
   std::vector<double> fx(n + 1);
-  for (std::size_t i = 0; i < n; ++i) simplex[i + 1][i] += step;
-  for (std::size_t i = 0; i <= n; ++i) fx[i] = f(simplex[i]);
+  for (std::size_t i = 0; i < n; ++i)
+    simplex[i + 1][i] += step;
+  for (std::size_t i = 0; i <= n; ++i)
+    fx[i] = f(simplex[i]);
   for (int it = 0; it < iterations; ++it) {
     std::vector<std::size_t> order(n + 1);
-    for (std::size_t i = 0; i <= n; ++i) order[i] = i;
+    for (std::size_t i = 0; i <= n; ++i)
+      order[i] = i;
     std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return fx[a] < fx[b]; });
     std::vector<Vec> s2;
     std::vector<double> f2;
@@ -178,11 +196,13 @@ Vec nelder_mead(const std::function<double(const Vec&)>& f, Vec x0, int iteratio
     if (std::fabs(fx[n] - fx[0]) < 1e-10) break;
     Vec centroid(n, 0.0);
     for (std::size_t i = 0; i < n; ++i) {
-      for (std::size_t d = 0; d < n; ++d) centroid[d] += simplex[i][d] / static_cast<double>(n);
+      for (std::size_t d = 0; d < n; ++d)
+        centroid[d] += simplex[i][d] / static_cast<double>(n);
     }
     auto along = [&](double t) {
       Vec v(n);
-      for (std::size_t d = 0; d < n; ++d) v[d] = centroid[d] + t * (simplex[n][d] - centroid[d]);
+      for (std::size_t d = 0; d < n; ++d)
+        v[d] = centroid[d] + t * (simplex[n][d] - centroid[d]);
       return v;
     };
     const Vec xr = along(-1.0);
@@ -208,7 +228,8 @@ Vec nelder_mead(const std::function<double(const Vec&)>& f, Vec x0, int iteratio
         fx[n] = fc;
       } else {
         for (std::size_t i = 1; i <= n; ++i) {
-          for (std::size_t d = 0; d < n; ++d) simplex[i][d] = simplex[0][d] + 0.5 * (simplex[i][d] - simplex[0][d]);
+          for (std::size_t d = 0; d < n; ++d)
+            simplex[i][d] = simplex[0][d] + 0.5 * (simplex[i][d] - simplex[0][d]);
           fx[i] = f(simplex[i]);
         }
       }
@@ -218,14 +239,19 @@ Vec nelder_mead(const std::function<double(const Vec&)>& f, Vec x0, int iteratio
   return simplex[best];
 }
 
-double logistic(double x) { return 1.0 / (1.0 + std::exp(-x)); }
-double logit(double p) { return std::log(p / (1.0 - p)); }
+double logistic(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
+double logit(double p) {
+  return std::log(p / (1.0 - p));
+}
 
 // Fit with restarts: Nelder–Mead stalls on plateaus of an L1 loss; restarting from the best point
 // with a fresh simplex escapes them.
 Vec fit(const std::function<double(const Vec&)>& loss, Vec x0) {
   Vec x = std::move(x0);
-  for (int round = 0; round < 4; ++round) x = nelder_mead(loss, x, 600, round == 0 ? 0.7 : 0.25);
+  for (int round = 0; round < 4; ++round)
+    x = nelder_mead(loss, x, 600, round == 0 ? 0.7 : 0.25);
   return x;
 }
 
@@ -249,7 +275,8 @@ std::vector<T> thin(const std::vector<T>& rows, std::size_t cap) {
   if (rows.size() <= cap) return rows;
   std::vector<T> out;
   const double stride = static_cast<double>(rows.size()) / static_cast<double>(cap);
-  for (std::size_t i = 0; i < cap; ++i) out.push_back(rows[static_cast<std::size_t>(static_cast<double>(i) * stride)]);
+  for (std::size_t i = 0; i < cap; ++i)
+    out.push_back(rows[static_cast<std::size_t>(static_cast<double>(i) * stride)]);
   return out;
 }
 
@@ -338,12 +365,15 @@ ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const Measurem
     }
     acc["moe " + std::string(dtype_name(a->weight))].add(ops.moe(*a), r.us * 1e-6);
   }
-  for (auto& [kind, a] : acc) rep.ops.push_back(a.finish(kind));
-  for (const auto& [what, n] : skipped) rep.skipped.push_back(fmt::format("{} rows of {}", n, what));
+  for (auto& [kind, a] : acc)
+    rep.ops.push_back(a.finish(kind));
+  for (const auto& [what, n] : skipped)
+    rep.skipped.push_back(fmt::format("{} rows of {}", n, what));
   return rep;
 }
 
-OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start, const std::string& provenance) {
+OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start,
+                       const std::string& provenance) {
   OpParams p = start;
   p.source = provenance;
   // ---- GEMM, per weight class.
@@ -360,7 +390,8 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       double us;
     };
     std::vector<Row> data;
-    for (auto& [a, us] : rows) data.push_back(Row{a, us});
+    for (auto& [a, us] : rows)
+      data.push_back(Row{a, us});
     GemmFit g0 = p.gemm[static_cast<std::size_t>(cls)];
     auto unpack = [](const Vec& x) {
       GemmFit g;
@@ -417,7 +448,8 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       if (a.skew == 0) balanced.push_back(Row{a, us});
     }
     if (balanced.empty()) {
-      for (auto& [a, us] : rows) balanced.push_back(Row{a, us});
+      for (auto& [a, us] : rows)
+        balanced.push_back(Row{a, us});
     }
     balanced = thin(balanced, 5000);
     auto unpack = [](const Vec& x) {
@@ -443,7 +475,8 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
     for (auto& [a, us] : rows) {
       at.push_back({std::log2(static_cast<double>(a.tokens)),
                     std::log2(static_cast<double>(a.experts) / a.ep),
-                    std::log2(static_cast<double>(a.hidden) * static_cast<double>(a.inter) / a.tp), moe_skew_class(a.skew)});
+                    std::log2(static_cast<double>(a.hidden) * static_cast<double>(a.inter) / a.tp),
+                    moe_skew_class(a.skew)});
       resid.push_back(std::log(us * 1e-6 / ops->moe(a)));
     }
     // Each MoE shape was swept once per distribution: one row per node is all there is.
@@ -471,10 +504,12 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       OpParams q = p;
       q.prefill = unpack(x);
       auto ops = make_analytical_ops(gpu, q);
-      return l1_log_loss(data, [&](const AttentionRow& r) { return ops->attention_prefill(prefill_args(r)); });
+      return l1_log_loss(data,
+                         [&](const AttentionRow& r) { return ops->attention_prefill(prefill_args(r)); });
     };
     const PrefillFit f0 = p.prefill;
-    p.prefill = unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.q_half), std::log(f0.par_half)}));
+    p.prefill =
+        unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.q_half), std::log(f0.par_half)}));
     auto ops = make_analytical_ops(gpu, p);
     for (std::size_t kv = 0; kv < 2; ++kv) {
       std::vector<std::array<double, 4>> at;
@@ -513,7 +548,8 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       return l1_log_loss(data, [&](const AttentionRow& r) { return ops->attention_decode(decode_args(r)); });
     };
     const DecodeFit f0 = p.decode;
-    p.decode = unpack(fit(loss, {std::log(f0.t0), std::log(f0.t_seq), logit(f0.mem_eff), std::log(f0.par_half)}));
+    p.decode =
+        unpack(fit(loss, {std::log(f0.t0), std::log(f0.t_seq), logit(f0.mem_eff), std::log(f0.par_half)}));
     auto ops = make_analytical_ops(gpu, p);
     for (std::size_t kv = 0; kv < 2; ++kv) {
       std::vector<std::array<double, 4>> at;
@@ -556,13 +592,15 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
           return ops->collective(static_cast<Collective>(op), r.bytes, comm_group(gpu, r));
         });
       };
-      slot = unpack(fit(loss, {std::log(slot.a0), std::log(slot.a1), std::log(slot.bw_eff), std::log(slot.b_half)}));
+      slot = unpack(
+          fit(loss, {std::log(slot.a0), std::log(slot.a1), std::log(slot.bw_eff), std::log(slot.b_half)}));
       auto ops = make_analytical_ops(gpu, p);
       std::vector<std::array<double, 4>> at;
       std::vector<double> resid;
       for (const auto& r : data) {
         at.push_back({std::log2(std::max(1.0, r.bytes)), std::log2(static_cast<double>(r.gpus)), 0, 0});
-        resid.push_back(std::log(r.us * 1e-6 / ops->collective(static_cast<Collective>(op), r.bytes, comm_group(gpu, r))));
+        resid.push_back(std::log(r.us * 1e-6 /
+                                 ops->collective(static_cast<Collective>(op), r.bytes, comm_group(gpu, r))));
       }
       (inter ? p.inter_correction[op] : p.intra_correction[op]) = fit_correction(at, resid, 2);
     }

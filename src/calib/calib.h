@@ -3,8 +3,8 @@
 #pragma once
 
 #include <map>
-#include <utility>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "hw/hardware.h"
@@ -15,7 +15,7 @@ namespace apex {
 
 // One op kind's error summary against every measured row it covers.
 struct OpError {
-  std::string kind;   // "gemm bf16", "attention_prefill", "all_reduce (nccl)", ...
+  std::string kind;  // "gemm bf16", "attention_prefill", "all_reduce (nccl)", ...
   std::size_t rows = 0;
   double median = 0;  // median of |model/measured - 1|
   double p90 = 0;
@@ -32,7 +32,8 @@ struct ValidationReport {
 ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const MeasurementSet& m);
 
 // Fits every op family that has rows; families without rows keep `start`'s values.
-OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start, const std::string& provenance);
+OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start,
+                       const std::string& provenance);
 
 // Splits every table into a training set and a held-out set: row i is held out when
 // i % folds == fold (deterministic). For out-of-sample error estimates.

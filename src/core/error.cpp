@@ -9,7 +9,8 @@ namespace apex {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
     cur[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
@@ -28,7 +29,8 @@ std::string closest_match(std::string_view name, std::span<const std::string> ca
   for (const auto& c : candidates) {
     std::size_t d = edit_distance(name, c);
     // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
-    if (!name.empty() && c.size() > name.size() && edit_distance(name, std::string_view(c).substr(0, name.size())) == 0) {
+    if (!name.empty() && c.size() > name.size() &&
+        edit_distance(name, std::string_view(c).substr(0, name.size())) == 0) {
       d = std::min<std::size_t>(d, 1);
     }
     if (d < best_distance) {

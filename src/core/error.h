@@ -42,7 +42,7 @@ std::string join(std::span<const std::string> items, std::string_view sep);
 }  // namespace apex
 
 // Checks a programming invariant; never use it for user input.
-#define APEX_ASSERT(cond, msg)                                            \
-  do {                                                                    \
+#define APEX_ASSERT(cond, msg)                                             \
+  do {                                                                     \
     if (!(cond)) ::apex::assertion_failed(#cond, __FILE__, __LINE__, msg); \
   } while (0)

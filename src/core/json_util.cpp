@@ -33,7 +33,9 @@ JsonObjectReader::JsonObjectReader(const Json& object, std::string where)
   }
 }
 
-std::string JsonObjectReader::path(std::string_view key) const { return fmt::format("{}: '{}'", where_, key); }
+std::string JsonObjectReader::path(std::string_view key) const {
+  return fmt::format("{}: '{}'", where_, key);
+}
 
 bool JsonObjectReader::has(std::string_view key) const {
   auto it = object_.find(key);
@@ -63,7 +65,9 @@ double as_number(const Json& v, const std::string& where) {
 }
 }  // namespace
 
-double JsonObjectReader::number(std::string_view key) { return as_number(required(key), path(key)); }
+double JsonObjectReader::number(std::string_view key) {
+  return as_number(required(key), path(key));
+}
 
 double JsonObjectReader::number_or(std::string_view key, double fallback) {
   const Json* v = optional(key);
@@ -95,12 +99,14 @@ std::string JsonObjectReader::string_or(std::string_view key, std::string fallba
 bool JsonObjectReader::boolean_or(std::string_view key, bool fallback) {
   const Json* v = optional(key);
   if (!v) return fallback;
-  if (!v->is_boolean()) throw UserError(fmt::format("{} must be true or false, found {}", path(key), v->type_name()));
+  if (!v->is_boolean())
+    throw UserError(fmt::format("{} must be true or false, found {}", path(key), v->type_name()));
   return v->get<bool>();
 }
 
 void JsonObjectReader::ignore(std::initializer_list<std::string_view> keys) {
-  for (auto k : keys) used_.emplace(k);
+  for (auto k : keys)
+    used_.emplace(k);
 }
 
 void JsonObjectReader::reject_unknown() const {

@@ -19,7 +19,8 @@ void parallel_for(std::size_t n, int threads, F&& f) {
   if (n == 0) return;
   const int workers = std::max(1, std::min<int>(threads, static_cast<int>(n)));
   if (workers == 1) {
-    for (std::size_t i = 0; i < n; ++i) f(i);
+    for (std::size_t i = 0; i < n; ++i)
+      f(i);
     return;
   }
   std::atomic<std::size_t> next{0};
@@ -47,6 +48,8 @@ void parallel_for(std::size_t n, int threads, F&& f) {
   if (error) std::rethrow_exception(error);
 }
 
-inline int default_threads() { return std::max(1, static_cast<int>(std::thread::hardware_concurrency())); }
+inline int default_threads() {
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 }  // namespace apex

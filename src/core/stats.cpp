@@ -10,8 +10,8 @@ constexpr double kGamma = 1.001;
 const double kLogGamma = std::log(kGamma);
 
 std::int32_t bucket_of(std::int64_t v) {
-  return static_cast<std::int32_t>(std::floor(std::log(static_cast<double>(std::max<std::int64_t>(v, 1))) /
-                                              kLogGamma));
+  return static_cast<std::int32_t>(
+      std::floor(std::log(static_cast<double>(std::max<std::int64_t>(v, 1))) / kLogGamma));
 }
 double bucket_value(std::int32_t b) {  // geometric middle of the bucket
   return std::exp((static_cast<double>(b) + 0.5) * kLogGamma);
@@ -34,7 +34,8 @@ Summary summarize(std::vector<double>& values) {
   s.count = values.size();
   // Pairwise-stable sum in sorted order: deterministic whatever order samples arrived in.
   long double sum = 0;
-  for (double v : values) sum += v;
+  for (double v : values)
+    sum += v;
   s.mean = static_cast<double>(sum / static_cast<long double>(values.size()));
   s.p50 = percentile_sorted(values, 0.50);
   s.p90 = percentile_sorted(values, 0.90);

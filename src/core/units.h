@@ -17,8 +17,12 @@ constexpr double kNsPerS = 1e9;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 constexpr double kMiB = 1024.0 * 1024.0;
 
-inline TimeNs seconds_to_ns(double s) { return static_cast<TimeNs>(s * kNsPerS + 0.5); }
-inline double ns_to_seconds(TimeNs ns) { return static_cast<double>(ns) / kNsPerS; }
+inline TimeNs seconds_to_ns(double s) {
+  return static_cast<TimeNs>(s * kNsPerS + 0.5);
+}
+inline double ns_to_seconds(TimeNs ns) {
+  return static_cast<double>(ns) / kNsPerS;
+}
 
 enum class Dimension { Bytes, Bandwidth, Time, FlopRate, Power, Frequency };
 

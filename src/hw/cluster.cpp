@@ -16,7 +16,8 @@ std::string Cluster::describe() const {
 Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node) {
   const Gpu& gpu = find_gpu(gpu_name);
   if (nodes < 1) throw UserError(fmt::format("--nodes must be at least 1, got {}", nodes));
-  if (gpus_per_node < 1) throw UserError(fmt::format("--gpus-per-node must be at least 1, got {}", gpus_per_node));
+  if (gpus_per_node < 1)
+    throw UserError(fmt::format("--gpus-per-node must be at least 1, got {}", gpus_per_node));
   if (gpus_per_node > gpu.max_gpus_per_node) {
     throw UserError(fmt::format("--gpus-per-node {} exceeds the {}-GPU scale-up domain of {}", gpus_per_node,
                                 gpu.max_gpus_per_node, gpu.name));
@@ -36,8 +37,10 @@ Link read_link(const Json& j, const Link& fallback, const std::string& where) {
   JsonObjectReader r(j, where);
   Link l = fallback;
   l.name = r.string_or("name", fallback.name);
-  if (r.optional("bandwidth")) l.bandwidth = parse_quantity(r.string("bandwidth"), Dimension::Bandwidth, r.path("bandwidth"));
-  if (r.optional("latency")) l.latency = parse_quantity(r.string("latency"), Dimension::Time, r.path("latency"));
+  if (r.optional("bandwidth"))
+    l.bandwidth = parse_quantity(r.string("bandwidth"), Dimension::Bandwidth, r.path("bandwidth"));
+  if (r.optional("latency"))
+    l.latency = parse_quantity(r.string("latency"), Dimension::Time, r.path("latency"));
   r.reject_unknown();
   if (l.bandwidth <= 0) throw UserError(fmt::format("{}: 'bandwidth' must be positive", where));
   return l;
@@ -67,8 +70,10 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   g.price_per_hour = r.number_or("price_per_hour_usd", g.price_per_hour);
   g.calibration_key = r.string_or("calibration", g.calibration_key);
   r.reject_unknown();
-  if (g.hbm_bytes <= 0) throw UserError(fmt::format("{}: 'hbm_capacity' is required (e.g. \"80GiB\")", where));
-  if (g.hbm_bandwidth <= 0) throw UserError(fmt::format("{}: 'hbm_bandwidth' is required (e.g. \"3.35TB/s\")", where));
+  if (g.hbm_bytes <= 0)
+    throw UserError(fmt::format("{}: 'hbm_capacity' is required (e.g. \"80GiB\")", where));
+  if (g.hbm_bandwidth <= 0)
+    throw UserError(fmt::format("{}: 'hbm_bandwidth' is required (e.g. \"3.35TB/s\")", where));
   if (std::max(g.peak_bf16, g.peak_fp16) > 0 && std::max(g.peak_bf16, g.peak_fp16) < 1e12) {
     throw UserError(fmt::format("{}: 16-bit peak below 1 TFLOPS is not a GPU APEX can model", where));
   }
@@ -78,7 +83,8 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   if (g.peak_bf16 <= 0 && g.peak_fp16 <= 0) {
     throw UserError(fmt::format("{}: 'peak_bf16' or 'peak_fp16' is required (e.g. \"989TFLOPS\")", where));
   }
-  if (g.power_max_w < g.power_idle_w) throw UserError(fmt::format("{}: 'power_max' is below 'power_idle'", where));
+  if (g.power_max_w < g.power_idle_w)
+    throw UserError(fmt::format("{}: 'power_max' is below 'power_idle'", where));
   return g;
 }
 
@@ -90,11 +96,13 @@ void set_gpu_frequency(Gpu& gpu, double hz) {
   }
   const double scale = hz / gpu.boost_clock_hz;
   if (!(scale >= 0.2 && scale <= 1.0 + 1e-9)) {
-    throw UserError(fmt::format("--frequency {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
-                                hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6, gpu.boost_clock_hz / 1e6, gpu.name));
+    throw UserError(
+        fmt::format("--frequency {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
+                    hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6, gpu.boost_clock_hz / 1e6, gpu.name));
   }
   const double rel = scale / gpu.clock_scale;
-  for (double* p : {&gpu.peak_bf16, &gpu.peak_fp16, &gpu.peak_fp8, &gpu.peak_int8, &gpu.peak_fp4, &gpu.peak_fp32}) {
+  for (double* p :
+       {&gpu.peak_bf16, &gpu.peak_fp16, &gpu.peak_fp8, &gpu.peak_int8, &gpu.peak_fp4, &gpu.peak_fp32}) {
     *p *= rel;
   }
   gpu.clock_scale = scale;
@@ -116,11 +124,15 @@ Cluster load_cluster_json(const std::string& path) {
   }
   c.intra_node = c.gpu.intra_node;
   c.inter_node = c.gpu.inter_node;
-  if (const Json* l = r.optional("intra_node_link")) c.intra_node = read_link(*l, c.intra_node, path + ": intra_node_link");
-  if (const Json* l = r.optional("inter_node_link")) c.inter_node = read_link(*l, c.inter_node, path + ": inter_node_link");
+  if (const Json* l = r.optional("intra_node_link"))
+    c.intra_node = read_link(*l, c.intra_node, path + ": intra_node_link");
+  if (const Json* l = r.optional("inter_node_link"))
+    c.inter_node = read_link(*l, c.inter_node, path + ": inter_node_link");
   r.reject_unknown();
-  if (c.intra_node.bandwidth <= 0) throw UserError(fmt::format("{}: 'intra_node_link' needs a bandwidth", path));
-  if (c.inter_node.bandwidth <= 0) throw UserError(fmt::format("{}: 'inter_node_link' needs a bandwidth", path));
+  if (c.intra_node.bandwidth <= 0)
+    throw UserError(fmt::format("{}: 'intra_node_link' needs a bandwidth", path));
+  if (c.inter_node.bandwidth <= 0)
+    throw UserError(fmt::format("{}: 'inter_node_link' needs a bandwidth", path));
   return c;
 }
 

@@ -17,8 +17,12 @@ constexpr double GBps = 1e9;
 constexpr double MiB = 1024.0 * 1024.0;
 constexpr double us = 1e-6;
 
-Link nvlink(std::string name, double gbps) { return Link{std::move(name), gbps * GBps, 2 * us}; }
-Link nic(std::string name, double gbit) { return Link{std::move(name), gbit * 1e9 / 8, 5 * us}; }
+Link nvlink(std::string name, double gbps) {
+  return Link{std::move(name), gbps * GBps, 2 * us};
+}
+Link nic(std::string name, double gbit) {
+  return Link{std::move(name), gbit * 1e9 / 8, 5 * us};
+}
 
 std::vector<Gpu> build() {
   std::vector<Gpu> g;
@@ -39,7 +43,8 @@ std::vector<Gpu> build() {
     x.intra_node = nvlink("nvlink4", 450);
     x.inter_node = nic("ib-ndr-400", 400);
     x.calibration_key = "h100_sxm";
-    x.sources = "nvidia.com/en-us/data-center/h100 datasheet (dense peaks, 3.35 TB/s, 700 W); NVLink4 18x25 GB/s/dir";
+    x.sources =
+        "nvidia.com/en-us/data-center/h100 datasheet (dense peaks, 3.35 TB/s, 700 W); NVLink4 18x25 GB/s/dir";
     g.push_back(x);
   }
   {
@@ -71,7 +76,8 @@ std::vector<Gpu> build() {
     x.intra_node = nvlink("nvlink5", 900);
     x.inter_node = nic("ib-ndr-400", 400);
     x.calibration_key = "b200_sxm";
-    x.sources = "NVIDIA DGX B200 datasheet (2.25 PF bf16 dense, 8 TB/s; 7.7 TB/s in some NVIDIA docs), 1000 W";
+    x.sources =
+        "NVIDIA DGX B200 datasheet (2.25 PF bf16 dense, 8 TB/s; 7.7 TB/s in some NVIDIA docs), 1000 W";
     g.push_back(x);
   }
   {
@@ -108,7 +114,8 @@ std::vector<Gpu> build() {
     x.intra_node = nvlink("nvlink3", 300);
     x.inter_node = nic("ib-hdr-200", 200);
     x.calibration_key = "a100_sxm";
-    x.sources = "nvidia.com/en-us/data-center/a100 (312 TF bf16 dense, 2.039 TB/s, 400 W); NVLink3 600 GB/s bidir";
+    x.sources =
+        "nvidia.com/en-us/data-center/a100 (312 TF bf16 dense, 2.039 TB/s, 400 W); NVLink3 600 GB/s bidir";
     g.push_back(x);
   }
   {
@@ -187,13 +194,20 @@ std::vector<Gpu> build() {
 
 double Gpu::peak_flops(DType compute) const {
   switch (compute) {
-    case DType::BF16: return peak_bf16;
-    case DType::FP16: return peak_fp16;
-    case DType::FP8: return peak_fp8;
-    case DType::INT8: return peak_int8;
-    case DType::INT4: return 0;  // weight-only: the math runs in the activation dtype
-    case DType::FP4: return peak_fp4;  // native FP4 math only on Blackwell
-    case DType::FP32: return peak_fp32;
+    case DType::BF16:
+      return peak_bf16;
+    case DType::FP16:
+      return peak_fp16;
+    case DType::FP8:
+      return peak_fp8;
+    case DType::INT8:
+      return peak_int8;
+    case DType::INT4:
+      return 0;  // weight-only: the math runs in the activation dtype
+    case DType::FP4:
+      return peak_fp4;  // native FP4 math only on Blackwell
+    case DType::FP32:
+      return peak_fp32;
   }
   return 0;
 }
@@ -205,7 +219,8 @@ const std::vector<Gpu>& gpu_presets() {
 
 std::vector<std::string> gpu_preset_names() {
   std::vector<std::string> names;
-  for (const auto& g : gpu_presets()) names.push_back(g.name);
+  for (const auto& g : gpu_presets())
+    names.push_back(g.name);
   return names;
 }
 

@@ -10,26 +10,26 @@
 namespace apex {
 
 struct Link {
-  std::string name;        // "nvlink4", "ib-ndr-400", "pcie4"
-  double bandwidth = 0;    // bytes/s per GPU per direction
-  double latency = 0;      // seconds, one hop
+  std::string name;      // "nvlink4", "ib-ndr-400", "pcie4"
+  double bandwidth = 0;  // bytes/s per GPU per direction
+  double latency = 0;    // seconds, one hop
 };
 
 struct Gpu {
-  std::string name;         // preset key, e.g. "h100-sxm"
-  std::string description;  // "NVIDIA H100 SXM5 80GB"
-  double hbm_bytes = 0;     // capacity the driver reports
-  double hbm_bandwidth = 0; // bytes/s
+  std::string name;          // preset key, e.g. "h100-sxm"
+  std::string description;   // "NVIDIA H100 SXM5 80GB"
+  double hbm_bytes = 0;      // capacity the driver reports
+  double hbm_bandwidth = 0;  // bytes/s
   // Dense tensor-core peaks (FLOP/s or OP/s); 0 = not supported by this GPU.
   double peak_bf16 = 0, peak_fp16 = 0, peak_fp8 = 0, peak_int8 = 0, peak_fp4 = 0, peak_fp32 = 0;
   double l2_bytes = 0;
   double boost_clock_hz = 0;
-  double power_idle_w = 0;  // engine loaded, GPU idle
-  double power_max_w = 0;   // board power limit (TDP)
-  double price_per_hour = 0;  // USD, on-demand list price (illustrative, overridable)
-  Link intra_node;            // scale-up link of one GPU (NVLink / xGMI / PCIe)
-  Link inter_node;            // default scale-out NIC per GPU
-  int max_gpus_per_node = 8;  // largest scale-up domain
+  double power_idle_w = 0;      // engine loaded, GPU idle
+  double power_max_w = 0;       // board power limit (TDP)
+  double price_per_hour = 0;    // USD, on-demand list price (illustrative, overridable)
+  Link intra_node;              // scale-up link of one GPU (NVLink / xGMI / PCIe)
+  Link inter_node;              // default scale-out NIC per GPU
+  int max_gpus_per_node = 8;    // largest scale-up domain
   std::string calibration_key;  // folder name of the fitted parameters ("h100_sxm")
   std::string sources;
   double clock_scale = 1.0;  // sustained SM clock / boost clock (DVFS); tensor peaks already scaled

@@ -76,11 +76,12 @@ DType checkpoint_dtype(const HfReader& r) {
 }
 
 void check_heads(const HfReader& r, const AttentionSpec& a) {
-  if (a.num_heads <= 0) throw UserError(fmt::format("{}: number of attention heads must be positive", r.where()));
+  if (a.num_heads <= 0)
+    throw UserError(fmt::format("{}: number of attention heads must be positive", r.where()));
   if (a.head_dim <= 0) throw UserError(fmt::format("{}: head_dim must be positive", r.where()));
   if (a.num_kv_heads <= 0 || a.num_heads % a.num_kv_heads != 0) {
-    throw UserError(fmt::format("{}: num_key_value_heads ({}) must divide num_attention_heads ({})", r.where(),
-                                a.num_kv_heads, a.num_heads));
+    throw UserError(fmt::format("{}: num_key_value_heads ({}) must divide num_attention_heads ({})",
+                                r.where(), a.num_kv_heads, a.num_heads));
   }
 }
 
@@ -100,8 +101,9 @@ Model llama_like(const HfReader& r, const std::string& type) {
   attn.num_heads = r.req_int({"num_attention_heads"});
   attn.num_kv_heads = r.int_or({"num_key_value_heads"}, attn.num_heads);
   if (!r.opt_int({"head_dim"}) && m.hidden % attn.num_heads != 0) {
-    throw UserError(fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {} and no head_dim is given",
-                                r.where(), m.hidden, attn.num_heads));
+    throw UserError(
+        fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {} and no head_dim is given",
+                    r.where(), m.hidden, attn.num_heads));
   }
   attn.head_dim = r.int_or({"head_dim"}, m.hidden / attn.num_heads);
   attn.qkv_bias = type == "qwen2" || type == "qwen2_moe" || r.bool_or("attention_bias", false);
@@ -144,8 +146,8 @@ Model llama_like(const HfReader& r, const std::string& type) {
     moe.ffn.num_experts = experts;
     moe.ffn.top_k = r.req_int({"num_experts_per_tok"});
     if (moe.ffn.top_k > experts) {
-      throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds the number of experts ({})", r.where(),
-                                  moe.ffn.top_k, experts));
+      throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds the number of experts ({})",
+                                  r.where(), moe.ffn.top_k, experts));
     }
     moe.ffn.intermediate = r.int_or({"moe_intermediate_size"}, base.ffn.intermediate);
     if (auto shared = r.opt_int({"shared_expert_intermediate_size"}); shared && *shared > 0) {
@@ -156,7 +158,8 @@ Model llama_like(const HfReader& r, const std::string& type) {
       moe.ffn.shared_intermediate = *n_shared * moe.ffn.intermediate;
     }
     const std::int64_t first_dense = r.int_or({"first_k_dense_replace"}, 0);
-    const std::int64_t step = std::max<std::int64_t>(1, r.int_or({"decoder_sparse_step", "moe_layer_freq"}, 1));
+    const std::int64_t step =
+        std::max<std::int64_t>(1, r.int_or({"decoder_sparse_step", "moe_layer_freq"}, 1));
     if (type == "deepseek_v3") moe.norm_params += experts;  // e_score_correction_bias
     m.cells = {base, moe};
     m.layout.prefix_layers = std::min(first_dense, layers);
@@ -199,7 +202,8 @@ Model llama4(const HfReader& outer) {
     if (!it->is_object()) throw UserError(fmt::format("{}: 'text_config' must be an object", outer.where()));
     text = &*it;
   }
-  const std::string where = text == &outer.json() ? std::string(outer.where()) : fmt::format("{}: text_config", outer.where());
+  const std::string where =
+      text == &outer.json() ? std::string(outer.where()) : fmt::format("{}: text_config", outer.where());
   HfReader r(*text, where);
   Model m;
   m.architecture = "llama4";
@@ -226,7 +230,8 @@ Model llama4(const HfReader& outer) {
   const std::int64_t top_k = r.int_or({"num_experts_per_tok"}, 1);
   if (top_k < 1) throw UserError(fmt::format("{}: 'num_experts_per_tok' must be at least 1", where));
   if (top_k > experts) {
-    throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds num_local_experts ({})", where, top_k, experts));
+    throw UserError(
+        fmt::format("{}: num_experts_per_tok ({}) exceeds num_local_experts ({})", where, top_k, experts));
   }
   const std::int64_t expert_width = r.req_int({"intermediate_size"});
   const std::int64_t dense_width = r.int_or({"intermediate_size_mlp"}, 2 * expert_width);
@@ -245,7 +250,8 @@ Model llama4(const HfReader& outer) {
   const Json* nope = chunk > 0 ? list_of("no_rope_layers") : nullptr;
   if (nope != nullptr && nope->empty()) nope = nullptr;
   if (nope != nullptr && nope->size() != static_cast<std::size_t>(layers)) {
-    throw UserError(fmt::format("{}: 'no_rope_layers' has {} entries for {} layers", where, nope->size(), layers));
+    throw UserError(
+        fmt::format("{}: 'no_rope_layers' has {} entries for {} layers", where, nope->size(), layers));
   }
   for (std::int64_t i = 0; i < layers; ++i) {
     const auto k = static_cast<std::size_t>(i);
@@ -253,14 +259,16 @@ Model llama4(const HfReader& outer) {
     if (nope != nullptr) {
       const Json& v = (*nope)[k];
       if (!v.is_number_integer() || (v.get<std::int64_t>() != 0 && v.get<std::int64_t>() != 1)) {
-        throw UserError(fmt::format("{}: 'no_rope_layers' must hold 0 or 1, found {} at index {}", where, v.dump(), k));
+        throw UserError(
+            fmt::format("{}: 'no_rope_layers' must hold 0 or 1, found {} at index {}", where, v.dump(), k));
       }
       global = (*nope)[k].get<std::int64_t>() == 0;
     }
     kind[k] = (global ? 1 : 0) | ((i + 1) % moe_every == 0 ? 2 : 0);
   }
   if (const Json* moe_list = list_of("moe_layers")) {
-    for (auto& k : kind) k &= 1;
+    for (auto& k : kind)
+      k &= 1;
     for (const auto& v : *moe_list) {
       if (!v.is_number_integer() || v.get<std::int64_t>() < 0 || v.get<std::int64_t>() >= layers) {
         throw UserError(fmt::format("{}: 'moe_layers' must hold layer indices below {}", where, layers));
@@ -271,7 +279,8 @@ Model llama4(const HfReader& outer) {
   std::size_t period = 1;
   while (period < kind.size()) {
     bool repeats = true;
-    for (std::size_t i = period; i < kind.size() && repeats; ++i) repeats = kind[i] == kind[i % period];
+    for (std::size_t i = period; i < kind.size() && repeats; ++i)
+      repeats = kind[i] == kind[i % period];
     if (repeats) break;
     ++period;
   }
@@ -311,9 +320,10 @@ Model llama4(const HfReader& outer) {
     const auto patch = static_cast<double>(v.int_or({"patch_size"}, 14));
     const auto image = static_cast<double>(v.int_or({"image_size"}, 336));
     if (patch < 1 || image < patch) {
-      throw UserError(fmt::format("{}: vision_config needs 1 <= patch_size <= image_size, found patch_size {} and "
-                                  "image_size {}",
-                                  outer.where(), patch, image));
+      throw UserError(
+          fmt::format("{}: vision_config needs 1 <= patch_size <= image_size, found patch_size {} and "
+                      "image_size {}",
+                      outer.where(), patch, image));
     }
     const auto channels = static_cast<double>(v.int_or({"num_channels"}, 3));
     const auto proj_in = static_cast<double>(v.int_or({"projector_input_dim"}, 0));
@@ -321,12 +331,14 @@ Model llama4(const HfReader& outer) {
     const auto out_dim = static_cast<double>(v.int_or({"vision_output_dim"}, 0));
     const double shuffle = 1.0 / 0.25;  // pixel shuffle at ratio 0.5 folds 2x2 patches into channels
     const double positions = (image / patch) * (image / patch) + 1;
-    double p = channels * patch * patch * h + (positions + 1) * h + 4 * h;  // patch embedding, positions, pre/post norms
-    p += n * (4 * (h * h + h) + 2 * h * inter + inter + h + 4 * h);       // attention, MLP, two LayerNorms
-    p += h * shuffle * proj_in + proj_in * proj_out;                         // pixel-shuffle MLP adapter
-    p += out_dim * static_cast<double>(m.hidden);                            // multimodal projector
+    double p = channels * patch * patch * h + (positions + 1) * h +
+               4 * h;  // patch embedding, positions, pre/post norms
+    p += n * (4 * (h * h + h) + 2 * h * inter + inter + h + 4 * h);  // attention, MLP, two LayerNorms
+    p += h * shuffle * proj_in + proj_in * proj_out;                 // pixel-shuffle MLP adapter
+    p += out_dim * static_cast<double>(m.hidden);                    // multimodal projector
     if (!std::isfinite(p) || p > 1e13) {
-      throw UserError(fmt::format("{}: vision_config describes {:.3g} parameters; check its sizes", outer.where(), p));
+      throw UserError(
+          fmt::format("{}: vision_config describes {:.3g} parameters; check its sizes", outer.where(), p));
     }
     m.extra_params = static_cast<std::int64_t>(p);
   }
@@ -338,7 +350,8 @@ Model llama4(const HfReader& outer) {
 Cell classic_cell(const HfReader& r, std::int64_t hidden, std::int64_t heads, std::int64_t intermediate,
                   bool attn_bias, bool mlp_bias, std::int64_t norm_params) {
   if (heads > 0 && hidden % heads != 0) {
-    throw UserError(fmt::format("{}: hidden size {} is not a multiple of the {} attention heads", r.where(), hidden, heads));
+    throw UserError(fmt::format("{}: hidden size {} is not a multiple of the {} attention heads", r.where(),
+                                hidden, heads));
   }
   Cell c;
   c.name = "decoder";
@@ -395,8 +408,9 @@ Model gpt_neox(const HfReader& r) {
   m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
-  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}), r.int_or({"intermediate_size"}, 4 * m.hidden),
-                          r.bool_or("attention_bias", true), true, 4 * m.hidden)};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}),
+                          r.int_or({"intermediate_size"}, 4 * m.hidden), r.bool_or("attention_bias", true),
+                          true, 4 * m.hidden)};
   m.layout.num_layers = r.req_int({"num_hidden_layers"});
   return m;
 }
@@ -415,8 +429,8 @@ Model opt(const HfReader& r) {
   const bool pre_ln = r.bool_or("do_layer_norm_before", true);
   m.final_norm_params = pre_ln ? 2 * m.hidden : 0;
   const bool bias = r.bool_or("enable_bias", true);
-  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}), r.int_or({"ffn_dim"}, 4 * m.hidden), bias,
-                          bias, 4 * m.hidden)};
+  m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}),
+                          r.int_or({"ffn_dim"}, 4 * m.hidden), bias, bias, 4 * m.hidden)};
   m.layout.num_layers = r.req_int({"num_hidden_layers"});
   return m;
 }
@@ -510,9 +524,9 @@ Model t5(const HfReader& r) {
   Cell enc = c, dec = c;
   enc.norm_params = 2 * m.hidden;  // T5LayerNorm: a weight, no bias
   dec.norm_params = 3 * m.hidden;
-  m.final_norm_params = 2 * m.hidden;                // encoder and decoder final norms
+  m.final_norm_params = 2 * m.hidden;  // encoder and decoder final norms
   const std::int64_t buckets = r.int_or({"relative_attention_num_buckets"}, 32);
-  m.extra_params = 2 * buckets * heads;              // relative position bias of each stack
+  m.extra_params = 2 * buckets * heads;  // relative position bias of each stack
   const std::int64_t enc_layers = r.req_int({"num_layers"});
   encoder_decoder_layout(m, enc, dec, enc_layers, r.int_or({"num_decoder_layers"}, enc_layers));
   return m;
@@ -585,20 +599,20 @@ const std::vector<FamilyEntry>& families() {
     // Kimi K2 (1.04T, 384 experts) is the DeepSeek-V3 architecture under its own model_type.
     add("kimi_k2", "Moonshot Kimi K2 (DeepSeek-V3 architecture, 384 experts)",
         [](const HfReader& r, const std::string&) { return llama_like(r, "deepseek_v3"); });
-    add("gpt2", "GPT-2 (learned positions, LayerNorm, GELU MLP)", [](const HfReader& r, const std::string&) {
-      return gpt2(r);
-    });
-    add("gptj", "GPT-J (parallel attention and MLP)", [](const HfReader& r, const std::string&) { return gptj(r); });
+    add("gpt2", "GPT-2 (learned positions, LayerNorm, GELU MLP)",
+        [](const HfReader& r, const std::string&) { return gpt2(r); });
+    add("gptj", "GPT-J (parallel attention and MLP)",
+        [](const HfReader& r, const std::string&) { return gptj(r); });
     add("gpt_neox", "GPT-NeoX / Pythia", [](const HfReader& r, const std::string&) { return gpt_neox(r); });
     add("opt", "OPT", [](const HfReader& r, const std::string&) { return opt(r); });
-    add("falcon", "Falcon (multi-query or grouped KV)", [](const HfReader& r, const std::string&) {
-      return falcon(r);
-    });
+    add("falcon", "Falcon (multi-query or grouped KV)",
+        [](const HfReader& r, const std::string&) { return falcon(r); });
     add("t5", "T5 / Flan-T5 encoder-decoder", [](const HfReader& r, const std::string&) { return t5(r); });
     add("whisper", "Whisper speech encoder-decoder (prompt = encoder frames)",
         [](const HfReader& r, const std::string&) { return whisper(r); });
     add("bloom", "BLOOM (ALiBi)", [](const HfReader& r, const std::string&) { return bloom(r); });
-    add("llama4", "Llama 4 Scout / Maverick (chunked local + global attention, MoE with a shared expert; text only)",
+    add("llama4",
+        "Llama 4 Scout / Maverick (chunked local + global attention, MoE with a shared expert; text only)",
         [](const HfReader& r, const std::string&) { return llama4(r); });
     add("llama4_text", "Llama 4 text decoder",
         [](const HfReader& r, const std::string&) { return llama4(r); });
@@ -612,7 +626,8 @@ const std::vector<FamilyEntry>& families() {
 const std::vector<ModelFamily>& supported_families() {
   static const std::vector<ModelFamily> list = [] {
     std::vector<ModelFamily> out;
-    for (const auto& e : families()) out.push_back(e.family);
+    for (const auto& e : families())
+      out.push_back(e.family);
     return out;
   }();
   return list;
@@ -624,7 +639,8 @@ Model model_from_hf_config(const Json& config, std::string name, std::string_vie
   std::string type = r.str_or("model_type", "");
   if (type == "RefinedWebModel" || type == "RefinedWeb") type = "falcon";
   if (type.empty()) {
-    throw UserError(fmt::format("{}: missing 'model_type'; APEX reads Hugging Face config.json files", where));
+    throw UserError(
+        fmt::format("{}: missing 'model_type'; APEX reads Hugging Face config.json files", where));
   }
   std::vector<std::string> known;
   for (const auto& e : families()) {

@@ -65,7 +65,8 @@ double Cell::active_params(std::int64_t hidden) const {
   const double one_expert = (ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(ffn.intermediate);
   double p = attention_params(hidden) + static_cast<double>(norm_params) +
              static_cast<double>(ffn.top_k) * one_expert + h * static_cast<double>(ffn.num_experts);
-  if (ffn.shared_intermediate > 0) p += (ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(ffn.shared_intermediate);
+  if (ffn.shared_intermediate > 0)
+    p += (ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(ffn.shared_intermediate);
   return p;
 }
 
@@ -84,7 +85,8 @@ int LayerLayout::cell_of(std::int64_t layer) const {
   return period[static_cast<std::size_t>((layer - prefix_layers) % p)];
 }
 
-std::vector<std::int64_t> LayerLayout::counts(std::int64_t begin, std::int64_t end, std::size_t num_cells) const {
+std::vector<std::int64_t> LayerLayout::counts(std::int64_t begin, std::int64_t end,
+                                              std::size_t num_cells) const {
   std::vector<std::int64_t> out(num_cells, 0);
   begin = std::clamp<std::int64_t>(begin, 0, num_layers);
   end = std::clamp<std::int64_t>(end, begin, num_layers);
@@ -109,19 +111,23 @@ double Model::embedding_params() const {
   return static_cast<double>(vocab * hidden + position_embedding_rows * hidden + embed_norm_params);
 }
 
-double Model::lm_head_params() const { return tied_embeddings ? 0.0 : static_cast<double>(vocab * hidden); }
+double Model::lm_head_params() const {
+  return tied_embeddings ? 0.0 : static_cast<double>(vocab * hidden);
+}
 
 double Model::params() const {
   double p = embedding_params() + lm_head_params() + static_cast<double>(final_norm_params + extra_params);
   const auto counts = cell_counts();
-  for (std::size_t c = 0; c < cells.size(); ++c) p += static_cast<double>(counts[c]) * cells[c].params(hidden);
+  for (std::size_t c = 0; c < cells.size(); ++c)
+    p += static_cast<double>(counts[c]) * cells[c].params(hidden);
   return p;
 }
 
 double Model::active_params_per_token() const {
   double p = static_cast<double>(vocab * hidden);  // every generated token multiplies through the LM head
   const auto counts = cell_counts();
-  for (std::size_t c = 0; c < cells.size(); ++c) p += static_cast<double>(counts[c]) * cells[c].active_params(hidden);
+  for (std::size_t c = 0; c < cells.size(); ++c)
+    p += static_cast<double>(counts[c]) * cells[c].active_params(hidden);
   return p;
 }
 
@@ -133,7 +139,8 @@ void Model::enable_draft_layer() {
 double Model::kv_elements_per_token() const {
   double e = 0;
   const auto counts = cell_counts();
-  for (std::size_t c = 0; c < cells.size(); ++c) e += static_cast<double>(counts[c]) * cells[c].kv_elements_per_token();
+  for (std::size_t c = 0; c < cells.size(); ++c)
+    e += static_cast<double>(counts[c]) * cells[c].kv_elements_per_token();
   return e;
 }
 

@@ -62,10 +62,12 @@ struct Cell {
   bool cross_bias = false;
 
   // Parameters of one layer of this cell.
-  double attention_params(std::int64_t hidden) const;       // self (+ cross) attention
+  double attention_params(std::int64_t hidden) const;  // self (+ cross) attention
   double self_attention_params(std::int64_t hidden) const;
   double ffn_params(std::int64_t hidden) const;
-  double params(std::int64_t hidden) const { return attention_params(hidden) + ffn_params(hidden) + norm_params; }
+  double params(std::int64_t hidden) const {
+    return attention_params(hidden) + ffn_params(hidden) + norm_params;
+  }
   // Parameters that one token multiplies through (MoE: top_k routed experts + shared + router).
   double active_params(std::int64_t hidden) const;
   // KV-cache elements per token of one layer (K and V, all KV heads; MLA: latent + rope key).
@@ -113,9 +115,9 @@ struct Model {
   int draft_cell = -1;
 
   std::int64_t num_layers() const { return layout.num_layers; }
-  double embedding_params() const;  // token (+ position) embeddings (+ embedding norm)
-  double lm_head_params() const;    // 0 when tied to the embedding
-  double params() const;            // total, counting tied weights once
+  double embedding_params() const;         // token (+ position) embeddings (+ embedding norm)
+  double lm_head_params() const;           // 0 when tied to the embedding
+  double params() const;                   // total, counting tied weights once
   double active_params_per_token() const;  // what one token multiplies through (layers + LM head)
   double kv_elements_per_token() const;    // summed over all layers
   bool is_moe() const;

@@ -23,7 +23,7 @@ Model model_from_hf_config(const Json& config, std::string name, std::string_vie
 struct ModelPreset {
   std::string name;
   std::string description;
-  double published_params;   // model-card figure, for the 1% test
+  double published_params;    // model-card figure, for the 1% test
   std::string params_source;  // where that figure comes from
   std::string hf_id;          // Hugging Face repository to serve (launch commands)
 };

@@ -11,36 +11,49 @@ namespace apex {
 
 std::string_view collective_name(Collective c) {
   switch (c) {
-    case Collective::AllReduce: return "all_reduce";
-    case Collective::AllGather: return "all_gather";
-    case Collective::ReduceScatter: return "reduce_scatter";
-    case Collective::AllToAll: return "all_to_all";
-    case Collective::SendRecv: return "send_recv";
-    case Collective::CustomAllReduce: return "custom_all_reduce";
+    case Collective::AllReduce:
+      return "all_reduce";
+    case Collective::AllGather:
+      return "all_gather";
+    case Collective::ReduceScatter:
+      return "reduce_scatter";
+    case Collective::AllToAll:
+      return "all_to_all";
+    case Collective::SendRecv:
+      return "send_recv";
+    case Collective::CustomAllReduce:
+      return "custom_all_reduce";
   }
   return "?";
 }
 
 int gemm_class(DType weight) {
   switch (weight) {
-    case DType::FP8: return 1;
-    case DType::INT8: return 2;
-    case DType::INT4: return 3;
-    case DType::FP4: return 4;
-    default: return 0;
+    case DType::FP8:
+      return 1;
+    case DType::INT8:
+      return 2;
+    case DType::INT4:
+      return 3;
+    case DType::FP4:
+      return 4;
+    default:
+      return 0;
   }
 }
 
 namespace {
 
-inline double sat(double x, double half) { return x / (x + half); }
+inline double sat(double x, double half) {
+  return x / (x + half);
+}
 // log2 for correction-grid coordinates (x >= 1): exponent from the bits, mantissa by a cubic
 // (|error| < 0.005, far below the grid's unit spacing); ~5x faster than std::log2 on the hot path.
 inline double lg(double x) {
   if (!(x > 1.0)) return 0.0;
   int e = 0;
   const double m = std::frexp(x, &e);  // x = m · 2^e, m in [0.5, 1)
-  const double t = 2.0 * m - 1.0;     // in [0, 1): log2(1 + t) by a cubic fit
+  const double t = 2.0 * m - 1.0;      // in [0, 1): log2(1 + t) by a cubic fit
   return static_cast<double>(e - 1) + t * (1.4425449 + t * (-0.7181452 + t * 0.2753169));
 }
 
@@ -85,13 +98,15 @@ class AnalyticalOps final : public OpModel {
     const double avg_q = static_cast<double>(a.tokens) / static_cast<double>(a.seqs);
     const double par = static_cast<double>(a.heads * a.seqs);
     const double eff = f.e_max * sat(avg_q, f.q_half) * sat(par, f.par_half);
-    const double kv_bytes = static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * 2.0 * dtype_bytes(a.kv);
+    const double kv_bytes =
+        static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * 2.0 * dtype_bytes(a.kv);
     double peak = gpu_.peak_flops(DType::BF16);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);  // V100: fp16 tensor cores only
     const double t = f.t0 + std::max(flops / (peak * eff), kv_bytes / (gpu_.hbm_bandwidth * 0.8));
     const Correction& c = p_.prefill_correction[a.kv == DType::FP8 ? 1 : 0];
     if (c.empty()) return t;
-    const double at[4] = {lg(avg_q), lg(par), lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+    const double at[4] = {lg(avg_q), lg(par),
+                          lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
                           lg(static_cast<double>(a.head_dim))};
     return std::max({t * c.factor(at), flops / peak, kv_bytes / gpu_.hbm_bandwidth});
   }
@@ -99,13 +114,14 @@ class AnalyticalOps final : public OpModel {
   double attention_decode(const DecodeAttnArgs& a) const override {
     if (a.seqs <= 0) return 0.0;
     const DecodeFit& f = p_.decode;
-    const double kv_bytes =
-        static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) * (a.latent ? 1.0 : 2.0) * dtype_bytes(a.kv);
+    const double kv_bytes = static_cast<double>(a.kv_tokens * a.kv_heads * a.head_dim) *
+                            (a.latent ? 1.0 : 2.0) * dtype_bytes(a.kv);
     const double par = static_cast<double>(a.kv_tokens * a.kv_heads);
     // Never faster than the math: q·k and p·v for every head over every key.
     double peak = gpu_.peak_flops(DType::BF16);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
-    const double flops_floor = 4.0 * static_cast<double>(a.heads * a.head_dim) * static_cast<double>(a.kv_tokens) / peak;
+    const double flops_floor =
+        4.0 * static_cast<double>(a.heads * a.head_dim) * static_cast<double>(a.kv_tokens) / peak;
     const double t = f.t0 + f.t_seq * static_cast<double>(a.seqs) +
                      kv_bytes / (gpu_.hbm_bandwidth * f.mem_eff * sat(par, f.par_half));
     const Correction& c = p_.decode_correction[a.kv == DType::FP8 ? 1 : 0];
@@ -126,11 +142,17 @@ class AnalyticalOps final : public OpModel {
     double wire = 0;  // bytes each GPU sends over its bottleneck link
     switch (op) {
       case Collective::AllReduce:
-      case Collective::CustomAllReduce: wire = 2.0 * (n - 1) / n * bytes; break;
+      case Collective::CustomAllReduce:
+        wire = 2.0 * (n - 1) / n * bytes;
+        break;
       case Collective::AllGather:
       case Collective::ReduceScatter:
-      case Collective::AllToAll: wire = (n - 1) / n * bytes; break;
-      case Collective::SendRecv: wire = bytes; break;
+      case Collective::AllToAll:
+        wire = (n - 1) / n * bytes;
+        break;
+      case Collective::SendRecv:
+        wire = bytes;
+        break;
     }
     const double link_bw = multi_node ? g.inter.bandwidth : g.intra.bandwidth;
     const double latency = multi_node ? g.inter.latency : 0.0;
@@ -160,7 +182,8 @@ class AnalyticalOps final : public OpModel {
     // Token-expert pairs landing on this rank, and the local experts that receive at least one.
     double pairs = static_cast<double>(a.tokens * a.topk) / a.ep;
     if (a.capacity_factor > 0) pairs *= a.capacity_factor;  // padded expert buffers
-    const double p_hit = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
+    const double p_hit =
+        1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
     const double active = std::max(1.0, local_experts * p_hit);
     const double per_expert = pairs / active;
     const double mats = a.gated ? 3.0 : 2.0;
@@ -170,7 +193,9 @@ class AnalyticalOps final : public OpModel {
                                      bytes / (gpu_.hbm_bandwidth * f.mem_eff));
     const Correction& c = p_.moe_correction[cls];
     if (c.empty()) return t;
-    const double skew_class = a.skew <= 0 ? 0.0 : a.skew <= 1.01 ? a.skew / 1.01 : 1.0 + std::min(1.0, (a.skew - 1.01) / 0.19);
+    const double skew_class = a.skew <= 0      ? 0.0
+                              : a.skew <= 1.01 ? a.skew / 1.01
+                                               : 1.0 + std::min(1.0, (a.skew - 1.01) / 0.19);
     const double at[4] = {lg(static_cast<double>(a.tokens)), lg(local_experts), lg(h * width), skew_class};
     return std::max({t * c.factor(at), flops / peak, bytes / gpu_.hbm_bandwidth});
   }
@@ -188,7 +213,8 @@ double Correction::factor(const double* x) const {
   const std::size_t dims = size.size();
   // Multilinear interpolation; dimensions that sit exactly on a node contribute one corner.
   std::size_t stride[4] = {1, 1, 1, 1};
-  for (std::size_t d = dims; d-- > 1;) stride[d - 1] = stride[d] * static_cast<std::size_t>(size[d]);
+  for (std::size_t d = dims; d-- > 1;)
+    stride[d - 1] = stride[d] * static_cast<std::size_t>(size[d]);
   std::size_t base_index = 0;
   std::size_t moving[4];
   double frac[4];
@@ -227,18 +253,24 @@ double Correction::factor(const double* x) const {
 
 void Correction::prepare() {
   factor_.resize(log_factor.size());
-  for (std::size_t i = 0; i < log_factor.size(); ++i) factor_[i] = std::exp(log_factor[i]);
+  for (std::size_t i = 0; i < log_factor.size(); ++i)
+    factor_[i] = std::exp(log_factor[i]);
 }
 
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
   OpParams p = params;
   for (auto* group : {&p.gemm_correction, &p.moe_correction}) {
-    for (auto& c : *group) c.prepare();
+    for (auto& c : *group)
+      c.prepare();
   }
-  for (auto& c : p.prefill_correction) c.prepare();
-  for (auto& c : p.decode_correction) c.prepare();
-  for (auto& c : p.intra_correction) c.prepare();
-  for (auto& c : p.inter_correction) c.prepare();
+  for (auto& c : p.prefill_correction)
+    c.prepare();
+  for (auto& c : p.decode_correction)
+    c.prepare();
+  for (auto& c : p.intra_correction)
+    c.prepare();
+  for (auto& c : p.inter_correction)
+    c.prepare();
   return std::make_unique<AnalyticalOps>(gpu, std::move(p));
 }
 

@@ -45,7 +45,8 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
     }
     pp_links_.push_back(g);
   }
-  for (const auto& st : plan_.stages) stage_cells_.push_back(st.cell_counts);
+  for (const auto& st : plan_.stages)
+    stage_cells_.push_back(st.cell_counts);
   for (const auto& c : model.cells) {
     window_ = std::max(window_, c.attn.window);
     chunk_ = std::max(chunk_, c.attn.chunk);
@@ -72,15 +73,16 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
   }
   kv_local_share_ = kv_all > 0 ? kv_local / kv_all : 0.0;
   // Routed-expert weights are read only for the experts a step activates (see work()).
-  const double weight_width = precision.weight == DType::INT4   ? 0.5 + 4.0 / 128.0
+  const double weight_width = precision.weight == DType::INT4  ? 0.5 + 4.0 / 128.0
                               : precision.weight == DType::FP4 ? 0.5 + 1.0 / 16.0
                                                                : dtype_bytes(precision.weight);
   for (std::size_t c = 0; c < model.cells.size(); ++c) {
     const auto& cell = model.cells[c];
     if (!cell.ffn.is_moe()) continue;
-    const double per_expert = (cell.ffn.gated ? 3.0 : 2.0) * static_cast<double>(model.hidden * cell.ffn.intermediate);
-    const double bytes = static_cast<double>(counts[c]) * static_cast<double>(cell.ffn.num_experts) * per_expert *
-                         weight_width;
+    const double per_expert =
+        (cell.ffn.gated ? 3.0 : 2.0) * static_cast<double>(model.hidden * cell.ffn.intermediate);
+    const double bytes = static_cast<double>(counts[c]) * static_cast<double>(cell.ffn.num_experts) *
+                         per_expert * weight_width;
     routed_expert_bytes_ += bytes;
     weight_bytes_per_replica_ -= bytes;
     experts_ = cell.ffn.num_experts;
@@ -92,7 +94,8 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
     const double flops = 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
     (cell.role == CellRole::Encoder ? encoder_flops_per_token_ : linear_flops_per_token_) += flops;
     const double per_pair = 4.0 * static_cast<double>(cell.attn.num_heads * cell.attn.head_dim) * n;
-    (cell.attn.window > 0 || cell.attn.chunk > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) += per_pair;
+    (cell.attn.window > 0 || cell.attn.chunk > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) +=
+        per_pair;
   }
   dense_cache_.resize(model.cells.size());
   dense_known_.resize(model.cells.size());
@@ -126,7 +129,8 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
       d.gemm += ops_->gemm({local, nh * qk, h, w, a});
     }
     d.gemm += ops_->gemm({local, c.attn.kv_lora_rank + c.attn.qk_rope_head_dim, h, w, a});
-    d.gemm += ops_->gemm({local, nh * (c.attn.qk_nope_head_dim + c.attn.v_head_dim), c.attn.kv_lora_rank, w, a});
+    d.gemm +=
+        ops_->gemm({local, nh * (c.attn.qk_nope_head_dim + c.attn.v_head_dim), c.attn.kv_lora_rank, w, a});
     d.gemm += ops_->gemm({local, h, nh * c.attn.v_head_dim, w, a});
   } else {
     const std::int64_t q = c.attn.num_heads / tp * c.attn.head_dim;
@@ -175,11 +179,12 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
   // Elementwise: two fused residual+norm kernels, rotary on q/k, the FFN activation.
   const double local_hidden_bytes = static_cast<double>(local * h) * act_bytes_;
   const double inter_bytes =
-      c.ffn.is_moe() ? static_cast<double>(tokens * c.ffn.top_k) / plan_.ep * static_cast<double>(c.ffn.intermediate) /
-                           plan_.expert_tp() * act_bytes_
+      c.ffn.is_moe() ? static_cast<double>(tokens * c.ffn.top_k) / plan_.ep *
+                           static_cast<double>(c.ffn.intermediate) / plan_.expert_tp() * act_bytes_
                      : static_cast<double>(local * (c.ffn.intermediate / tp)) * act_bytes_;
   d.elementwise = 2 * ops_->elementwise(3 * local_hidden_bytes) +
-                  ops_->elementwise(static_cast<double>(local * c.attn.num_heads / tp * c.attn.head_dim) * 2 * act_bytes_) +
+                  ops_->elementwise(static_cast<double>(local * c.attn.num_heads / tp * c.attn.head_dim) * 2 *
+                                    act_bytes_) +
                   ops_->elementwise(3 * inter_bytes);
   if (cacheable) {
     auto& known = dense_known_[cell_index];
@@ -197,14 +202,15 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
 
 std::int64_t CostModel::local_kv_min(std::int64_t lo, std::int64_t hi) const {
   if (chunk_ > 0 && hi > lo && (lo - 1) / chunk_ != (hi - 1) / chunk_) return 1;  // a chunk starts in between
-  return local_kv(lo);  // non-decreasing otherwise
+  return local_kv(lo);                                                            // non-decreasing otherwise
 }
 
 double CostModel::local_pairs(std::int64_t past, std::int64_t q) const {
   if (chunk_ > 0) {
     // Σ over positions p in [past, past + q) of (p mod chunk) + 1, via prefix sums.
     const auto prefix = [c = chunk_](std::int64_t n) {
-      const auto full = static_cast<double>(n / c), rest = static_cast<double>(n % c), cd = static_cast<double>(c);
+      const auto full = static_cast<double>(n / c), rest = static_cast<double>(n % c),
+                 cd = static_cast<double>(c);
       return full * cd * (cd + 1) / 2 + rest * (rest + 1) / 2;
     };
     return prefix(past + q) - prefix(past);
@@ -260,16 +266,22 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     if (c.role == CellRole::Encoder) {
       if (b.prefill_seqs == 0) return 0.0;
       // Bidirectional: every input token attends to every other (Σ q² = 2 · causal pairs − q).
-      PrefillAttnArgs p{b.prefill_seqs, b.prefill_tokens, 2 * b.prefill_pairs - static_cast<double>(b.prefill_tokens),
-                        b.prefill_kv, heads, kv_heads, c.attn.head_dim, precision_.kv};
+      PrefillAttnArgs p{b.prefill_seqs,
+                        b.prefill_tokens,
+                        2 * b.prefill_pairs - static_cast<double>(b.prefill_tokens),
+                        b.prefill_kv,
+                        heads,
+                        kv_heads,
+                        c.attn.head_dim,
+                        precision_.kv};
       return ops_->attention_prefill(p);
     }
     const std::int64_t dec_tokens = b.decode_seqs + b.prefill_seqs;
     if (dec_tokens == 0) return 0.0;
     // Decoder self-attention over its own tokens, then cross-attention over the cached encoder
     // output; both read their caches like decode attention.
-    t += ops_->attention_decode({dec_tokens, std::max<std::int64_t>(b.decode_kv + b.prefill_seqs, dec_tokens), heads,
-                                 kv_heads, c.attn.head_dim, precision_.kv});
+    t += ops_->attention_decode({dec_tokens, std::max<std::int64_t>(b.decode_kv + b.prefill_seqs, dec_tokens),
+                                 heads, kv_heads, c.attn.head_dim, precision_.kv});
     t += ops_->attention_decode({dec_tokens, std::max<std::int64_t>(b.cross_kv, dec_tokens), heads, kv_heads,
                                  c.attn.head_dim, precision_.kv});
     // The cross-attention keys and values of new inputs are projected once, at prefill.
@@ -314,7 +326,9 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     d.kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
     // Speculative verification: 1 + k queries per sequence read the cache once (as more query
     // heads per KV head would).
-    d.heads = b.spec_tokens > 0 ? (heads * (b.decode_seqs + b.spec_tokens) + b.decode_seqs - 1) / b.decode_seqs : heads;
+    d.heads = b.spec_tokens > 0
+                  ? (heads * (b.decode_seqs + b.spec_tokens) + b.decode_seqs - 1) / b.decode_seqs
+                  : heads;
     d.kv_heads = decode_kv_heads;
     d.head_dim = decode_head_dim;
     d.kv = precision_.kv;
@@ -328,15 +342,16 @@ double CostModel::tp_all_reduce(double bytes) const {
   // vLLM (custom_all_reduce.py): world size 2, 4, 6 or 8 on one fully connected node, message
   // under 8 MiB; otherwise NCCL.
   constexpr double kCustomMaxBytes = 8.0 * 1024 * 1024;
-  const bool custom = engine_.custom_all_reduce && tp_group_.nodes == 1 && plan_.tp <= 8 && plan_.tp % 2 == 0 &&
-                      bytes < kCustomMaxBytes;
+  const bool custom = engine_.custom_all_reduce && tp_group_.nodes == 1 && plan_.tp <= 8 &&
+                      plan_.tp % 2 == 0 && bytes < kCustomMaxBytes;
   return ops_->collective(custom ? Collective::CustomAllReduce : Collective::AllReduce, bytes, tp_group_);
 }
 
 double CostModel::launch_penalty(const BatchShape& b) const {
   // Outside CUDA graphs each kernel pays its launch; V1's piecewise graphs still run attention
   // eagerly for batches larger than the largest captured size.
-  const bool graphed = b.tokens() <= engine_.graph_max_tokens && (!engine_.graph_decode_only || b.prefill_seqs == 0);
+  const bool graphed =
+      b.tokens() <= engine_.graph_max_tokens && (!engine_.graph_decode_only || b.prefill_seqs == 0);
   if (graphed) return 0.0;
   const double kernels_per_layer = engine_.graph_decode_only ? 12.0 : 2.0;
   return kernels_per_layer * engine_.eager_launch;
@@ -352,7 +367,8 @@ double CostModel::embedding(std::int64_t tokens) const {
   if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
   if (cacheable) {
     if (static_cast<std::size_t>(tokens) >= embedding_cache_.size()) {
-      embedding_cache_.resize(std::max<std::size_t>(static_cast<std::size_t>(tokens) + 1, embedding_cache_.size() * 2), -1.0);
+      embedding_cache_.resize(
+          std::max<std::size_t>(static_cast<std::size_t>(tokens) + 1, embedding_cache_.size() * 2), -1.0);
     }
     embedding_cache_[static_cast<std::size_t>(tokens)] = t;
   }
@@ -366,7 +382,8 @@ double CostModel::lm_head(const BatchShape& whole) const {
   if (key < lm_head_cache_.size() && lm_head_cache_[key] >= 0) return lm_head_cache_[key];
   const double t = lm_head_uncached(whole);
   if (key < static_cast<std::size_t>(kDenseCacheLimit)) {
-    if (key >= lm_head_cache_.size()) lm_head_cache_.resize(std::max(key + 1, lm_head_cache_.size() * 2), -1.0);
+    if (key >= lm_head_cache_.size())
+      lm_head_cache_.resize(std::max(key + 1, lm_head_cache_.size() * 2), -1.0);
     lm_head_cache_[key] = t;
   }
   return t;
@@ -376,7 +393,8 @@ double CostModel::lm_head_uncached(const BatchShape& whole) const {
   const BatchShape b = rank_shape(whole);
   const int tp = plan_.attn_tp();
   const std::int64_t vocab_shard = (model_.vocab + tp - 1) / tp;
-  double t = ops_->elementwise(static_cast<double>(b.sampled * model_.hidden) * act_bytes_ * 2);  // final norm
+  double t =
+      ops_->elementwise(static_cast<double>(b.sampled * model_.hidden) * act_bytes_ * 2);  // final norm
   t += ops_->gemm({b.sampled, vocab_shard, model_.hidden, DType::BF16, precision_.activation});
   const double logits = static_cast<double>(b.sampled * model_.vocab) * 4.0;
   if (tp > 1) t += ops_->collective(Collective::AllGather, logits, tp_group_);
@@ -444,23 +462,27 @@ double CostModel::step_overhead(const BatchShape& b) const {
 Work CostModel::work(const BatchShape& b) const {
   Work w;
   const auto tokens = static_cast<double>(b.tokens());
-  const auto decoder_tokens = static_cast<double>(model_.encoder_decoder ? b.decode_seqs + b.prefill_seqs : b.tokens());
+  const auto decoder_tokens =
+      static_cast<double>(model_.encoder_decoder ? b.decode_seqs + b.prefill_seqs : b.tokens());
   const auto encoder_tokens = static_cast<double>(model_.encoder_decoder ? b.prefill_tokens : 0);
-  w.model_flops = linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
-                  2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
-                  attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
-                  attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
+  w.model_flops =
+      linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
+      2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
+      attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
+      attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
   if (b.spec_tokens > 0 && model_.draft_layers > 0 && b.decode_seqs > 0) {
     // The draft passes: one layer and the LM head per draft token and sequence.
     const Cell& dc = model_.cells[static_cast<std::size_t>(model_.draft_cell)];
     w.model_flops += static_cast<double>(b.spec_tokens) *
-                     (2.0 * static_cast<double>(model_.draft_layers) * (dc.active_params(model_.hidden) - static_cast<double>(dc.norm_params)) +
+                     (2.0 * static_cast<double>(model_.draft_layers) *
+                          (dc.active_params(model_.hidden) - static_cast<double>(dc.norm_params)) +
                       2.0 * static_cast<double>(model_.vocab * model_.hidden));
   }
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
   double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
   if (experts_ > 0) {
-    active_experts = 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
+    active_experts =
+        1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
   }
   const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
   const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
@@ -496,7 +518,8 @@ CostModel::StepBreakdown CostModel::step_breakdown(const BatchShape& b) const {
   const double launch = launch_penalty(b);
   for (std::size_t c = 0; c < model_.cells.size(); ++c) {
     std::int64_t n = 0;
-    for (const auto& stage : stage_cells_) n += stage[c];
+    for (const auto& stage : stage_cells_)
+      n += stage[c];
     if (n == 0) continue;
     const auto k = static_cast<double>(n);
     const DenseCost d = dense_part(c, cell_tokens(c, b));
@@ -510,7 +533,8 @@ CostModel::StepBreakdown CostModel::step_breakdown(const BatchShape& b) const {
   for (const auto& s : plan_.stages) {
     if (s.has_embedding) {
       const double t = embedding(tokens);
-      const double ar = plan_.attn_tp() > 1 ? tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_) : 0;
+      const double ar =
+          plan_.attn_tp() > 1 ? tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_) : 0;
       out.elementwise += t - ar;
       out.communication += ar;
     }
@@ -518,7 +542,8 @@ CostModel::StepBreakdown CostModel::step_breakdown(const BatchShape& b) const {
     if (s.has_lm_head && b.sampled > 0) {
       const BatchShape r = rank_shape(b);
       const int tp = plan_.attn_tp();
-      const double head = ops_->gemm({r.sampled, (model_.vocab + tp - 1) / tp, model_.hidden, DType::BF16, precision_.activation});
+      const double head = ops_->gemm(
+          {r.sampled, (model_.vocab + tp - 1) / tp, model_.hidden, DType::BF16, precision_.activation});
       const double logits = static_cast<double>(r.sampled * model_.vocab) * 4.0;
       const double gather = tp > 1 ? ops_->collective(Collective::AllGather, logits, tp_group_) : 0;
       out.lm_head += head;

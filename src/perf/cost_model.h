@@ -27,22 +27,23 @@ namespace apex {
 inline double window_pairs(std::int64_t past, std::int64_t q, std::int64_t window) {
   const std::int64_t below = std::max<std::int64_t>(0, std::min<std::int64_t>(window - past, q));
   const auto b = static_cast<double>(below);
-  return b * static_cast<double>(past) + b * (b + 1) / 2 + static_cast<double>(q - below) * static_cast<double>(window);
+  return b * static_cast<double>(past) + b * (b + 1) / 2 +
+         static_cast<double>(q - below) * static_cast<double>(window);
 }
 
 // What one iteration (one micro-batch) computes, aggregated so that the cost is a function of a
 // few numbers. Window sums count keys inside the sliding window only (used by windowed cells).
 struct BatchShape {
-  std::int32_t prefill_seqs = 0;   // prefill chunks
-  std::int64_t prefill_tokens = 0; // Σ chunk lengths
-  double prefill_pairs = 0;        // Σ q·(past + (q+1)/2)
-  std::int64_t prefill_kv = 0;     // Σ (past + q)
+  std::int32_t prefill_seqs = 0;    // prefill chunks
+  std::int64_t prefill_tokens = 0;  // Σ chunk lengths
+  double prefill_pairs = 0;         // Σ q·(past + (q+1)/2)
+  std::int64_t prefill_kv = 0;      // Σ (past + q)
   double prefill_pairs_window = 0;
   std::int64_t prefill_kv_window = 0;
   std::int32_t decode_seqs = 0;
-  std::int64_t decode_kv = 0;      // Σ context length (keys read, including the new token)
+  std::int64_t decode_kv = 0;  // Σ context length (keys read, including the new token)
   std::int64_t decode_kv_window = 0;
-  std::int32_t sampled = 0;        // sequences that produce a token (decodes + finishing prefills)
+  std::int32_t sampled = 0;  // sequences that produce a token (decodes + finishing prefills)
   // Speculative decoding: draft tokens the decodes of this step verify (Σ over decode sequences);
   // the target model runs them like extra decode queries against the same KV cache.
   std::int32_t spec_tokens = 0;
@@ -74,14 +75,15 @@ struct EngineCosts {
 // probability a given its predecessor was: 1 + a + a² + … + a^k.
 inline double expected_spec_tokens(int k, double a) {
   double e = 1, p = 1;
-  for (int i = 0; i < k; ++i) e += (p *= a);
+  for (int i = 0; i < k; ++i)
+    e += (p *= a);
   return e;
 }
 
 // FLOPs and bytes of one iteration on the whole replica, for MFU / MBU / energy.
 struct Work {
-  double model_flops = 0;   // 2 × active parameters × tokens + attention (no replicated work)
-  double bytes_read = 0;    // weights and KV cache read from HBM, all GPUs of the replica
+  double model_flops = 0;  // 2 × active parameters × tokens + attention (no replicated work)
+  double bytes_read = 0;   // weights and KV cache read from HBM, all GPUs of the replica
 };
 
 class CostModel {
@@ -137,7 +139,9 @@ class CostModel {
     double launch = 0;         // kernel launches outside CUDA graphs
     double lm_head = 0;        // LM head GEMM
     double draft = 0;          // speculative decoding: the draft layer and LM head, per draft token
-    double total() const { return gemm + moe + attention + communication + elementwise + launch + lm_head + draft; }
+    double total() const {
+      return gemm + moe + attention + communication + elementwise + launch + lm_head + draft;
+    }
     StepBreakdown& operator+=(const StepBreakdown& o);
   };
   StepBreakdown step_breakdown(const BatchShape& b) const;
@@ -164,8 +168,8 @@ class CostModel {
   std::shared_ptr<const OpModel> ops_;
   EngineCosts engine_;
   CommGroup tp_group_;
-  std::vector<CommGroup> pp_links_;                      // stage s -> s+1
-  std::vector<std::vector<std::int64_t>> stage_cells_;   // counts per stage
+  std::vector<CommGroup> pp_links_;                     // stage s -> s+1
+  std::vector<std::vector<std::int64_t>> stage_cells_;  // counts per stage
   std::int64_t window_ = 0;
   std::int64_t chunk_ = 0;  // chunked local attention (Llama 4)
   double act_bytes_ = 2;
@@ -178,12 +182,12 @@ class CostModel {
   double kv_local_share_ = 0;              // of those, the share in sliding-window / chunked layers
   double linear_flops_per_token_ = 0;      // decoder(-only) layers + LM head
   double encoder_flops_per_token_ = 0;     // encoder layers (encoder-decoder models)
-  double attn_flops_per_pair_ = 0;   // summed over layers
+  double attn_flops_per_pair_ = 0;         // summed over layers
   double attn_flops_per_pair_window_ = 0;
   mutable std::vector<std::vector<DenseCost>> dense_cache_;  // [cell][tokens]
   mutable std::vector<std::vector<char>> dense_known_;
-  mutable std::vector<double> lm_head_cache_;     // [sampled], negative = not computed
-  mutable std::vector<double> embedding_cache_;   // [tokens], negative = not computed
+  mutable std::vector<double> lm_head_cache_;    // [sampled], negative = not computed
+  mutable std::vector<double> embedding_cache_;  // [tokens], negative = not computed
   double embedding(std::int64_t tokens) const;
 };
 

@@ -32,7 +32,8 @@ class CsvTable {
     if (!std::getline(in, line)) return;
     ++lineno;
     const auto header = split_csv(line);
-    for (std::size_t i = 0; i < header.size(); ++i) cols_[std::string(header[i])] = i;
+    for (std::size_t i = 0; i < header.size(); ++i)
+      cols_[std::string(header[i])] = i;
     for (const char* r : required) {
       if (!cols_.count(r)) throw UserError(fmt::format("{}:1: missing column '{}'", path_, r));
     }
@@ -48,12 +49,16 @@ class CsvTable {
   std::string str(const char* name) const { return std::string(field(name)); }
   double num(const char* name) const {
     auto v = parse_double(field(name));
-    if (!v) throw UserError(fmt::format("{}:{}: column '{}' is not a number: '{}'", path_, line_, name, field(name)));
+    if (!v)
+      throw UserError(
+          fmt::format("{}:{}: column '{}' is not a number: '{}'", path_, line_, name, field(name)));
     return *v;
   }
   std::int64_t integer(const char* name) const {
     auto v = parse_int(field(name));
-    if (!v) throw UserError(fmt::format("{}:{}: column '{}' is not an integer: '{}'", path_, line_, name, field(name)));
+    if (!v)
+      throw UserError(
+          fmt::format("{}:{}: column '{}' is not an integer: '{}'", path_, line_, name, field(name)));
     return *v;
   }
   bool has(const char* name) const { return cols_.count(name) > 0; }
@@ -75,31 +80,34 @@ class CsvTable {
 MeasurementSet load_measurements(const std::string& dir) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec)) throw UserError(fmt::format("measurement directory '{}' does not exist", dir));
+  if (!fs::is_directory(dir, ec))
+    throw UserError(fmt::format("measurement directory '{}' does not exist", dir));
   MeasurementSet set;
   set.dir = dir;
   auto path = [&](const char* f) { return (fs::path(dir) / f).string(); };
   if (CsvTable t(path("gemm.csv")); t.exists()) {
     t.each({"m", "n", "k", "dtype", "latency_us"}, [&](const CsvTable& r) {
-      set.gemm.push_back(GemmRow{r.integer("m"), r.integer("n"), r.integer("k"), r.str("dtype"), r.num("latency_us")});
+      set.gemm.push_back(
+          GemmRow{r.integer("m"), r.integer("n"), r.integer("k"), r.str("dtype"), r.num("latency_us")});
     });
   }
   auto attention = [&](const char* file, const char* len_col, std::vector<AttentionRow>& out) {
     CsvTable t(path(file));
     if (!t.exists()) return;
-    t.each({"batch_size", len_col, "num_heads", "num_kv_heads", "head_dim", "latency_us"}, [&](const CsvTable& r) {
-      AttentionRow a;
-      a.batch = r.integer("batch_size");
-      a.len = r.integer(len_col);
-      a.heads = r.integer("num_heads");
-      a.kv_heads = r.integer("num_kv_heads");
-      a.head_dim = r.integer("head_dim");
-      a.window = r.has("window_size") ? r.integer("window_size") : 0;
-      a.dtype = r.has("dtype") ? r.str("dtype") : "bf16";
-      a.kv_dtype = r.has("kv_dtype") ? r.str("kv_dtype") : "bf16";
-      a.us = r.num("latency_us");
-      out.push_back(std::move(a));
-    });
+    t.each({"batch_size", len_col, "num_heads", "num_kv_heads", "head_dim", "latency_us"},
+           [&](const CsvTable& r) {
+             AttentionRow a;
+             a.batch = r.integer("batch_size");
+             a.len = r.integer(len_col);
+             a.heads = r.integer("num_heads");
+             a.kv_heads = r.integer("num_kv_heads");
+             a.head_dim = r.integer("head_dim");
+             a.window = r.has("window_size") ? r.integer("window_size") : 0;
+             a.dtype = r.has("dtype") ? r.str("dtype") : "bf16";
+             a.kv_dtype = r.has("kv_dtype") ? r.str("kv_dtype") : "bf16";
+             a.us = r.num("latency_us");
+             out.push_back(std::move(a));
+           });
   };
   attention("attention_prefill.csv", "seq_len", set.prefill);
   attention("attention_decode.csv", "past_kv_len", set.decode);
@@ -142,7 +150,10 @@ std::string fp8_moe_flavour(const std::vector<MoeRow>& rows) {
                          std::int64_t, std::string>;
   std::map<Key, std::array<double, 3>> by;  // bf16, fp8, fp8_block latencies per shape
   for (const auto& r : rows) {
-    const int slot = r.dtype == "bf16" || r.dtype == "fp16" ? 0 : r.dtype == "fp8" ? 1 : r.dtype == "fp8_block" ? 2 : -1;
+    const int slot = r.dtype == "bf16" || r.dtype == "fp16" ? 0
+                     : r.dtype == "fp8"                     ? 1
+                     : r.dtype == "fp8_block"               ? 2
+                                                            : -1;
     if (slot < 0 || r.us <= 0) continue;
     auto& v = by[Key{r.tokens, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep, r.distribution}];
     v[static_cast<std::size_t>(slot)] = r.us;

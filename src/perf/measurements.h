@@ -15,7 +15,7 @@ struct GemmRow {
   double us = 0;
 };
 
-struct AttentionRow {       // prefill: len = seq_len; decode: len = past_kv_len
+struct AttentionRow {  // prefill: len = seq_len; decode: len = past_kv_len
   std::int64_t batch = 0, len = 0, heads = 0, kv_heads = 0, head_dim = 0, window = 0;
   std::string dtype, kv_dtype;
   double us = 0;
@@ -52,8 +52,9 @@ MeasurementSet load_measurements(const std::string& dir);
 // "fp8_block" (128x128 block scales, the format of the published FP8 MoE checkpoints such as
 // Qwen3-*-FP8 and DeepSeek-V3). A tuned deployment runs the faster of the two, so this returns the
 // flavour with the lower median latency relative to bf16 over the shapes measured in bf16 and
-// both FP8 flavours; without such shapes, the flavour that has rows ("fp8" when both or none do). On the Hopper tables the per-tensor path is 2-3x slower than bf16 while the
-// block path is ~0.6x; on Blackwell the per-tensor path is the faster one.
+// both FP8 flavours; without such shapes, the flavour that has rows ("fp8" when both or none do). On the
+// Hopper tables the per-tensor path is 2-3x slower than bf16 while the block path is ~0.6x; on Blackwell the
+// per-tensor path is the faster one.
 std::string fp8_moe_flavour(const std::vector<MoeRow>& rows);
 
 }  // namespace apex

@@ -21,7 +21,14 @@ namespace apex {
 // reaches up to one tile past the window (fitted on the measured sliding-window rows).
 constexpr std::int64_t kWindowTile = 128;
 
-enum class Collective : std::uint8_t { AllReduce, AllGather, ReduceScatter, AllToAll, SendRecv, CustomAllReduce };
+enum class Collective : std::uint8_t {
+  AllReduce,
+  AllGather,
+  ReduceScatter,
+  AllToAll,
+  SendRecv,
+  CustomAllReduce
+};
 constexpr std::size_t kNumCollectives = 6;
 std::string_view collective_name(Collective c);
 
@@ -33,9 +40,9 @@ struct GemmArgs {
 
 // Causal prefill attention over a batch of chunks (FlashAttention varlen).
 struct PrefillAttnArgs {
-  std::int64_t seqs = 0;     // chunks in the batch
-  std::int64_t tokens = 0;   // Σ new query tokens
-  double pairs = 0;          // Σ query·key pairs attended (causal): Σ q·(past + (q+1)/2)
+  std::int64_t seqs = 0;       // chunks in the batch
+  std::int64_t tokens = 0;     // Σ new query tokens
+  double pairs = 0;            // Σ query·key pairs attended (causal): Σ q·(past + (q+1)/2)
   std::int64_t kv_tokens = 0;  // Σ (past + q): keys read
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
   DType kv = DType::BF16;
@@ -44,7 +51,7 @@ struct PrefillAttnArgs {
 // Decode attention: each sequence has one query token and reads its whole KV cache.
 struct DecodeAttnArgs {
   std::int64_t seqs = 0;
-  std::int64_t kv_tokens = 0;  // Σ context lengths (keys read)
+  std::int64_t kv_tokens = 0;                          // Σ context lengths (keys read)
   std::int64_t heads = 0, kv_heads = 0, head_dim = 0;  // per GPU
   DType kv = DType::BF16;
   bool latent = false;  // MLA: one latent vector per token serves as key and value (no separate V)

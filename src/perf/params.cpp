@@ -17,8 +17,8 @@ std::string_view calibration();
 namespace {
 
 const char* kGemmKeys[OpParams::kGemmClasses] = {"bf16", "fp8", "int8", "int4", "fp4"};
-const char* kCommKeys[kNumCollectives] = {"all_reduce", "all_gather",  "reduce_scatter",
-                                          "all_to_all", "send_recv", "custom_all_reduce"};
+const char* kCommKeys[kNumCollectives] = {"all_reduce", "all_gather", "reduce_scatter",
+                                          "all_to_all", "send_recv",  "custom_all_reduce"};
 
 Json gemm_json(const GemmFit& f) {
   return Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max},   {"m_half", f.m_half},
@@ -50,7 +50,8 @@ Correction correction_from_json(const Json& j, const std::string& where) {
   const std::string text = lf.get<std::string>();
   std::size_t pos = 0;
   while (pos < text.size()) {
-    while (pos < text.size() && text[pos] == ' ') ++pos;
+    while (pos < text.size() && text[pos] == ' ')
+      ++pos;
     std::size_t end = text.find(' ', pos);
     if (end == std::string::npos) end = text.size();
     if (end > pos) {
@@ -62,9 +63,11 @@ Correction correction_from_json(const Json& j, const std::string& where) {
   }
   r.reject_unknown();
   std::size_t n = c.size.empty() ? 0 : 1;
-  for (int s : c.size) n *= static_cast<std::size_t>(std::max(0, s));
+  for (int s : c.size)
+    n *= static_cast<std::size_t>(std::max(0, s));
   if (c.lo.size() != c.size.size() || c.size.size() > 4 || n != c.log_factor.size()) {
-    throw UserError(fmt::format("{}: inconsistent correction grid (lo, size and log_factor disagree)", where));
+    throw UserError(
+        fmt::format("{}: inconsistent correction grid (lo, size and log_factor disagree)", where));
   }
   return c;
 }
@@ -78,7 +81,8 @@ Json params_to_json(const OpParams& p) {
     const auto s = static_cast<std::size_t>(i);
     if (!p.gemm_fitted[s]) continue;
     j["gemm"][kGemmKeys[i]] = gemm_json(p.gemm[s]);
-    if (!p.gemm_correction[s].empty()) j["gemm"][kGemmKeys[i]]["correction"] = correction_json(p.gemm_correction[s]);
+    if (!p.gemm_correction[s].empty())
+      j["gemm"][kGemmKeys[i]]["correction"] = correction_json(p.gemm_correction[s]);
   }
   j["attention_prefill"] = Json{{"t0_us", p.prefill.t0 * 1e6},
                                 {"e_max", p.prefill.e_max},
@@ -86,7 +90,8 @@ Json params_to_json(const OpParams& p) {
                                 {"par_half", p.prefill.par_half}};
   for (std::size_t i = 0; i < 2; ++i) {
     if (!p.prefill_correction[i].empty()) {
-      j["attention_prefill"][i == 0 ? "correction_kv16" : "correction_kv8"] = correction_json(p.prefill_correction[i]);
+      j["attention_prefill"][i == 0 ? "correction_kv16" : "correction_kv8"] =
+          correction_json(p.prefill_correction[i]);
     }
   }
   j["attention_decode"] = Json{{"t0_us", p.decode.t0 * 1e6},
@@ -95,7 +100,8 @@ Json params_to_json(const OpParams& p) {
                                {"par_half", p.decode.par_half}};
   for (std::size_t i = 0; i < 2; ++i) {
     if (!p.decode_correction[i].empty()) {
-      j["attention_decode"][i == 0 ? "correction_kv16" : "correction_kv8"] = correction_json(p.decode_correction[i]);
+      j["attention_decode"][i == 0 ? "correction_kv16" : "correction_kv8"] =
+          correction_json(p.decode_correction[i]);
     }
   }
   for (std::size_t i = 0; i < kNumCollectives; ++i) {
@@ -112,8 +118,10 @@ Json params_to_json(const OpParams& p) {
   for (std::size_t i = 0; i < OpParams::kGemmClasses; ++i) {
     if (!p.moe_fitted[i]) continue;
     const MoeFit& f = p.moe[i];
-    j["moe"][kGemmKeys[i]] = Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max}, {"m_half", f.m_half}, {"mem_eff", f.mem_eff}};
-    if (!p.moe_correction[i].empty()) j["moe"][kGemmKeys[i]]["correction"] = correction_json(p.moe_correction[i]);
+    j["moe"][kGemmKeys[i]] =
+        Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max}, {"m_half", f.m_half}, {"mem_eff", f.mem_eff}};
+    if (!p.moe_correction[i].empty())
+      j["moe"][kGemmKeys[i]]["correction"] = correction_json(p.moe_correction[i]);
   }
   return j;
 }
@@ -154,8 +162,10 @@ OpParams params_from_json(const Json& j, const std::string& where) {
     p.prefill.e_max = ar.number("e_max");
     p.prefill.q_half = ar.number("q_half");
     p.prefill.par_half = ar.number("par_half");
-    if (const Json* c = ar.optional("correction_kv16")) p.prefill_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
-    if (const Json* c = ar.optional("correction_kv8")) p.prefill_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
+    if (const Json* c = ar.optional("correction_kv16"))
+      p.prefill_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
+    if (const Json* c = ar.optional("correction_kv8"))
+      p.prefill_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
     ar.reject_unknown();
   }
   if (const Json* a = r.optional("attention_decode")) {
@@ -164,8 +174,10 @@ OpParams params_from_json(const Json& j, const std::string& where) {
     p.decode.t_seq = ar.number("t_seq_us") * 1e-6;
     p.decode.mem_eff = ar.number("mem_eff");
     p.decode.par_half = ar.number("par_half");
-    if (const Json* c = ar.optional("correction_kv16")) p.decode_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
-    if (const Json* c = ar.optional("correction_kv8")) p.decode_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
+    if (const Json* c = ar.optional("correction_kv16"))
+      p.decode_correction[0] = correction_from_json(*c, ar.path("correction_kv16"));
+    if (const Json* c = ar.optional("correction_kv8"))
+      p.decode_correction[1] = correction_from_json(*c, ar.path("correction_kv8"));
     ar.reject_unknown();
   }
   auto read_comm = [&](const char* key, std::array<CommFit, kNumCollectives>& out,
@@ -180,7 +192,8 @@ OpParams params_from_json(const Json& j, const std::string& where) {
           f.a1 = er.number("a1_us") * 1e-6;
           f.bw_eff = er.number("bw_eff");
           f.b_half = er.number("b_half_bytes");
-          if (const Json* cj = er.optional("correction")) corr[i] = correction_from_json(*cj, er.path("correction"));
+          if (const Json* cj = er.optional("correction"))
+            corr[i] = correction_from_json(*cj, er.path("correction"));
           er.reject_unknown();
         }
       }
@@ -199,7 +212,8 @@ OpParams params_from_json(const Json& j, const std::string& where) {
         f.e_max = er.number("e_max");
         f.m_half = er.number("m_half");
         f.mem_eff = er.number("mem_eff");
-        if (const Json* c = er.optional("correction")) p.moe_correction[i] = correction_from_json(*c, er.path("correction"));
+        if (const Json* c = er.optional("correction"))
+          p.moe_correction[i] = correction_from_json(*c, er.path("correction"));
         er.reject_unknown();
         p.moe_fitted[i] = true;
       }

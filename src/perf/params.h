@@ -3,10 +3,10 @@
 #pragma once
 
 #include <array>
-#include <vector>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/json_util.h"
 #include "perf/ops.h"
@@ -66,8 +66,8 @@ struct ElementwiseFit {
 // integer log2 coordinates (up to 4 dims) and interpolated multilinearly, clamped at the edges.
 // Empty = no correction. Each node holds the median residual of the rows nearest to it.
 struct Correction {
-  std::vector<int> lo;    // log2 of the first node per dimension
-  std::vector<int> size;  // nodes per dimension
+  std::vector<int> lo;            // log2 of the first node per dimension
+  std::vector<int> size;          // nodes per dimension
   std::vector<float> log_factor;  // row-major, size = Π size
   bool empty() const { return log_factor.empty(); }
   // Multilinear interpolation of the factors exp(log_factor).

@@ -22,7 +22,8 @@ class Grid {
   explicit Grid(std::size_t dims) : axes_(dims) {}
 
   void add_point(const std::vector<double>& coords) {
-    for (std::size_t d = 0; d < axes_.size(); ++d) pending_[d].insert(coords[d]);
+    for (std::size_t d = 0; d < axes_.size(); ++d)
+      pending_[d].insert(coords[d]);
   }
   void finalize_axes() {
     std::size_t total = 1;
@@ -56,7 +57,8 @@ class Grid {
       }
       const double x = q[d];
       if (x < a.front() * (1 - 1e-9) || x > a.back() * (1 + 1e-9)) {
-        why = fmt::format("coordinate {} = {} is outside the measured range [{}, {}]", d, x, a.front(), a.back());
+        why = fmt::format("coordinate {} = {} is outside the measured range [{}, {}]", d, x, a.front(),
+                          a.back());
         return std::nullopt;
       }
       auto it = std::upper_bound(a.begin(), a.end(), x);
@@ -110,7 +112,9 @@ class Grid {
   std::vector<int> counts_;
 };
 
-std::string gemm_key(DType w) { return w == DType::FP8 ? "fp8" : std::string(dtype_name(w == DType::FP16 ? DType::BF16 : w)); }
+std::string gemm_key(DType w) {
+  return w == DType::FP8 ? "fp8" : std::string(dtype_name(w == DType::FP16 ? DType::BF16 : w));
+}
 
 class ProfileOps final : public OpModel {
  public:
@@ -133,11 +137,13 @@ class ProfileOps final : public OpModel {
     auto it = gemm_.find(key);
     std::string why = fmt::format("no gemm rows with dtype {}", key);
     if (it != gemm_.end()) {
-      if (auto t = it->second.lookup({static_cast<double>(a.m), static_cast<double>(a.n), static_cast<double>(a.k)}, why)) {
+      if (auto t = it->second.lookup(
+              {static_cast<double>(a.m), static_cast<double>(a.n), static_cast<double>(a.k)}, why)) {
         return *t;
       }
     }
-    return miss(fmt::format("gemm m={} n={} k={} {}", a.m, a.n, a.k, key), why, [&] { return fallback_->gemm(a); });
+    return miss(fmt::format("gemm m={} n={} k={} {}", a.m, a.n, a.k, key), why,
+                [&] { return fallback_->gemm(a); });
   }
 
   double attention_prefill(const PrefillAttnArgs& a) const override {
@@ -175,8 +181,11 @@ class ProfileOps final : public OpModel {
 
   double moe(const MoeArgs& a) const override {
     if (a.tokens <= 0) return 0.0;
-    const std::string key = fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", gemm_key(a.weight), a.hidden, a.inter, a.topk,
-                                        a.experts, a.tp, a.ep, a.skew <= 0 ? "balanced" : a.skew <= 1.1 ? "power_law_1.01" : "power_law_1.2");
+    const std::string key = fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", gemm_key(a.weight), a.hidden,
+                                        a.inter, a.topk, a.experts, a.tp, a.ep,
+                                        a.skew <= 0     ? "balanced"
+                                        : a.skew <= 1.1 ? "power_law_1.01"
+                                                        : "power_law_1.2");
     auto it = moe_.find(key);
     std::string why = "no moe rows of that shape (hidden, inter, topk, experts, tp, ep, dtype, distribution)";
     if (it != moe_.end()) {
@@ -197,9 +206,10 @@ class ProfileOps final : public OpModel {
   template <class F>
   double miss(const std::string& what, const std::string& why, F&& fallback) const {
     if (!fallback_) {
-      throw UserError(fmt::format("profile backend: {} is not covered by the tables in '{}' ({}); add "
-                                  "measurements or pass --perf-fallback analytical",
-                                  what, dir_, why));
+      throw UserError(
+          fmt::format("profile backend: {} is not covered by the tables in '{}' ({}); add "
+                      "measurements or pass --perf-fallback analytical",
+                      what, dir_, why));
     }
     ++fallbacks_;
     return fallback();
@@ -212,14 +222,14 @@ class ProfileOps final : public OpModel {
     auto it = t.by_key.find(key);
     std::string why = fmt::format("no rows with head_dim {} and that KV dtype", head_dim);
     if (it != t.by_key.end()) {
-      if (auto v = it->second.lookup({static_cast<double>(seqs), len, static_cast<double>(heads),
-                                      static_cast<double>(kv_heads)},
-                                     why)) {
+      if (auto v = it->second.lookup(
+              {static_cast<double>(seqs), len, static_cast<double>(heads), static_cast<double>(kv_heads)},
+              why)) {
         return *v;
       }
     }
-    return miss(fmt::format("{} batch={} len={:.0f} heads={}/{} {}", kind, seqs, len, heads, kv_heads, key), why,
-                fallback);
+    return miss(fmt::format("{} batch={} len={:.0f} heads={}/{} {}", kind, seqs, len, heads, kv_heads, key),
+                why, fallback);
   }
 
   void build_gemm(const MeasurementSet& m) {
@@ -230,10 +240,12 @@ class ProfileOps final : public OpModel {
     }
     for (auto& [key, list] : rows) {
       Grid g(3);
-      for (const auto* r : list) g.add_point({static_cast<double>(r->m), static_cast<double>(r->n), static_cast<double>(r->k)});
+      for (const auto* r : list)
+        g.add_point({static_cast<double>(r->m), static_cast<double>(r->n), static_cast<double>(r->k)});
       g.finalize_axes();
       for (const auto* r : list) {
-        g.set({static_cast<double>(r->m), static_cast<double>(r->n), static_cast<double>(r->k)}, r->us * 1e-6);
+        g.set({static_cast<double>(r->m), static_cast<double>(r->n), static_cast<double>(r->k)},
+              r->us * 1e-6);
       }
       gemm_.emplace(key, std::move(g));
     }
@@ -248,12 +260,15 @@ class ProfileOps final : public OpModel {
     for (auto& [key, list] : by) {
       Grid g(4);
       auto coords = [](const AttentionRow* r) {
-        return std::vector<double>{static_cast<double>(r->batch), static_cast<double>(std::max<std::int64_t>(1, r->len)),
+        return std::vector<double>{static_cast<double>(r->batch),
+                                   static_cast<double>(std::max<std::int64_t>(1, r->len)),
                                    static_cast<double>(r->heads), static_cast<double>(r->kv_heads)};
       };
-      for (const auto* r : list) g.add_point(coords(r));
+      for (const auto* r : list)
+        g.add_point(coords(r));
       g.finalize_axes();
-      for (const auto* r : list) g.set(coords(r), r->us * 1e-6);
+      for (const auto* r : list)
+        g.set(coords(r), r->us * 1e-6);
       out.by_key.emplace(key, std::move(g));
     }
   }
@@ -273,7 +288,8 @@ class ProfileOps final : public OpModel {
     }
     for (auto& [key, list] : by) {
       int best = 3;
-      for (const auto* r : list) best = std::min(best, rank(*r));
+      for (const auto* r : list)
+        best = std::min(best, rank(*r));
       Grid g(2);
       for (const auto* r : list) {
         if (rank(*r) == best) g.add_point({static_cast<double>(r->gpus), std::max(1.0, r->bytes)});
@@ -291,16 +307,21 @@ class ProfileOps final : public OpModel {
     const std::string fp8 = fp8_moe_flavour(m.moe);  // the FP8 kernel a tuned deployment runs
     for (const auto& r : m.moe) {
       if ((r.dtype == "fp8" || r.dtype == "fp8_block") && r.dtype != fp8) continue;
-      const std::string dt = r.dtype == "fp16" ? "bf16" : r.dtype == "nvfp4" ? "fp4" : r.dtype == fp8 ? "fp8" : r.dtype;
+      const std::string dt = r.dtype == "fp16"    ? "bf16"
+                             : r.dtype == "nvfp4" ? "fp4"
+                             : r.dtype == fp8     ? "fp8"
+                                                  : r.dtype;
       by[fmt::format("{}/h{}/i{}/k{}/e{}/tp{}/ep{}/{}", dt, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep,
                      r.distribution)]
           .push_back(&r);
     }
     for (auto& [key, list] : by) {
       Grid g(1);
-      for (const auto* r : list) g.add_point({static_cast<double>(r->tokens)});
+      for (const auto* r : list)
+        g.add_point({static_cast<double>(r->tokens)});
       g.finalize_axes();
-      for (const auto* r : list) g.set({static_cast<double>(r->tokens)}, r->us * 1e-6);
+      for (const auto* r : list)
+        g.set({static_cast<double>(r->tokens)}, r->us * 1e-6);
       moe_.emplace(key, std::move(g));
     }
   }
@@ -321,9 +342,10 @@ class ProfileOps final : public OpModel {
 std::unique_ptr<OpModel> make_profile_ops(const Gpu& gpu, const std::string& dir, bool analytical_fallback) {
   const MeasurementSet m = load_measurements(dir);
   if (m.gemm.empty() && m.prefill.empty() && m.decode.empty() && m.comm.empty()) {
-    throw UserError(fmt::format("--profile-dir '{}' holds none of gemm.csv, attention_prefill.csv, "
-                                "attention_decode.csv, collectives.csv (see docs/profile-format.md)",
-                                dir));
+    throw UserError(
+        fmt::format("--profile-dir '{}' holds none of gemm.csv, attention_prefill.csv, "
+                    "attention_decode.csv, collectives.csv (see docs/profile-format.md)",
+                    dir));
   }
   auto ops = std::make_unique<ProfileOps>(gpu, m, analytical_fallback ? make_analytical_ops(gpu) : nullptr);
   ops->set_elementwise(make_analytical_ops(gpu));

@@ -42,22 +42,25 @@ std::vector<Stage> split_stages(const Model& model, int pp) {
 }
 
 std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
-                                     const PlanOptions& options) {
+                                       const PlanOptions& options) {
   if (plan.dp < 1 || plan.tp < 1 || plan.pp < 1 || plan.ep < 1) {
     return PlanRejection{"invalid-degree", "dp, tp, pp and ep must each be at least 1"};
   }
   const int total = cluster.total_gpus();
   if (options.require_all_gpus && plan.gpus() != total) {
-    return PlanRejection{"gpu-count", fmt::format("dp×tp×pp = {}×{}×{} = {} GPUs, but the cluster has {} ({})",
-                                                  plan.dp, plan.tp, plan.pp, plan.gpus(), total, cluster.describe())};
+    return PlanRejection{"gpu-count",
+                         fmt::format("dp×tp×pp = {}×{}×{} = {} GPUs, but the cluster has {} ({})", plan.dp,
+                                     plan.tp, plan.pp, plan.gpus(), total, cluster.describe())};
   }
   if (plan.gpus() > total) {
-    return PlanRejection{"gpu-count", fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
+    return PlanRejection{"gpu-count",
+                         fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
   }
   if (!options.allow_cross_node_tp && plan.tp > cluster.gpus_per_node) {
-    return PlanRejection{"tp-spans-nodes",
-                         fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it",
-                                     plan.tp, cluster.gpus_per_node)};
+    return PlanRejection{
+        "tp-spans-nodes",
+        fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it", plan.tp,
+                    cluster.gpus_per_node)};
   }
   const int attn_tp = plan.attn_tp();
   for (const auto& cell : model.cells) {
@@ -67,28 +70,32 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
                            fmt::format("tp={} does not divide the {} attention heads", plan.tp, a.num_heads)};
     }
     if (a.kind == AttentionKind::MHA && a.num_kv_heads % attn_tp != 0 && attn_tp % a.num_kv_heads != 0) {
-      return PlanRejection{"tp-divides-kv-heads",
-                           fmt::format("tp={} and the {} KV heads do not divide one another", plan.tp, a.num_kv_heads)};
+      return PlanRejection{
+          "tp-divides-kv-heads",
+          fmt::format("tp={} and the {} KV heads do not divide one another", plan.tp, a.num_kv_heads)};
     }
     if (cell.ffn.is_moe()) {
       if (cell.ffn.num_experts % plan.ep != 0) {
-        return PlanRejection{"ep-divides-experts",
-                             fmt::format("ep={} does not divide the {} experts", plan.ep, cell.ffn.num_experts)};
+        return PlanRejection{"ep-divides-experts", fmt::format("ep={} does not divide the {} experts",
+                                                               plan.ep, cell.ffn.num_experts)};
       }
     }
   }
-  if (plan.ep > 1 && !model.is_moe()) return PlanRejection{"ep-needs-moe", "ep > 1 needs a mixture-of-experts model"};
+  if (plan.ep > 1 && !model.is_moe())
+    return PlanRejection{"ep-needs-moe", "ep > 1 needs a mixture-of-experts model"};
   if (plan.ep > plan.tp) {
-    return PlanRejection{"ep-exceeds-tp",
-                         fmt::format("ep={} exceeds tp={}: experts are spread over the tp group", plan.ep, plan.tp)};
+    return PlanRejection{
+        "ep-exceeds-tp",
+        fmt::format("ep={} exceeds tp={}: experts are spread over the tp group", plan.ep, plan.tp)};
   }
   if (plan.ep > 1 && plan.tp % plan.ep != 0) {
     return PlanRejection{"ep-divides-tp", fmt::format("ep={} does not divide tp={}", plan.ep, plan.tp)};
   }
   if (plan.attn_dp && (!model.is_moe() || plan.ep != plan.tp || plan.tp < 2)) {
-    return PlanRejection{"dp-attention-needs-full-ep",
-                         "data-parallel attention needs a MoE model with ep == tp >= 2 (experts spread over every GPU "
-                         "of the group)"};
+    return PlanRejection{
+        "dp-attention-needs-full-ep",
+        "data-parallel attention needs a MoE model with ep == tp >= 2 (experts spread over every GPU "
+        "of the group)"};
   }
   if (model.is_moe()) {
     for (const auto& cell : model.cells) {
@@ -171,7 +178,9 @@ double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, 
   // Vocab-parallel over the attention's TP group (replicated on every data-parallel attention rank).
   const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.attn_tp();
   if (s.has_embedding) {
-    bytes += (vocab_rows + static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) * eb;
+    bytes += (vocab_rows +
+              static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) *
+             eb;
   }
   if (s.has_lm_head) {
     // A tied LM head shares the embedding's memory unless the pipeline puts them on different stages.
@@ -213,18 +222,23 @@ double stage_kv_elements_per_token(const Model& model, const Plan& plan, const S
   auto per_layer = [&](const Cell& cell) {
     const auto& a = cell.attn;
     if (cell.role == CellRole::Encoder) return 0.0;  // encoder layers keep no cache
-    if (a.kind == AttentionKind::MLA) return static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
+    if (a.kind == AttentionKind::MLA)
+      return static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
     return 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.attn_tp()) * a.head_dim);
   };
   double e = 0;
-  for (std::size_t c = 0; c < model.cells.size(); ++c) e += static_cast<double>(s.cell_counts[c]) * per_layer(model.cells[c]);
+  for (std::size_t c = 0; c < model.cells.size(); ++c)
+    e += static_cast<double>(s.cell_counts[c]) * per_layer(model.cells[c]);
   if (s.has_lm_head && model.draft_layers > 0) {
-    e += static_cast<double>(model.draft_layers) * per_layer(model.cells[static_cast<std::size_t>(model.draft_cell)]);
+    e += static_cast<double>(model.draft_layers) *
+         per_layer(model.cells[static_cast<std::size_t>(model.draft_cell)]);
   }
   return e;
 }
 
-std::int64_t MemoryFootprint::kv_tokens() const { return kv_blocks * block_size; }
+std::int64_t MemoryFootprint::kv_tokens() const {
+  return kv_blocks * block_size;
+}
 
 MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, const Plan& plan,
                                  const Precision& precision, const MemoryKnobs& knobs) {
@@ -247,9 +261,11 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
       if (s.cell_counts[c] == 0) continue;
       const auto& cell = model.cells[c];
       const double qkv =
-          static_cast<double>((cell.attn.num_heads + 2 * cell.attn.num_kv_heads) * cell.attn.head_dim) / plan.attn_tp();
+          static_cast<double>((cell.attn.num_heads + 2 * cell.attn.num_kv_heads) * cell.attn.head_dim) /
+          plan.attn_tp();
       double inter = static_cast<double>(cell.ffn.intermediate) / plan.attn_tp();
-      if (cell.ffn.is_moe()) inter = static_cast<double>(cell.ffn.intermediate * cell.ffn.top_k) / plan.expert_tp();
+      if (cell.ffn.is_moe())
+        inter = static_cast<double>(cell.ffn.intermediate * cell.ffn.top_k) / plan.expert_tp();
       const double ffn = (cell.ffn.gated ? 3.0 : 2.0) * inter;
       widest = std::max(widest, std::max(qkv, ffn));
     }
@@ -276,7 +292,8 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
   // Every stage must hold the KV of every token in flight: the scarcest stage sets the block count.
   // With data-parallel attention each GPU caches its own sequences: the group holds tp times more.
   if (std::isfinite(min_kv_tokens) && min_kv_tokens > 0) {
-    f.kv_blocks = static_cast<std::int64_t>(std::floor(min_kv_tokens / knobs.block_size)) * (plan.attn_dp ? plan.tp : 1);
+    f.kv_blocks = static_cast<std::int64_t>(std::floor(min_kv_tokens / knobs.block_size)) *
+                  (plan.attn_dp ? plan.tp : 1);
   }
   return f;
 }

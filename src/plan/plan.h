@@ -16,7 +16,7 @@ namespace apex {
 // One pipeline stage of a replica: a contiguous layer range, as counts per cell.
 struct Stage {
   std::int64_t first_layer = 0, end_layer = 0;  // [first, end)
-  std::vector<std::int64_t> cell_counts;         // layers of each model cell in this stage
+  std::vector<std::int64_t> cell_counts;        // layers of each model cell in this stage
   bool has_embedding = false;
   bool has_lm_head = false;
   std::int64_t num_layers() const { return end_layer - first_layer; }
@@ -27,18 +27,18 @@ struct Stage {
 //    (attn_dp: each GPU runs attention for its own 1/tp of the sequences with full weights);
 //  * MoE experts split over ep GPUs, each expert tensor-parallel over tp/ep GPUs (EP×TP).
 struct Plan {
-  int dp = 1;  // replicas behind the router
-  int tp = 1;  // GPUs per pipeline stage (the tensor/expert-parallel group)
-  int pp = 1;  // pipeline stages per replica
-  int ep = 1;  // expert-parallel width of MoE layers (divides tp; MoE only)
-  bool attn_dp = false;  // data-parallel attention over the tp group (MoE with ep == tp)
+  int dp = 1;                 // replicas behind the router
+  int tp = 1;                 // GPUs per pipeline stage (the tensor/expert-parallel group)
+  int pp = 1;                 // pipeline stages per replica
+  int ep = 1;                 // expert-parallel width of MoE layers (divides tp; MoE only)
+  bool attn_dp = false;       // data-parallel attention over the tp group (MoE with ep == tp)
   std::vector<Stage> stages;  // pp entries, filled by make_plan
 
   int gpus_per_replica() const { return tp * pp; }
   int gpus() const { return dp * tp * pp; }
-  int attn_tp() const { return attn_dp ? 1 : tp; }   // tensor-parallel width of attention
-  int expert_tp() const { return tp / ep; }          // tensor-parallel width of one expert
-  std::string label() const;  // "dp2-tp4-pp1", "dp1-tp8-pp1-ep8-dpattn"
+  int attn_tp() const { return attn_dp ? 1 : tp; }  // tensor-parallel width of attention
+  int expert_tp() const { return tp / ep; }         // tensor-parallel width of one expert
+  std::string label() const;                        // "dp2-tp4-pp1", "dp1-tp8-pp1-ep8-dpattn"
 };
 
 // vLLM's layer partition: layers/pp each, the remainder spread over the stages before the last
@@ -60,7 +60,7 @@ struct PlanOptions {
   bool require_all_gpus = true;  // dp·tp·pp must equal the cluster's GPU count
 };
 std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
-                                     const PlanOptions& options = {});
+                                       const PlanOptions& options = {});
 
 // Precision choices of a deployment.
 struct Precision {
@@ -81,12 +81,12 @@ struct MemoryKnobs {
 };
 
 struct MemoryFootprint {
-  double capacity = 0;       // GPU memory the driver reports
-  double budget = 0;         // capacity × gpu_memory_utilization
-  double weights = 0;        // heaviest stage, per GPU
-  double activation = 0;     // peak activation of the profile run, per GPU
-  double runtime_reserve = 0;  // NCCL / cuBLAS workspaces and other non-torch memory
-  double kv_cache = 0;       // what is left for the KV cache (may be negative)
+  double capacity = 0;            // GPU memory the driver reports
+  double budget = 0;              // capacity × gpu_memory_utilization
+  double weights = 0;             // heaviest stage, per GPU
+  double activation = 0;          // peak activation of the profile run, per GPU
+  double runtime_reserve = 0;     // NCCL / cuBLAS workspaces and other non-torch memory
+  double kv_cache = 0;            // what is left for the KV cache (may be negative)
   double kv_bytes_per_token = 0;  // per GPU, heaviest stage
   std::int64_t kv_blocks = 0;     // blocks of block_size tokens per replica
   std::int64_t kv_tokens() const;
@@ -103,7 +103,8 @@ struct LocalKv {
   std::int64_t span = 0;
   std::int64_t equivalent(std::int64_t len) const {
     if (share <= 0 || len <= span) return len;
-    return static_cast<std::int64_t>(std::ceil((1.0 - share) * static_cast<double>(len) + share * static_cast<double>(span)));
+    return static_cast<std::int64_t>(
+        std::ceil((1.0 - share) * static_cast<double>(len) + share * static_cast<double>(span)));
   }
 };
 LocalKv local_kv_of(const Model& model, int block_size);

@@ -27,13 +27,21 @@ Json summary_json(const Summary& s) {
 
 Json plan_json(const Plan& p) {
   Json stages = Json::array();
-  for (const auto& s : p.stages) stages.push_back(Json{{"first_layer", s.first_layer}, {"num_layers", s.num_layers()}});
-  return Json{{"dp", p.dp},         {"tp", p.tp},       {"pp", p.pp},         {"ep", p.ep},
-              {"attention", p.attn_dp ? "data-parallel" : "tensor-parallel"}, {"gpus", p.gpus()},
-              {"label", p.label()}, {"stages", stages}};
+  for (const auto& s : p.stages)
+    stages.push_back(Json{{"first_layer", s.first_layer}, {"num_layers", s.num_layers()}});
+  return Json{{"dp", p.dp},
+              {"tp", p.tp},
+              {"pp", p.pp},
+              {"ep", p.ep},
+              {"attention", p.attn_dp ? "data-parallel" : "tensor-parallel"},
+              {"gpus", p.gpus()},
+              {"label", p.label()},
+              {"stages", stages}};
 }
 
-std::string ms(double s) { return fmt::format("{:.1f}", s * 1e3); }
+std::string ms(double s) {
+  return fmt::format("{:.1f}", s * 1e3);
+}
 
 }  // namespace
 
@@ -47,10 +55,12 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
   const int k = e.costs.spec_tokens;
   const bool mtp = d.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
   if (e.name == "sglang") {
-    cmd = fmt::format("python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
-                      "--max-running-requests {} --mem-fraction-static {:.2f}",
-                      model, plan.tp * plan.dp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
-    if (plan.dp > 1 || plan.attn_dp) cmd += fmt::format(" --dp {}", plan.attn_dp ? plan.tp * plan.dp : plan.dp);
+    cmd = fmt::format(
+        "python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
+        "--max-running-requests {} --mem-fraction-static {:.2f}",
+        model, plan.tp * plan.dp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
+    if (plan.dp > 1 || plan.attn_dp)
+      cmd += fmt::format(" --dp {}", plan.attn_dp ? plan.tp * plan.dp : plan.dp);
     if (plan.attn_dp) cmd += " --enable-dp-attention";
     if (plan.ep > 1) cmd += fmt::format(" --ep-size {}", plan.ep);
     if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
@@ -58,33 +68,39 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8_e4m3";
     if (!e.prefix_caching) cmd += " --disable-radix-cache";
     if (k > 0) {
-      cmd += fmt::format(" --speculative-algorithm {} --speculative-num-steps {} --speculative-eagle-topk 1 "
-                         "--speculative-num-draft-tokens {}",
-                         mtp ? "NEXTN" : "EAGLE", k, k + 1);
+      cmd += fmt::format(
+          " --speculative-algorithm {} --speculative-num-steps {} --speculative-eagle-topk 1 "
+          "--speculative-num-draft-tokens {}",
+          mtp ? "NEXTN" : "EAGLE", k, k + 1);
       if (!mtp) cmd += " --speculative-draft-model-path <EAGLE draft checkpoint>";
     }
   } else if (e.name == "trtllm") {
-    cmd = fmt::format("trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
-                      "--kv_cache_free_gpu_memory_fraction {:.2f}",
-                      model, plan.tp, plan.pp, e.max_num_seqs, e.max_num_batched_tokens, e.kv_free_fraction);
+    cmd = fmt::format(
+        "trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
+        "--kv_cache_free_gpu_memory_fraction {:.2f}",
+        model, plan.tp, plan.pp, e.max_num_seqs, e.max_num_batched_tokens, e.kv_free_fraction);
     if (plan.ep > 1) cmd += fmt::format(" --ep_size {}", plan.ep);
     if (plan.dp > 1) cmd += fmt::format("   # x{} replicas behind a load balancer", plan.dp);
     if (k > 0) {
       cmd += fmt::format("{}speculative_config {{decoding_type: {}, {}: {}}} in --extra_llm_api_options",
-                         plan.dp > 1 ? "; " : "   # ", mtp ? "MTP" : "Eagle", mtp ? "num_nextn_predict_layers" : "max_draft_len", k);
+                         plan.dp > 1 ? "; " : "   # ", mtp ? "MTP" : "Eagle",
+                         mtp ? "num_nextn_predict_layers" : "max_draft_len", k);
     }
   } else {
     // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
     // One vLLM deployment serves one replica's expert group; further replicas are more deployments.
     const int tp = plan.attn_dp ? 1 : plan.tp;
     const int dp = plan.attn_dp ? plan.tp : plan.dp;
-    cmd = fmt::format("vllm serve {} --tensor-parallel-size {} --pipeline-parallel-size {}", model, tp, plan.pp);
+    cmd = fmt::format("vllm serve {} --tensor-parallel-size {} --pipeline-parallel-size {}", model, tp,
+                      plan.pp);
     if (dp > 1) cmd += fmt::format(" --data-parallel-size {}", dp);
     if (plan.ep > 1) cmd += " --enable-expert-parallel";
-    cmd += fmt::format(" --max-num-seqs {} --max-num-batched-tokens {} --gpu-memory-utilization {:.2f} --block-size {}",
-                       e.max_num_seqs, e.max_num_batched_tokens, e.gpu_memory_utilization, e.block_size);
+    cmd += fmt::format(
+        " --max-num-seqs {} --max-num-batched-tokens {} --gpu-memory-utilization {:.2f} --block-size {}",
+        e.max_num_seqs, e.max_num_batched_tokens, e.gpu_memory_utilization, e.block_size);
     if (d.max_model_len) cmd += fmt::format(" --max-model-len {}", *d.max_model_len);
-    if (e.name == "vllm-0.6") cmd += e.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill";
+    if (e.name == "vllm-0.6")
+      cmd += e.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill";
     if (!e.costs.custom_all_reduce) cmd += " --disable-custom-all-reduce";
     if (e.name == "vllm" && !e.prefix_caching) cmd += " --no-enable-prefix-caching";
     if (e.name == "vllm-0.6" && e.prefix_caching) cmd += " --enable-prefix-caching";
@@ -92,15 +108,19 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
     if (d.precision.weight == DType::INT4) cmd += "   # serve an AWQ/GPTQ int4 checkpoint";
     if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8";
     if (k > 0) {
-      cmd += mtp ? fmt::format(" --speculative-config '{{\"method\":\"mtp\",\"num_speculative_tokens\":{}}}'", k)
-                 : fmt::format(" --speculative-config '{{\"method\":\"eagle3\",\"model\":\"<EAGLE-3 draft "
-                               "checkpoint>\",\"num_speculative_tokens\":{}}}'",
-                               k);
+      cmd +=
+          mtp ? fmt::format(" --speculative-config '{{\"method\":\"mtp\",\"num_speculative_tokens\":{}}}'", k)
+              : fmt::format(
+                    " --speculative-config '{{\"method\":\"eagle3\",\"model\":\"<EAGLE-3 draft "
+                    "checkpoint>\",\"num_speculative_tokens\":{}}}'",
+                    k);
     }
     if (plan.ep > 1 && plan.ep != plan.tp && !plan.attn_dp) {
-      cmd += "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
+      cmd +=
+          "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
     }
-    if (plan.attn_dp && plan.dp > 1) cmd += fmt::format("   # x{} deployments behind a load balancer", plan.dp);
+    if (plan.attn_dp && plan.dp > 1)
+      cmd += fmt::format("   # x{} deployments behind a load balancer", plan.dp);
   }
   return cmd;
 }
@@ -124,7 +144,8 @@ std::vector<std::pair<const char*, double>> breakdown_parts(const TimeBreakdown&
 
 double breakdown_total(const TimeBreakdown& t) {
   double total = 0;
-  for (const auto& [name, s] : breakdown_parts(t)) total += s;
+  for (const auto& [name, s] : breakdown_parts(t))
+    total += s;
   return total;
 }
 
@@ -181,16 +202,17 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
     j["engine"]["block_size"] = engine->block_size;
     j["engine"]["chunked_prefill"] = engine->chunked_prefill;
   }
-  j["counters"] = Json{{"iterations", r.iterations},
-                       {"preemptions", r.preemptions},
-                       {"mean_batch_seqs", r.mean_batch_seqs},
-                       {"mean_batch_tokens", r.mean_batch_tokens},
-                       {"busy_fraction", r.busy_fraction},
-                       {"peak_kv_utilization", r.peak_kv_utilization},
-                       {"peak_active_requests", r.peak_active_requests},
-                       {"prefix_cache_hit_rate", r.prompt_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
-                                                                           static_cast<double>(r.prompt_tokens)
-                                                                     : 0.0}};
+  j["counters"] =
+      Json{{"iterations", r.iterations},
+           {"preemptions", r.preemptions},
+           {"mean_batch_seqs", r.mean_batch_seqs},
+           {"mean_batch_tokens", r.mean_batch_tokens},
+           {"busy_fraction", r.busy_fraction},
+           {"peak_kv_utilization", r.peak_kv_utilization},
+           {"peak_active_requests", r.peak_active_requests},
+           {"prefix_cache_hit_rate", r.prompt_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
+                                                               static_cast<double>(r.prompt_tokens)
+                                                         : 0.0}};
   if (r.time.measured) j["breakdown"] = breakdown_json(r.time);
   return j;
 }
@@ -198,7 +220,8 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
 Json rejected_json(const PlanOutcome& o) {
   Plan p = o.candidate.plan;
   Json j;
-  j["plan"] = Json{{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"gpus", p.gpus()}, {"label", p.label()}};
+  j["plan"] =
+      Json{{"dp", p.dp}, {"tp", p.tp}, {"pp", p.pp}, {"ep", p.ep}, {"gpus", p.gpus()}, {"label", p.label()}};
   j["feasible"] = false;
   j["reason"] = o.detail;
   j["reason_code"] = o.reason;
@@ -224,12 +247,19 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
   j["best"] = plans.empty() ? Json() : plans.front();
   j["plans"] = plans;
   Json rejected = Json::object();
-  for (const auto& [k, v] : s.rejected) rejected[k] = v;
+  for (const auto& [k, v] : s.rejected)
+    rejected[k] = v;
   Json examples = Json::array();
-  for (const auto& e : s.rejected_examples) examples.push_back(rejected_json(e));
-  j["stats"] = Json{{"enumerated", s.enumerated}, {"feasible", s.feasible}, {"simulated", s.simulated},
-                    {"pruned", s.pruned},         {"wall_s", s.wall_s},     {"threads", s.threads},
-                    {"rejected", rejected},       {"rejected_examples", examples},
+  for (const auto& e : s.rejected_examples)
+    examples.push_back(rejected_json(e));
+  j["stats"] = Json{{"enumerated", s.enumerated},
+                    {"feasible", s.feasible},
+                    {"simulated", s.simulated},
+                    {"pruned", s.pruned},
+                    {"wall_s", s.wall_s},
+                    {"threads", s.threads},
+                    {"rejected", rejected},
+                    {"rejected_examples", examples},
                     {"objective", objective_name(s.objective)}};
   if (s.baseline && s.baseline->result && !s.ranked.empty()) {
     const double base = s.baseline->score, best = s.ranked.front().score;
@@ -239,8 +269,11 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
   } else if (!s.baseline_note.empty()) {
     j["baseline"] = Json{{"note", s.baseline_note}};
   }
-  j["run"] = Json{{"model", info.model}, {"cluster", info.cluster}, {"workload", info.workload},
-                  {"engine", info.engine}, {"precision", info.precision}};
+  j["run"] = Json{{"model", info.model},
+                  {"cluster", info.cluster},
+                  {"workload", info.workload},
+                  {"engine", info.engine},
+                  {"precision", info.precision}};
   return j;
 }
 
@@ -248,13 +281,17 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
   std::string out;
   out += fmt::format("APEX simulate — {} on {}\n", info.model, info.cluster);
   out += fmt::format("  workload   {}\n", info.workload);
-  out += fmt::format("  engine     {} {} (max_num_seqs {}, max_num_batched_tokens {}, chunked prefill {}, block {})\n",
-                     e.name, e.version, e.max_num_seqs, e.max_num_batched_tokens, e.chunked_prefill ? "on" : "off",
-                     e.block_size);
-  out += fmt::format("  plan       {} ({} GPUs), precision {}\n\n", r.plan.label(), r.plan.gpus(), info.precision);
-  out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}   (milliseconds)\n", "latency", "mean", "p50", "p90", "p99");
+  out += fmt::format(
+      "  engine     {} {} (max_num_seqs {}, max_num_batched_tokens {}, chunked prefill {}, block {})\n",
+      e.name, e.version, e.max_num_seqs, e.max_num_batched_tokens, e.chunked_prefill ? "on" : "off",
+      e.block_size);
+  out += fmt::format("  plan       {} ({} GPUs), precision {}\n\n", r.plan.label(), r.plan.gpus(),
+                     info.precision);
+  out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}   (milliseconds)\n", "latency", "mean", "p50",
+                     "p90", "p99");
   auto row = [&](const char* name, const Summary& s) {
-    out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}\n", name, ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99));
+    out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}\n", name, ms(s.mean), ms(s.p50), ms(s.p90),
+                       ms(s.p99));
   };
   row("TTFT", r.ttft);
   row("TPOT", r.tpot);
@@ -266,23 +303,26 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      r.output_tokens);
   out += fmt::format("  throughput          {:.1f} output tok/s, {:.3f} req/s over a {:.1f} s makespan\n",
                      r.throughput_tokens_per_s, r.requests_per_s, r.makespan);
-  out += fmt::format("  utilization         MFU {:.1f}%, MBU {:.1f}%, busy {:.1f}%\n", r.mfu * 100, r.mbu * 100,
-                     r.busy_fraction * 100);
-  out += fmt::format("  energy              {:.3g} kJ: {:.3f} J per output token, {:.1f} J per request, "
-                     "{:.0f} W per GPU on average\n",
-                     r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
+  out += fmt::format("  utilization         MFU {:.1f}%, MBU {:.1f}%, busy {:.1f}%\n", r.mfu * 100,
+                     r.mbu * 100, r.busy_fraction * 100);
+  out += fmt::format(
+      "  energy              {:.3g} kJ: {:.3f} J per output token, {:.1f} J per request, "
+      "{:.0f} W per GPU on average\n",
+      r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
   out += fmt::format("  SLO attainment      {:.1f}%\n", r.slo_attainment * 100);
-  out += fmt::format("  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
-                     format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),
-                     format_bytes(r.memory.activation), format_bytes(r.memory.runtime_reserve),
-                     format_bytes(r.memory.capacity));
-  out += fmt::format("  scheduler           {} iterations, mean batch {:.1f} seqs / {:.0f} tokens, {} preemptions, "
-                     "peak KV use {:.0f}%\n",
-                     r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions,
-                     r.peak_kv_utilization * 100);
+  out += fmt::format(
+      "  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
+      format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),
+      format_bytes(r.memory.activation), format_bytes(r.memory.runtime_reserve),
+      format_bytes(r.memory.capacity));
+  out += fmt::format(
+      "  scheduler           {} iterations, mean batch {:.1f} seqs / {:.0f} tokens, {} preemptions, "
+      "peak KV use {:.0f}%\n",
+      r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions, r.peak_kv_utilization * 100);
   if (r.prefix_hit_tokens > 0) {
     out += fmt::format("  prefix cache        {:.1f}% of prompt tokens served from cached prefixes\n",
-                       100.0 * static_cast<double>(r.prefix_hit_tokens) / static_cast<double>(std::max<std::uint64_t>(1, r.prompt_tokens)));
+                       100.0 * static_cast<double>(r.prefix_hit_tokens) /
+                           static_cast<double>(std::max<std::uint64_t>(1, r.prompt_tokens)));
   }
   if (r.time.measured) {
     const double total = breakdown_total(r.time);
@@ -291,9 +331,10 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
       if (total > 0 && s > 0) out += fmt::format(" {} {:.1f}%", name, 100 * s / total);
     }
     if (r.plan.pp > 1) {
-      out += fmt::format(" (of {:.2f} s: stage times summed over the {} stages, CPU overhead and transfers per "
-                         "micro-batch)\n",
-                         total, r.plan.pp);
+      out += fmt::format(
+          " (of {:.2f} s: stage times summed over the {} stages, CPU overhead and transfers per "
+          "micro-batch)\n",
+          total, r.plan.pp);
     } else {
       out += fmt::format(" (of {:.2f} s of replica time)\n", total);
     }
@@ -305,28 +346,31 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
 std::string search_table(const SearchReport& s, const RunInfo& info) {
   std::string out;
   out += fmt::format("APEX search — {} on {}\n", info.model, info.cluster);
-  out += fmt::format("  workload   {}\n  engine     {}, precision {}\n  objective  {} ({} is better)\n\n", info.workload,
-                     info.engine, info.precision, objective_name(s.objective),
+  out += fmt::format("  workload   {}\n  engine     {}, precision {}\n  objective  {} ({} is better)\n\n",
+                     info.workload, info.engine, info.precision, objective_name(s.objective),
                      higher_is_better(s.objective) ? "higher" : "lower");
-  out += fmt::format("  {:>4} {:<22} {:>5} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11} {:>10}\n", "rank", "plan",
-                     "GPUs", "objective", "TTFT ms", "TPOT ms", "p99 TPOT", "E2E s", "out tok/s", "$/Mtok",
-                     "weights/GPU", "KV tokens");
+  out += fmt::format("  {:>4} {:<22} {:>5} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11} {:>10}\n",
+                     "rank", "plan", "GPUs", "objective", "TTFT ms", "TPOT ms", "p99 TPOT", "E2E s",
+                     "out tok/s", "$/Mtok", "weights/GPU", "KV tokens");
   int rank = 1;
   for (const auto& o : s.ranked) {
     const SimResult& r = *o.result;
-    out += fmt::format("  {:>4} {:<22} {:>5} {:>12.4g} {:>9} {:>9} {:>9} {:>9.2f} {:>10.1f} {:>8.2f} {:>11} {:>10}\n",
-                       rank++, o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean),
-                       ms(r.tpot.p99), r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens,
-                       format_bytes(r.memory.weights), r.memory.kv_tokens());
+    out += fmt::format(
+        "  {:>4} {:<22} {:>5} {:>12.4g} {:>9} {:>9} {:>9} {:>9.2f} {:>10.1f} {:>8.2f} {:>11} {:>10}\n",
+        rank++, o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean), ms(r.tpot.p99),
+        r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens, format_bytes(r.memory.weights),
+        r.memory.kv_tokens());
   }
   if (!s.ranked.empty()) {
     const auto& best = s.ranked.front();
-    out += fmt::format("\n  best plan: {} — {} = {:.4g}", best.candidate.label(), objective_name(s.objective), best.score);
+    out += fmt::format("\n  best plan: {} — {} = {:.4g}", best.candidate.label(), objective_name(s.objective),
+                       best.score);
     if (s.baseline && s.baseline->result) {
       const double base = s.baseline->score;
       if (base > 0 && best.score > 0) {
         const double speedup = higher_is_better(s.objective) ? best.score / base : base / best.score;
-        out += fmt::format(" ({:.2f}x vs the naive plan {}: {:.4g})", speedup, s.baseline->candidate.plan.label(), base);
+        out += fmt::format(" ({:.2f}x vs the naive plan {}: {:.4g})", speedup,
+                           s.baseline->candidate.plan.label(), base);
       }
     }
     out += "\n";
@@ -338,13 +382,15 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
         ttft = std::min(ttft, o.result->ttft.mean);
         tpot = std::min(tpot, o.result->tpot.mean);
       }
-      out += fmt::format("  note: no plan meets the SLOs for any request; the best mean TTFT is {} ms and the best "
-                         "mean TPOT {} ms (loosen the SLOs, add GPUs, use --weight-dtype fp8 or lower the load)\n",
-                         ms(ttft), ms(tpot));
+      out += fmt::format(
+          "  note: no plan meets the SLOs for any request; the best mean TTFT is {} ms and the best "
+          "mean TPOT {} ms (loosen the SLOs, add GPUs, use --weight-dtype fp8 or lower the load)\n",
+          ms(ttft), ms(tpot));
     }
   }
-  out += fmt::format("  plans: {} enumerated, {} feasible, {} simulated, {} pruned by bound, {:.2f} s on {} thread{}\n",
-                     s.enumerated, s.feasible, s.simulated, s.pruned, s.wall_s, s.threads, s.threads == 1 ? "" : "s");
+  out += fmt::format(
+      "  plans: {} enumerated, {} feasible, {} simulated, {} pruned by bound, {:.2f} s on {} thread{}\n",
+      s.enumerated, s.feasible, s.simulated, s.pruned, s.wall_s, s.threads, s.threads == 1 ? "" : "s");
   if (!s.rejected.empty()) {
     out += "  rejected:\n";
     for (const auto& [k, v] : s.rejected) {
@@ -360,23 +406,27 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
 
 namespace {
 std::string csv_header() {
-  return "plan,dp,tp,pp,ep,gpus,ttft_mean_s,ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_mean_s,tpot_p50_s,tpot_p90_s,"
+  return "plan,dp,tp,pp,ep,gpus,ttft_mean_s,ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_mean_s,tpot_p50_s,tpot_p90_"
+         "s,"
          "tpot_p99_s,itl_mean_s,itl_p99_s,e2e_mean_s,e2e_p50_s,e2e_p90_s,e2e_p99_s,throughput_tokens_per_s,"
-         "requests_per_s,makespan_s,mfu,mbu,energy_j,slo_attainment,weights_bytes_per_gpu,kv_cache_bytes_per_gpu,"
+         "requests_per_s,makespan_s,mfu,mbu,energy_j,slo_attainment,weights_bytes_per_gpu,kv_cache_bytes_per_"
+         "gpu,"
          "activation_bytes_per_gpu";
 }
 std::string csv_row(const SimResult& r, const std::string& label) {
-  return fmt::format("{},{},{},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},"
-                     "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.0f},{:.0f},{:.0f}",
-                     label, r.plan.dp, r.plan.tp, r.plan.pp, r.plan.ep, r.plan.gpus(), r.ttft.mean, r.ttft.p50,
-                     r.ttft.p90, r.ttft.p99, r.tpot.mean, r.tpot.p50, r.tpot.p90, r.tpot.p99, r.itl.mean, r.itl.p99,
-                     r.e2e.mean, r.e2e.p50, r.e2e.p90, r.e2e.p99, r.throughput_tokens_per_s, r.requests_per_s,
-                     r.makespan, r.mfu, r.mbu, r.energy_j, r.slo_attainment, r.memory.weights, r.memory.kv_cache,
-                     r.memory.activation);
+  return fmt::format(
+      "{},{},{},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},"
+      "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.0f},{:.0f},{:.0f}",
+      label, r.plan.dp, r.plan.tp, r.plan.pp, r.plan.ep, r.plan.gpus(), r.ttft.mean, r.ttft.p50, r.ttft.p90,
+      r.ttft.p99, r.tpot.mean, r.tpot.p50, r.tpot.p90, r.tpot.p99, r.itl.mean, r.itl.p99, r.e2e.mean,
+      r.e2e.p50, r.e2e.p90, r.e2e.p99, r.throughput_tokens_per_s, r.requests_per_s, r.makespan, r.mfu, r.mbu,
+      r.energy_j, r.slo_attainment, r.memory.weights, r.memory.kv_cache, r.memory.activation);
 }
 }  // namespace
 
-std::string simulate_csv(const SimResult& r) { return csv_header() + "\n" + csv_row(r, r.plan.label()) + "\n"; }
+std::string simulate_csv(const SimResult& r) {
+  return csv_header() + "\n" + csv_row(r, r.plan.label()) + "\n";
+}
 
 std::string search_csv(const SearchReport& s) {
   std::string out = "rank,objective," + csv_header() + "\n";

@@ -21,22 +21,24 @@ void Deployment::validate() const {
       for (const auto& n : dtype_names()) {
         if (g.supports(parse_dtype(n, flag))) ok.push_back(n);
       }
-      throw UserError(fmt::format("{} {}: {} has no {} tensor-core support; supported: {}", flag, dtype_name(t),
-                                  g.name, dtype_name(t), join(ok, ", ")));
+      throw UserError(fmt::format("{} {}: {} has no {} tensor-core support; supported: {}", flag,
+                                  dtype_name(t), g.name, dtype_name(t), join(ok, ", ")));
     }
   };
   check(precision.weight, "--weight-dtype");
   check(precision.activation, "--activation-dtype");
   const DType a = precision.activation, w = precision.weight;
   if ((a == DType::FP8 || a == DType::INT8) && w != a) {
-    throw UserError(fmt::format("--activation-dtype {} needs --weight-dtype {} (W8A8: both operands of the GEMM in 8 "
-                                "bits); weight-only quantization keeps 16-bit activations",
-                                dtype_name(a), dtype_name(a)));
+    throw UserError(
+        fmt::format("--activation-dtype {} needs --weight-dtype {} (W8A8: both operands of the GEMM in 8 "
+                    "bits); weight-only quantization keeps 16-bit activations",
+                    dtype_name(a), dtype_name(a)));
   }
   if (a == DType::INT4 || a == DType::FP4) {
-    throw UserError(fmt::format("--activation-dtype {}: 4-bit activations come with --weight-dtype fp4 (NVFP4); keep "
-                                "--activation-dtype bf16",
-                                dtype_name(a)));
+    throw UserError(
+        fmt::format("--activation-dtype {}: 4-bit activations come with --weight-dtype fp4 (NVFP4); keep "
+                    "--activation-dtype bf16",
+                    dtype_name(a)));
   }
   if (precision.kv == DType::FP8 && !g.supports(DType::FP8) && g.name.find("a100") == std::string::npos) {
     // fp8 KV caches are stored in 8 bits and upcast in the attention kernel; vLLM allows them on
@@ -48,22 +50,25 @@ void Deployment::validate() const {
                                 dtype_name(precision.kv)));
   }
   if ((precision.activation == DType::BF16 || precision.weight == DType::BF16) && g.peak_bf16 <= 0) {
-    throw UserError(fmt::format("{} has no bf16 support (compute capability < 8.0); pass --weight-dtype fp16 "
-                                "--activation-dtype fp16 --kv-dtype fp16",
-                                g.name));
+    throw UserError(
+        fmt::format("{} has no bf16 support (compute capability < 8.0); pass --weight-dtype fp16 "
+                    "--activation-dtype fp16 --kv-dtype fp16",
+                    g.name));
   }
   if (concurrency < 0) {
-    throw UserError(fmt::format("--concurrency must be a number of clients (0 = open arrivals), got {}", concurrency));
+    throw UserError(
+        fmt::format("--concurrency must be a number of clients (0 = open arrivals), got {}", concurrency));
   }
   const std::int64_t mml = effective_max_model_len();
   if (mml < 1) {
-    throw UserError(max_model_len ? fmt::format("--max-model-len must be at least 1, got {}", mml)
-                                  : fmt::format("{}: the model's max_position_embeddings is {}; pass --max-model-len",
-                                                model.name, model.max_positions));
+    throw UserError(max_model_len
+                        ? fmt::format("--max-model-len must be at least 1, got {}", mml)
+                        : fmt::format("{}: the model's max_position_embeddings is {}; pass --max-model-len",
+                                      model.name, model.max_positions));
   }
   if (mml > model.max_positions) {
-    throw UserError(fmt::format("--max-model-len {} exceeds the model's context of {} tokens", mml,
-                                model.max_positions));
+    throw UserError(
+        fmt::format("--max-model-len {} exceeds the model's context of {} tokens", mml, model.max_positions));
   }
   if (ttft_slo < 0 || tpot_slo < 0) throw UserError("SLOs must not be negative");
   if (expert_capacity_factor != 0 && !(expert_capacity_factor >= 1.0 && expert_capacity_factor <= 8.0)) {
@@ -91,15 +96,17 @@ EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
     // The encoder needs its whole input in one step: no chunked prefill, and a token budget that
     // holds the longest input (vLLM serves encoder-decoder models this way).
     if (o.chunked_prefill.value_or(false)) {
-      throw UserError(fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
-                                  "whole input in one step",
-                                  model.name));
+      throw UserError(
+          fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
+                      "whole input in one step",
+                      model.name));
     }
     o.chunked_prefill = false;
     if (!o.max_num_batched_tokens) {
       EngineOverrides probe = o;
       probe.chunked_prefill = true;
-      const int budget = resolve_engine(engine, cluster.gpu, effective_max_model_len(), probe).max_num_batched_tokens;
+      const int budget =
+          resolve_engine(engine, cluster.gpu, effective_max_model_len(), probe).max_num_batched_tokens;
       o.max_num_batched_tokens = static_cast<int>(
           std::max<std::int64_t>(budget, model.max_source_positions + model.max_target_positions));
     }
@@ -128,30 +135,31 @@ std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_reques
 
 std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
                                         std::int64_t longest_request) {
-  const MemoryFootprint f =
-      memory_footprint(d.model, d.cluster, plan, d.precision,
-                       engine.memory_knobs());
+  const MemoryFootprint f = memory_footprint(d.model, d.cluster, plan, d.precision, engine.memory_knobs());
   // With the hybrid KV manager a request holds less than its length in full-model tokens.
-  const std::int64_t need_tokens =
-      engine.free_local_kv ? local_kv_of(d.model, engine.block_size).equivalent(longest_request) : longest_request;
+  const std::int64_t need_tokens = engine.free_local_kv
+                                       ? local_kv_of(d.model, engine.block_size).equivalent(longest_request)
+                                       : longest_request;
   const double need_kv = static_cast<double>(need_tokens) * f.kv_bytes_per_token;
   const double fixed = f.weights + f.activation + f.runtime_reserve;
   if (fixed >= f.budget) {
-    return fmt::format("needs {} per GPU for weights ({}) + activations ({}) + reserve ({}) before any KV cache, "
-                       "has {} ({} × {:.2f})",
-                       format_bytes(fixed + need_kv), format_bytes(f.weights), format_bytes(f.activation),
-                       format_bytes(f.runtime_reserve), format_bytes(f.budget), format_bytes(f.capacity),
-                       engine.gpu_memory_utilization);
+    return fmt::format(
+        "needs {} per GPU for weights ({}) + activations ({}) + reserve ({}) before any KV cache, "
+        "has {} ({} × {:.2f})",
+        format_bytes(fixed + need_kv), format_bytes(f.weights), format_bytes(f.activation),
+        format_bytes(f.runtime_reserve), format_bytes(f.budget), format_bytes(f.capacity),
+        engine.gpu_memory_utilization);
   }
   const std::int64_t usable = usable_kv_tokens(f, plan, engine);
   if (usable < need_tokens) {
-    return fmt::format("KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {}{} ({} "
-                       "per GPU)",
-                       usable, format_bytes(f.kv_cache), plan.attn_dp ? ", one data-parallel attention rank" : "",
-                       longest_request,
-                       need_tokens != longest_request ? fmt::format(" (the KV of {} with local layers freed)", need_tokens)
-                                                      : std::string(),
-                       format_bytes(need_kv));
+    return fmt::format(
+        "KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {}{} ({} "
+        "per GPU)",
+        usable, format_bytes(f.kv_cache), plan.attn_dp ? ", one data-parallel attention rank" : "",
+        longest_request,
+        need_tokens != longest_request ? fmt::format(" (the KV of {} with local layers freed)", need_tokens)
+                                       : std::string(),
+        format_bytes(need_kv));
   }
   return std::nullopt;
 }
@@ -173,8 +181,8 @@ SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& 
   return c;
 }
 
-SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests, const EngineOverrides& extra,
-                        bool record_requests, bool breakdown) {
+SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
+                        const EngineOverrides& extra, bool record_requests, bool breakdown) {
   const EnginePolicy engine = d.engine_policy(extra);
   SimConfig c = sim_config(d, plan, engine);
   c.record_requests = record_requests;

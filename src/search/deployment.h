@@ -25,7 +25,7 @@ struct Deployment {
   EngineOverrides engine_overrides;
   RouterKind router = RouterKind::LeastLoaded;
   std::optional<std::int64_t> max_model_len;  // default: the model's max_position_embeddings
-  double ttft_slo = 0;  // seconds, 0 = none
+  double ttft_slo = 0;                        // seconds, 0 = none
   double tpot_slo = 0;
   double expert_skew = 0;  // MoE expert-load imbalance (power-law alpha of expert popularity; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless, as vLLM/SGLang serve)
@@ -58,6 +58,7 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
 
 SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& engine);
 SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
-                        const EngineOverrides& extra = {}, bool record_requests = false, bool breakdown = false);
+                        const EngineOverrides& extra = {}, bool record_requests = false,
+                        bool breakdown = false);
 
 }  // namespace apex

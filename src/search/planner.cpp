@@ -24,12 +24,18 @@ struct ObjectiveInfo {
   bool higher;
 };
 constexpr ObjectiveInfo kObjectives[] = {
-    {Objective::Throughput, "throughput", true}, {Objective::TtftMean, "ttft", false},
-    {Objective::TtftP50, "ttft-p50", false},     {Objective::TtftP99, "ttft-p99", false},
-    {Objective::TpotMean, "tpot", false},        {Objective::TpotP50, "tpot-p50", false},
-    {Objective::TpotP99, "tpot-p99", false},     {Objective::E2eMean, "e2e", false},
-    {Objective::E2eP50, "e2e-p50", false},       {Objective::E2eP99, "e2e-p99", false},
-    {Objective::Goodput, "goodput", true},       {Objective::Energy, "energy", false},
+    {Objective::Throughput, "throughput", true},
+    {Objective::TtftMean, "ttft", false},
+    {Objective::TtftP50, "ttft-p50", false},
+    {Objective::TtftP99, "ttft-p99", false},
+    {Objective::TpotMean, "tpot", false},
+    {Objective::TpotP50, "tpot-p50", false},
+    {Objective::TpotP99, "tpot-p99", false},
+    {Objective::E2eMean, "e2e", false},
+    {Objective::E2eP50, "e2e-p50", false},
+    {Objective::E2eP99, "e2e-p99", false},
+    {Objective::Goodput, "goodput", true},
+    {Objective::Energy, "energy", false},
     {Objective::Cost, "cost", false},
 };
 }  // namespace
@@ -37,7 +43,8 @@ constexpr ObjectiveInfo kObjectives[] = {
 const std::vector<std::string>& objective_names() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> n;
-    for (const auto& o : kObjectives) n.emplace_back(o.name);
+    for (const auto& o : kObjectives)
+      n.emplace_back(o.name);
     return n;
   }();
   return names;
@@ -76,18 +83,30 @@ std::string Candidate::label() const {
 
 double objective_value(Objective o, const SimResult& r, double price_per_gpu_hour) {
   switch (o) {
-    case Objective::Throughput: return r.throughput_tokens_per_s;
-    case Objective::TtftMean: return r.ttft.mean;
-    case Objective::TtftP50: return r.ttft.p50;
-    case Objective::TtftP99: return r.ttft.p99;
-    case Objective::TpotMean: return r.tpot.mean;
-    case Objective::TpotP50: return r.tpot.p50;
-    case Objective::TpotP99: return r.tpot.p99;
-    case Objective::E2eMean: return r.e2e.mean;
-    case Objective::E2eP50: return r.e2e.p50;
-    case Objective::E2eP99: return r.e2e.p99;
-    case Objective::Goodput: return r.goodput_requests_per_s;
-    case Objective::Energy: return r.energy_per_output_token_j;
+    case Objective::Throughput:
+      return r.throughput_tokens_per_s;
+    case Objective::TtftMean:
+      return r.ttft.mean;
+    case Objective::TtftP50:
+      return r.ttft.p50;
+    case Objective::TtftP99:
+      return r.ttft.p99;
+    case Objective::TpotMean:
+      return r.tpot.mean;
+    case Objective::TpotP50:
+      return r.tpot.p50;
+    case Objective::TpotP99:
+      return r.tpot.p99;
+    case Objective::E2eMean:
+      return r.e2e.mean;
+    case Objective::E2eP50:
+      return r.e2e.p50;
+    case Objective::E2eP99:
+      return r.e2e.p99;
+    case Objective::Goodput:
+      return r.goodput_requests_per_s;
+    case Objective::Energy:
+      return r.energy_per_output_token_j;
     case Objective::Cost: {
       if (r.output_tokens == 0) return std::numeric_limits<double>::infinity();
       const double dollars = price_per_gpu_hour * r.plan.gpus() * r.makespan / 3600.0;
@@ -158,8 +177,10 @@ struct Bound {
 class BoundCalculator {
  public:
   BoundCalculator(const Deployment& d, const Trace& trace, const Candidate& c, const EnginePolicy& engine)
-      : d_(d), trace_(trace), engine_(engine), cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(),
-                                                     engine.costs) {
+      : d_(d),
+        trace_(trace),
+        engine_(engine),
+        cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(), engine.costs) {
     cost_.set_expert_skew(d.expert_skew);
     cost_.set_expert_capacity_factor(d.expert_capacity_factor);
   }
@@ -202,7 +223,8 @@ class BoundCalculator {
         } else {
           b.prefill_seqs = 1;
           b.prefill_tokens = q;
-          b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(done) + (static_cast<double>(q) + 1) / 2);
+          b.prefill_pairs =
+              static_cast<double>(q) * (static_cast<double>(done) + (static_cast<double>(q) + 1) / 2);
           b.prefill_kv = done + q;
           b.prefill_pairs_window = cost_.local_pairs(done, q);
           b.prefill_kv_window = cost_.local_prefill_kv(done, q);
@@ -241,21 +263,45 @@ class BoundCalculator {
       return which == 0 ? s.mean : which == 1 ? s.p50 : s.p99;
     };
     switch (o) {
-      case Objective::Throughput: b.score = out_tokens / b.makespan; break;
-      case Objective::TtftMean: b.score = stat(ttft, 0); break;
-      case Objective::TtftP50: b.score = stat(ttft, 1); break;
-      case Objective::TtftP99: b.score = stat(ttft, 2); break;
-      case Objective::TpotMean: b.score = stat(tpot, 0); break;
-      case Objective::TpotP50: b.score = stat(tpot, 1); break;
-      case Objective::TpotP99: b.score = stat(tpot, 2); break;
-      case Objective::E2eMean: b.score = stat(e2e, 0); break;
-      case Objective::E2eP50: b.score = stat(e2e, 1); break;
-      case Objective::E2eP99: b.score = stat(e2e, 2); break;
-      case Objective::Goodput: b.score = static_cast<double>(meets) / b.makespan; break;
+      case Objective::Throughput:
+        b.score = out_tokens / b.makespan;
+        break;
+      case Objective::TtftMean:
+        b.score = stat(ttft, 0);
+        break;
+      case Objective::TtftP50:
+        b.score = stat(ttft, 1);
+        break;
+      case Objective::TtftP99:
+        b.score = stat(ttft, 2);
+        break;
+      case Objective::TpotMean:
+        b.score = stat(tpot, 0);
+        break;
+      case Objective::TpotP50:
+        b.score = stat(tpot, 1);
+        break;
+      case Objective::TpotP99:
+        b.score = stat(tpot, 2);
+        break;
+      case Objective::E2eMean:
+        b.score = stat(e2e, 0);
+        break;
+      case Objective::E2eP50:
+        b.score = stat(e2e, 1);
+        break;
+      case Objective::E2eP99:
+        b.score = stat(e2e, 2);
+        break;
+      case Objective::Goodput:
+        b.score = static_cast<double>(meets) / b.makespan;
+        break;
       case Objective::Energy:
         b.score = d_.cluster.gpu.power_idle_w * plan_gpus_ * b.makespan / out_tokens;
         break;
-      case Objective::Cost: b.score = price * plan_gpus_ * b.makespan / 3600.0 / out_tokens * 1e6; break;
+      case Objective::Cost:
+        b.score = price * plan_gpus_ * b.makespan / 3600.0 / out_tokens * 1e6;
+        break;
     }
     return b;
   }
@@ -270,12 +316,15 @@ class BoundCalculator {
   int plan_gpus_ = 1;
 };
 
-bool better(Objective o, double a, double b) { return higher_is_better(o) ? a > b : a < b; }
+bool better(Objective o, double a, double b) {
+  return higher_is_better(o) ? a > b : a < b;
+}
 
 // Ranking order: objective, then fewer GPUs, then plan id.
 bool rank_less(Objective o, const PlanOutcome& a, const PlanOutcome& b) {
   if (a.score != b.score) return better(o, a.score, b.score);
-  if (a.candidate.plan.gpus() != b.candidate.plan.gpus()) return a.candidate.plan.gpus() < b.candidate.plan.gpus();
+  if (a.candidate.plan.gpus() != b.candidate.plan.gpus())
+    return a.candidate.plan.gpus() < b.candidate.plan.gpus();
   return a.candidate.id < b.candidate.id;
 }
 
@@ -312,16 +361,19 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     throw UserError("--objective goodput needs --ttft-slo-ms and/or --tpot-slo-ms");
   }
   const std::int64_t longest = required_kv_tokens(d, trace.max_total());
-  const bool tpot_objective = options.objective == Objective::TpotMean || options.objective == Objective::TpotP50 ||
+  const bool tpot_objective = options.objective == Objective::TpotMean ||
+                              options.objective == Objective::TpotP50 ||
                               options.objective == Objective::TpotP99;
   if (tpot_objective && std::all_of(trace.requests.begin(), trace.requests.end(),
                                     [](const Request& r) { return r.output <= 1; })) {
-    throw UserError("--objective tpot is undefined: every request generates one token (TPOT needs two); rank by ttft "
-                    "or e2e instead");
+    throw UserError(
+        "--objective tpot is undefined: every request generates one token (TPOT needs two); rank by ttft "
+        "or e2e instead");
   }
   if (longest > d.effective_max_model_len()) {
-    throw UserError(fmt::format("the workload's longest request needs {} tokens but the max model length is {}",
-                                longest, d.effective_max_model_len()));
+    throw UserError(
+        fmt::format("the workload's longest request needs {} tokens but the max model length is {}", longest,
+                    d.effective_max_model_len()));
   }
 
   std::vector<Candidate> all = enumerate_plans(d, options);
@@ -357,11 +409,10 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     if (auto why = memory_check(d, o.candidate.plan, engine, longest)) {
       o.reason = why->find("before any KV cache") != std::string::npos ? "memory-weights" : "memory-kv-cache";
       o.detail = *why;
-      const MemoryFootprint f = memory_footprint(
-          d.model, d.cluster, o.candidate.plan, d.precision,
-          engine.memory_knobs());
-      const double need = f.weights + f.activation + f.runtime_reserve +
-                          static_cast<double>(longest) * f.kv_bytes_per_token;
+      const MemoryFootprint f =
+          memory_footprint(d.model, d.cluster, o.candidate.plan, d.precision, engine.memory_knobs());
+      const double need =
+          f.weights + f.activation + f.runtime_reserve + static_cast<double>(longest) * f.kv_bytes_per_token;
       const double ratio = need / f.budget;
       if (!nearest || ratio < nearest->first) nearest = std::make_pair(ratio, o);
       reject(std::move(o));
@@ -373,7 +424,8 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   report.feasible = feasible.size();
   if (feasible.empty()) {
     std::string hist;
-    for (const auto& [k, v] : report.rejected) hist += fmt::format("\n  {:<22} {}", k, v);
+    for (const auto& [k, v] : report.rejected)
+      hist += fmt::format("\n  {:<22} {}", k, v);
     std::string miss;
     if (nearest) {
       miss = fmt::format("\nnearest miss: {}: {}; try more GPUs, --weight-dtype fp8 or int4, --kv-dtype fp8",
@@ -428,7 +480,8 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     } else {
       parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
     }
-    for (PlanOutcome* o : batch) done.push_back(*o);
+    for (PlanOutcome* o : batch)
+      done.push_back(*o);
     report.simulated += batch.size();
     std::sort(done.begin(), done.end(),
               [&](const PlanOutcome& a, const PlanOutcome& b) { return rank_less(options.objective, a, b); });
@@ -440,8 +493,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     auto it = std::find_if(done.begin(), done.end(), [&](const PlanOutcome& o) {
       return o.candidate.plan.dp == base->plan.dp && o.candidate.plan.tp == base->plan.tp &&
              o.candidate.plan.pp == base->plan.pp && o.candidate.plan.ep == 1 && !o.candidate.plan.attn_dp &&
-             !o.candidate.knobs.max_num_seqs &&
-             !o.candidate.knobs.max_num_batched_tokens;
+             !o.candidate.knobs.max_num_seqs && !o.candidate.knobs.max_num_batched_tokens;
     });
     if (it != done.end()) {
       report.baseline = *it;
@@ -451,7 +503,8 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       make_plan(d.model, d.cluster, o.candidate.plan, options.plan);
       const EnginePolicy engine = d.engine_policy();
       if (auto why = memory_check(d, o.candidate.plan, engine, longest)) {
-        report.baseline_note = fmt::format("the naive plan {} does not fit: {}", o.candidate.plan.label(), *why);
+        report.baseline_note =
+            fmt::format("the naive plan {} does not fit: {}", o.candidate.plan.label(), *why);
       } else {
         o.feasible = true;
         simulate_one(o);

@@ -19,13 +19,19 @@
 namespace apex {
 
 enum class Objective : std::uint8_t {
-  Throughput,    // output tokens/s, higher is better
-  TtftMean, TtftP50, TtftP99,
-  TpotMean, TpotP50, TpotP99,
-  E2eMean, E2eP50, E2eP99,
-  Goodput,       // requests/s meeting both SLOs, higher is better
-  Energy,        // joules per output token, lower is better
-  Cost           // USD per million output tokens, lower is better
+  Throughput,  // output tokens/s, higher is better
+  TtftMean,
+  TtftP50,
+  TtftP99,
+  TpotMean,
+  TpotP50,
+  TpotP99,
+  E2eMean,
+  E2eP50,
+  E2eP99,
+  Goodput,  // requests/s meeting both SLOs, higher is better
+  Energy,   // joules per output token, lower is better
+  Cost      // USD per million output tokens, lower is better
 };
 Objective parse_objective(const std::string& text);
 std::string_view objective_name(Objective o);
@@ -44,14 +50,14 @@ using WaveRunner = std::function<void(std::vector<PlanOutcome*>& wave, int threa
 struct SearchOptions {
   Objective objective = Objective::Throughput;
   int top = 10;
-  bool exhaustive = false;  // simulate every feasible plan (no bound pruning)
-  int threads = 0;          // 0 = all cores
-  PlanOptions plan;         // cross-node TP, fewer GPUs
-  std::vector<int> tune_max_num_seqs;            // engine knob values to try (empty = engine default)
+  bool exhaustive = false;             // simulate every feasible plan (no bound pruning)
+  int threads = 0;                     // 0 = all cores
+  PlanOptions plan;                    // cross-node TP, fewer GPUs
+  std::vector<int> tune_max_num_seqs;  // engine knob values to try (empty = engine default)
   std::vector<int> tune_max_num_batched_tokens;
-  std::optional<double> price_per_gpu_hour;      // overrides the GPU preset
-  int wave = 8;  // plans simulated between two updates of the pruning threshold
-  WaveRunner runner;  // empty = the local thread pool
+  std::optional<double> price_per_gpu_hour;  // overrides the GPU preset
+  int wave = 8;                              // plans simulated between two updates of the pruning threshold
+  WaveRunner runner;                         // empty = the local thread pool
 };
 
 struct Candidate {
@@ -64,24 +70,24 @@ struct Candidate {
 struct PlanOutcome {
   Candidate candidate;
   bool feasible = false;
-  std::string reason;   // rejection category (histogram key)
-  std::string detail;   // full message
+  std::string reason;  // rejection category (histogram key)
+  std::string detail;  // full message
   std::optional<SimResult> result;
-  double score = 0;     // objective value (natural units)
-  double bound = 0;     // optimistic objective value from the analytical bound
+  double score = 0;  // objective value (natural units)
+  double bound = 0;  // optimistic objective value from the analytical bound
   double cost_per_million_tokens = 0;
 };
 
 struct SearchReport {
   Objective objective = Objective::Throughput;
-  std::vector<PlanOutcome> ranked;          // simulated plans, best first, at most `top`
-  std::vector<PlanOutcome> rejected_examples;  // first rejection of each reason
+  std::vector<PlanOutcome> ranked;                // simulated plans, best first, at most `top`
+  std::vector<PlanOutcome> rejected_examples;     // first rejection of each reason
   std::map<std::string, std::uint64_t> rejected;  // reason -> count
   std::uint64_t enumerated = 0, feasible = 0, simulated = 0, pruned = 0;
   double wall_s = 0;
   int threads = 1;
-  std::optional<PlanOutcome> baseline;  // max TP within a node, DP across nodes
-  std::string baseline_note;            // why there is no baseline figure, when there is none
+  std::optional<PlanOutcome> baseline;      // max TP within a node, DP across nodes
+  std::string baseline_note;                // why there is no baseline figure, when there is none
   std::optional<std::string> nearest_miss;  // when nothing is feasible
 };
 

@@ -10,21 +10,26 @@ namespace apex {
 
 const std::vector<EngineInfo>& engine_presets() {
   static const std::vector<EngineInfo> list = {
-      {"vllm", "vLLM 0.11 V1 engine (OpenAI server defaults): chunked prefill always on, mixed batches, "
-               "8192-token budget and 1024 seqs on >=70 GiB GPUs (2048/256 otherwise)"},
-      {"vllm-0.6", "vLLM 0.6.0-0.6.4 V0 scheduler: prefill-first whole prompts, 256 seqs; chunked prefill "
-                   "(512-token budget, decode-first) only when max_model_len > 32K"},
-      {"sglang", "SGLang (2025-26 defaults): prefill-first with chunked prefill (8192 tokens on 80-160 GB GPUs), "
-                 "page size 1"},
-      {"trtllm", "TensorRT-LLM 1.0 PyTorch backend (trtllm-bench): in-flight batching, max_num_tokens 8192, "
-                 "max_batch_size 2048, KV = 90% of free memory, overlap scheduler"},
+      {"vllm",
+       "vLLM 0.11 V1 engine (OpenAI server defaults): chunked prefill always on, mixed batches, "
+       "8192-token budget and 1024 seqs on >=70 GiB GPUs (2048/256 otherwise)"},
+      {"vllm-0.6",
+       "vLLM 0.6.0-0.6.4 V0 scheduler: prefill-first whole prompts, 256 seqs; chunked prefill "
+       "(512-token budget, decode-first) only when max_model_len > 32K"},
+      {"sglang",
+       "SGLang (2025-26 defaults): prefill-first with chunked prefill (8192 tokens on 80-160 GB GPUs), "
+       "page size 1"},
+      {"trtllm",
+       "TensorRT-LLM 1.0 PyTorch backend (trtllm-bench): in-flight batching, max_num_tokens 8192, "
+       "max_batch_size 2048, KV = 90% of free memory, overlap scheduler"},
   };
   return list;
 }
 
 std::vector<std::string> engine_names() {
   std::vector<std::string> names;
-  for (const auto& e : engine_presets()) names.push_back(e.name);
+  for (const auto& e : engine_presets())
+    names.push_back(e.name);
   return names;
 }
 
@@ -65,8 +70,9 @@ EnginePolicy vllm_v0(std::int64_t max_model_len) {
   p.name = "vllm-0.6";
   p.version = "0.6.0-0.6.4 (V0 scheduler)";
   p.description = engine_presets()[1].description;
-  p.sources = "vllm/engine/arg_utils.py @12985d4 and vllm/config.py @42cf356 (SchedulerConfig); "
-              "vllm/core/scheduler.py _schedule_default / _schedule_chunked_prefill";
+  p.sources =
+      "vllm/engine/arg_utils.py @12985d4 and vllm/config.py @42cf356 (SchedulerConfig); "
+      "vllm/core/scheduler.py _schedule_default / _schedule_chunked_prefill";
   // Chunked prefill is on by default only when max_model_len > 32K (CUDA, no sliding window).
   p.chunked_prefill = max_model_len > 32768;
   p.batching = p.chunked_prefill ? BatchingKind::Mixed : BatchingKind::PrefillFirst;
@@ -79,7 +85,8 @@ EnginePolicy vllm_v0(std::int64_t max_model_len) {
   // CUDA graphs for decode-only batches up to 256 sequences; prefill runs eagerly.
   p.costs.graph_max_tokens = 256;
   p.costs.graph_decode_only = true;
-  p.costs.step_overhead = 2.5e-3;  // V0 synchronous scheduling + output processing (RFC #6854: ms-scale bubbles)
+  p.costs.step_overhead =
+      2.5e-3;  // V0 synchronous scheduling + output processing (RFC #6854: ms-scale bubbles)
   p.costs.per_seq_overhead = 12e-6;
   return p;
 }
@@ -110,8 +117,9 @@ EnginePolicy trtllm() {
   p.name = "trtllm";
   p.version = "1.0 (PyTorch backend)";
   p.description = engine_presets()[3].description;
-  p.sources = "NVIDIA/TensorRT-LLM tensorrt_llm/llmapi/llm_args.py (max_batch_size 2048, max_num_tokens 8192, "
-              "kv_cache_free_gpu_mem_fraction 0.9); docs/source/performance/perf-overview.md";
+  p.sources =
+      "NVIDIA/TensorRT-LLM tensorrt_llm/llmapi/llm_args.py (max_batch_size 2048, max_num_tokens 8192, "
+      "kv_cache_free_gpu_mem_fraction 0.9); docs/source/performance/perf-overview.md";
   p.batching = BatchingKind::Mixed;
   p.chunked_prefill = true;
   p.max_num_seqs = 2048;
@@ -119,7 +127,7 @@ EnginePolicy trtllm() {
   p.gpu_memory_utilization = 0.9;
   p.kv_free_fraction = 0.9;
   p.reserve_full_sequence = true;  // CapacitySchedulerPolicy.GUARANTEED_NO_EVICT (default)
-  p.block_size = 32;  // tokens_per_block default
+  p.block_size = 32;               // tokens_per_block default
   // Generation-only batches replay CUDA graphs; the overlap scheduler hides most host work.
   p.costs.graph_max_tokens = 2048;
   p.costs.graph_decode_only = true;
@@ -156,18 +164,21 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
     }
   }
   if (o.max_num_seqs) {
-    if (*o.max_num_seqs < 1) throw UserError(fmt::format("--max-num-seqs must be at least 1, got {}", *o.max_num_seqs));
+    if (*o.max_num_seqs < 1)
+      throw UserError(fmt::format("--max-num-seqs must be at least 1, got {}", *o.max_num_seqs));
     p.max_num_seqs = *o.max_num_seqs;
   }
   if (o.max_num_batched_tokens) {
     if (*o.max_num_batched_tokens < 1) {
-      throw UserError(fmt::format("--max-num-batched-tokens must be at least 1, got {}", *o.max_num_batched_tokens));
+      throw UserError(
+          fmt::format("--max-num-batched-tokens must be at least 1, got {}", *o.max_num_batched_tokens));
     }
     p.max_num_batched_tokens = *o.max_num_batched_tokens;
   }
   if (o.gpu_memory_utilization) {
     const double u = *o.gpu_memory_utilization;
-    if (!(u > 0 && u <= 1)) throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
+    if (!(u > 0 && u <= 1))
+      throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
     p.gpu_memory_utilization = u;
     if (p.kv_free_fraction > 0) p.kv_free_fraction = u;  // TensorRT-LLM: the free-memory fraction
   }
@@ -180,7 +191,8 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
   }
   if (o.step_overhead_s) {
     if (!(*o.step_overhead_s >= 0) || *o.step_overhead_s > 60) {
-      throw UserError(fmt::format("--step-overhead-ms must be between 0 and 60000, got {}", *o.step_overhead_s * 1e3));
+      throw UserError(
+          fmt::format("--step-overhead-ms must be between 0 and 60000, got {}", *o.step_overhead_s * 1e3));
     }
     p.costs.step_overhead = *o.step_overhead_s;
   }
@@ -188,14 +200,15 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
-      throw UserError(fmt::format("--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}",
-                                  *o.spec_tokens));
+      throw UserError(fmt::format(
+          "--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}", *o.spec_tokens));
     }
     p.costs.spec_tokens = *o.spec_tokens;
   }
   if (o.spec_acceptance) {
     if (!(*o.spec_acceptance >= 0 && *o.spec_acceptance <= 1)) {
-      throw UserError(fmt::format("--spec-acceptance must be a probability in [0, 1], got {}", *o.spec_acceptance));
+      throw UserError(
+          fmt::format("--spec-acceptance must be a probability in [0, 1], got {}", *o.spec_acceptance));
     }
     p.costs.spec_acceptance = *o.spec_acceptance;
   }
@@ -204,11 +217,13 @@ EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_
   }
   if (p.name == "vllm") p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
   if (!p.chunked_prefill && p.max_num_batched_tokens < max_model_len) {
-    throw UserError(fmt::format("without chunked prefill --max-num-batched-tokens ({}) must be at least the max "
-                                "model length ({}), or a long prompt could never be scheduled",
-                                p.max_num_batched_tokens, max_model_len));
+    throw UserError(
+        fmt::format("without chunked prefill --max-num-batched-tokens ({}) must be at least the max "
+                    "model length ({}), or a long prompt could never be scheduled",
+                    p.max_num_batched_tokens, max_model_len));
   }
-  if (p.max_num_batched_tokens < p.max_num_seqs && p.batching == BatchingKind::PrefillFirst && !p.chunked_prefill) {
+  if (p.max_num_batched_tokens < p.max_num_seqs && p.batching == BatchingKind::PrefillFirst &&
+      !p.chunked_prefill) {
     throw UserError(fmt::format("--max-num-batched-tokens ({}) must be at least --max-num-seqs ({})",
                                 p.max_num_batched_tokens, p.max_num_seqs));
   }

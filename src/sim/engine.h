@@ -18,10 +18,10 @@ enum class BatchingKind : std::uint8_t {
 };
 
 struct EnginePolicy {
-  std::string name;         // registry key: "vllm", "vllm-0.6", "sglang"
-  std::string version;      // the engine version whose defaults these are
+  std::string name;     // registry key: "vllm", "vllm-0.6", "sglang"
+  std::string version;  // the engine version whose defaults these are
   std::string description;
-  std::string sources;      // where the defaults come from
+  std::string sources;  // where the defaults come from
   BatchingKind batching = BatchingKind::Mixed;
   bool chunked_prefill = true;
   int max_num_seqs = 256;
@@ -43,7 +43,8 @@ struct EnginePolicy {
   EngineCosts costs;
 
   MemoryKnobs memory_knobs() const {
-    return MemoryKnobs{gpu_memory_utilization, block_size, max_num_batched_tokens, max_num_seqs, kv_free_fraction};
+    return MemoryKnobs{gpu_memory_utilization, block_size, max_num_batched_tokens, max_num_seqs,
+                       kv_free_fraction};
   }
 };
 

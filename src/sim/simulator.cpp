@@ -30,12 +30,12 @@ std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max
     const auto& r = trace.requests[i];
     const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
     if (total > max_model_len) {
-      return fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}", i,
-                         total, r.prompt, r.output, max_model_len);
+      return fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}",
+                         i, total, r.prompt, r.output, max_model_len);
     }
     if (total > kv_tokens) {
-      return fmt::format("request #{} needs {} tokens of KV cache but the whole cache holds {} tokens", i, total,
-                         kv_tokens);
+      return fmt::format("request #{} needs {} tokens of KV cache but the whole cache holds {} tokens", i,
+                         total, kv_tokens);
     }
   }
   return std::nullopt;
@@ -58,7 +58,7 @@ struct Active {
   bool in_flight = false;
   bool running = false;  // in the running list (holds blocks)
   bool queue_recorded = false;
-  double spec_credit = 0;  // speculative decoding: expected accepted tokens not yet emitted
+  double spec_credit = 0;          // speculative decoding: expected accepted tokens not yet emitted
   std::int64_t prefix_group = -1;  // prefix caching: the group whose cached blocks this request uses
   std::int32_t prefix = 0;         // shared prompt tokens of that group
   std::int32_t shared_blocks = 0;  // blocks of the group's cached prefix this request reads
@@ -110,7 +110,8 @@ class Replica {
   // Idle: every block is free or holds an unreferenced cached prefix.
   bool blocks_conserved() const {
     std::int64_t cached = 0;
-    for (const auto& [group, c] : prefixes_) cached += c.refs == 0 ? c.blocks : -(1LL << 40);
+    for (const auto& [group, c] : prefixes_)
+      cached += c.refs == 0 ? c.blocks : -(1LL << 40);
     return cached == evictable_blocks_ && free_blocks + cached == total_blocks;
   }
 
@@ -167,25 +168,27 @@ class Simulation {
   Simulation(const SimConfig& c, RequestSource& src, std::shared_ptr<const OpModel> ops)
       : cfg(c),
         source(src),
-        memory(memory_footprint(*c.model, c.cluster, c.plan, c.precision,
-                                c.engine.memory_knobs())),
+        memory(memory_footprint(*c.model, c.cluster, c.plan, c.precision, c.engine.memory_knobs())),
         cost(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs) {
     cost.set_expert_skew(c.expert_skew);
     cost.set_expert_capacity_factor(c.expert_capacity_factor);
     if (memory.kv_blocks <= 0) {
-      throw UserError(fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
-                                  "reserve {} exceed {} × {:.2f} = {}",
-                                  c.plan.label(), format_bytes(memory.weights), format_bytes(memory.activation),
-                                  format_bytes(memory.runtime_reserve), format_bytes(memory.capacity),
-                                  c.engine.gpu_memory_utilization, format_bytes(memory.budget)));
+      throw UserError(
+          fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
+                      "reserve {} exceed {} × {:.2f} = {}",
+                      c.plan.label(), format_bytes(memory.weights), format_bytes(memory.activation),
+                      format_bytes(memory.runtime_reserve), format_bytes(memory.capacity),
+                      c.engine.gpu_memory_utilization, format_bytes(memory.budget)));
     }
-    for (int r = 0; r < c.plan.dp; ++r) replicas.emplace_back(*this, r);
+    for (int r = 0; r < c.plan.dp; ++r)
+      replicas.emplace_back(*this, r);
     // One request's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
     std::int64_t blocks = c.plan.attn_dp ? memory.kv_blocks / c.plan.tp : memory.kv_blocks;
     blocks -= static_cast<std::int64_t>(c.engine.admission_watermark * static_cast<double>(memory.kv_blocks));
     if (c.engine.free_local_kv) local_kv = local_kv_of(*c.model, c.engine.block_size);
     max_request_tokens = std::max<std::int64_t>(0, blocks) * memory.block_size;
-    for (auto& r : replicas) r.total_blocks = r.free_blocks = memory.kv_blocks;
+    for (auto& r : replicas)
+      r.total_blocks = r.free_blocks = memory.kv_blocks;
     // MFU is measured against the dense peak of the math the GEMMs run in: 8-bit and FP4 weights
     // run 8-/4-bit tensor-core math, weight-only int4 runs in the activation dtype.
     const DType w = c.precision.weight;
@@ -297,7 +300,9 @@ bool Replica::evict_for(std::int64_t blocks) {
   while (free_blocks < blocks && evictable_blocks_ > 0) {
     auto victim = prefixes_.end();
     for (auto it = prefixes_.begin(); it != prefixes_.end(); ++it) {
-      if (it->second.refs == 0 && (victim == prefixes_.end() || it->second.last_use < victim->second.last_use)) victim = it;
+      if (it->second.refs == 0 &&
+          (victim == prefixes_.end() || it->second.last_use < victim->second.last_use))
+        victim = it;
     }
     APEX_ASSERT(victim != prefixes_.end(), "evictable prefix blocks without an unreferenced prefix");
     free_blocks += victim->second.blocks;
@@ -308,7 +313,8 @@ bool Replica::evict_for(std::int64_t blocks) {
 }
 
 bool Replica::allocate(Active& a, std::int32_t tokens) {
-  const std::int32_t need = blocks_for(static_cast<std::int64_t>(a.computed) + tokens) - a.blocks - a.shared_blocks;
+  const std::int32_t need =
+      blocks_for(static_cast<std::int64_t>(a.computed) + tokens) - a.blocks - a.shared_blocks;
   if (need <= 0) return true;
   if (need > free_blocks && !evict_for(need)) return false;
   free_blocks -= need;
@@ -426,7 +432,8 @@ bool Replica::build_mixed(MicroBatch& mb) {
   }
   // 2. Waiting requests, FCFS, only if nothing was preempted this step.
   if (!preempted) {
-    const auto watermark = static_cast<std::int64_t>(e.admission_watermark * static_cast<double>(total_blocks));
+    const auto watermark =
+        static_cast<std::int64_t>(e.admission_watermark * static_cast<double>(total_blocks));
     while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
       if (!admit_head(mb, budget, watermark)) break;
     }
@@ -486,7 +493,8 @@ bool Replica::reserve(const Active& a) {
 }
 
 void Replica::release(const Active& a) {
-  if (sim_.cfg.engine.reserve_full_sequence) reserved_blocks -= blocks_for(static_cast<std::int64_t>(a.prompt) + a.output);
+  if (sim_.cfg.engine.reserve_full_sequence)
+    reserved_blocks -= blocks_for(static_cast<std::int64_t>(a.prompt) + a.output);
 }
 
 bool Replica::build_prefill_first(MicroBatch& mb) {
@@ -548,7 +556,8 @@ void Replica::try_schedule(TimeNs now) {
   while (in_flight_ < pp && stage_free_[0] <= now) {
     if (waiting_.empty() && running_.empty()) return;
     int b = 0;
-    while (batch_busy_[static_cast<std::size_t>(b)]) ++b;
+    while (batch_busy_[static_cast<std::size_t>(b)])
+      ++b;
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
     if (!build_batch(mb)) return;
     // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
@@ -639,7 +648,8 @@ void Simulation::emit_tokens(Active& a, std::int32_t n, TimeNs now) {
   } else {
     // n tokens in one step share the interval (token-weighted, as vLLM's time_per_output_token).
     const TimeNs gap = now - a.last_token;
-    for (std::int32_t i = 0; i < n; ++i) itl.add(gap / n);
+    for (std::int32_t i = 0; i < n; ++i)
+      itl.add(gap / n);
   }
   a.last_token = now;
 }
@@ -660,8 +670,8 @@ void Simulation::finish(std::int32_t slot, TimeNs now) {
   if (cfg.tpot_slo > 0 && a.output > 1 && t_tpot > cfg.tpot_slo) ok = false;
   if (ok) ++slo_met;
   if (cfg.record_requests) {
-    records.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt, a.output, a.replica,
-                                    a.preemptions});
+    records.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt, a.output,
+                                    a.replica, a.preemptions});
   }
   ++finished;
   prompt_tokens += static_cast<std::uint64_t>(a.prompt);
@@ -681,7 +691,8 @@ void Simulation::account(const MicroBatch& mb, const std::vector<double>& stage_
   // While a stage computes, each of its GPUs draws idle power plus a dynamic part that grows with
   // achieved compute and memory utilization (see kPowerMem / kPowerCompute).
   double busy_gpu_s = 0;
-  for (double s : stage_s) busy_gpu_s += s * gpus_per_stage;
+  for (double s : stage_s)
+    busy_gpu_s += s * gpus_per_stage;
   if (busy_gpu_s <= 0) return;
   const Gpu& g = cfg.cluster.gpu;
   // Compute power follows the work done per second times the energy per operation, which falls
@@ -689,7 +700,8 @@ void Simulation::account(const MicroBatch& mb, const std::vector<double>& stage_
   const double u_comp = w.model_flops / (busy_gpu_s * peak_flops) * g.clock_scale;  // vs the boost-clock peak
   const double u_mem = w.bytes_read / (busy_gpu_s * g.hbm_bandwidth);
   const double activity =
-      std::min(1.0, kPowerMem * std::min(1.0, u_mem) + kPowerCompute * std::min(1.0, u_comp) * g.clock_scale * g.clock_scale);
+      std::min(1.0, kPowerMem * std::min(1.0, u_mem) +
+                        kPowerCompute * std::min(1.0, u_comp) * g.clock_scale * g.clock_scale);
   dynamic_energy += (g.power_max_w - g.power_idle_w) * activity * busy_gpu_s;
 }
 
@@ -711,8 +723,10 @@ SimResult Simulation::run() {
     TimeNs now = std::numeric_limits<TimeNs>::max();
     if (have_next && may_send()) now = std::max(next.arrival, last_instant);
     if (!events.empty()) now = std::min(now, events.top().time);
-    APEX_ASSERT(now != std::numeric_limits<TimeNs>::max(), "closed loop stalled: every client waits, nothing runs");
-    if (last_instant >= 0) active_time_integral += static_cast<double>(active) * ns_to_seconds(now - last_instant);
+    APEX_ASSERT(now != std::numeric_limits<TimeNs>::max(),
+                "closed loop stalled: every client waits, nothing runs");
+    if (last_instant >= 0)
+      active_time_integral += static_cast<double>(active) * ns_to_seconds(now - last_instant);
     last_instant = now;
     // 1. Completions and wake-ups at `now`, in (time, seq) order.
     while (!events.empty() && events.top().time == now) {
@@ -728,23 +742,25 @@ SimResult Simulation::run() {
       next.arrival = now;
       const std::int64_t total = static_cast<std::int64_t>(next.prompt) + next.output;
       if (total > cfg.max_model_len) {
-        throw UserError(fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
-                                    "is {}; shorten it or raise --max-model-len (the model allows {})",
-                                    index, total, next.prompt, next.output, cfg.max_model_len,
-                                    cfg.model->max_positions));
+        throw UserError(
+            fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
+                        "is {}; shorten it or raise --max-model-len (the model allows {})",
+                        index, total, next.prompt, next.output, cfg.max_model_len, cfg.model->max_positions));
       }
       if (cfg.model->encoder_decoder &&
           (next.prompt > cfg.model->max_source_positions || next.output > cfg.model->max_target_positions)) {
-        throw UserError(fmt::format("request #{} has {} input and {} output tokens but {} takes at most {} input "
-                                    "(encoder) and {} output (decoder) tokens",
-                                    index, next.prompt, next.output, cfg.model->name, cfg.model->max_source_positions,
-                                    cfg.model->max_target_positions));
+        throw UserError(
+            fmt::format("request #{} has {} input and {} output tokens but {} takes at most {} input "
+                        "(encoder) and {} output (decoder) tokens",
+                        index, next.prompt, next.output, cfg.model->name, cfg.model->max_source_positions,
+                        cfg.model->max_target_positions));
       }
       if (local_kv.equivalent(total) > max_request_tokens) {
-        throw UserError(fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
-                                    "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
-                                    "--gpu-memory-utilization",
-                                    index, local_kv.equivalent(total), cfg.plan.label(), max_request_tokens));
+        throw UserError(
+            fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
+                        "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
+                        "--gpu-memory-utilization",
+                        index, local_kv.equivalent(total), cfg.plan.label(), max_request_tokens));
       }
       const std::int32_t slot = new_slot();
       Active& a = at(slot);
@@ -772,7 +788,8 @@ SimResult Simulation::run() {
       prev_arrival = std::max(prev_arrival, original_arrival);
       have_next = source.next(next);
       if (have_next && next.arrival < prev_arrival) {
-        throw UserError(fmt::format("request #{} arrives before the previous one; traces must be sorted", index));
+        throw UserError(
+            fmt::format("request #{} arrives before the previous one; traces must be sorted", index));
       }
     }
     // 3. Every touched replica schedules, in index order.

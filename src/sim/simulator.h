@@ -33,11 +33,11 @@ struct SimConfig {
   std::int64_t max_model_len = 0;  // longest prompt + output the engine accepts
   double ttft_slo = 0;             // seconds; 0 = none
   double tpot_slo = 0;
-  double expert_skew = 0;          // MoE expert-load imbalance (power-law alpha; 0 = balanced)
+  double expert_skew = 0;             // MoE expert-load imbalance (power-law alpha; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
-  bool record_requests = false;    // keep one RequestRecord per request (memory grows with the trace)
-  bool breakdown = false;          // attribute GPU time to kernel classes (SimResult::time); slower
-  int concurrency = 0;             // closed loop: at most this many requests in the system (0 = open)
+  bool record_requests = false;       // keep one RequestRecord per request (memory grows with the trace)
+  bool breakdown = false;             // attribute GPU time to kernel classes (SimResult::time); slower
+  int concurrency = 0;                // closed loop: at most this many requests in the system (0 = open)
 };
 
 // Where the replica time of a run went, summed over iterations (seconds; with pp > 1 the kernel
@@ -66,17 +66,17 @@ struct SimResult {
   std::uint64_t requests = 0;
   std::uint64_t prompt_tokens = 0, output_tokens = 0;
   double first_arrival = 0, last_completion = 0;
-  double makespan = 0;  // first arrival -> last completion
+  double makespan = 0;                 // first arrival -> last completion
   double throughput_tokens_per_s = 0;  // output tokens / makespan
   double requests_per_s = 0;
   double mfu = 0, mbu = 0;
   double energy_j = 0, energy_per_output_token_j = 0, energy_per_request_j = 0;
   double mean_power_per_gpu_w = 0;  // energy / (makespan × GPUs), idle time included
-  double slo_attainment = 1.0;   // fraction of requests meeting every given SLO
+  double slo_attainment = 1.0;      // fraction of requests meeting every given SLO
   double goodput_requests_per_s = 0;
   std::uint64_t iterations = 0, preemptions = 0;
   double mean_batch_seqs = 0, mean_batch_tokens = 0;
-  double busy_fraction = 0;      // share of replica-time with a micro-batch in flight
+  double busy_fraction = 0;  // share of replica-time with a micro-batch in flight
   double peak_kv_utilization = 0;
   std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
   std::uint64_t prefix_hit_tokens = 0;     // prompt tokens whose KV came from the prefix cache
@@ -87,7 +87,8 @@ struct SimResult {
 
 // Checks that every request of a loaded trace can be served by this deployment (prompt within
 // the max model length, whole request within the KV cache). Returns the reason or nullopt.
-std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len, std::int64_t kv_tokens);
+std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len,
+                                            std::int64_t kv_tokens);
 
 // Runs the simulation. `ops` prices the kernels. Throws UserError for a request the deployment
 // can never serve (named by its index in arrival order).

@@ -3,8 +3,8 @@
 // row's model, GPU, parallelism, precision, engine and workload; the others are listed with why.
 #pragma once
 
-#include <string>
 #include <cstddef>
+#include <string>
 #include <vector>
 
 namespace apex {

@@ -7,7 +7,8 @@ std::string_view sample_trace();
 Trace parse_trace_text(const std::string& text, const std::string& name);
 
 Trace embedded_sample_trace() {
-  return parse_trace_text(std::string(embedded::sample_trace()), "embedded:sample_trace (APEX+ llama creation_05, first 100)");
+  return parse_trace_text(std::string(embedded::sample_trace()),
+                          "embedded:sample_trace (APEX+ llama creation_05, first 100)");
 }
 
 }  // namespace apex

@@ -19,9 +19,10 @@ class Rng {
  public:
   explicit Rng(std::uint64_t seed) : gen_(seed) {}
   double uniform() { return static_cast<double>(gen_() >> 11) * 0x1.0p-53; }  // [0, 1)
-  double uniform_open() {  // (0, 1)
+  double uniform_open() {                                                     // (0, 1)
     double u;
-    do u = uniform();
+    do
+      u = uniform();
     while (u <= 0.0);
     return u;
   }
@@ -61,9 +62,15 @@ class Rng {
 std::int32_t sample_length(const LengthDist& d, Rng& rng) {
   double v = 0;
   switch (d.kind) {
-    case LengthDist::Kind::Fixed: v = d.a; break;
-    case LengthDist::Kind::Uniform: v = std::floor(d.a + rng.uniform() * (d.b - d.a + 1)); break;
-    case LengthDist::Kind::Normal: v = std::round(d.a + d.b * rng.normal()); break;
+    case LengthDist::Kind::Fixed:
+      v = d.a;
+      break;
+    case LengthDist::Kind::Uniform:
+      v = std::floor(d.a + rng.uniform() * (d.b - d.a + 1));
+      break;
+    case LengthDist::Kind::Normal:
+      v = std::round(d.a + d.b * rng.normal());
+      break;
     case LengthDist::Kind::LogNormal: {
       const double sigma2 = std::log(1.0 + (d.b * d.b) / (d.a * d.a));
       const double mu = std::log(d.a) - sigma2 / 2;
@@ -89,9 +96,10 @@ class SyntheticSource final : public RequestSource {
       }
     }
     if (t_ > 1e8) {
-      throw UserError(fmt::format("synthetic arrivals run past the simulated horizon of 1e8 s at request #{}; raise "
-                                  "--rate or lower --num-requests",
-                                  i_));
+      throw UserError(
+          fmt::format("synthetic arrivals run past the simulated horizon of 1e8 s at request #{}; raise "
+                      "--rate or lower --num-requests",
+                      i_));
     }
     out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
     out.prompt = sample_length(spec_.prompt, rng_);
@@ -99,7 +107,8 @@ class SyntheticSource final : public RequestSource {
     out.prefix_group = -1;
     out.prefix = 0;
     if (spec_.shared_prefix > 0) {
-      out.prefix_group = static_cast<std::int64_t>(i_ % static_cast<std::uint64_t>(std::max(1, spec_.prefix_groups)));
+      out.prefix_group =
+          static_cast<std::int64_t>(i_ % static_cast<std::uint64_t>(std::max(1, spec_.prefix_groups)));
       out.prefix = spec_.shared_prefix;
       out.prompt += spec_.shared_prefix;
     }
@@ -162,22 +171,29 @@ LengthDist LengthDist::parse(const std::string& text, const std::string& where) 
 
 double LengthDist::mean() const {
   switch (kind) {
-    case Kind::Fixed: return a;
-    case Kind::Uniform: return (a + b) / 2;
+    case Kind::Fixed:
+      return a;
+    case Kind::Uniform:
+      return (a + b) / 2;
     case Kind::Normal:
-    case Kind::LogNormal: return a;
+    case Kind::LogNormal:
+      return a;
   }
   return a;
 }
 
 std::int32_t LengthDist::max_value() const {
   switch (kind) {
-    case Kind::Fixed: return static_cast<std::int32_t>(a);
-    case Kind::Uniform: return static_cast<std::int32_t>(b);
-    case Kind::Normal: return static_cast<std::int32_t>(std::ceil(a + 3.1 * b));
+    case Kind::Fixed:
+      return static_cast<std::int32_t>(a);
+    case Kind::Uniform:
+      return static_cast<std::int32_t>(b);
+    case Kind::Normal:
+      return static_cast<std::int32_t>(std::ceil(a + 3.1 * b));
     case Kind::LogNormal: {
       const double sigma2 = std::log(1.0 + (b * b) / (a * a));
-      return static_cast<std::int32_t>(std::ceil(std::exp(std::log(a) - sigma2 / 2 + 3.1 * std::sqrt(sigma2))));
+      return static_cast<std::int32_t>(
+          std::ceil(std::exp(std::log(a) - sigma2 / 2 + 3.1 * std::sqrt(sigma2))));
     }
   }
   return static_cast<std::int32_t>(a);
@@ -185,12 +201,15 @@ std::int32_t LengthDist::max_value() const {
 
 std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
   if (!(spec.rate > 0)) throw UserError(fmt::format("--rate must be positive (or 'inf'), got {}", spec.rate));
-  if (spec.num_requests < 1) throw UserError(fmt::format("--num-requests must be at least 1, got {}", spec.num_requests));
+  if (spec.num_requests < 1)
+    throw UserError(fmt::format("--num-requests must be at least 1, got {}", spec.num_requests));
   if (spec.num_requests > 100'000'000) {
-    throw UserError(fmt::format("--num-requests {} exceeds the limit of 100,000,000 requests per run", spec.num_requests));
+    throw UserError(fmt::format("--num-requests {} exceeds the limit of 100,000,000 requests per run",
+                                spec.num_requests));
   }
   if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
-    throw UserError(fmt::format("--burstiness must be a positive number (1 = Poisson), got {}", spec.burstiness));
+    throw UserError(
+        fmt::format("--burstiness must be a positive number (1 = Poisson), got {}", spec.burstiness));
   }
   return std::make_unique<SyntheticSource>(spec);
 }
@@ -201,7 +220,8 @@ Trace synthesize(const SyntheticSpec& spec) {
   t.name = fmt::format("synthetic(rate={}, n={}, seed={})", spec.rate, spec.num_requests, spec.seed);
   t.requests.reserve(static_cast<std::size_t>(spec.num_requests));
   Request r;
-  while (src->next(r)) t.requests.push_back(r);
+  while (src->next(r))
+    t.requests.push_back(r);
   return t;
 }
 

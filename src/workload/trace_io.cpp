@@ -16,22 +16,26 @@ namespace apex {
 
 std::int32_t Trace::max_prompt() const {
   std::int32_t m = 0;
-  for (const auto& r : requests) m = std::max(m, r.prompt);
+  for (const auto& r : requests)
+    m = std::max(m, r.prompt);
   return m;
 }
 std::int32_t Trace::max_total() const {
   std::int32_t m = 0;
-  for (const auto& r : requests) m = std::max(m, r.prompt + r.output);
+  for (const auto& r : requests)
+    m = std::max(m, r.prompt + r.output);
   return m;
 }
 double Trace::mean_prompt() const {
   double s = 0;
-  for (const auto& r : requests) s += r.prompt;
+  for (const auto& r : requests)
+    s += r.prompt;
   return requests.empty() ? 0 : s / static_cast<double>(requests.size());
 }
 double Trace::mean_output() const {
   double s = 0;
-  for (const auto& r : requests) s += r.output;
+  for (const auto& r : requests)
+    s += r.output;
   return requests.empty() ? 0 : s / static_cast<double>(requests.size());
 }
 double Trace::span_seconds() const {
@@ -65,23 +69,28 @@ class Validator {
   Request make(std::size_t line, double arrival_s, std::int64_t prompt, std::int64_t output) {
     auto where = [&] { return fmt::format("{}:{}", path_, line); };
     if (!std::isfinite(arrival_s) || arrival_s < 0) {
-      throw UserError(fmt::format("{}: arrival time {} is negative; arrivals are seconds from the trace start",
-                                  where(), arrival_s));
+      throw UserError(fmt::format(
+          "{}: arrival time {} is negative; arrivals are seconds from the trace start", where(), arrival_s));
     }
     if (arrival_s > kMaxArrivalSeconds) {
-      throw UserError(fmt::format("{}: arrival time {} s is beyond the simulated horizon of {:.0f} s (about 3 years)",
-                                  where(), arrival_s, kMaxArrivalSeconds));
+      throw UserError(
+          fmt::format("{}: arrival time {} s is beyond the simulated horizon of {:.0f} s (about 3 years)",
+                      where(), arrival_s, kMaxArrivalSeconds));
     }
-    if (prompt <= 0) throw UserError(fmt::format("{}: prompt length must be at least 1 token, got {}", where(), prompt));
-    if (output <= 0) throw UserError(fmt::format("{}: output length must be at least 1 token, got {}", where(), output));
+    if (prompt <= 0)
+      throw UserError(fmt::format("{}: prompt length must be at least 1 token, got {}", where(), prompt));
+    if (output <= 0)
+      throw UserError(fmt::format("{}: output length must be at least 1 token, got {}", where(), output));
     if (prompt > kMaxTokens || output > kMaxTokens) {
-      throw UserError(fmt::format("{}: token count {} is implausibly large", where(), std::max(prompt, output)));
+      throw UserError(
+          fmt::format("{}: token count {} is implausibly large", where(), std::max(prompt, output)));
     }
     const TimeNs t = seconds_to_ns(arrival_s);
     if (t < last_) {
-      throw UserError(fmt::format("{}: arrival {:.6f} s is earlier than the previous request's {:.6f} s; "
-                                  "traces must be sorted by arrival time",
-                                  where(), arrival_s, ns_to_seconds(last_)));
+      throw UserError(
+          fmt::format("{}: arrival {:.6f} s is earlier than the previous request's {:.6f} s; "
+                      "traces must be sorted by arrival time",
+                      where(), arrival_s, ns_to_seconds(last_)));
     }
     last_ = t;
     return Request{next_id_++, t, static_cast<std::int32_t>(prompt), static_cast<std::int32_t>(output)};
@@ -118,16 +127,17 @@ class CsvSource final : public RequestSource {
       if (arrival_ < 0) missing.emplace_back("arrival_s");
       if (prompt_ < 0) missing.emplace_back("prompt_tokens");
       if (output_ < 0) missing.emplace_back("output_tokens");
-      throw UserError(fmt::format("{}:{}: CSV header lacks column(s) {}; expected a header "
-                                  "'arrival_s,prompt_tokens,output_tokens'",
-                                  path_, line_, join(missing, ", ")));
+      throw UserError(
+          fmt::format("{}:{}: CSV header lacks column(s) {}; expected a header "
+                      "'arrival_s,prompt_tokens,output_tokens'",
+                      path_, line_, join(missing, ", ")));
     }
     ncols_ = std::max({arrival_, prompt_, output_}) + 1;
     group_ = find("prefix_group");
     prefix_ = find("prefix_tokens");
     if ((group_ < 0) != (prefix_ < 0)) {
-      throw UserError(fmt::format("{}:{}: prefix sharing needs both columns prefix_group and prefix_tokens", path_,
-                                  line_));
+      throw UserError(fmt::format("{}:{}: prefix sharing needs both columns prefix_group and prefix_tokens",
+                                  path_, line_));
     }
   }
 
@@ -138,8 +148,8 @@ class CsvSource final : public RequestSource {
       if (trim(text).empty()) continue;
       const auto f = split_csv(text);
       if (static_cast<int>(f.size()) < ncols_) {
-        throw UserError(fmt::format("{}:{}: expected at least {} comma-separated fields, found {}", path_, line_,
-                                    ncols_, f.size()));
+        throw UserError(fmt::format("{}:{}: expected at least {} comma-separated fields, found {}", path_,
+                                    line_, ncols_, f.size()));
       }
       const auto arrival = parse_double(f[static_cast<std::size_t>(arrival_)]);
       const auto prompt = parse_int(f[static_cast<std::size_t>(prompt_)]);
@@ -166,8 +176,9 @@ class CsvSource final : public RequestSource {
     const auto prefix = parse_int(ps);
     if (!group || *group < 0) throw bad(gs, "prefix_group", "a non-negative integer");
     if (!prefix || *prefix < 0 || *prefix > out.prompt) {
-      throw UserError(fmt::format("{}:{}: prefix_tokens '{}' must be an integer between 0 and the prompt length {}",
-                                  path_, line_, ps, out.prompt));
+      throw UserError(
+          fmt::format("{}:{}: prefix_tokens '{}' must be an integer between 0 and the prompt length {}",
+                      path_, line_, ps, out.prompt));
     }
     out.prefix_group = *group;
     out.prefix = static_cast<std::int32_t>(*prefix);
@@ -204,9 +215,10 @@ class JsonlSource final : public RequestSource {
       auto field = [&](std::string_view key) -> double {
         auto it = j.find(key);
         if (it == j.end() || !it->is_number()) {
-          throw UserError(fmt::format("{}: missing numeric key '{}' (APEX JSONL needs StartTimeOffset [ns], "
-                                      "ContextTokens, GeneratedTokens)",
-                                      where, key));
+          throw UserError(
+              fmt::format("{}: missing numeric key '{}' (APEX JSONL needs StartTimeOffset [ns], "
+                          "ContextTokens, GeneratedTokens)",
+                          where, key));
         }
         return it->get<double>();
       };
@@ -214,8 +226,10 @@ class JsonlSource final : public RequestSource {
       const double prompt = field("ContextTokens");
       const double output = field("GeneratedTokens");
       auto integral = [&](double v, std::string_view key) {
-        if (v != std::floor(v)) throw UserError(fmt::format("{}: '{}' must be an integer, got {}", where, key, v));
-        if (std::fabs(v) > 1e15) throw UserError(fmt::format("{}: '{}' = {} is implausibly large", where, key, v));
+        if (v != std::floor(v))
+          throw UserError(fmt::format("{}: '{}' must be an integer, got {}", where, key, v));
+        if (std::fabs(v) > 1e15)
+          throw UserError(fmt::format("{}: '{}' = {} is implausibly large", where, key, v));
         return static_cast<std::int64_t>(v);
       };
       out = validator_.make(line_, start_ns / kNsPerS, integral(prompt, "ContextTokens"),
@@ -246,13 +260,16 @@ std::unique_ptr<RequestSource> open_stream(std::unique_ptr<std::istream> in, con
 
 }  // namespace
 
-std::unique_ptr<RequestSource> source_of(const Trace& trace) { return std::make_unique<VectorSource>(trace); }
+std::unique_ptr<RequestSource> source_of(const Trace& trace) {
+  return std::make_unique<VectorSource>(trace);
+}
 
 std::unique_ptr<RequestSource> open_trace(const std::string& path) {
   std::error_code ec;
   namespace fs = std::filesystem;
   if (!fs::exists(path, ec)) throw UserError(fmt::format("trace '{}' does not exist", path));
-  if (fs::is_directory(path, ec)) throw UserError(fmt::format("trace '{}' is a directory, expected a file", path));
+  if (fs::is_directory(path, ec))
+    throw UserError(fmt::format("trace '{}' is a directory, expected a file", path));
   auto in = std::make_unique<std::ifstream>(path, std::ios::binary);
   if (!*in) throw UserError(fmt::format("trace '{}' cannot be read (permission denied?)", path));
   return open_stream(std::move(in), path);
@@ -263,7 +280,8 @@ Trace load_trace(const std::string& path) {
   Trace t;
   t.name = path;
   Request r;
-  while (src->next(r)) t.requests.push_back(r);
+  while (src->next(r))
+    t.requests.push_back(r);
   if (t.requests.empty()) throw UserError(fmt::format("trace '{}' is empty: it contains no requests", path));
   return t;
 }
@@ -274,7 +292,8 @@ Trace parse_trace_text(const std::string& text, const std::string& name) {
   Trace t;
   t.name = name;
   Request r;
-  while (src->next(r)) t.requests.push_back(r);
+  while (src->next(r))
+    t.requests.push_back(r);
   return t;
 }
 

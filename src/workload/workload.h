@@ -12,10 +12,10 @@
 namespace apex {
 
 struct Request {
-  std::uint64_t id = 0;      // globally unique within a run (arrival order)
-  TimeNs arrival = 0;        // ns from the start of the trace
-  std::int32_t prompt = 0;   // prompt tokens (>= 1)
-  std::int32_t output = 0;   // tokens to generate (>= 1)
+  std::uint64_t id = 0;     // globally unique within a run (arrival order)
+  TimeNs arrival = 0;       // ns from the start of the trace
+  std::int32_t prompt = 0;  // prompt tokens (>= 1)
+  std::int32_t output = 0;  // tokens to generate (>= 1)
   // Prefix sharing: the first `prefix` prompt tokens are the same for every request of
   // `prefix_group` (a system prompt, a shared document, earlier turns); -1 = none.
   std::int64_t prefix_group = -1;
