@@ -580,7 +580,7 @@ TEST(Simulator, DataParallelReplicasShareOneClockAndCountEveryRequest) {
   s.prompt = LengthDist::parse("512", "p");
   s.output = LengthDist::parse("64", "o");
   const Trace t = synthesize(s);
-  for (RouterKind router : {RouterKind::RoundRobin, RouterKind::LeastLoaded}) {
+  for (const char* router : {"round-robin", "least-loaded"}) {
     d.router = router;
     const SimResult r = run(d, plan_of(d, 4, 1, 1), t);
     EXPECT_EQ(r.requests, 400u);

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/units.h"
 #include "model/registry.h"
+#include "sim/engines/engine_spec.h"
 
 namespace apex {
 
@@ -46,83 +47,7 @@ std::string ms(double s) {
 }  // namespace
 
 std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& e) {
-  std::string model = model_hf_id(d.model.name);
-  if (model.empty()) {
-    const auto slash = d.model.name.find_last_of('/');
-    model = slash == std::string::npos ? d.model.name : d.model.name.substr(0, slash);  // the config's folder
-  }
-  std::string cmd;
-  const int k = e.costs.spec_tokens;
-  const bool mtp = d.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
-  if (e.name == "sglang") {
-    cmd = fmt::format(
-        "python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
-        "--max-running-requests {} --mem-fraction-static {:.2f}",
-        model, plan.tp * plan.dp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
-    if (plan.dp > 1 || plan.attn_dp)
-      cmd += fmt::format(" --dp {}", plan.attn_dp ? plan.tp * plan.dp : plan.dp);
-    if (plan.attn_dp) cmd += " --enable-dp-attention";
-    if (plan.ep > 1) cmd += fmt::format(" --ep-size {}", plan.ep);
-    if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
-    if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
-    if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8_e4m3";
-    if (!e.prefix_caching) cmd += " --disable-radix-cache";
-    if (k > 0) {
-      cmd += fmt::format(
-          " --speculative-algorithm {} --speculative-num-steps {} --speculative-eagle-topk 1 "
-          "--speculative-num-draft-tokens {}",
-          mtp ? "NEXTN" : "EAGLE", k, k + 1);
-      if (!mtp) cmd += " --speculative-draft-model-path <EAGLE draft checkpoint>";
-    }
-  } else if (e.name == "trtllm") {
-    cmd = fmt::format(
-        "trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
-        "--kv_cache_free_gpu_memory_fraction {:.2f}",
-        model, plan.tp, plan.pp, e.max_num_seqs, e.max_num_batched_tokens, e.kv_free_fraction);
-    if (plan.ep > 1) cmd += fmt::format(" --ep_size {}", plan.ep);
-    if (plan.dp > 1) cmd += fmt::format("   # x{} replicas behind a load balancer", plan.dp);
-    if (k > 0) {
-      cmd += fmt::format("{}speculative_config {{decoding_type: {}, {}: {}}} in --extra_llm_api_options",
-                         plan.dp > 1 ? "; " : "   # ", mtp ? "MTP" : "Eagle",
-                         mtp ? "num_nextn_predict_layers" : "max_draft_len", k);
-    }
-  } else {
-    // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
-    // One vLLM deployment serves one replica's expert group; further replicas are more deployments.
-    const int tp = plan.attn_dp ? 1 : plan.tp;
-    const int dp = plan.attn_dp ? plan.tp : plan.dp;
-    cmd = fmt::format("vllm serve {} --tensor-parallel-size {} --pipeline-parallel-size {}", model, tp,
-                      plan.pp);
-    if (dp > 1) cmd += fmt::format(" --data-parallel-size {}", dp);
-    if (plan.ep > 1) cmd += " --enable-expert-parallel";
-    cmd += fmt::format(
-        " --max-num-seqs {} --max-num-batched-tokens {} --gpu-memory-utilization {:.2f} --block-size {}",
-        e.max_num_seqs, e.max_num_batched_tokens, e.gpu_memory_utilization, e.block_size);
-    if (d.max_model_len) cmd += fmt::format(" --max-model-len {}", *d.max_model_len);
-    if (e.name == "vllm-0.6")
-      cmd += e.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill";
-    if (!e.costs.custom_all_reduce) cmd += " --disable-custom-all-reduce";
-    if (e.name == "vllm" && !e.prefix_caching) cmd += " --no-enable-prefix-caching";
-    if (e.name == "vllm-0.6" && e.prefix_caching) cmd += " --enable-prefix-caching";
-    if (d.precision.weight == DType::FP8) cmd += " --quantization fp8";
-    if (d.precision.weight == DType::INT4) cmd += "   # serve an AWQ/GPTQ int4 checkpoint";
-    if (d.precision.kv == DType::FP8) cmd += " --kv-cache-dtype fp8";
-    if (k > 0) {
-      cmd +=
-          mtp ? fmt::format(" --speculative-config '{{\"method\":\"mtp\",\"num_speculative_tokens\":{}}}'", k)
-              : fmt::format(
-                    " --speculative-config '{{\"method\":\"eagle3\",\"model\":\"<EAGLE-3 draft "
-                    "checkpoint>\",\"num_speculative_tokens\":{}}}'",
-                    k);
-    }
-    if (plan.ep > 1 && plan.ep != plan.tp && !plan.attn_dp) {
-      cmd +=
-          "   # note: vLLM spreads experts over all TP x DP ranks; an EP width below TP needs another engine";
-    }
-    if (plan.attn_dp && plan.dp > 1)
-      cmd += fmt::format("   # x{} deployments behind a load balancer", plan.dp);
-  }
-  return cmd;
+  return launch_command(d.model, d.precision, plan, e, d.max_model_len);
 }
 
 namespace {

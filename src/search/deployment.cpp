@@ -86,34 +86,8 @@ std::shared_ptr<const OpModel> Deployment::op_model_ptr() const {
 }
 
 EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
-  EngineOverrides o = engine_overrides;
-  if (extra.max_num_seqs) o.max_num_seqs = extra.max_num_seqs;
-  if (extra.max_num_batched_tokens) o.max_num_batched_tokens = extra.max_num_batched_tokens;
-  if (extra.gpu_memory_utilization) o.gpu_memory_utilization = extra.gpu_memory_utilization;
-  if (extra.block_size) o.block_size = extra.block_size;
-  if (extra.chunked_prefill) o.chunked_prefill = extra.chunked_prefill;
-  if (model.encoder_decoder) {
-    // The encoder needs its whole input in one step: no chunked prefill, and a token budget that
-    // holds the longest input (vLLM serves encoder-decoder models this way).
-    if (o.chunked_prefill.value_or(false)) {
-      throw UserError(
-          fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
-                      "whole input in one step",
-                      model.name));
-    }
-    o.chunked_prefill = false;
-    if (!o.max_num_batched_tokens) {
-      EngineOverrides probe = o;
-      probe.chunked_prefill = true;
-      const int budget =
-          resolve_engine(engine, cluster.gpu, effective_max_model_len(), probe).max_num_batched_tokens;
-      o.max_num_batched_tokens = static_cast<int>(
-          std::max<std::int64_t>(budget, model.max_source_positions + model.max_target_positions));
-    }
-    // A request preempted mid-decode recomputes its input and its generated tokens in one step.
-    return resolve_engine(engine, cluster.gpu, model.max_source_positions + model.max_target_positions, o);
-  }
-  return resolve_engine(engine, cluster.gpu, effective_max_model_len(), o);
+  return resolve_engine(engine, EngineContext{cluster.gpu, &model, effective_max_model_len()},
+                        engine_overrides.merged_with(extra));
 }
 
 void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options) {

@@ -23,7 +23,7 @@ struct Deployment {
   Precision precision;
   std::string engine = "vllm";
   EngineOverrides engine_overrides;
-  RouterKind router = RouterKind::LeastLoaded;
+  std::string router = "least-loaded";        // sim/router/router.h
   std::optional<std::int64_t> max_model_len;  // default: the model's max_position_embeddings
   double ttft_slo = 0;                        // seconds, 0 = none
   double tpot_slo = 0;

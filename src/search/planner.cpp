@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "core/stats.h"
+#include "perf/batch_shape.h"
 #include "perf/cost_model.h"
 
 namespace apex {
@@ -180,7 +181,8 @@ class BoundCalculator {
       : d_(d),
         trace_(trace),
         engine_(engine),
-        cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(), engine.costs) {
+        cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(), engine.costs),
+        shapes_(cost_, d.model.encoder_decoder) {
     cost_.set_expert_skew(d.expert_skew);
     cost_.set_expert_capacity_factor(d.expert_capacity_factor);
   }
@@ -216,30 +218,17 @@ class BoundCalculator {
       while (done < r.prompt) {
         const std::int64_t q = std::min<std::int64_t>(budget, r.prompt - done);
         BatchShape b;
-        if (q == 1) {
-          b.decode_seqs = 1;
-          b.decode_kv = done + 1;
-          b.decode_kv_window = cost_.local_kv(done + 1);
-        } else {
-          b.prefill_seqs = 1;
-          b.prefill_tokens = q;
-          b.prefill_pairs =
-              static_cast<double>(q) * (static_cast<double>(done) + (static_cast<double>(q) + 1) / 2);
-          b.prefill_kv = done + q;
-          b.prefill_pairs_window = cost_.local_pairs(done, q);
-          b.prefill_kv_window = cost_.local_prefill_kv(done, q);
-        }
+        shapes_.add(b, TokenSpan{r.prompt, 0, done, static_cast<std::int32_t>(q)});
         done += q;
-        b.sampled = done >= r.prompt ? 1 : 0;
         t_first += iteration(b);
       }
       // Each later token: a one-sequence decode with at least the prompt in its KV cache.
       BatchShape dec;
-      dec.decode_seqs = 1;
-      dec.decode_kv = r.prompt + 1;
+      shapes_.add(dec, TokenSpan{r.prompt, 1, r.prompt, 1});
       // Local layers may read fewer keys later (a new chunk starts): the fewest over the output.
-      dec.decode_kv_window = cost_.local_kv_min(r.prompt + 1, r.prompt + std::max(1, r.output - 1));
-      dec.sampled = 1;
+      if (cost_.has_local_attention()) {
+        dec.decode_kv_window = cost_.local_kv_min(r.prompt + 1, r.prompt + std::max(1, r.output - 1));
+      }
       // Speculative decoding: a step verifying k drafts emits at most k + 1 tokens; the cheapest
       // time per token over k = 0..K bounds every step.
       double t_tok = r.output > 1 ? iteration(dec) : 0;
@@ -312,6 +301,7 @@ class BoundCalculator {
   const Trace& trace_;
   EnginePolicy engine_;
   CostModel cost_;
+  ShapeBuilder shapes_;
   std::vector<double> stage_s_;
   int plan_gpus_ = 1;
 };

@@ -1,4 +1,7 @@
-// sim/engine.h — named, versioned serving-engine policies with their real defaults.
+// sim/engine.h — a serving engine's resolved policy (EnginePolicy: what the simulator runs), the
+// user's engine knobs (EngineOverrides, declared once here), and resolution of a named engine with
+// its real defaults. The engines themselves are units in sim/engines/ (one file each, one
+// registry); nothing outside that folder compares engine names.
 #pragma once
 
 #include <optional>
@@ -12,17 +15,17 @@
 
 namespace apex {
 
-enum class BatchingKind : std::uint8_t {
-  Mixed,        // every step: running requests first (decodes, prefill chunks), then new prefills
-  PrefillFirst  // a step is all-prefill (whole prompts or chunks) when any prefill fits, else all-decode
-};
+struct SchedulerSpec;
+struct PrefixCacheSpec;
 
 struct EnginePolicy {
-  std::string name;     // registry key: "vllm", "vllm-0.6", "sglang"
+  std::string name;     // registry key: "vllm", "vllm-0.6", "sglang", "trtllm"
   std::string version;  // the engine version whose defaults these are
   std::string description;
   std::string sources;  // where the defaults come from
-  BatchingKind batching = BatchingKind::Mixed;
+  // The batching policy (sim/scheduler/): mixed (vLLM V1), prefill-first (vLLM V0, SGLang),
+  // reserve-full-sequence (TensorRT-LLM GUARANTEED_NO_EVICT).
+  const SchedulerSpec* scheduler = nullptr;
   bool chunked_prefill = true;
   int max_num_seqs = 256;
   int max_num_batched_tokens = 2048;
@@ -31,15 +34,12 @@ struct EnginePolicy {
   int long_prefill_token_threshold = 0;  // cap on one request's tokens per step (0 = off)
   double admission_watermark = 0.0;      // fraction of KV blocks kept free when admitting (V0: 0.01)
   double kv_free_fraction = 0.0;         // TensorRT-LLM KV sizing (see MemoryKnobs); 0 = vLLM's
-  // TensorRT-LLM's GUARANTEED_NO_EVICT capacity policy: a request is admitted only when the KV
-  // blocks of its whole sequence (prompt + max output) can be reserved, so nothing is preempted.
-  bool reserve_full_sequence = false;
   // vLLM V1's hybrid KV-cache manager: sliding-window and chunked-attention layers keep only the
   // blocks they still read (plan.h LocalKv); otherwise every layer keeps the whole context.
   bool free_local_kv = false;
-  // Automatic prefix caching: a request whose prompt starts with a prefix whose KV blocks are
-  // still cached skips computing it; cached blocks nobody uses are evicted LRU when needed.
+  // Automatic prefix caching, and the cache policy (sim/kv/) the engine runs when it is on.
   bool prefix_caching = false;
+  const PrefixCacheSpec* prefix_cache = nullptr;
   EngineCosts costs;
 
   MemoryKnobs memory_knobs() const {
@@ -48,6 +48,7 @@ struct EnginePolicy {
   }
 };
 
+// The engine knobs a user may set, each declared once; unset = the engine's default.
 struct EngineOverrides {
   std::optional<int> max_num_seqs;
   std::optional<int> max_num_batched_tokens;
@@ -59,7 +60,31 @@ struct EngineOverrides {
   std::optional<bool> prefix_caching;
   std::optional<int> spec_tokens;
   std::optional<double> spec_acceptance;
+
+  // Calls f(member pointer) for every knob (one list: merging, printing, option tables).
+  template <class F>
+  static void for_each_knob(F&& f) {
+    f(&EngineOverrides::max_num_seqs);
+    f(&EngineOverrides::max_num_batched_tokens);
+    f(&EngineOverrides::gpu_memory_utilization);
+    f(&EngineOverrides::block_size);
+    f(&EngineOverrides::chunked_prefill);
+    f(&EngineOverrides::step_overhead_s);
+    f(&EngineOverrides::custom_all_reduce);
+    f(&EngineOverrides::prefix_caching);
+    f(&EngineOverrides::spec_tokens);
+    f(&EngineOverrides::spec_acceptance);
+  }
+  // These knobs with every knob set in `over` taking its value from there.
+  EngineOverrides merged_with(const EngineOverrides& over) const {
+    EngineOverrides out = *this;
+    for_each_knob([&](auto member) {
+      if (over.*member) out.*member = over.*member;
+    });
+    return out;
+  }
 };
+using EngineKnobs = EngineOverrides;
 
 struct EngineInfo {
   std::string name;
@@ -68,11 +93,20 @@ struct EngineInfo {
 const std::vector<EngineInfo>& engine_presets();
 std::vector<std::string> engine_names();
 
+// What an engine's defaults may depend on.
+struct EngineContext {
+  const Gpu& gpu;
+  const Model* model = nullptr;    // null: a decoder-only model is assumed
+  std::int64_t max_model_len = 0;  // the longest prompt + output the engine accepts
+};
+
 // The policy `name` as it would start for this model on this GPU (some defaults depend on the GPU
-// and the model's context length), with the user's overrides applied and validated.
-// `max_model_len` is the longest prompt one step must hold when chunked prefill is off.
+// and the model's context length), with the user's knobs applied and validated. Encoder-decoder
+// models run without chunked prefill, with a budget that holds the longest input.
 // UserError for an unknown name or an invalid knob.
+EnginePolicy resolve_engine(const std::string& name, const EngineContext& context, const EngineKnobs& knobs);
+// The same for a decoder-only model whose max model length is `max_model_len`.
 EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_t max_model_len,
-                            const EngineOverrides& overrides);
+                            const EngineKnobs& knobs);
 
 }  // namespace apex

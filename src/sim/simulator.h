@@ -15,13 +15,10 @@
 #include "perf/cost_model.h"
 #include "plan/plan.h"
 #include "sim/engine.h"
+#include "sim/router/router.h"
 #include "workload/workload.h"
 
 namespace apex {
-
-enum class RouterKind : std::uint8_t { RoundRobin, LeastLoaded };
-RouterKind parse_router(const std::string& text);
-std::string_view router_name(RouterKind r);
 
 struct SimConfig {
   const Model* model = nullptr;
@@ -29,9 +26,9 @@ struct SimConfig {
   Plan plan;  // made by make_plan
   Precision precision;
   EnginePolicy engine;
-  RouterKind router = RouterKind::LeastLoaded;
-  std::int64_t max_model_len = 0;  // longest prompt + output the engine accepts
-  double ttft_slo = 0;             // seconds; 0 = none
+  std::string router = "least-loaded";  // a name of sim/router/router.h's registry
+  std::int64_t max_model_len = 0;       // longest prompt + output the engine accepts
+  double ttft_slo = 0;                  // seconds; 0 = none
   double tpot_slo = 0;
   double expert_skew = 0;             // MoE expert-load imbalance (power-law alpha; 0 = balanced)
   double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)

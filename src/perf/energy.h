@@ -1,0 +1,35 @@
+// perf/energy.h — GPU power and energy of a deployment: a cost of the work done, not a scheduling
+// decision (the simulator asks it once per micro-batch).
+#pragma once
+
+#include "hw/hardware.h"
+#include "perf/cost_model.h"
+#include "plan/plan.h"
+
+namespace apex {
+
+// The dense peak of the math the GEMMs run in, against which MFU is measured: 8-bit and FP4
+// weights run 8-/4-bit tensor-core math, weight-only int4 runs in the activation dtype.
+double math_peak_flops(const Gpu& gpu, const Precision& precision);
+
+// First-order GPU power while a stage computes: idle + (TDP − idle) × min(1, kPowerMem · memory
+// utilization + kPowerCompute · compute utilization), with compute power scaled by the square of
+// the clock under DVFS. The coefficients are fitted to the ML.ENERGY anchors for an H100 SXM
+// (batch-1 decode ≈ 300 W, batch-128 decode ≈ 600 W; prefill at the 700 W cap): docs/energy.md.
+class PowerModel {
+ public:
+  PowerModel(const Gpu& gpu, double peak_flops) : gpu_(gpu), peak_flops_(peak_flops) {}
+  // Joules above idle of one micro-batch that did `w` in `busy_gpu_s` GPU-seconds.
+  double dynamic_energy(const Work& w, double busy_gpu_s) const;
+  // Idle power of `gpus` GPUs over `seconds`.
+  double idle_energy(int gpus, double seconds) const { return gpu_.power_idle_w * gpus * seconds; }
+
+  static constexpr double kPowerMem = 0.48;
+  static constexpr double kPowerCompute = 3.0;
+
+ private:
+  const Gpu& gpu_;
+  double peak_flops_;
+};
+
+}  // namespace apex

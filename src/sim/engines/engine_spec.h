@@ -1,0 +1,57 @@
+// sim/engines/engine_spec.h — a serving engine as one unit: its name, version, description and
+// sources, its defaults for a GPU and model, its own rules on the user's knobs, and the command
+// that launches it with a plan. One file per engine (vllm_v1.cpp, vllm_v0.cpp, sglang.cpp,
+// trtllm.cpp), listed once in registry.cpp; register_engine() adds one at run time (tests, plug-ins).
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/engine.h"
+
+namespace apex {
+
+// Everything a launch command shows about a deployment.
+struct LaunchContext {
+  const Model& model;
+  const Precision& precision;
+  const Plan& plan;
+  const EnginePolicy& engine;
+  std::optional<std::int64_t> max_model_len;  // set when the user chose it
+  std::string model_id;                       // Hugging Face id, or the config's folder
+};
+
+struct EngineSpec {
+  std::string name;  // the --engine value
+  std::string version;
+  std::string description;  // one line for `apex list engines`
+  std::string sources;      // where the defaults come from (file and commit; docs/engines.md)
+  // The policy as the engine starts on this GPU for this model, before the user's knobs. `knobs`
+  // is given for defaults that depend on another knob (vLLM 0.6's budget on chunked prefill).
+  std::function<EnginePolicy(const EngineContext&, const EngineKnobs&)> defaults;
+  // The engine's own rules once the user's knobs are applied (clamps, derived sizes); optional.
+  std::function<void(EnginePolicy&, const EngineKnobs&, const EngineContext&)> finalize;
+  std::function<std::string(const LaunchContext&)> launch_command;
+};
+
+const std::vector<EngineSpec>& engine_registry();
+// The engine named `name`; UserError with a did-you-mean otherwise.
+const EngineSpec& find_engine(const std::string& name);
+// Adds an engine (a name already registered is replaced). Not thread-safe: call before simulating.
+void register_engine(EngineSpec spec);
+
+// The model argument of a launch command: the Hugging Face id of a preset, or the folder of a
+// config.json path.
+std::string launch_model_id(const Model& model);
+// The launch command of `engine` for this deployment.
+std::string launch_command(const Model& model, const Precision& precision, const Plan& plan,
+                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len);
+
+// Shared by the engine files: a policy with the spec's identity filled in.
+EnginePolicy policy_of(const EngineSpec& spec);
+// vLLM's device check: at least 70 GiB and not an A100 (vllm/engine/arg_utils.py).
+bool vllm_big_gpu(const Gpu& gpu);
+
+}  // namespace apex

@@ -1,0 +1,199 @@
+// sim/engines/registry.cpp — the list of engines, and what every engine shares: applying and
+// validating the user's knobs, and the encoder-decoder rules.
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "model/registry.h"
+#include "sim/engines/engine_spec.h"
+#include "sim/scheduler/scheduler.h"
+
+namespace apex {
+
+// Each engine file defines one of these.
+EngineSpec vllm_v1_engine();
+EngineSpec vllm_v0_engine();
+EngineSpec sglang_engine();
+EngineSpec trtllm_engine();
+
+namespace {
+std::vector<EngineSpec>& registry() {
+  static std::vector<EngineSpec> list = {vllm_v1_engine(), vllm_v0_engine(), sglang_engine(),
+                                         trtllm_engine()};
+  return list;
+}
+}  // namespace
+
+const std::vector<EngineSpec>& engine_registry() {
+  return registry();
+}
+
+void register_engine(EngineSpec spec) {
+  for (auto& e : registry()) {
+    if (e.name == spec.name) {
+      e = std::move(spec);
+      return;
+    }
+  }
+  registry().push_back(std::move(spec));
+}
+
+std::vector<std::string> engine_names() {
+  std::vector<std::string> names;
+  for (const auto& e : engine_registry())
+    names.push_back(e.name);
+  return names;
+}
+
+const std::vector<EngineInfo>& engine_presets() {
+  // Rebuilt on each call so that engines registered at run time are listed.
+  static std::vector<EngineInfo> list;
+  list.clear();
+  for (const auto& e : engine_registry())
+    list.push_back(EngineInfo{e.name, e.description});
+  return list;
+}
+
+const EngineSpec& find_engine(const std::string& name) {
+  for (const auto& e : engine_registry()) {
+    if (e.name == name) return e;
+  }
+  throw UserError(unknown_name_message("engine", name, engine_names(), "see `apex list engines`"));
+}
+
+EnginePolicy policy_of(const EngineSpec& spec) {
+  EnginePolicy p;
+  p.name = spec.name;
+  p.version = spec.version;
+  p.description = spec.description;
+  p.sources = spec.sources;
+  p.scheduler = &mixed_scheduler();
+  p.prefix_cache = &group_lru_prefix_cache();
+  return p;
+}
+
+bool vllm_big_gpu(const Gpu& gpu) {
+  return gpu.hbm_bytes >= 70.0 * 1024 * 1024 * 1024 && gpu.name.find("a100") == std::string::npos;
+}
+
+std::string launch_model_id(const Model& model) {
+  std::string id = model_hf_id(model.name);
+  if (!id.empty()) return id;
+  const auto slash = model.name.find_last_of('/');
+  return slash == std::string::npos ? model.name : model.name.substr(0, slash);  // the config's folder
+}
+
+std::string launch_command(const Model& model, const Precision& precision, const Plan& plan,
+                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len) {
+  const EngineSpec& spec = find_engine(engine.name);
+  if (!spec.launch_command) return {};
+  return spec.launch_command(
+      LaunchContext{model, precision, plan, engine, max_model_len, launch_model_id(model)});
+}
+
+namespace {
+
+// The knobs every engine takes, validated and applied in one place.
+void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
+  if (o.chunked_prefill) p.chunked_prefill = *o.chunked_prefill;
+  if (o.max_num_seqs) {
+    if (*o.max_num_seqs < 1)
+      throw UserError(fmt::format("--max-num-seqs must be at least 1, got {}", *o.max_num_seqs));
+    p.max_num_seqs = *o.max_num_seqs;
+  }
+  if (o.max_num_batched_tokens) {
+    if (*o.max_num_batched_tokens < 1) {
+      throw UserError(
+          fmt::format("--max-num-batched-tokens must be at least 1, got {}", *o.max_num_batched_tokens));
+    }
+    p.max_num_batched_tokens = *o.max_num_batched_tokens;
+  }
+  if (o.gpu_memory_utilization) {
+    const double u = *o.gpu_memory_utilization;
+    if (!(u > 0 && u <= 1))
+      throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
+    p.gpu_memory_utilization = u;
+    if (p.kv_free_fraction > 0) p.kv_free_fraction = u;  // TensorRT-LLM: the free-memory fraction
+  }
+  if (o.block_size) {
+    const int b = *o.block_size;
+    if (b < 1 || b > 1024 || (b & (b - 1)) != 0) {
+      throw UserError(fmt::format("--block-size must be a power of two between 1 and 1024, got {}", b));
+    }
+    p.block_size = b;
+  }
+  if (o.step_overhead_s) {
+    if (!(*o.step_overhead_s >= 0) || *o.step_overhead_s > 60) {
+      throw UserError(
+          fmt::format("--step-overhead-ms must be between 0 and 60000, got {}", *o.step_overhead_s * 1e3));
+    }
+    p.costs.step_overhead = *o.step_overhead_s;
+  }
+  if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
+  if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
+  if (o.spec_tokens) {
+    if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
+      throw UserError(fmt::format(
+          "--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}", *o.spec_tokens));
+    }
+    p.costs.spec_tokens = *o.spec_tokens;
+  }
+  if (o.spec_acceptance) {
+    if (!(*o.spec_acceptance >= 0 && *o.spec_acceptance <= 1)) {
+      throw UserError(
+          fmt::format("--spec-acceptance must be a probability in [0, 1], got {}", *o.spec_acceptance));
+    }
+    p.costs.spec_acceptance = *o.spec_acceptance;
+  }
+}
+
+EnginePolicy resolve_decoder(const EngineSpec& spec, const EngineContext& c, const EngineKnobs& o) {
+  EnginePolicy p = spec.defaults(c, o);
+  apply_knobs(p, o);
+  if (spec.finalize) spec.finalize(p, o, c);
+  if (!p.chunked_prefill && p.max_num_batched_tokens < c.max_model_len) {
+    throw UserError(
+        fmt::format("without chunked prefill --max-num-batched-tokens ({}) must be at least the max "
+                    "model length ({}), or a long prompt could never be scheduled",
+                    p.max_num_batched_tokens, c.max_model_len));
+  }
+  if (p.max_num_batched_tokens < p.max_num_seqs && p.scheduler->prefill_first && !p.chunked_prefill) {
+    throw UserError(fmt::format("--max-num-batched-tokens ({}) must be at least --max-num-seqs ({})",
+                                p.max_num_batched_tokens, p.max_num_seqs));
+  }
+  return p;
+}
+
+}  // namespace
+
+EnginePolicy resolve_engine(const std::string& name, const EngineContext& c, const EngineKnobs& knobs) {
+  const EngineSpec& spec = find_engine(name);
+  const Model* m = c.model;
+  if (m == nullptr || !m->encoder_decoder) return resolve_decoder(spec, c, knobs);
+  // The encoder needs its whole input in one step: no chunked prefill, and a token budget that
+  // holds the longest input (vLLM serves encoder-decoder models this way).
+  EngineKnobs o = knobs;
+  if (o.chunked_prefill.value_or(false)) {
+    throw UserError(
+        fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
+                    "whole input in one step",
+                    m->name));
+  }
+  o.chunked_prefill = false;
+  if (!o.max_num_batched_tokens) {
+    EngineKnobs probe = o;
+    probe.chunked_prefill = true;
+    const int budget = resolve_decoder(spec, c, probe).max_num_batched_tokens;
+    o.max_num_batched_tokens =
+        static_cast<int>(std::max<std::int64_t>(budget, m->max_source_positions + m->max_target_positions));
+  }
+  // A request preempted mid-decode recomputes its input and its generated tokens in one step.
+  const EngineContext whole{c.gpu, m, m->max_source_positions + m->max_target_positions};
+  return resolve_decoder(spec, whole, o);
+}
+
+EnginePolicy resolve_engine(const std::string& name, const Gpu& gpu, std::int64_t max_model_len,
+                            const EngineKnobs& knobs) {
+  return resolve_engine(name, EngineContext{gpu, nullptr, max_model_len}, knobs);
+}
+
+}  // namespace apex

@@ -1,0 +1,50 @@
+// sim/engines/vllm_v1.cpp — vLLM 0.11 with the V1 engine (OpenAI server defaults). Defaults read
+// from vllm/engine/arg_utils.py _set_default_args @99d7eb5 and vllm/v1/core/sched/scheduler.py
+// @b4622cf (docs/engines.md).
+#include <algorithm>
+
+#include "sim/engines/engine_spec.h"
+#include "sim/engines/vllm_launch.h"
+#include "sim/scheduler/scheduler.h"
+
+namespace apex {
+
+EngineSpec vllm_v1_engine() {
+  EngineSpec s;
+  s.name = "vllm";
+  s.version = "0.11 (V1 engine)";
+  s.description =
+      "vLLM 0.11 V1 engine (OpenAI server defaults): chunked prefill always on, mixed batches, "
+      "8192-token budget and 1024 seqs on >=70 GiB GPUs (2048/256 otherwise)";
+  s.sources = "vllm/engine/arg_utils.py _set_default_args @99d7eb5; vllm/v1/core/sched/scheduler.py @b4622cf";
+  s.defaults = [spec = s](const EngineContext& c, const EngineKnobs&) {
+    EnginePolicy p = policy_of(spec);
+    p.scheduler = &mixed_scheduler();
+    p.chunked_prefill = true;
+    const bool big = vllm_big_gpu(c.gpu);
+    p.max_num_batched_tokens = big ? 8192 : 2048;
+    p.max_num_seqs = big ? 1024 : 256;
+    p.gpu_memory_utilization = 0.9;
+    p.block_size = 16;
+    // CUDA graphs: FULL_AND_PIECEWISE, capture sizes up to min(2 * max_num_seqs, 512).
+    p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
+    p.costs.graph_decode_only = false;
+    p.costs.step_overhead = 1.0e-3;
+    p.costs.per_seq_overhead = 4e-6;
+    // Hybrid KV-cache manager (vLLM >= 0.10; docs.vllm.ai design/hybrid_kv_cache_manager): sliding-
+    // window layers keep the last window, chunked-local layers the current chunk.
+    p.free_local_kv = true;
+    p.prefix_caching = true;  // enable_prefix_caching defaults to True in V1 (vllm/config/cache.py)
+    return p;
+  };
+  s.finalize = [](EnginePolicy& p, const EngineKnobs& o, const EngineContext&) {
+    if (!o.max_num_seqs) p.max_num_seqs = std::min(p.max_num_seqs, p.max_num_batched_tokens);  // vLLM clamps
+    p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
+  };
+  s.launch_command = [](const LaunchContext& c) {
+    return vllm_launch_command(c, "", c.engine.prefix_caching ? "" : " --no-enable-prefix-caching");
+  };
+  return s;
+}
+
+}  // namespace apex

@@ -1,0 +1,33 @@
+// sim/kv/group_lru_prefix_cache.h — prefix caching for prompts that declare their shared prefix
+// by group (trace columns prefix_group, prefix_tokens; synthetic --shared-prefix). A group's
+// prefix is cached once a request computed it (block-aligned, the prompt's last token always
+// recomputed); requests reference it while running; unreferenced prefixes are evicted LRU.
+#pragma once
+
+#include <map>
+
+#include "sim/kv/prefix_cache.h"
+
+namespace apex {
+
+class GroupLruPrefixCache final : public PrefixCache {
+ public:
+  explicit GroupLruPrefixCache(const BlockPool& pool) : pool_(pool) {}
+  std::int32_t acquire(ActiveRequest& a) override;
+  void on_computed(ActiveRequest& a) override;
+  void release(ActiveRequest& a, TimeNs now) override;
+  bool evict_for(BlockPool& pool, std::int64_t blocks) override;
+  std::int64_t idle_blocks() const override;
+
+ private:
+  struct Cached {
+    std::int32_t tokens = 0, blocks = 0, refs = 0;
+    TimeNs last_use = 0;
+  };
+  std::int32_t cacheable(const ActiveRequest& a) const;
+  const BlockPool& pool_;
+  std::map<std::int64_t, Cached> prefixes_;
+  std::int64_t evictable_blocks_ = 0;
+};
+
+}  // namespace apex

@@ -1,0 +1,108 @@
+#include "sim/metrics/collector.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace apex {
+
+void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
+  if (a.first_token < 0) {
+    a.first_token = now;
+  } else {
+    // n tokens in one step share the interval (token-weighted, as vLLM's time_per_output_token).
+    const TimeNs gap = now - a.last_token;
+    for (std::int32_t i = 0; i < n; ++i)
+      itl_.add(gap / n);
+  }
+  a.last_token = now;
+}
+
+void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
+  const double t_ttft = ns_to_seconds(a.first_token - a.arrival);
+  const double t_e2e = ns_to_seconds(now - a.arrival);
+  ttft_.push_back(t_ttft);
+  e2e_.push_back(t_e2e);
+  double t_tpot = 0;
+  if (a.output > 1) {
+    t_tpot = (t_e2e - t_ttft) / static_cast<double>(a.output - 1);
+    tpot_.push_back(t_tpot);
+  }
+  bool ok = true;
+  if (cfg_.ttft_slo > 0 && t_ttft > cfg_.ttft_slo) ok = false;
+  if (cfg_.tpot_slo > 0 && a.output > 1 && t_tpot > cfg_.tpot_slo) ok = false;
+  if (ok) ++slo_met_;
+  if (cfg_.record_requests) {
+    records_.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt,
+                                     a.output, a.replica, a.preemptions});
+  }
+  ++finished_;
+  prompt_tokens_ += static_cast<std::uint64_t>(a.prompt);
+  output_tokens_ += static_cast<std::uint64_t>(a.output);
+  last_completion_ = std::max(last_completion_, now);
+}
+
+void MetricsCollector::on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
+                                 int gpus_per_stage) {
+  ++iterations_;
+  batch_seqs_ += static_cast<std::uint64_t>(shape.seqs());
+  batch_tokens_ += static_cast<std::uint64_t>(shape.tokens());
+  flops_ += w.model_flops;
+  bytes_ += w.bytes_read;
+  // While a stage computes, each of its GPUs draws idle power plus a dynamic part (perf/energy.h).
+  double busy_gpu_s = 0;
+  for (double s : stage_s)
+    busy_gpu_s += s * gpus_per_stage;
+  dynamic_energy_ += power_.dynamic_energy(w, busy_gpu_s);
+}
+
+SimResult MetricsCollector::result(const MemoryFootprint& memory) {
+  SimResult out;
+  out.plan = cfg_.plan;
+  out.memory = memory;
+  out.engine = cfg_.engine.name;
+  out.requests = finished_;
+  out.prompt_tokens = prompt_tokens_;
+  out.output_tokens = output_tokens_;
+  out.ttft = summarize(ttft_);
+  out.tpot = summarize(tpot_);
+  out.e2e = summarize(e2e_);
+  out.queue = summarize(queue_);
+  out.itl = itl_.summary_seconds();
+  out.first_arrival = first_arrival_ < 0 ? 0 : ns_to_seconds(first_arrival_);
+  out.last_completion = ns_to_seconds(last_completion_);
+  out.makespan = finished_ > 0 ? ns_to_seconds(last_completion_ - first_arrival_) : 0;
+  out.iterations = iterations_;
+  out.preemptions = preemptions_;
+  out.peak_kv_utilization = peak_kv_;
+  out.peak_active_requests = peak_active_;
+  out.prefix_hit_tokens = prefix_hit_tokens_;
+  out.request_records = std::move(records_);
+  out.time = time_;
+  out.time.measured = cfg_.breakdown;
+  if (iterations_ > 0) {
+    out.mean_batch_seqs = static_cast<double>(batch_seqs_) / static_cast<double>(iterations_);
+    out.mean_batch_tokens = static_cast<double>(batch_tokens_) / static_cast<double>(iterations_);
+  }
+  const int gpus = cfg_.plan.gpus();
+  const int dp = cfg_.plan.dp;
+  if (out.makespan > 0) {
+    out.throughput_tokens_per_s = static_cast<double>(output_tokens_) / out.makespan;
+    out.requests_per_s = static_cast<double>(finished_) / out.makespan;
+    out.goodput_requests_per_s = static_cast<double>(slo_met_) / out.makespan;
+    out.mfu = flops_ / (out.makespan * peak_flops_ * gpus);
+    out.mbu = bytes_ / (out.makespan * cfg_.cluster.gpu.hbm_bandwidth * gpus);
+    out.mean_active_requests = active_time_integral_ / out.makespan;
+    out.busy_fraction = std::min(1.0, busy_replica_time_ / (out.makespan * dp));
+    APEX_ASSERT(out.mfu <= 1.0 + 1e-9, "MFU above 100%: the cost model is faster than the peak");
+    APEX_ASSERT(out.mbu <= 1.0 + 1e-9, "MBU above 100%: the cost model is faster than HBM");
+  }
+  out.energy_j = power_.idle_energy(gpus, out.makespan) + dynamic_energy_;
+  out.energy_per_output_token_j = output_tokens_ > 0 ? out.energy_j / static_cast<double>(output_tokens_) : 0;
+  out.energy_per_request_j = finished_ > 0 ? out.energy_j / static_cast<double>(finished_) : 0;
+  out.mean_power_per_gpu_w = out.makespan > 0 ? out.energy_j / (out.makespan * gpus) : 0;
+  out.slo_attainment = finished_ > 0 ? static_cast<double>(slo_met_) / static_cast<double>(finished_) : 0;
+  return out;
+}
+
+}  // namespace apex

@@ -1,0 +1,63 @@
+// sim/metrics/collector.h — everything a simulation measures, gathered as it happens (requests
+// finishing, tokens sampled, micro-batches launched) and turned into a SimResult at the end.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/stats.h"
+#include "perf/energy.h"
+#include "sim/request_state.h"
+#include "sim/simulator.h"
+
+namespace apex {
+
+class MetricsCollector {
+ public:
+  MetricsCollector(const SimConfig& cfg, double peak_flops)
+      : cfg_(cfg), peak_flops_(peak_flops), power_(cfg.cluster.gpu, peak_flops) {}
+
+  void on_arrival(TimeNs arrival, std::uint64_t active) {
+    if (first_arrival_ < 0) first_arrival_ = arrival;
+    peak_active_ = std::max(peak_active_, active);
+  }
+  // Time passes from one instant to the next with `active` requests in the system.
+  void advance(TimeNs from, TimeNs to, std::uint64_t active) {
+    active_time_integral_ += static_cast<double>(active) * ns_to_seconds(to - from);
+  }
+  void on_scheduled(ActiveRequest& a, TimeNs now) {
+    if (a.queue_recorded) return;
+    queue_.push_back(ns_to_seconds(now - a.arrival));
+    a.queue_recorded = true;
+  }
+  void on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now);
+  void on_finish(const ActiveRequest& a, TimeNs now);
+  void on_preempt() { ++preemptions_; }
+  void on_prefix_hit(std::int32_t tokens) { prefix_hit_tokens_ += static_cast<std::uint64_t>(tokens); }
+  // One micro-batch launched: its work on a replica whose stages took `stage_s` each.
+  void on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
+                 int gpus_per_stage);
+  void on_busy(double replica_seconds) { busy_replica_time_ += replica_seconds; }
+  void on_kv_use(double utilization) { peak_kv_ = std::max(peak_kv_, utilization); }
+  TimeBreakdown& time() { return time_; }
+
+  SimResult result(const MemoryFootprint& memory);
+
+ private:
+  const SimConfig& cfg_;
+  double peak_flops_;
+  PowerModel power_;
+  std::vector<double> ttft_, tpot_, e2e_, queue_;
+  LogHistogram itl_;
+  std::uint64_t finished_ = 0, prompt_tokens_ = 0, output_tokens_ = 0, slo_met_ = 0;
+  std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
+  std::uint64_t prefix_hit_tokens_ = 0;
+  TimeNs first_arrival_ = -1, last_completion_ = 0;
+  double flops_ = 0, bytes_ = 0, dynamic_energy_ = 0, busy_replica_time_ = 0;
+  double peak_kv_ = 0;
+  double active_time_integral_ = 0;  // ∫ (requests in the system) dt, for Little's law
+  TimeBreakdown time_;
+  std::vector<RequestRecord> records_;
+};
+
+}  // namespace apex

@@ -1,0 +1,140 @@
+#include "sim/scheduler/scheduler.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+#include "sim/engine.h"
+
+namespace apex {
+
+bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
+  now_ = now;
+  preempted_ = false;
+  mb.slots.clear();
+  mb.shape = BatchShape{};
+  return build(mb);
+}
+
+std::int64_t BatchScheduler::watermark() const {
+  return static_cast<std::int64_t>(c_.engine.admission_watermark * static_cast<double>(c_.kv.pool().total()));
+}
+
+std::int32_t BatchScheduler::decode_width(const ActiveRequest& a) const {
+  const int k = c_.engine.costs.spec_tokens;
+  if (k <= 0) return 1;
+  return 1 + std::max(0, std::min(k, a.output - a.generated - 1));
+}
+
+void BatchScheduler::remove_running(std::int32_t slot) {
+  auto it = std::find(running_.begin(), running_.end(), slot);
+  APEX_ASSERT(it != running_.end(), "request not in the running list");
+  running_.erase(it);
+}
+
+std::int32_t BatchScheduler::pick_victim() const {
+  // vLLM FCFS: the last request of the running list; requests inside an in-flight micro-batch
+  // (pipeline parallelism) cannot be preempted until it completes.
+  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+    if (!c_.requests[*it].in_flight) return *it;
+  }
+  return -1;
+}
+
+void BatchScheduler::preempt(std::int32_t slot) {
+  // Recompute: free the KV blocks, forget computed tokens, resume before new arrivals.
+  ActiveRequest& a = at(slot);
+  unreserve(a);
+  c_.kv.release(a, now_);
+  a.computed = 0;
+  a.running = false;
+  remove_running(slot);
+  waiting_.push_front(slot);
+  ++a.preemptions;
+  preempted_ = true;
+  c_.events.on_preempt(a);
+}
+
+bool BatchScheduler::allocate_or_preempt(std::int32_t slot, std::int64_t q) {
+  for (;;) {
+    if (c_.kv.allocate(at(slot), q)) return true;
+    const std::int32_t victim = pick_victim();
+    if (victim < 0) return false;
+    preempt(victim);
+    if (victim == slot) return false;
+  }
+}
+
+bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64_t watermark) {
+  const EnginePolicy& e = c_.engine;
+  const std::int32_t slot = waiting_.front();
+  ActiveRequest& a = at(slot);
+  const std::int32_t hit = c_.kv.prefix_cache().acquire(a);
+  auto undo = [&] {
+    if (hit > 0) {
+      c_.kv.prefix_cache().release(a, now_);
+      a.computed = 0;
+    }
+    return false;
+  };
+  std::int64_t q = a.num_tokens() - a.computed;
+  if (!e.chunked_prefill && q > budget) return undo();
+  if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
+  q = std::min(q, budget);
+  const std::int32_t need = c_.kv.blocks_needed(a, q);
+  if (need > c_.kv.pool().free() - watermark && !c_.kv.make_free(need + watermark)) return undo();
+  if (!reserve(a)) return undo();
+  if (hit > 0) c_.events.on_prefix_hit(hit);
+  c_.kv.allocate(a, q);
+  waiting_.pop_front();
+  running_.push_back(slot);
+  a.running = true;
+  add_to_batch(mb, slot, static_cast<std::int32_t>(q));
+  budget -= q;
+  return true;
+}
+
+void BatchScheduler::add_to_batch(MicroBatch& mb, std::int32_t slot, std::int32_t q) {
+  ActiveRequest& a = at(slot);
+  a.scheduled = q;
+  a.in_flight = true;
+  mb.slots.push_back(slot);
+  c_.shapes.add(mb.shape, TokenSpan{a.prompt, a.generated, a.computed, q});
+}
+
+void BatchScheduler::complete(MicroBatch& mb, TimeNs now) {
+  for (std::int32_t slot : mb.slots) {
+    ActiveRequest& a = at(slot);
+    a.in_flight = false;
+    if (!a.running) continue;  // cannot happen (in-flight requests are not preempted); defensive
+    std::int32_t emitted = 0;
+    if (a.scheduled > 1 && a.generated > 0 && a.computed + 1 == a.num_tokens()) {
+      // Speculative decode: of the k drafts, the expected number is accepted (deterministically,
+      // carrying the fraction to the next step); the KV of rejected drafts is discarded.
+      const int k = a.scheduled - 1;
+      a.spec_credit += expected_spec_tokens(k, c_.engine.costs.spec_acceptance);
+      emitted = std::clamp(static_cast<std::int32_t>(a.spec_credit + 1e-9), 1, k + 1);
+      emitted = std::min(emitted, a.output - a.generated);
+      a.spec_credit -= emitted;
+      a.computed += emitted;
+    } else {
+      a.computed += a.scheduled;
+      c_.kv.prefix_cache().on_computed(a);
+      if (a.computed >= a.num_tokens()) emitted = 1;
+    }
+    a.scheduled = 0;
+    if (emitted > 0) {
+      a.generated += emitted;
+      c_.events.on_tokens(a, emitted, now);
+      if (a.generated >= a.output) {
+        unreserve(a);
+        c_.kv.release(a, now);
+        a.running = false;
+        remove_running(slot);
+        c_.events.on_finish(slot, now);
+      }
+    }
+  }
+  mb.slots.clear();
+}
+
+}  // namespace apex
