@@ -11,6 +11,7 @@
 #include "search/deployment.h"
 #include "search/planner.h"
 #include "search_checks.h"
+#include "sim_shapes.h"
 #include "test_util.h"
 
 namespace apex {
@@ -44,35 +45,9 @@ SimResult run(const Deployment& d, const Plan& p, const Trace& t) {
   return simulate_plan(d, p, *src);
 }
 
-// Integer-ns duration of one iteration exactly as the simulator computes it (pp = 1).
-TimeNs iteration_ns(const CostModel& cost, const BatchShape& b) {
-  std::vector<double> st;
-  cost.stage_times(b, st);
-  TimeNs t = std::max<TimeNs>(1, seconds_to_ns(cost.step_overhead(b)));
-  for (std::size_t s = 0; s < st.size(); ++s) {
-    t += std::max<TimeNs>(1, seconds_to_ns(st[s]));
-    if (s + 1 < st.size()) t += seconds_to_ns(cost.pp_transfer(static_cast<int>(s), b.tokens()));
-  }
-  return t;
-}
-
-BatchShape prefill_shape(std::int64_t q) {
-  BatchShape b;
-  b.prefill_seqs = 1;
-  b.prefill_tokens = q;
-  b.prefill_pairs = static_cast<double>(q) * (static_cast<double>(q) + 1) / 2;
-  b.prefill_kv = q;
-  b.sampled = 1;
-  return b;
-}
-
-BatchShape decode_shape(std::int64_t context) {
-  BatchShape b;
-  b.decode_seqs = 1;
-  b.decode_kv = context;
-  b.sampled = 1;
-  return b;
-}
+using testing::decode_shape;
+using testing::iteration_ns;
+using testing::prefill_shape;
 
 TEST(Simulator, LoneRequestTtftEqualsItsPrefillIteration) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
