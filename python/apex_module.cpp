@@ -58,9 +58,10 @@ void fill(const apex::api::Target& target, const char* function, const py::kwarg
     const apex::api::OptionSpec* spec = apex::api::find_option(command, key);
     if (spec == nullptr || spec->cli_only) {
       const std::vector<std::string> names = keywords(command);
-      raise(fmt::format("{} (see help(apex.{}))",
-                        apex::unknown_name_message(fmt::format("keyword argument of apex.{}()", function), key, names),
-                        function));
+      raise(fmt::format(
+          "{} (see help(apex.{}))",
+          apex::unknown_name_message(fmt::format("keyword argument of apex.{}()", function), key, names),
+          function));
     }
     if (v.is_none()) continue;
     try {
@@ -116,8 +117,8 @@ std::string doc(apex::api::Command command, const std::string& summary) {
   std::string out = summary + "\n\nKeyword arguments:\n";
   for (const auto* s : apex::api::options_of(command)) {
     if (s->cli_only) continue;
-    out += fmt::format("  {}{}: {}\n", s->name, s->default_text.empty() ? "" : fmt::format(" [{}]", s->default_text),
-                       s->help);
+    out += fmt::format("  {}{}: {}\n", s->name,
+                       s->default_text.empty() ? "" : fmt::format(" [{}]", s->default_text), s->help);
   }
   return out;
 }

@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
       srch.reject_extras();
       srch.apply(apex::api::target(request));
       const apex::Format format = apex::api::resolve_format(request.output, isatty(STDOUT_FILENO) != 0);
-      const apex::api::SearchResponse r = apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
+      const apex::api::SearchResponse r =
+          apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
       if (rank == 0) {
         const std::string text = r.render(format);
         if (request.output.path.empty()) {

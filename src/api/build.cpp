@@ -25,7 +25,8 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& wher
     if (i == text.size() || text[i] == ':' || text[i] == '/') {
       auto v = parse_int(text.substr(start, i - start));
       if (!v || *v < 1)
-        throw UserError(fmt::format("{}: '{}' is not a positive integer", where, text.substr(start, i - start)));
+        throw UserError(
+            fmt::format("{}: '{}' is not a positive integer", where, text.substr(start, i - start)));
       out.push_back(static_cast<int>(*v));
       start = i + 1;
     }
@@ -49,8 +50,8 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   d.model = load_model(m.model);
   if (!c.cluster_file.empty()) {
     if (c.gpu || c.nodes || c.gpus_per_node) {
-      throw UserError(fmt::format("{} replaces {}, {} and {}; pass one or the other", opt("cluster"), opt("gpu"),
-                                  opt("nodes"), opt("gpus_per_node")));
+      throw UserError(fmt::format("{} replaces {}, {} and {}; pass one or the other", opt("cluster"),
+                                  opt("gpu"), opt("nodes"), opt("gpus_per_node")));
     }
     d.cluster = load_cluster_json(c.cluster_file);
   } else {
@@ -97,21 +98,22 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   d.ttft_slo = slo.ttft_ms * 1e-3;
   d.tpot_slo = slo.tpot_ms * 1e-3;
   if (workload.concurrency < 0) {
-    throw UserError(fmt::format("{} must be a number of clients (0 = open arrivals), got {}", opt("concurrency"),
-                                workload.concurrency));
+    throw UserError(fmt::format("{} must be a number of clients (0 = open arrivals), got {}",
+                                opt("concurrency"), workload.concurrency));
   }
   d.concurrency = workload.concurrency;
   const PerfInput& p = in.perf;
   if (p.backend == "profile") {
     if (p.profile_dir.empty()) {
-      throw UserError(fmt::format("{} profile needs {} DIR (docs/profile-format.md)", opt("perf"),
-                                  opt("profile_dir")));
+      throw UserError(
+          fmt::format("{} profile needs {} DIR (docs/profile-format.md)", opt("perf"), opt("profile_dir")));
     }
     if (!p.fallback.empty() && p.fallback != "analytical") {
       throw UserError(
           fmt::format("{} '{}': the only fallback is 'analytical'", opt("perf_fallback"), p.fallback));
     }
-    d.ops = std::shared_ptr<const OpModel>(make_profile_ops(d.cluster.gpu, p.profile_dir, !p.fallback.empty()));
+    d.ops =
+        std::shared_ptr<const OpModel>(make_profile_ops(d.cluster.gpu, p.profile_dir, !p.fallback.empty()));
   } else if (p.backend != "analytical") {
     const std::vector<std::string> backends = {"analytical", "profile"};
     throw UserError(opt("perf") + ": " + unknown_name_message("op backend", p.backend, backends));
@@ -149,9 +151,9 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
     return w;
   }
   if (!synthetic) {
-    throw UserError(fmt::format("no workload: pass {} FILE (or {} @sample), or {} R {} N {} P {} O", opt("trace"),
-                                opt("trace"), opt("rate"), opt("num_requests"), opt("prompt_len"),
-                                opt("output_len")));
+    throw UserError(fmt::format("no workload: pass {} FILE (or {} @sample), or {} R {} N {} P {} O",
+                                opt("trace"), opt("trace"), opt("rate"), opt("num_requests"),
+                                opt("prompt_len"), opt("output_len")));
   }
   std::vector<std::string> missing;
   if (!in.rate) missing.push_back(opt("rate"));
@@ -189,10 +191,10 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
     throw UserError(fmt::format("{} must be at least 1, got {}", opt("prefix_groups"), prefix_groups));
   s.shared_prefix = shared_prefix;
   s.prefix_groups = prefix_groups;
-  w.description = fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}",
-                              s.num_requests, rate,
-                              s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness),
-                              *in.prompt_len, *in.output_len, s.seed);
+  w.description =
+      fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}", s.num_requests,
+                  rate, s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness),
+                  *in.prompt_len, *in.output_len, s.seed);
   if (s.shared_prefix > 0) {
     w.description += fmt::format(", shared prefix {} tokens in {} group{}", s.shared_prefix, s.prefix_groups,
                                  s.prefix_groups == 1 ? "" : "s");
@@ -218,7 +220,8 @@ SearchOptions build_search_options(const SearchInput& in) {
   s.plan.allow_cross_node_tp = in.allow_cross_node_tp;
   s.plan.require_all_gpus = !in.allow_fewer_gpus;
   if (in.gpu_price) {
-    if (!(*in.gpu_price > 0)) throw UserError(fmt::format("{} must be positive (USD per GPU-hour)", opt("gpu_price")));
+    if (!(*in.gpu_price > 0))
+      throw UserError(fmt::format("{} must be positive (USD per GPU-hour)", opt("gpu_price")));
     s.price_per_gpu_hour = *in.gpu_price;
   }
   // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192]
@@ -231,12 +234,14 @@ SearchOptions build_search_options(const SearchInput& in) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
     if (name == "max-num-seqs") {
-      s.tune_max_num_seqs = eq == std::string::npos ? std::vector<int>{64, 128, 256, 512, 1024}
-                                                    : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs");
+      s.tune_max_num_seqs = eq == std::string::npos
+                                ? std::vector<int>{64, 128, 256, 512, 1024}
+                                : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs");
     } else if (name == "max-num-batched-tokens") {
       s.tune_max_num_batched_tokens =
-          eq == std::string::npos ? std::vector<int>{2048, 4096, 8192, 16384}
-                                  : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-batched-tokens");
+          eq == std::string::npos
+              ? std::vector<int>{2048, 4096, 8192, 16384}
+              : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-batched-tokens");
     } else {
       throw UserError(opt("tune") + ": " + unknown_name_message("engine knob", name, knobs));
     }

@@ -60,7 +60,8 @@ void CliCommand::reject_extras() const {
     if (e.rfind("-", 0) == 0) {
       const std::string flag = e.substr(0, e.find('='));
       std::string msg = fmt::format("unknown flag '{}' for `apex {}`", flag, app_->get_name());
-      if (auto best = closest_match(flag, names); !best.empty()) msg += fmt::format("; did you mean '{}'?", best);
+      if (auto best = closest_match(flag, names); !best.empty())
+        msg += fmt::format("; did you mean '{}'?", best);
       msg += fmt::format(" (see `apex {} --help`)", app_->get_name());
       throw UserError(msg);
     }

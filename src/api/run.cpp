@@ -22,8 +22,8 @@ void write_per_request(const std::string& path, const SimResult& r) {
   if (!f) throw UserError(fmt::format("cannot write {} file '{}'", opt("per_request"), path));
   f << "id,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,replica,preemptions\n";
   for (const auto& q : r.request_records) {
-    f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output, q.ttft,
-                     q.tpot, q.e2e, q.replica, q.preemptions);
+    f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output,
+                     q.ttft, q.tpot, q.e2e, q.replica, q.preemptions);
   }
 }
 
@@ -63,8 +63,10 @@ SimulateResponse simulate(const SimulateRequest& request) {
 
 Json SimulateResponse::json() const {
   Json j = result_json(result, &engine);
-  j["run"] = Json{
-      {"model", info.model}, {"cluster", info.cluster}, {"workload", info.workload}, {"precision", info.precision}};
+  j["run"] = Json{{"model", info.model},
+                  {"cluster", info.cluster},
+                  {"workload", info.workload},
+                  {"precision", info.precision}};
   j["launch"] = info.launch.front();
   return j;
 }

@@ -30,7 +30,8 @@ std::vector<std::pair<std::filesystem::path, const Gpu*>> measured_gpus(const st
   std::vector<std::pair<fs::path, const Gpu*>> out;
   for (const auto& e : fs::directory_iterator(dir)) {
     if (!e.is_directory()) continue;
-    if (const Gpu* gpu = gpu_for_calibration_key(e.path().filename().string())) out.emplace_back(e.path(), gpu);
+    if (const Gpu* gpu = gpu_for_calibration_key(e.path().filename().string()))
+      out.emplace_back(e.path(), gpu);
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -50,7 +51,8 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
     for (const auto& o : rep.ops) {
       text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}% {:>+8.1f}%\n", key, o.kind, o.rows,
                           o.median * 100, o.p90 * 100, o.mean_signed * 100);
-      all[key][o.kind] = Json{{"rows", o.rows}, {"median", o.median}, {"p90", o.p90}, {"bias", o.mean_signed}};
+      all[key][o.kind] =
+          Json{{"rows", o.rows}, {"median", o.median}, {"p90", o.p90}, {"bias", o.mean_signed}};
     }
     for (const auto& s : rep.skipped)
       text += fmt::format("{:<10}   skipped: {}\n", key, s);
@@ -70,7 +72,8 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
   f << md;
   const ErrorStats e = error_stats(cases);
   return {{},
-          fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100, e.p90 * 100)};
+          fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100,
+                      e.p90 * 100)};
 }
 
 }  // namespace
@@ -81,7 +84,8 @@ TextResponse validate(const ValidateRequest& r) {
     const std::vector<std::string> kinds = {"ops", "serving"};
     throw UserError("apex validate: " + unknown_name_message("target", r.what, kinds));
   }
-  if (r.measurements.empty()) throw UserError(fmt::format("apex validate ops needs {} DIR", opt("measurements")));
+  if (r.measurements.empty())
+    throw UserError(fmt::format("apex validate ops needs {} DIR", opt("measurements")));
   return validate_ops_text(r.measurements, r.gpu, r.format);
 }
 
@@ -92,8 +96,8 @@ TextResponse calibrate(const CalibrateRequest& r) {
   if (holdout == 1 || holdout < 0)
     throw UserError(fmt::format("{} must be 0 (off) or at least 2 (hold out 1 row in N)", opt("holdout")));
   if (holdout > 1) {
-    std::string text = fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9}   (held-out rows: 1 in {})\n", "gpu", "op",
-                                   "rows", "median", "p90", holdout);
+    std::string text = fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9}   (held-out rows: 1 in {})\n", "gpu",
+                                   "op", "rows", "median", "p90", holdout);
     for (const auto& [folder, gpu] : measured_gpus(r.measurements)) {
       const auto [train, test] = split_measurements(load_measurements(folder.string()), holdout, 0);
       const OpParams p = fit_op_params(*gpu, train, OpParams{}, "held-out check");
@@ -155,8 +159,8 @@ TextResponse list(const ListRequest& r) {
   } else if (what == "gpus") {
     for (const auto& g : gpu_presets()) {
       text += fmt::format("{:<16} {:>6.0f} GiB {:>5.2f} TB/s {:>7.0f} TFLOPS bf16/fp16  {}\n", g.name,
-                          g.hbm_bytes / kGiB, g.hbm_bandwidth / 1e12, std::max(g.peak_bf16, g.peak_fp16) / 1e12,
-                          g.description);
+                          g.hbm_bytes / kGiB, g.hbm_bandwidth / 1e12,
+                          std::max(g.peak_bf16, g.peak_fp16) / 1e12, g.description);
     }
   } else if (what == "engines") {
     for (const auto& e : engine_presets())
