@@ -11,6 +11,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -95,8 +96,11 @@ py::object to_python(const apex::Json& j) {
       return py::int_(j.get<std::int64_t>());
     case apex::Json::value_t::number_unsigned:
       return py::int_(j.get<std::uint64_t>());
-    case apex::Json::value_t::number_float:
-      return py::float_(j.get<double>());
+    case apex::Json::value_t::number_float: {
+      // As the JSON text has it: a non-finite number is null.
+      const double v = j.get<double>();
+      return std::isfinite(v) ? py::object(py::float_(v)) : py::none();
+    }
     default:
       return py::none();
   }
