@@ -1,6 +1,7 @@
-// python/apex_module.cpp — the `apex` Python module (pybind11) over the same library and the same
-// option table as the CLI: keyword arguments are the CLI flags with '_' for '-', results come back
-// as the JSON documents of ../shared/docs/CLI.md (as dicts), user errors raise ValueError.
+// python/apex_module.cpp — the `apex` Python module (pybind11) over src/api: keyword arguments are
+// the concepts of the option table (the CLI flags with '_' for '-'), written into the same request
+// structs the CLI fills; results come back as the JSON documents of ../shared/docs/CLI.md (as
+// dicts); user errors raise ValueError, naming options as keywords (max_num_seqs=).
 //
 //   import apex
 //   r = apex.simulate(model="llama-3.1-70b", gpu="h100-sxm", tp=8, rate=2, num_requests=200,
@@ -10,13 +11,17 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include <fmt/format.h>
 
-#include "../apps/apex/cli.h"
+#include "api/api.h"
+#include "api/options.h"
 #include "core/error.h"
+#include "core/json_util.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "sim/engine.h"
 
@@ -24,68 +29,125 @@ namespace py = pybind11;
 
 namespace {
 
-// Keyword arguments -> argv of the subcommand: name=value -> --name value, flag=True -> --flag.
-std::vector<std::string> to_args(const std::string& command, const py::kwargs& kwargs) {
-  std::vector<std::string> args{"apex", command};
-  for (const auto& [key, value] : kwargs) {
-    std::string flag = "--" + py::str(key).cast<std::string>();
-    for (auto& c : flag)
-      c = c == '_' ? '-' : c;
-    if (py::isinstance<py::bool_>(value)) {
-      if (value.cast<bool>()) args.push_back(flag);
-      continue;
-    }
-    if (value.is_none()) continue;
-    args.push_back(flag);
-    args.push_back(py::str(value).cast<std::string>());
-  }
-  args.emplace_back("--format");
-  args.emplace_back("json");
-  return args;
+[[noreturn]] void raise(const std::string& message) {
+  throw py::value_error("apex: " + apex::api::render_for_python(message));
 }
 
-py::object run(const std::string& command, const py::kwargs& kwargs) {
-  const std::vector<std::string> args = to_args(command, kwargs);
-  std::vector<const char*> argv;
-  for (const auto& a : args)
-    argv.push_back(a.c_str());
-  CLI::App app{"apex"};
-  app.require_subcommand(1);
-  apex::cli::Options o;
-  std::string out;
-  o.capture = &out;
-  CLI::App* sim = apex::cli::add_simulate_command(app, o);
-  CLI::App* srch = apex::cli::add_search_command(app, o);
-  try {
-    app.parse(static_cast<int>(argv.size()), argv.data());
-    if (sim->parsed()) {
-      apex::cli::reject_extras(*sim);
-      apex::cli::run_simulate(o, *sim);
-    } else {
-      apex::cli::reject_extras(*srch);
-      apex::cli::run_search(o, *srch);
-    }
-  } catch (const CLI::ParseError& e) {
-    throw py::value_error(std::string("apex: ") + e.what());
-  } catch (const apex::UserError& e) {
-    throw py::value_error(std::string("apex: ") + e.what());
+// The keyword arguments of `command`, in table order.
+std::vector<std::string> keywords(apex::api::Command command) {
+  std::vector<std::string> out;
+  for (const auto* s : apex::api::options_of(command)) {
+    if (!s->cli_only) out.emplace_back(s->name);
   }
-  return py::module_::import("json").attr("loads")(out);
+  return out;
+}
+
+apex::api::Value to_value(const std::string& key, const py::handle& v) {
+  if (py::isinstance<py::bool_>(v)) return v.cast<bool>();
+  if (py::isinstance<py::int_>(v)) return v.cast<std::int64_t>();
+  if (py::isinstance<py::float_>(v)) return v.cast<double>();
+  if (py::isinstance<py::str>(v)) return v.cast<std::string>();
+  raise(fmt::format("{}: expected a bool, int, float or str, got {}", apex::opt(key),
+                    py::str(py::type::of(v).attr("__name__")).cast<std::string>()));
+}
+
+// Keyword arguments -> the request, through the option table (None = not given).
+void fill(const apex::api::Target& target, const char* function, const py::kwargs& kwargs) {
+  const apex::api::Command command = target.command();
+  for (const auto& [k, v] : kwargs) {
+    const std::string key = py::str(k).cast<std::string>();
+    const apex::api::OptionSpec* spec = apex::api::find_option(command, key);
+    if (spec == nullptr || spec->cli_only) {
+      const std::vector<std::string> names = keywords(command);
+      raise(fmt::format(
+          "{} (see help(apex.{}))",
+          apex::unknown_name_message(fmt::format("keyword argument of apex.{}()", function), key, names),
+          function));
+    }
+    if (v.is_none()) continue;
+    try {
+      apex::api::apply(*spec, to_value(key, v), target);
+    } catch (const py::cast_error&) {
+      raise(fmt::format("{}: {} is out of range", apex::opt(key), py::repr(v).cast<std::string>()));
+    }
+  }
+}
+
+// nlohmann::json -> Python objects (dict, list, str, int, float, bool, None).
+py::object to_python(const apex::Json& j) {
+  switch (j.type()) {
+    case apex::Json::value_t::object: {
+      py::dict d;
+      for (const auto& [key, value] : j.items())
+        d[py::str(key)] = to_python(value);
+      return d;
+    }
+    case apex::Json::value_t::array: {
+      py::list l;
+      for (const auto& value : j)
+        l.append(to_python(value));
+      return l;
+    }
+    case apex::Json::value_t::string:
+      return py::str(j.get<std::string>());
+    case apex::Json::value_t::boolean:
+      return py::bool_(j.get<bool>());
+    case apex::Json::value_t::number_integer:
+      return py::int_(j.get<std::int64_t>());
+    case apex::Json::value_t::number_unsigned:
+      return py::int_(j.get<std::uint64_t>());
+    case apex::Json::value_t::number_float: {
+      // As the JSON text has it: a non-finite number is null.
+      const double v = j.get<double>();
+      return std::isfinite(v) ? py::object(py::float_(v)) : py::none();
+    }
+    default:
+      return py::none();
+  }
+}
+
+template <typename Request, typename Run>
+py::object run(const char* function, const py::kwargs& kwargs, const Run& call) {
+  try {
+    Request request;
+    fill(apex::api::target(request), function, kwargs);
+    return to_python(call(request).json());
+  } catch (const apex::UserError& e) {
+    raise(e.what());
+  }
+}
+
+std::string doc(apex::api::Command command, const std::string& summary) {
+  std::string out = summary + "\n\nKeyword arguments:\n";
+  for (const auto* s : apex::api::options_of(command)) {
+    if (s->cli_only) continue;
+    out += fmt::format("  {}{}: {}\n", s->name,
+                       s->default_text.empty() ? "" : fmt::format(" [{}]", s->default_text), s->help);
+  }
+  return out;
 }
 
 }  // namespace
 
 PYBIND11_MODULE(apex, m) {
+  using apex::api::Command;
   m.doc() = "APEX — LLM-serving simulator and parallel-execution planner";
   m.def(
-      "simulate", [](const py::kwargs& kw) { return run("simulate", kw); },
-      "Simulate one plan; keyword arguments are the flags of `apex simulate` (tp=8, rate=2, ...). Returns "
-      "the "
-      "result object of CLI.md as a dict.");
+      "simulate",
+      [](const py::kwargs& kw) {
+        return run<apex::api::SimulateRequest>(
+            "simulate", kw, [](const apex::api::SimulateRequest& r) { return apex::api::simulate(r); });
+      },
+      doc(Command::Simulate,
+          "Simulate one plan (tp=8, rate=2, ...). Returns the result object of CLI.md as a dict.")
+          .c_str());
   m.def(
-      "search", [](const py::kwargs& kw) { return run("search", kw); },
-      "Search and rank every plan; keyword arguments are the flags of `apex search`. Returns {best, plans, "
-      "stats}.");
+      "search",
+      [](const py::kwargs& kw) {
+        return run<apex::api::SearchRequest>(
+            "search", kw, [](const apex::api::SearchRequest& r) { return apex::api::search(r); });
+      },
+      doc(Command::Search, "Search and rank every plan. Returns {best, plans, stats}.").c_str());
   m.def(
       "models", [] { return apex::model_preset_names(); }, "Model preset names.");
   m.def(

@@ -32,8 +32,57 @@ class ModuleTest(unittest.TestCase):
     def test_user_errors_raise_value_error_with_the_cli_message(self):
         with self.assertRaisesRegex(ValueError, "did you mean 'llama-3.1-70b'"):
             apex.simulate(model="llama-3.1-70", gpu="h100-sxm", trace="@sample")
-        with self.assertRaisesRegex(ValueError, "--tpp"):
+
+    def test_unknown_keyword_gets_a_did_you_mean(self):
+        with self.assertRaises(ValueError) as e:
             apex.simulate(model="llama-3.1-8b", gpu="h100-sxm", trace="@sample", tpp=2)
+        self.assertIn("unknown keyword argument of apex.simulate() 'tpp'; did you mean 'tp'?", str(e.exception))
+        with self.assertRaisesRegex(ValueError, "'objectve'; did you mean 'objective'"):
+            apex.search(model="llama-3.1-8b", trace="@sample", objectve="tpot")
+        # tp is a plan of simulate; search enumerates plans itself.
+        with self.assertRaisesRegex(ValueError, "unknown keyword argument of apex.search\\(\\) 'tp'"):
+            apex.search(model="llama-3.1-8b", trace="@sample", tp=2)
+        # The output destination belongs to the command line; Python gets the document.
+        with self.assertRaisesRegex(ValueError, "'format'"):
+            apex.simulate(model="llama-3.1-8b", trace="@sample", format="csv")
+
+    def test_errors_name_options_as_keywords(self):
+        base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, rate=10, num_requests=20,
+                    prompt_len=128, output_len=16)
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**base, max_num_seqs=0)
+        self.assertEqual(str(e.exception), "apex: max_num_seqs= must be at least 1, got 0")
+        with self.assertRaisesRegex(ValueError, "^apex: chunked_prefill= 'maybe': expected on or off$"):
+            apex.simulate(**base, chunked_prefill="maybe")
+        with self.assertRaisesRegex(ValueError, "^apex: tp=: '2.5' is not an integer$"):
+            apex.simulate(**base, tp=2.5)
+        with self.assertRaisesRegex(ValueError, "spec_acceptance= needs spec_tokens= K"):
+            apex.simulate(**base, spec_acceptance=0.5)
+        with self.assertRaisesRegex(ValueError, "synthetic workload is missing num_requests=, output_len="):
+            apex.simulate(model="llama-3.1-8b", rate=10, prompt_len=128)
+        with self.assertRaisesRegex(ValueError, "^apex: model= is required$"):
+            apex.simulate(trace="@sample")
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**base, gpu_memory_utilization=1.5)
+        self.assertNotIn("--", str(e.exception))
+        self.assertIn("gpu_memory_utilization=", str(e.exception))
+
+    def test_keywords_are_typed_values_not_argv(self):
+        base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, rate=10, num_requests=20,
+                    prompt_len=128, output_len=16)
+        plain = apex.simulate(**base)
+        # Booleans for on/off knobs and flags; None means not given.
+        off = apex.simulate(**base, chunked_prefill=False, max_model_len=4096, breakdown=None)
+        self.assertEqual(off["metrics"]["requests"], 20)
+        self.assertTrue(plain["engine"]["chunked_prefill"])
+        self.assertFalse(off["engine"]["chunked_prefill"])
+        self.assertIn("--max-model-len 4096", off["launch"])
+        overhead = apex.simulate(**base, step_overhead_ms=5)
+        self.assertGreater(overhead["metrics"]["e2e_s"]["mean"], plain["metrics"]["e2e_s"]["mean"])
+
+    def test_help_lists_the_keywords(self):
+        self.assertIn("max_num_seqs: Engine: max sequences per step", apex.simulate.__doc__)
+        self.assertIn("objective [throughput]", apex.search.__doc__)
 
 
 if __name__ == "__main__":

@@ -691,3 +691,39 @@ TEST(Cli, ACsvWithAByteOrderMarkIsRead) {
 }
 
 }  // namespace
+
+namespace {
+
+// The option table generates every subcommand's flags and their help (src/api/options.cpp).
+TEST(CliHelp, EveryFlagIsListedWithItsHelp) {
+  const CliRun sim = apex("simulate --help");
+  EXPECT_EQ(sim.code, 0);
+  for (const char* s :
+       {"--model TEXT REQUIRED", "--tp INT=1", "--max-num-seqs INT", "Engine: max sequences per step",
+        "--disable-custom-all-reduce", "--seed UINT:NONNEGATIVE=0", "--router TEXT=least-loaded",
+        "-o,--output TEXT", "--breakdown", "--per-request TEXT"}) {
+    EXPECT_CONTAINS(sim.out, s);
+  }
+  EXPECT_EQ(sim.out.find("--objective"), std::string::npos);
+  const CliRun srch = apex("search --help");
+  EXPECT_EQ(srch.code, 0);
+  for (const char* s : {"--objective TEXT=throughput", "--top INT=10", "--tune TEXT", "--allow-fewer-gpus",
+                        "--gpu-price FLOAT", "--spec-tokens INT", "--prefix-caching TEXT"}) {
+    EXPECT_CONTAINS(srch.out, s);
+  }
+  EXPECT_EQ(srch.out.find("--dp-attention"), std::string::npos);
+  const CliRun cal = apex("calibrate --help");
+  EXPECT_CONTAINS(cal.out, "-o,--output TEXT=data/calibration.json");
+}
+
+TEST(CliErrors, ValuesOfTheWrongKindNameTheFlag) {
+  expect_user_error(kSim + " --tp 2.5", "--tp: '2.5' is not an integer");
+  expect_user_error(kSim + " --max-num-seqs many", "--max-num-seqs: 'many' is not an integer");
+  expect_user_error(kSim + " --gpu-memory-utilization high",
+                    "--gpu-memory-utilization: 'high' is not a number");
+  expect_user_error("validate ops", "apex validate ops needs --measurements DIR");
+  expect_user_error("calibrate --measurements /nonexistent/apex",
+                    "--measurements '/nonexistent/apex' is not a");
+}
+
+}  // namespace

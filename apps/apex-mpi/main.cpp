@@ -1,15 +1,18 @@
 // apps/apex-mpi/main.cpp — `mpirun -np K apex-mpi search <the options of apex search>`.
-// Every rank parses the same command line and builds the same inputs; the planner's simulations
-// are spread over the ranks (src/dist/mpi_sweep.h); rank 0 prints. A user error is detected
-// identically on every rank: rank 0 prints it, all ranks exit 2.
+// Every rank parses the same command line into the same api::SearchRequest; the planner's
+// simulations are spread over the ranks (src/dist/mpi_sweep.h); rank 0 prints. A user error is
+// detected identically on every rank: rank 0 prints it, all ranks exit 2.
 #include <mpi.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
-#include "../apex/cli.h"
+#include "api/api.h"
+#include "api/cli.h"
+#include "api/options.h"
 #include "core/error.h"
 #include "dist/mpi_sweep.h"
 
@@ -21,8 +24,8 @@ int main(int argc, char** argv) {
   {
     CLI::App app{"apex-mpi — APEX plan search spread over MPI ranks"};
     app.require_subcommand(1);
-    apex::cli::Options o;
-    CLI::App* srch = apex::cli::add_search_command(app, o);
+    apex::api::SearchRequest request;
+    const apex::api::CliCommand srch(app, apex::api::Command::Search);
     try {
       try {
         app.parse(argc, argv);
@@ -35,10 +38,22 @@ int main(int argc, char** argv) {
         MPI_Finalize();
         return code;
       }
-      apex::cli::reject_extras(*srch);
-      code = apex::cli::run_search(o, *srch, apex::make_mpi_wave_runner(MPI_COMM_WORLD), rank == 0);
+      srch.reject_extras();
+      srch.apply(apex::api::target(request));
+      const apex::Format format = apex::api::resolve_format(request.output, isatty(STDOUT_FILENO) != 0);
+      const apex::api::SearchResponse r =
+          apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
+      if (rank == 0) {
+        const std::string text = r.render(format);
+        if (request.output.path.empty()) {
+          std::cout << text;
+          std::cout.flush();
+        } else {
+          apex::api::write_output_file(request.output, text);
+        }
+      }
     } catch (const apex::UserError& e) {
-      if (rank == 0) std::cerr << "apex-mpi: " << e.what() << "\n";
+      if (rank == 0) std::cerr << "apex-mpi: " << apex::api::render_for_cli(e.what()) << "\n";
       code = 2;
     } catch (const std::exception& e) {
       std::cerr << "apex-mpi (rank " << rank << "): internal error: " << e.what() << "\n";

@@ -1,49 +1,55 @@
-// apps/apex/main.cpp — the `apex` command: parse options, dispatch, map errors to exit codes.
-// Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error.
+// apps/apex/main.cpp — the `apex` command: the option table's subcommands (src/api), dispatch,
+// errors to exit codes. Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error.
+#include <unistd.h>
+
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
-#include "cli.h"
+#include "api/api.h"
+#include "api/cli.h"
+#include "api/options.h"
 #include "core/error.h"
 
 using namespace apex;
-using namespace apex::cli;
+
+namespace {
+
+void emit(const api::OutputInput& out, const std::string& text) {
+  if (out.path.empty()) {
+    std::cout << text;
+    std::cout.flush();
+  } else {
+    api::write_output_file(out, text);
+  }
+}
+
+int print(const api::TextResponse& r) {
+  std::cout << r.text;
+  std::cerr << r.notes;
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"APEX — LLM-serving simulator and parallel-execution planner"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "apex 0.1.0");
-  Options o;
-  std::string list_what;
 
-  CLI::App* list = app.add_subcommand("list", "List presets: models, gpus, engines, objectives");
-  list->add_option("what", list_what, "models | gpus | engines | objectives");
-
-  std::string measurements, only_gpu, calib_out = "data/calibration.json", validate_what,
-                                      validate_format = "table";
-  std::string reference, validate_out;
-  CLI::App* val = app.add_subcommand(
-      "validate",
-      "Validate against measurements: `apex validate ops` (kernels), `apex validate serving` (end to end)");
-  val->add_option("what", validate_what, "ops | serving")->required();
-  val->add_option("--measurements", measurements, "ops: folder of per-GPU measurement folders");
-  val->add_option("--reference", reference, "serving: serving_measurements.csv");
-  val->add_option("-o,--output", validate_out, "serving: write the markdown report here");
-  val->add_option("--gpu", only_gpu, "Only this GPU (preset name or folder name)");
-  val->add_option("--format", validate_format, "table or json")->capture_default_str();
-  CLI::App* cal = app.add_subcommand("calibrate", "Fit the analytical op model to measured kernel tables");
-  cal->add_option("--measurements", measurements, "Folder of per-GPU measurement folders")->required();
-  cal->add_option("-o,--output", calib_out, "Where to write the fitted parameters")->capture_default_str();
-  int holdout = 0;
-  cal->add_option("--holdout", holdout, "Fit on all rows but 1 in N and print the held-out errors instead")
-      ->capture_default_str();
-
-  CLI::App* sim = add_simulate_command(app, o);
-
-  CLI::App* srch = add_search_command(app, o);
+  api::ListRequest list_request;
+  api::ValidateRequest validate_request;
+  api::CalibrateRequest calibrate_request;
+  api::SimulateRequest simulate_request;
+  api::SearchRequest search_request;
+  const api::CliCommand list(app, api::Command::List);
+  const api::CliCommand val(app, api::Command::Validate);
+  const api::CliCommand cal(app, api::Command::Calibrate);
+  const api::CliCommand sim(app, api::Command::Simulate);
+  const api::CliCommand srch(app, api::Command::Search);
 
   try {
     try {
@@ -59,7 +65,9 @@ int main(int argc, char** argv) {
       // Unknown subcommand: suggest one.
       std::string msg = e.what();
       if (argc >= 2 && std::string(argv[1]).rfind("-", 0) != 0) {
-        const std::vector<std::string> subs = {"list", "simulate", "search", "validate", "calibrate"};
+        std::vector<std::string> subs;
+        for (const auto& c : api::commands())
+          subs.emplace_back(c.name);
         const std::string first = argv[1];
         if (std::find(subs.begin(), subs.end(), first) == subs.end()) {
           msg = unknown_name_message("command", first, subs, "see `apex --help`");
@@ -68,28 +76,36 @@ int main(int argc, char** argv) {
       std::cerr << "apex: " << msg << "\n";
       return 2;
     }
-    if (list->parsed()) return run_list(list_what);
-    if (val->parsed()) {
-      if (validate_what == "serving") return run_validate_serving(reference, validate_out);
-      if (validate_what != "ops") {
-        const std::vector<std::string> kinds = {"ops", "serving"};
-        throw UserError("apex validate: " + unknown_name_message("target", validate_what, kinds));
-      }
-      if (measurements.empty()) throw UserError("apex validate ops needs --measurements DIR");
-      return run_validate_ops(measurements, only_gpu, validate_format);
+    if (list.parsed()) {
+      list.apply(api::target(list_request));
+      return print(api::list(list_request));
     }
-    if (cal->parsed()) return run_calibrate(measurements, calib_out, holdout);
-    if (sim->parsed()) {
-      reject_extras(*sim);
-      return run_simulate(o, *sim);
+    if (val.parsed()) {
+      val.apply(api::target(validate_request));
+      return print(api::validate(validate_request));
     }
-    if (srch->parsed()) {
-      reject_extras(*srch);
-      return run_search(o, *srch);
+    if (cal.parsed()) {
+      cal.apply(api::target(calibrate_request));
+      calibrate_request.progress = [](const std::string& line) { std::cerr << line; };
+      return print(api::calibrate(calibrate_request));
+    }
+    if (sim.parsed()) {
+      sim.reject_extras();
+      sim.apply(api::target(simulate_request));
+      const Format format = api::resolve_format(simulate_request.output, isatty(STDOUT_FILENO) != 0);
+      emit(simulate_request.output, api::simulate(simulate_request).render(format));
+      return 0;
+    }
+    if (srch.parsed()) {
+      srch.reject_extras();
+      srch.apply(api::target(search_request));
+      const Format format = api::resolve_format(search_request.output, isatty(STDOUT_FILENO) != 0);
+      emit(search_request.output, api::search(search_request).render(format));
+      return 0;
     }
     return 2;
   } catch (const UserError& e) {
-    std::cerr << "apex: " << e.what() << "\n";
+    std::cerr << "apex: " << api::render_for_cli(e.what()) << "\n";
     return 2;
   } catch (const InternalError& e) {
     std::cerr << "apex: " << e.what() << "\n";

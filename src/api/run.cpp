@@ -1,0 +1,127 @@
+// api/run.cpp — simulate and search: request in, response (result + rendering) out.
+#include <fstream>
+#include <memory>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "api/api.h"
+#include "core/error.h"
+#include "core/option_ref.h"
+
+namespace apex::api {
+namespace {
+
+std::string precision_label(const Deployment& d) {
+  return fmt::format("W{}/A{}/KV{}", dtype_name(d.precision.weight), dtype_name(d.precision.activation),
+                     dtype_name(d.precision.kv));
+}
+
+void write_per_request(const std::string& path, const SimResult& r) {
+  std::ofstream f(path);
+  if (!f) throw UserError(fmt::format("cannot write {} file '{}'", opt("per_request"), path));
+  f << "id,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,replica,preemptions\n";
+  for (const auto& q : r.request_records) {
+    f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output,
+                     q.ttft, q.tpot, q.e2e, q.replica, q.preemptions);
+  }
+}
+
+}  // namespace
+
+SimulateResponse simulate(const SimulateRequest& request) {
+  Deployment d = build_deployment(request.deployment, request.workload);
+  Workload w = build_workload(request.workload, false);
+  Plan plan;
+  plan.dp = request.plan.dp;
+  plan.tp = request.plan.tp;
+  plan.pp = request.plan.pp;
+  plan.ep = request.plan.ep;
+  plan.attn_dp = request.plan.dp_attention;
+  PlanOptions popt;
+  popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
+  make_plan_or_throw(d, plan, popt);
+  SimulateResponse out;
+  out.engine = d.engine_policy();
+  const std::int64_t longest = w.trace ? w.trace->max_total() : 1;
+  if (auto why = memory_check(d, plan, out.engine, required_kv_tokens(d, longest))) {
+    throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
+  }
+  std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
+  const bool records = !request.per_request.empty();
+  out.result = simulate_plan(d, plan, *src, {}, records, request.breakdown);
+  if (records) write_per_request(request.per_request, out.result);
+  out.info = RunInfo{d.model.name,
+                     d.cluster.describe(),
+                     w.description,
+                     out.engine.name,
+                     precision_label(d),
+                     d.cluster.gpu.price_per_hour,
+                     {launch_command(d, plan, out.engine)}};
+  return out;
+}
+
+Json SimulateResponse::json() const {
+  Json j = result_json(result, &engine);
+  j["run"] = Json{{"model", info.model},
+                  {"cluster", info.cluster},
+                  {"workload", info.workload},
+                  {"precision", info.precision}};
+  j["launch"] = info.launch.front();
+  return j;
+}
+
+std::string SimulateResponse::render(Format f) const {
+  switch (f) {
+    case Format::Table:
+      return simulate_table(result, info, engine);
+    case Format::JSON:
+      return json().dump(2) + "\n";
+    case Format::CSV:
+      return simulate_csv(result);
+    case Format::HTML:
+      return simulate_html(result, info, engine);
+  }
+  return {};
+}
+
+SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
+  Deployment d = build_deployment(request.deployment, request.workload);
+  Workload w = build_workload(request.workload, true);
+  SearchOptions s = build_search_options(request.search);
+  s.runner = runner;
+  SearchResponse out;
+  out.report = apex::search(d, *w.trace, s);
+  out.info = RunInfo{d.model.name,
+                     d.cluster.describe(),
+                     w.description,
+                     d.engine,
+                     precision_label(d),
+                     s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour),
+                     {}};
+  for (const auto& ranked : out.report.ranked) {
+    out.info.launch.push_back(
+        launch_command(d, ranked.candidate.plan, d.engine_policy(ranked.candidate.knobs)));
+  }
+  return out;
+}
+
+Json SearchResponse::json() const {
+  return search_json(report, info);
+}
+
+std::string SearchResponse::render(Format f) const {
+  switch (f) {
+    case Format::Table:
+      return search_table(report, info);
+    case Format::JSON:
+      return json().dump(2) + "\n";
+    case Format::CSV:
+      return search_csv(report);
+    case Format::HTML:
+      return search_html(report, info);
+  }
+  return {};
+}
+
+}  // namespace apex::api

@@ -1,0 +1,178 @@
+// api/tools.cpp — validate (ops, serving), calibrate and list.
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "api/api.h"
+#include "calib/calib.h"
+#include "core/error.h"
+#include "core/option_ref.h"
+#include "core/parallel.h"
+#include "core/units.h"
+#include "model/registry.h"
+#include "validate/serving.h"
+
+namespace apex::api {
+namespace {
+
+// The per-GPU folders of a measurement tree that name a GPU preset, sorted: (folder, GPU).
+std::vector<std::pair<std::filesystem::path, const Gpu*>> measured_gpus(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw UserError(fmt::format("{} '{}' is not a directory", opt("measurements"), dir));
+  std::vector<std::pair<fs::path, const Gpu*>> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (!e.is_directory()) continue;
+    if (const Gpu* gpu = gpu_for_calibration_key(e.path().filename().string()))
+      out.emplace_back(e.path(), gpu);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// `apex validate ops`: per GPU and op kind, median and p90 |model/measured - 1| of the op model.
+TextResponse validate_ops_text(const std::string& dir, const std::string& only, const std::string& format) {
+  Json all = Json::object();
+  std::string text =
+      fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9} {:>9}\n", "gpu", "op", "rows", "median", "p90", "bias");
+  for (const auto& [folder, gpu] : measured_gpus(dir)) {
+    const std::string key = folder.filename().string();
+    if (!only.empty() && only != key && only != gpu->name) continue;
+    const MeasurementSet m = load_measurements(folder.string());
+    auto ops = make_analytical_ops(*gpu);
+    const ValidationReport rep = validate_ops(*ops, *gpu, m);
+    for (const auto& o : rep.ops) {
+      text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}% {:>+8.1f}%\n", key, o.kind, o.rows,
+                          o.median * 100, o.p90 * 100, o.mean_signed * 100);
+      all[key][o.kind] =
+          Json{{"rows", o.rows}, {"median", o.median}, {"p90", o.p90}, {"bias", o.mean_signed}};
+    }
+    for (const auto& s : rep.skipped)
+      text += fmt::format("{:<10}   skipped: {}\n", key, s);
+  }
+  return {format == "json" ? all.dump(2) + "\n" : text, {}};
+}
+
+TextResponse validate_serving_text(const std::string& reference, const std::string& output) {
+  if (reference.empty()) {
+    throw UserError(fmt::format("apex validate serving needs {} serving_measurements.csv", opt("reference")));
+  }
+  const auto cases = validate_serving(read_serving_rows(reference), default_threads());
+  const std::string md = serving_markdown(cases, reference);
+  if (output.empty()) return {md, {}};
+  std::ofstream f(output);
+  if (!f) throw UserError(fmt::format("cannot write '{}'", output));
+  f << md;
+  const ErrorStats e = error_stats(cases);
+  return {{},
+          fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100,
+                      e.p90 * 100)};
+}
+
+}  // namespace
+
+TextResponse validate(const ValidateRequest& r) {
+  if (r.what == "serving") return validate_serving_text(r.reference, r.output);
+  if (r.what != "ops") {
+    const std::vector<std::string> kinds = {"ops", "serving"};
+    throw UserError("apex validate: " + unknown_name_message("target", r.what, kinds));
+  }
+  if (r.measurements.empty())
+    throw UserError(fmt::format("apex validate ops needs {} DIR", opt("measurements")));
+  return validate_ops_text(r.measurements, r.gpu, r.format);
+}
+
+// Fits the op model of every GPU folder and writes the parameters (data/calibration.json). With
+// `holdout` > 1, fits on all rows but one in `holdout` and reports the errors on the rest instead.
+TextResponse calibrate(const CalibrateRequest& r) {
+  const int holdout = r.holdout;
+  if (holdout == 1 || holdout < 0)
+    throw UserError(fmt::format("{} must be 0 (off) or at least 2 (hold out 1 row in N)", opt("holdout")));
+  if (holdout > 1) {
+    std::string text = fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9}   (held-out rows: 1 in {})\n", "gpu",
+                                   "op", "rows", "median", "p90", holdout);
+    for (const auto& [folder, gpu] : measured_gpus(r.measurements)) {
+      const auto [train, test] = split_measurements(load_measurements(folder.string()), holdout, 0);
+      const OpParams p = fit_op_params(*gpu, train, OpParams{}, "held-out check");
+      auto ops = make_analytical_ops(*gpu, p);
+      for (const auto& o : validate_ops(*ops, *gpu, test).ops) {
+        text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}%\n", folder.filename().string(), o.kind,
+                            o.rows, o.median * 100, o.p90 * 100);
+      }
+    }
+    return {text, {}};
+  }
+  Json out;
+  out["about"] =
+      "Fitted parameters of the analytical op model per GPU, regenerated by `apex calibrate "
+      "--measurements ../shared/measurements -o data/calibration.json`. See data/README.md for the "
+      "provenance and licences of the measurements they were fitted to.";
+  for (const auto& [folder, gpu] : measured_gpus(r.measurements)) {
+    const std::string key = folder.filename().string();
+    const MeasurementSet m = load_measurements(folder.string());
+    if (r.progress) {
+      r.progress(fmt::format("fitting {} ({} gemm, {} prefill, {} decode, {} collective rows)\n", key,
+                             m.gemm.size(), m.prefill.size(), m.decode.size(), m.comm.size()));
+    }
+    const OpParams p = fit_op_params(*gpu, m, OpParams{},
+                                     fmt::format("fitted to measurements/{} (aiconfigurator Apache-2.0; "
+                                                 "Vidur and APEX+ MIT) by apex calibrate",
+                                                 key));
+    Json j = params_to_json(p);
+    auto ops = make_analytical_ops(*gpu, p);
+    for (const auto& o : validate_ops(*ops, *gpu, m).ops) {
+      j["fit_quality"][o.kind] = Json{{"rows", o.rows},
+                                      {"median_abs_rel_error", std::round(o.median * 1e4) / 1e4},
+                                      {"p90_abs_rel_error", std::round(o.p90 * 1e4) / 1e4}};
+    }
+    out["gpus"][key] = j;
+  }
+  std::ofstream f(r.output);
+  if (!f) throw UserError(fmt::format("cannot write '{}'", r.output));
+  f << out.dump(2) << "\n";
+  return {};
+}
+
+TextResponse list(const ListRequest& r) {
+  const std::string& what = r.what;
+  if (what.empty()) throw UserError("apex list needs what to list: models, gpus, engines or objectives");
+  std::string text;
+  if (what == "models") {
+    std::size_t width = 0;
+    for (const auto& p : model_presets())
+      width = std::max(width, p.name.size());
+    for (const auto& p : model_presets()) {
+      const Model m = load_model(p.name);
+      text += fmt::format("{:<{}} {:>8.2f}B  {}\n", p.name, width, m.params() / 1e9, p.description);
+    }
+    text += "\nAlso accepted: a path to a Hugging Face config.json of model_type:";
+    for (const auto& f : supported_families())
+      text += fmt::format(" {}", f.model_type);
+    text += "\n";
+  } else if (what == "gpus") {
+    for (const auto& g : gpu_presets()) {
+      text += fmt::format("{:<16} {:>6.0f} GiB {:>5.2f} TB/s {:>7.0f} TFLOPS bf16/fp16  {}\n", g.name,
+                          g.hbm_bytes / kGiB, g.hbm_bandwidth / 1e12,
+                          std::max(g.peak_bf16, g.peak_fp16) / 1e12, g.description);
+    }
+  } else if (what == "engines") {
+    for (const auto& e : engine_presets())
+      text += fmt::format("{:<10} {}\n", e.name, e.description);
+  } else if (what == "objectives") {
+    for (const auto& n : objective_names())
+      text += fmt::format("{}\n", n);
+  } else {
+    const std::vector<std::string> kinds = {"models", "gpus", "engines", "objectives"};
+    throw UserError("apex list: " + unknown_name_message("list", what, kinds));
+  }
+  return {text, {}};
+}
+
+}  // namespace apex::api

@@ -1,0 +1,225 @@
+// Tests of src/api: the option table (one declaration per input, concepts and spellings), the
+// conversion of front-end values into requests, errors named by concept, and requests run.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "api/api.h"
+#include "api/options.h"
+#include "core/option_ref.h"
+#include "test_util.h"
+
+namespace apex::api {
+namespace {
+
+using apex::testing::user_error_of;
+
+std::string concept_of_flag(std::string_view flag) {
+  std::string out(flag.substr(flag.rfind(',') == std::string_view::npos ? 0 : flag.rfind(',') + 1));
+  out = out.substr(out.find_first_not_of('-'));
+  for (auto& c : out)
+    c = c == '-' ? '_' : c;
+  return out;
+}
+
+TEST(OptionTable, ConceptIsTheFlagWithUnderscoresAndUniquePerCommand) {
+  for (const auto& info : commands()) {
+    std::set<std::string> names;
+    for (const OptionSpec* s : options_of(info.command)) {
+      SCOPED_TRACE(std::string(info.name) + " " + std::string(s->name));
+      EXPECT_EQ(concept_of_flag(s->flag), s->name);
+      EXPECT_TRUE(names.insert(std::string(s->name)).second) << "declared twice";
+      EXPECT_FALSE(s->help.empty());
+      EXPECT_NE(s->write, nullptr);
+    }
+  }
+  EXPECT_EQ(find_option(Command::Simulate, "tp")->long_flag(), "--tp");
+  EXPECT_EQ(find_option(Command::Search, "tp"), nullptr);  // search enumerates plans
+  EXPECT_EQ(find_option(Command::Search, "objective")->default_text, "throughput");
+  EXPECT_EQ(find_option(Command::Simulate, "output")->long_flag(), "--output");
+  EXPECT_EQ(options_of(Command::Simulate).front()->name, "model");
+}
+
+// Every engine knob is written straight into the request's EngineOverrides.
+TEST(OptionTable, EngineKnobsWriteIntoEngineOverrides) {
+  SimulateRequest r;
+  const Target t = target(r);
+  auto set = [&](std::string_view name, const Value& v) {
+    apply(*find_option(Command::Simulate, name), v, t);
+  };
+  set("max_num_seqs", std::string("64"));
+  set("max_num_batched_tokens", std::int64_t{4096});
+  set("gpu_memory_utilization", std::string("0.85"));
+  set("block_size", std::int64_t{32});
+  set("chunked_prefill", std::string("OFF"));
+  set("prefix_caching", true);
+  set("step_overhead_ms", 2.5);
+  set("disable_custom_all_reduce", true);
+  set("spec_tokens", std::int64_t{3});
+  set("spec_acceptance", 0.7);
+  const EngineOverrides& k = r.deployment.engine.knobs;
+  EXPECT_EQ(k.max_num_seqs, 64);
+  EXPECT_EQ(k.max_num_batched_tokens, 4096);
+  EXPECT_DOUBLE_EQ(*k.gpu_memory_utilization, 0.85);
+  EXPECT_EQ(k.block_size, 32);
+  EXPECT_EQ(k.chunked_prefill, false);
+  EXPECT_EQ(k.prefix_caching, true);
+  EXPECT_DOUBLE_EQ(*k.step_overhead_s, 2.5e-3);
+  EXPECT_EQ(k.custom_all_reduce, false);
+  EXPECT_EQ(k.spec_tokens, 3);
+  EXPECT_DOUBLE_EQ(*k.spec_acceptance, 0.7);
+}
+
+TEST(OptionTable, ValuesAreConvertedToTheKindOrRefusedByConcept) {
+  SimulateRequest r;
+  const Target t = target(r);
+  apply(*find_option(Command::Simulate, "rate"), std::int64_t{2}, t);  // text options take numbers
+  EXPECT_EQ(r.workload.rate, "2");
+  apply(*find_option(Command::Simulate, "rate"), 2.5, t);
+  EXPECT_EQ(r.workload.rate, "2.5");
+  apply(*find_option(Command::Simulate, "seed"), std::string("18446744073709551615"), t);
+  EXPECT_EQ(r.workload.seed, 18446744073709551615ull);
+  apply(*find_option(Command::Simulate, "frequency"), std::int64_t{1500}, t);
+  EXPECT_DOUBLE_EQ(*r.deployment.cluster.frequency_mhz, 1500.0);
+
+  std::string msg =
+      user_error_of([&] { apply(*find_option(Command::Simulate, "num_requests"), std::string("abc"), t); });
+  EXPECT_EQ(msg, opt("num_requests") + ": 'abc' is not an integer");
+  EXPECT_EQ(render_for_cli(msg), "--num-requests: 'abc' is not an integer");
+  EXPECT_EQ(render_for_python(msg), "num_requests=: 'abc' is not an integer");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "tp"), 2.5, t); });
+  EXPECT_EQ(render_for_cli(msg), "--tp: '2.5' is not an integer");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "tp"), std::int64_t{1} << 40, t); });
+  EXPECT_CONTAINS(render_for_cli(msg), "out of range");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "seed"), std::int64_t{-1}, t); });
+  EXPECT_EQ(render_for_python(msg), "seed= must be a non-negative integer, got -1");
+  msg = user_error_of(
+      [&] { apply(*find_option(Command::Simulate, "chunked_prefill"), std::string("maybe"), t); });
+  EXPECT_EQ(render_for_cli(msg), "--chunked-prefill 'maybe': expected on or off");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "breakdown"), std::string("yes"), t); });
+  EXPECT_CONTAINS(render_for_python(msg), "breakdown=True");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "burstiness"), std::string("nan"), t); });
+  EXPECT_EQ(render_for_cli(msg), "--burstiness: 'nan' is not a number");
+}
+
+TEST(OptionRefs, RenderedPerFrontEnd) {
+  const std::string msg = opt("max_num_seqs") + " (" + opt("exhaustive") + ") " + opt("not_an_option");
+  EXPECT_EQ(render_for_cli(msg), "--max-num-seqs (--exhaustive) not_an_option");
+  EXPECT_EQ(render_for_python(msg), "max_num_seqs= (exhaustive=True) not_an_option=");
+  EXPECT_EQ(render_for_cli("no markers {here}"), "no markers {here}");
+  // Messages of modules not yet converted spell the flag; Python still gets its keyword.
+  EXPECT_EQ(render_for_python("--max-num-seqs must be at least 1, got 0"),
+            "max_num_seqs= must be at least 1, got 0");
+  EXPECT_EQ(render_for_python("tp=16 spans nodes; pass --allow-cross-node-tp to allow it"),
+            "tp=16 spans nodes; pass allow_cross_node_tp=True to allow it");
+  EXPECT_EQ(render_for_python("--no-such-flag and x--gpu stay"), "--no-such-flag and x--gpu stay");
+}
+
+DeploymentInput small_deployment() {
+  DeploymentInput d;
+  d.model.model = "llama-3.1-8b";
+  d.cluster.gpus_per_node = 1;
+  return d;
+}
+
+TEST(BuildDeployment, DefaultsConflictsAndPrecision) {
+  DeploymentInput in = small_deployment();
+  const Deployment d = build_deployment(in, {});
+  EXPECT_EQ(d.cluster.gpu.name, kDefaultGpu);
+  EXPECT_EQ(d.cluster.total_gpus(), 1);
+  EXPECT_EQ(d.precision.activation, DType::BF16);
+
+  in.cluster.cluster_file = "whatever.json";
+  EXPECT_EQ(render_for_cli(user_error_of([&] { build_deployment(in, {}); })),
+            "--cluster replaces --gpu, --nodes and --gpus-per-node; pass one or the other");
+
+  DeploymentInput v100 = small_deployment();
+  v100.model.model = "llama-3.2-1b";
+  v100.cluster.gpu = "v100-pcie-16gb";
+  const Deployment dv = build_deployment(v100, {});
+  EXPECT_EQ(dv.precision.activation, DType::FP16);  // no bf16 on V100: served in fp16
+  EXPECT_EQ(dv.precision.kv, DType::FP16);
+  v100.model.activation_dtype = "bf16";  // an explicit bf16 is refused, not rewritten
+  EXPECT_CONTAINS(user_error_of([&] { build_deployment(v100, {}); }),
+                  "v100-pcie-16gb has no bf16 tensor-core support");
+
+  DeploymentInput spec = small_deployment();
+  spec.engine.knobs.spec_acceptance = 0.5;
+  EXPECT_EQ(render_for_python(user_error_of([&] { build_deployment(spec, {}); })),
+            "spec_acceptance= needs spec_tokens= K (the number of draft tokens per step)");
+}
+
+TEST(BuildWorkload, SyntheticNeedsEveryPartAndExcludesTraces) {
+  WorkloadInput w;
+  w.rate = "10";
+  w.prompt_len = "128";
+  EXPECT_EQ(render_for_cli(user_error_of([&] { build_workload(w, false); })),
+            "synthetic workload is missing --num-requests, --output-len");
+  w.num_requests = 5;
+  w.output_len = "16";
+  const Workload ok = build_workload(w, true);
+  ASSERT_TRUE(ok.trace.has_value());
+  EXPECT_EQ(ok.trace->requests.size(), 5u);
+  EXPECT_EQ(ok.description, "synthetic: 5 requests at 10 req/s (Poisson), prompt 128, output 16, seed 0");
+  w.trace = "@sample";
+  EXPECT_CONTAINS(render_for_python(user_error_of([&] { build_workload(w, false); })),
+                  "trace= and the synthetic options (rate=, num_requests=, prompt_len=, output_len=)");
+}
+
+TEST(BuildSearchOptions, TuneLists) {
+  SearchInput in;
+  in.tune = "max-num-seqs=8/16,max-num-batched-tokens";
+  const SearchOptions s = build_search_options(in);
+  EXPECT_EQ(s.tune_max_num_seqs, (std::vector<int>{8, 16}));
+  EXPECT_EQ(s.tune_max_num_batched_tokens, (std::vector<int>{2048, 4096, 8192, 16384}));
+  in.tune = "max-num-seq";
+  EXPECT_EQ(render_for_cli(user_error_of([&] { build_search_options(in); })),
+            "--tune: unknown engine knob 'max-num-seq'; did you mean 'max-num-seqs'? valid: max-num-seqs, "
+            "max-num-batched-tokens");
+}
+
+TEST(Simulate, ARequestRunsAndRendersTheContractDocument) {
+  SimulateRequest r;
+  r.deployment = small_deployment();
+  r.workload.rate = "10";
+  r.workload.num_requests = 20;
+  r.workload.prompt_len = "128";
+  r.workload.output_len = "16";
+  const SimulateResponse a = simulate(r);
+  EXPECT_EQ(a.result.requests, 20u);
+  const Json j = a.json();
+  EXPECT_EQ(j["plan"]["label"], "dp1-tp1-pp1");
+  EXPECT_EQ(j["metrics"]["requests"], 20);
+  EXPECT_EQ(j["run"]["model"], "llama-3.1-8b");
+  EXPECT_EQ(j["launch"].get<std::string>().rfind("vllm serve", 0), 0u);
+  EXPECT_EQ(a.render(Format::JSON), j.dump(2) + "\n");
+  r.deployment.engine.knobs.max_num_seqs = 2;  // a knob set in the request reaches the engine
+  const SimulateResponse b = simulate(r);
+  EXPECT_EQ(b.engine.max_num_seqs, 2);
+  EXPECT_GT(b.result.ttft.mean, a.result.ttft.mean);
+}
+
+TEST(Resolve, FormatFromFlagPathOrTerminal) {
+  EXPECT_EQ(resolve_format({"csv", "x.json"}, true), Format::CSV);
+  EXPECT_EQ(resolve_format({"", "x.html"}, true), Format::HTML);
+  EXPECT_EQ(resolve_format({"", "x.out"}, true), Format::JSON);
+  EXPECT_EQ(resolve_format({"", ""}, true), Format::Table);
+  EXPECT_EQ(resolve_format({"", ""}, false), Format::JSON);
+}
+
+TEST(Tools, ListAndValidateErrors) {
+  EXPECT_CONTAINS(list({"engines"}).text, "vllm");
+  EXPECT_CONTAINS(user_error_of([] { list({"modles"}); }), "did you mean 'models'?");
+  ValidateRequest v;
+  v.what = "ops";
+  EXPECT_EQ(render_for_cli(user_error_of([&] { validate(v); })),
+            "apex validate ops needs --measurements DIR");
+  CalibrateRequest c;
+  c.holdout = 1;
+  EXPECT_EQ(render_for_python(user_error_of([&] { calibrate(c); })),
+            "holdout= must be 0 (off) or at least 2 (hold out 1 row in N)");
+}
+
+}  // namespace
+}  // namespace apex::api
