@@ -46,8 +46,9 @@ TEST(ServingValidation, ExpertParallelRowsWithinTheBar) {
     ASSERT_GE(rows.size(), 20u) << model;
     const auto cases = validate_serving(rows, 2, /*stride=*/2);
     for (const auto& c : cases) {
-      if (c.simulated)
+      if (c.simulated) {
         EXPECT_NE(c.setup.find("-dpattn"), std::string::npos) << "line " << c.row.line << ": " << c.setup;
+      }
     }
     const ErrorStats e = error_stats(cases);
     EXPECT_GE(e.n, 10u) << model;
@@ -68,8 +69,9 @@ TEST(ServingValidation, EverySkippedRowSaysWhy) {
   EXPECT_GE(skipped, 70u);
   EXPECT_LE(skipped, 90u);
   for (const auto& c : cases) {
-    if (c.row.model.find("Llama-4") != std::string::npos)
+    if (c.row.model.find("Llama-4") != std::string::npos) {
       EXPECT_TRUE(c.simulated) << "line " << c.row.line << ": " << c.skip_reason;
+    }
   }
 }
 

@@ -228,9 +228,10 @@ Setup translate(const ServingRow& r) {
     s.concurrency = static_cast<int>(*n);
     s.requests = 4 * *n;
     if (const auto at = r.load.find("max_batch "); at != std::string::npos) {
-      const auto m =
+      const auto per_rank =
           parse_int(trim(std::string_view(r.load).substr(at + 10, r.load.find('/', at) - at - 10)));
-      if (m && *m > 0) s.knobs.max_num_seqs = static_cast<int>(*m * (s.attn_dp ? s.tp : 1));
+      if (per_rank && *per_rank > 0)
+        s.knobs.max_num_seqs = static_cast<int>(*per_rank * (s.attn_dp ? s.tp : 1));
     }
   } else {
     return skip(fmt::format("load '{}' not expressible", r.load));
