@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/json_util.h"
+#include "core/text.h"
 #include "core/units.h"
 #include "hw/hardware.h"
 
@@ -99,6 +101,122 @@ TEST(GpuPresets, FindGpuDidYouMean) {
   msg = user_error_of([] { find_gpu("tpu-v5e-pod"); });
   EXPECT_CONTAINS(msg, "unknown gpu 'tpu-v5e-pod'");
   EXPECT_CONTAINS(msg, "h100-sxm");  // lists the valid names
+}
+
+// ---------------------------------------------------------------------------------------------
+// The GPU table (data/gpus.json)
+
+const std::string kGpuTable = std::string(APEX_SOURCE_DIR) + "/data/gpus.json";
+
+// The message of the InternalError `fn` throws; a test failure if it throws something else or nothing.
+template <typename Fn>
+std::string internal_error_of(Fn&& fn) {
+  try {
+    fn();
+  } catch (const InternalError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected InternalError, got another exception: " << e.what();
+    return {};
+  }
+  ADD_FAILURE() << "expected InternalError, nothing was thrown";
+  return {};
+}
+
+std::string table_without(const std::string& gpu, const std::string& key) {
+  Json j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  for (auto& g : j["gpus"]) {
+    if (g["name"] == gpu) g.erase(key);
+  }
+  return j.dump();
+}
+
+TEST(GpuTable, TheSourceFileIsWhatShips) {
+  // The embedded copy and the file in the tree give the same presets, field for field.
+  const auto table = gpus_from_table(read_file(kGpuTable, "gpu table"), kGpuTable);
+  ASSERT_EQ(table.size(), gpu_presets().size());
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const Gpu &a = table[i], &b = gpu_presets()[i];
+    SCOPED_TRACE(a.name);
+    EXPECT_EQ(a.name, b.name);
+    EXPECT_EQ(a.sources, b.sources);
+    EXPECT_EQ(a.hbm_bytes, b.hbm_bytes);
+    EXPECT_EQ(a.peak_bf16, b.peak_bf16);
+    EXPECT_EQ(a.peak_fp4, b.peak_fp4);
+    EXPECT_EQ(a.power_idle_w, b.power_idle_w);
+    EXPECT_EQ(a.inter_node.bandwidth, b.inter_node.bandwidth);
+    EXPECT_EQ(a.intra_node.latency, b.intra_node.latency);
+  }
+}
+
+TEST(GpuTable, UnitsOfTheKeys) {
+  // Exact: the loader multiplies the table's figures the way the presets always have.
+  const Gpu& a100 = find_gpu("a100-sxm-80gb");
+  EXPECT_EQ(a100.hbm_bytes, 81920 * kMiB);
+  EXPECT_EQ(a100.hbm_bandwidth, 2.039e12);  // 2039 GB/s
+  EXPECT_EQ(a100.peak_fp32, 19.5 * 1e12);
+  EXPECT_EQ(a100.l2_bytes, 40 * kMiB);
+  EXPECT_EQ(a100.boost_clock_hz, 1410e6);
+  EXPECT_EQ(a100.inter_node.bandwidth, 25e9);  // 200 Gbit/s
+  EXPECT_EQ(a100.intra_node.latency, 2 * 1e-6);
+  EXPECT_EQ(a100.calibration_key, "a100_sxm");
+  const Gpu& mi300x = find_gpu("mi300x");
+  EXPECT_EQ(mi300x.intra_node.bandwidth, 448e9);
+  EXPECT_EQ(mi300x.intra_node.latency, 3 * 1e-6);
+  EXPECT_EQ(find_gpu("gb200").max_gpus_per_node, 72);
+}
+
+TEST(GpuTable, AMissingFieldNamesTheGpuAndTheKey) {
+  std::string msg = internal_error_of([] { gpus_from_table(table_without("b200", "peak_fp8_tflops"), "t"); });
+  EXPECT_CONTAINS(msg, "(b200)");
+  EXPECT_CONTAINS(msg, "peak_fp8_tflops");
+  msg = internal_error_of([] { gpus_from_table(table_without("l40s", "inter_node"), "t"); });
+  EXPECT_CONTAINS(msg, "(l40s)");
+  EXPECT_CONTAINS(msg, "inter_node");
+}
+
+TEST(GpuTable, EveryNumberNeedsASource) {
+  Json j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  j["gpus"][0]["power_idle_w"].erase("source");
+  std::string msg = internal_error_of([&] { gpus_from_table(j.dump(), "t"); });
+  EXPECT_CONTAINS(msg, "(h100-sxm)");
+  EXPECT_CONTAINS(msg, "power_idle_w");
+  EXPECT_CONTAINS(msg, "source");
+  j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  j["gpus"][1]["hbm_capacity_mib"] = 143771;  // a bare number, no {value, source}
+  msg = internal_error_of([&] { gpus_from_table(j.dump(), "t"); });
+  EXPECT_CONTAINS(msg, "(h200-sxm)");
+  EXPECT_CONTAINS(msg, "hbm_capacity_mib");
+}
+
+TEST(GpuTable, RejectsTyposDuplicatesAndAmbiguousLinks) {
+  Json j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  j["gpus"][2]["peak_fp8_tflop"] = j["gpus"][2]["peak_fp8_tflops"];
+  std::string msg = internal_error_of([&] { gpus_from_table(j.dump(), "t"); });
+  EXPECT_CONTAINS(msg, "peak_fp8_tflop'");
+  j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  j["gpus"].push_back(j["gpus"][0]);
+  msg = internal_error_of([&] { gpus_from_table(j.dump(), "t"); });
+  EXPECT_CONTAINS(msg, "'h100-sxm' is listed twice");
+  j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  j["gpus"][0]["intra_node"]["bandwidth_gbit_per_s"] = {{"value", 3600}, {"source", "x"}};
+  msg = internal_error_of([&] { gpus_from_table(j.dump(), "t"); });
+  EXPECT_CONTAINS(msg, "exactly one of");
+}
+
+TEST(GpuTable, AddingAGpuIsOneEntry) {
+  Json j = parse_json(read_file(kGpuTable, "gpu table"), kGpuTable);
+  Json extra = j["gpus"][0];
+  extra["name"] = "h100-half";
+  extra["hbm_capacity_mib"]["value"] = 40000;
+  extra["peak_bf16_tflops"]["value"] = 500;
+  j["gpus"].push_back(extra);
+  const auto gpus = gpus_from_table(j.dump(), "t");
+  ASSERT_EQ(gpus.size(), gpu_presets().size() + 1);
+  EXPECT_EQ(gpus.back().name, "h100-half");
+  EXPECT_EQ(gpus.back().hbm_bytes, 40000 * kMiB);
+  EXPECT_EQ(gpus.back().peak_bf16, 500e12);
+  EXPECT_EQ(gpus.back().peak_fp16, find_gpu("h100-sxm").peak_fp16);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -442,7 +442,9 @@ TEST(Llama4, LayoutAndParameterCounts) {
   EXPECT_EQ(count(maverick, false, true), 12);  // layers 3, 7, 11, ...: global and MoE
   for (const Model* m : {&scout, &maverick}) {
     for (const auto& c : m->cells) {
-      if (c.attn.chunk > 0) EXPECT_EQ(c.attn.chunk, 8192);
+      if (c.attn.chunk > 0) {
+        EXPECT_EQ(c.attn.chunk, 8192);
+      }
       EXPECT_EQ(c.attn.window, 0);
       if (c.ffn.is_moe()) {
         EXPECT_EQ(c.ffn.top_k, 1);

@@ -6,7 +6,9 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/error.h"
 #include "validate/serving.h"
+#include "validate/serving_translate.h"
 
 namespace apex {
 namespace {
@@ -46,8 +48,9 @@ TEST(ServingValidation, ExpertParallelRowsWithinTheBar) {
     ASSERT_GE(rows.size(), 20u) << model;
     const auto cases = validate_serving(rows, 2, /*stride=*/2);
     for (const auto& c : cases) {
-      if (c.simulated)
+      if (c.simulated) {
         EXPECT_NE(c.setup.find("-dpattn"), std::string::npos) << "line " << c.row.line << ": " << c.setup;
+      }
     }
     const ErrorStats e = error_stats(cases);
     EXPECT_GE(e.n, 10u) << model;
@@ -68,8 +71,9 @@ TEST(ServingValidation, EverySkippedRowSaysWhy) {
   EXPECT_GE(skipped, 70u);
   EXPECT_LE(skipped, 90u);
   for (const auto& c : cases) {
-    if (c.row.model.find("Llama-4") != std::string::npos)
+    if (c.row.model.find("Llama-4") != std::string::npos) {
       EXPECT_TRUE(c.simulated) << "line " << c.row.line << ": " << c.skip_reason;
+    }
   }
 }
 
@@ -94,6 +98,120 @@ TEST(ServingValidation, ReadsTheRowFields) {
   ASSERT_TRUE(cases[0].simulated) << cases[0].skip_reason;
   EXPECT_GT(cases[0].simulated_value, 1.0);   // ms
   EXPECT_LT(cases[0].simulated_value, 30.0);  // a 128-token prefill of a 7B model on one H100
+}
+
+// ---------------------------------------------------------------------------------------------
+// Translator: a row in APEX terms
+
+ServingRow row(std::string model, std::string engine, std::string load) {
+  ServingRow r;
+  r.line = 7;
+  r.source = "github:NVIDIA/TensorRT-LLM docs";
+  r.model = std::move(model);
+  r.engine = std::move(engine);
+  r.gpu = "H100 SXM 80GB";
+  r.num_gpus = r.tp = 8;
+  r.pp = 1;
+  r.ep = "?";
+  r.dtype = "FP8";
+  r.input_len = "1024";
+  r.output_len = "2048";
+  r.load = std::move(load);
+  r.metric = "output_throughput";
+  r.value = 1000;
+  r.unit = "tok/s";
+  return r;
+}
+
+TEST(ServingTranslate, EngineNames) {
+  EXPECT_EQ(serving::apex_engine("vLLM 0.6.3"), "vllm");
+  EXPECT_EQ(serving::apex_engine("TensorRT-LLM v0.5 (trtllm-bench)"), "trtllm");
+  EXPECT_EQ(serving::apex_engine("SGLang 0.4"), std::nullopt);
+  const serving::Setup s = serving::translate(row("Llama-3.1-8B", "SGLang 0.4", "concurrency 8"));
+  EXPECT_EQ(s.why_not, "engine 'SGLang 0.4' has no policy preset");
+}
+
+TEST(ServingTranslate, ClosedLoopRowWithAttentionDataParallel) {
+  ServingRow r = row("Qwen3-235B-A22B", "TensorRT-LLM v1.0", "concurrency 256, max_batch 32/rank");
+  r.notes = "enable_attention_dp";
+  const serving::Setup s = serving::translate(r);
+  ASSERT_EQ(s.why_not, "");
+  EXPECT_EQ(s.model, "qwen3-235b-a22b");
+  EXPECT_EQ(s.gpu, "h100-sxm");
+  EXPECT_EQ(s.engine, "trtllm");
+  EXPECT_EQ(s.tp, 8);
+  EXPECT_EQ(s.ep, 8);  // '?' -> the TP group
+  EXPECT_TRUE(s.attn_dp);
+  EXPECT_EQ(s.concurrency, 256);
+  EXPECT_EQ(s.requests, 4 * 256);
+  EXPECT_EQ(s.knobs.max_num_seqs, 32 * 8);  // per attention rank x ranks
+  EXPECT_EQ(s.measure, serving::Measure::OutputThroughput);
+  EXPECT_TRUE(serving::is_moe_row(r));
+  r.notes.clear();  // without attention DP the per-rank limit is the replica's
+  EXPECT_EQ(serving::translate(r).knobs.max_num_seqs, 32);
+  EXPECT_FALSE(serving::is_moe_row(row("Llama-3.1-8B", "vLLM", "batch 1")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writer: tables rendered into the template
+
+std::vector<ServingCase> two_cases() {
+  ServingCase a;
+  a.row = row("Llama-3.1-8B", "vLLM 0.6.3", "batch 1");
+  a.simulated = true;
+  a.simulated_value = 1100;
+  a.error = 0.1;
+  a.setup = "vllm tp8";
+  ServingCase b;
+  b.row = row("Llama-3.1-405B", "vLLM 0.6.3", "batch 1");
+  b.row.line = 9;
+  b.skip_reason = "does not fit as BF16: 800 GiB of weights";
+  ServingCase c = b;
+  c.skip_reason = "does not fit as BF16: 900 GiB of weights";
+  return {a, b, c};
+}
+
+TEST(ServingMarkdown, RendersTablesIntoTheTemplate) {
+  const std::string md = serving_markdown(
+      two_cases(), "ref.csv",
+      "R={{reference}}\n{{summary}}\n{{per_source_table}}\n{{row_table}}\n{{skipped_table}}\n");
+  EXPECT_EQ(md.rfind("R=ref.csv\n**Dense models: 1 rows — median |error| 10.0%", 0), 0u) << md;
+  EXPECT_NE(md.find("| NVIDIA/TensorRT-LLM (vLLM 0.6.3) | 1 | 10.0% | 10.0% | +10.0% |\n"), std::string::npos)
+      << md;
+  EXPECT_NE(
+      md.find("| 7 | Llama-3.1-8B | H100 SXM 80GB ×8 | FP8 | 1024/2048 | batch 1 | output_throughput | 1000 "
+              "tok/s | 1100 | +10.0% | vllm tp8 |\n"),
+      std::string::npos)
+      << md;
+  // Skip reasons that differ only after "does not fit as X:" are counted together.
+  EXPECT_NE(md.find("| rows | reason |\n|---|---|\n| 2 | does not fit as BF16 |\n"), std::string::npos) << md;
+}
+
+TEST(ServingMarkdown, TheShippedTemplateHoldsTheProse) {
+  const std::string md = serving_markdown(two_cases(), "ref.csv");
+  EXPECT_EQ(md.find("{{"), std::string::npos);
+  EXPECT_NE(md.find("--reference ref.csv -o docs/validation.md"), std::string::npos);
+  EXPECT_NE(md.find("## Outliers"), std::string::npos);
+  EXPECT_NE(md.find("## Rows not simulated\n\n| rows | reason |"), std::string::npos);
+}
+
+TEST(ServingMarkdown, TemplateBlocksAreChecked) {
+  const auto cases = two_cases();
+  auto msg = [&](const std::string& t) -> std::string {
+    try {
+      serving_markdown(cases, "ref.csv", t);
+    } catch (const InternalError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  const std::string all = "{{reference}}{{summary}}{{per_source_table}}{{row_table}}{{skipped_table}}";
+  EXPECT_EQ(msg(all), "no error");
+  EXPECT_NE(
+      msg("{{reference}}{{summary}}{{per_source_table}}{{skipped_table}}").find("'row_table' is missing"),
+      std::string::npos);
+  EXPECT_NE(msg(all + "{{rows}}").find("unknown block 'rows'"), std::string::npos);
+  EXPECT_NE(msg(all + "{{summary}}").find("'summary' appears twice"), std::string::npos);
 }
 
 }  // namespace

@@ -1,196 +1,124 @@
-// hw/gpu_presets.cpp — GPU presets. Every number is cited; "UNSURE" marks third-party or recalled
-// figures. Sources are summarized in ../shared/reference/gpu_specs.csv and hardware-facts.md.
-//
-// hbm_bytes is the capacity the CUDA driver reports (nvidia-smi "Total", what vLLM's
-// gpu_memory_utilization multiplies), not the marketing GB figure.
+// hw/gpu_presets.cpp — the GPU presets, read from the table data/gpus.json (embedded in the
+// binary). The table holds every number with its source; this file only converts units and checks
+// that each entry is complete. Adding a GPU is one entry in the table.
+#include <cmath>
+#include <set>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "core/units.h"
+#include "core/json_util.h"
 #include "hw/hardware.h"
 
 namespace apex {
+namespace embedded {
+std::string_view gpus();
+}  // namespace embedded
+
 namespace {
 
-constexpr double T = 1e12;
-constexpr double GBps = 1e9;
-constexpr double MiB = 1024.0 * 1024.0;
-constexpr double us = 1e-6;
+constexpr double kTera = 1e12;
+constexpr double kGiga = 1e9;
+constexpr double kMega = 1e6;
+constexpr double kMiB = 1024.0 * 1024.0;
+constexpr double kMicro = 1e-6;
 
-Link nvlink(std::string name, double gbps) {
-  return Link{std::move(name), gbps * GBps, 2 * us};
-}
-Link nic(std::string name, double gbit) {
-  return Link{std::move(name), gbit * 1e9 / 8, 5 * us};
+// A cited number: {"value": x, "source": "..."}; the source must not be empty.
+double cited(JsonObjectReader& r, std::string_view key) {
+  JsonObjectReader v(r.required(key), r.path(key));
+  const double x = v.number("value");
+  if (v.string("source").empty()) throw UserError(fmt::format("{}: empty 'source'", r.path(key)));
+  v.reject_unknown();
+  if (!std::isfinite(x) || x < 0)
+    throw UserError(fmt::format("{}: value must be finite and not negative, found {}", r.path(key), x));
+  return x;
 }
 
-std::vector<Gpu> build() {
-  std::vector<Gpu> g;
-  {
-    Gpu x;
-    x.name = "h100-sxm";
-    x.description = "NVIDIA H100 SXM5 80GB HBM3, NVLink 4";
-    x.hbm_bytes = 81559 * MiB;
-    x.hbm_bandwidth = 3.35e12;
-    x.peak_bf16 = x.peak_fp16 = 989.4 * T;
-    x.peak_fp8 = x.peak_int8 = 1978.9 * T;
-    x.peak_fp32 = 67 * T;
-    x.l2_bytes = 50 * MiB;
-    x.boost_clock_hz = 1980e6;
-    x.power_idle_w = 100;  // 68-72 W bare P0 + 26-50 W CUDA-context DVFS step (arXiv 2605.23918)
-    x.power_max_w = 700;
-    x.price_per_hour = 3.00;
-    x.intra_node = nvlink("nvlink4", 450);
-    x.inter_node = nic("ib-ndr-400", 400);
-    x.calibration_key = "h100_sxm";
-    x.sources =
-        "nvidia.com/en-us/data-center/h100 datasheet (dense peaks, 3.35 TB/s, 700 W); NVLink4 18x25 GB/s/dir";
-    g.push_back(x);
+double positive(JsonObjectReader& r, std::string_view key) {
+  const double x = cited(r, key);
+  if (x <= 0) throw UserError(fmt::format("{}: value must be positive", r.path(key)));
+  return x;
+}
+
+Link read_link(JsonObjectReader& gpu, std::string_view key) {
+  JsonObjectReader r(gpu.required(key), gpu.path(key));
+  Link l;
+  l.name = r.string("name");
+  const bool bytes = r.has("bandwidth_gbyte_per_s"), bits = r.has("bandwidth_gbit_per_s");
+  if (bytes == bits) {
+    throw UserError(fmt::format("{}: give exactly one of 'bandwidth_gbyte_per_s' and 'bandwidth_gbit_per_s'",
+                                gpu.path(key)));
   }
-  {
-    Gpu x = g.back();
-    x.name = "h200-sxm";
-    x.description = "NVIDIA H200 SXM 141GB HBM3e, NVLink 4";
-    x.hbm_bytes = 143771 * MiB;
-    x.hbm_bandwidth = 4.8e12;
-    x.price_per_hour = 3.80;
-    x.calibration_key = "h200_sxm";
-    x.sources = "nvidia.com/en-us/data-center/h200 (141 GB, 4.8 TB/s, 700 W); same GH100 die as H100";
-    g.push_back(x);
-  }
-  {
-    Gpu x;
-    x.name = "b200";
-    x.description = "NVIDIA B200 (HGX) 180GB HBM3e, NVLink 5";
-    x.hbm_bytes = 183359 * MiB;
-    x.hbm_bandwidth = 8.0e12;
-    x.peak_bf16 = x.peak_fp16 = 2250 * T;
-    x.peak_fp8 = x.peak_int8 = 4500 * T;
-    x.peak_fp4 = 9000 * T;
-    x.peak_fp32 = 75 * T;
-    x.l2_bytes = 126 * MiB;
-    x.boost_clock_hz = 1965e6;  // UNSURE
-    x.power_idle_w = 137;       // air-cooled B200 idle (ROCm/legacy-rocm-build#5219 thread)
-    x.power_max_w = 1000;
-    x.price_per_hour = 5.50;
-    x.intra_node = nvlink("nvlink5", 900);
-    x.inter_node = nic("ib-ndr-400", 400);
-    x.calibration_key = "b200_sxm";
-    x.sources =
-        "NVIDIA DGX B200 datasheet (2.25 PF bf16 dense, 8 TB/s; 7.7 TB/s in some NVIDIA docs), 1000 W";
-    g.push_back(x);
-  }
-  {
-    Gpu x = g.back();
-    x.name = "gb200";
-    x.description = "NVIDIA GB200 (per GPU, NVL72) 186GB HBM3e, 72-GPU NVLink 5 domain";
-    x.hbm_bytes = 189471 * MiB;
-    x.peak_bf16 = x.peak_fp16 = 2500 * T;
-    x.peak_fp8 = x.peak_int8 = 5000 * T;
-    x.peak_fp4 = 10000 * T;
-    x.peak_fp32 = 80 * T;
-    x.power_idle_w = 150;  // UNSURE
-    x.power_max_w = 1200;  // UNSURE
-    x.price_per_hour = 6.50;
-    x.max_gpus_per_node = 72;
-    x.calibration_key = "gb200";
-    x.sources = "nvidia.com/en-us/data-center/gb200-nvl72 (2.5 PF bf16 dense per GPU, 8 TB/s); power UNSURE";
-    g.push_back(x);
-  }
-  {
-    Gpu x;
-    x.name = "a100-sxm-80gb";
-    x.description = "NVIDIA A100 SXM4 80GB HBM2e, NVLink 3";
-    x.hbm_bytes = 81920 * MiB;
-    x.hbm_bandwidth = 2.039e12;
-    x.peak_bf16 = x.peak_fp16 = 312 * T;
-    x.peak_int8 = 624 * T;
-    x.peak_fp32 = 19.5 * T;
-    x.l2_bytes = 40 * MiB;
-    x.boost_clock_hz = 1410e6;
-    x.power_idle_w = 80;  // ~55 W bare + CUDA-context step (arXiv 2605.23918); UNSURE
-    x.power_max_w = 400;
-    x.price_per_hour = 1.80;
-    x.intra_node = nvlink("nvlink3", 300);
-    x.inter_node = nic("ib-hdr-200", 200);
-    x.calibration_key = "a100_sxm";
-    x.sources =
-        "nvidia.com/en-us/data-center/a100 (312 TF bf16 dense, 2.039 TB/s, 400 W); NVLink3 600 GB/s bidir";
-    g.push_back(x);
-  }
-  {
-    Gpu x = g.back();
-    x.name = "a100-sxm-40gb";
-    x.description = "NVIDIA A100 SXM4 40GB HBM2, NVLink 3";
-    x.hbm_bytes = 40960 * MiB;
-    x.hbm_bandwidth = 1.555e12;
-    x.price_per_hour = 1.30;
-    x.sources = "nvidia.com/en-us/data-center/a100 (312 TF bf16 dense, 1.555 TB/s, 400 W)";
-    g.push_back(x);
-  }
-  {
-    Gpu x;
-    x.name = "l40s";
-    x.description = "NVIDIA L40S 48GB GDDR6, PCIe Gen4 (no NVLink)";
-    x.hbm_bytes = 46068 * MiB;
-    x.hbm_bandwidth = 0.864e12;
-    x.peak_bf16 = x.peak_fp16 = 362 * T;
-    x.peak_fp8 = x.peak_int8 = 733 * T;
-    x.peak_fp32 = 91.6 * T;
-    x.l2_bytes = 96 * MiB;
-    x.boost_clock_hz = 2520e6;
-    x.power_idle_w = 100;  // ~35 W bare + 66 W CUDA-context step on L40S (arXiv 2605.23918); UNSURE
-    x.power_max_w = 350;
-    x.price_per_hour = 1.00;
-    x.intra_node = Link{"pcie4", 32 * GBps, 5 * us};
-    x.inter_node = nic("eth-100", 100);
-    x.calibration_key = "l40s";
-    x.sources = "nvidia.com/en-us/data-center/l40s (362 TF bf16 dense, 864 GB/s, 350 W)";
-    g.push_back(x);
-  }
-  {
-    Gpu x;
-    x.name = "v100-pcie-16gb";
-    x.description = "NVIDIA V100 PCIe 16GB HBM2 (fp16 tensor cores only, no bf16)";
-    x.hbm_bytes = 16160 * MiB;
-    x.hbm_bandwidth = 0.9e12;
-    x.peak_fp16 = 112 * T;
-    x.peak_fp32 = 14 * T;
-    x.l2_bytes = 6 * MiB;
-    x.boost_clock_hz = 1380e6;
-    x.power_idle_w = 50;  // V100 SXM2 idle with model loaded 53-66 W (zai-org/GLM-130B#32); UNSURE for PCIe
-    x.power_max_w = 250;
-    x.price_per_hour = 0.50;
-    x.intra_node = Link{"pcie3", 16 * GBps, 5 * us};
-    x.inter_node = nic("eth-100", 100);
-    x.calibration_key = "v100_pcie";
-    x.sources = "NVIDIA V100 datasheet (112 TF fp16 tensor, 900 GB/s, 250 W)";
-    g.push_back(x);
-  }
-  {
-    Gpu x;
-    x.name = "mi300x";
-    x.description = "AMD Instinct MI300X 192GB HBM3, Infinity Fabric (xGMI)";
-    x.hbm_bytes = 196592 * MiB;
-    x.hbm_bandwidth = 5.3e12;
-    x.peak_bf16 = x.peak_fp16 = 1307.4 * T;
-    x.peak_fp8 = x.peak_int8 = 2614.9 * T;
-    x.peak_fp32 = 163.4 * T;
-    x.l2_bytes = 256 * MiB;  // Infinity Cache
-    x.boost_clock_hz = 2100e6;
-    x.power_idle_w = 150;  // UNSURE (MI355X idles at 238 W; no MI300X figure found)
-    x.power_max_w = 750;
-    x.price_per_hour = 2.50;
-    x.intra_node = Link{"xgmi", 448 * GBps, 3 * us};  // 7 peer links × 64 GB/s/dir
-    x.inter_node = nic("ib-ndr-400", 400);
-    x.calibration_key = "mi300x";
-    x.sources = "amd.com/en/products/accelerators/instinct/mi300/mi300x.html; ROCm gpu-specs";
-    g.push_back(x);
-  }
+  l.bandwidth =
+      bytes ? positive(r, "bandwidth_gbyte_per_s") * kGiga : positive(r, "bandwidth_gbit_per_s") * kGiga / 8;
+  l.latency = positive(r, "latency_us") * kMicro;
+  r.reject_unknown();
+  return l;
+}
+
+Gpu read_gpu(const Json& j, const std::string& where) {
+  Gpu g;
+  g.name = JsonObjectReader(j, where).string("name");
+  if (g.name.empty()) throw UserError(fmt::format("{}: empty 'name'", where));
+  JsonObjectReader e(j, fmt::format("{} ({})", where, g.name));  // every message names the GPU
+  e.ignore({"name"});
+  g.description = e.string("description");
+  g.calibration_key = e.string("calibration_key");
+  g.sources = e.string("sources");
+  g.hbm_bytes = positive(e, "hbm_capacity_mib") * kMiB;
+  g.hbm_bandwidth = positive(e, "hbm_bandwidth_gbyte_per_s") * kGiga;
+  g.peak_bf16 = cited(e, "peak_bf16_tflops") * kTera;
+  g.peak_fp16 = cited(e, "peak_fp16_tflops") * kTera;
+  g.peak_fp8 = cited(e, "peak_fp8_tflops") * kTera;
+  g.peak_int8 = cited(e, "peak_int8_tops") * kTera;
+  g.peak_fp4 = cited(e, "peak_fp4_tflops") * kTera;
+  g.peak_fp32 = positive(e, "peak_fp32_tflops") * kTera;
+  g.l2_bytes = positive(e, "l2_cache_mib") * kMiB;
+  g.boost_clock_hz = positive(e, "boost_clock_mhz") * kMega;
+  g.power_idle_w = positive(e, "power_idle_w");
+  g.power_max_w = positive(e, "power_max_w");
+  g.price_per_hour = positive(e, "price_per_hour_usd");
+  const double per_node = positive(e, "max_gpus_per_node");
+  if (per_node != std::floor(per_node))
+    throw UserError(fmt::format("{}: value must be an integer", e.path("max_gpus_per_node")));
+  g.max_gpus_per_node = static_cast<int>(per_node);
+  g.intra_node = read_link(e, "intra_node");
+  g.inter_node = read_link(e, "inter_node");
+  e.reject_unknown();
+  if (g.description.empty() || g.calibration_key.empty() || g.sources.empty())
+    throw UserError(
+        fmt::format("{} ({}): empty 'description', 'calibration_key' or 'sources'", where, g.name));
+  if (g.peak_bf16 <= 0 && g.peak_fp16 <= 0)
+    throw UserError(fmt::format("{} ({}): needs a bf16 or fp16 peak", where, g.name));
+  if (g.power_max_w < g.power_idle_w)
+    throw UserError(fmt::format("{} ({}): 'power_max_w' is below 'power_idle_w'", where, g.name));
   return g;
 }
 
 }  // namespace
+
+std::vector<Gpu> gpus_from_table(std::string_view json_text, std::string_view where) {
+  // The table ships with APEX, so a defect in it is a programming error, not a user error.
+  try {
+    const Json j = parse_json(json_text, where);
+    JsonObjectReader r(j, std::string(where));
+    r.ignore({"about"});
+    const Json& list = r.required("gpus");
+    r.reject_unknown();
+    if (!list.is_array() || list.empty())
+      throw UserError(fmt::format("{}: 'gpus' must be a non-empty array", where));
+    std::vector<Gpu> out;
+    std::set<std::string, std::less<>> names;
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      out.push_back(read_gpu(list[i], fmt::format("{}: gpus[{}]", where, i)));
+      if (!names.insert(out.back().name).second)
+        throw UserError(fmt::format("{}: GPU '{}' is listed twice", where, out.back().name));
+    }
+    return out;
+  } catch (const UserError& e) {
+    throw InternalError(fmt::format("GPU table: {}", e.what()));
+  }
+}
 
 double Gpu::peak_flops(DType compute) const {
   switch (compute) {
@@ -213,7 +141,7 @@ double Gpu::peak_flops(DType compute) const {
 }
 
 const std::vector<Gpu>& gpu_presets() {
-  static const std::vector<Gpu> presets = build();
+  static const std::vector<Gpu> presets = gpus_from_table(embedded::gpus(), "data/gpus.json");
   return presets;
 }
 

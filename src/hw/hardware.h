@@ -50,10 +50,15 @@ struct Cluster {
   std::string describe() const;
 };
 
+// The presets: data/gpus.json, embedded in the binary.
 const std::vector<Gpu>& gpu_presets();
 std::vector<std::string> gpu_preset_names();
 // UserError with did-you-mean on an unknown name.
 const Gpu& find_gpu(std::string_view name);
+// Reads a GPU table in the format of data/gpus.json (every number {value, source}, units in the key
+// names). InternalError naming the GPU and the key when an entry is missing or malformed: the table
+// ships with APEX, so a defect in it is a programming error.
+std::vector<Gpu> gpus_from_table(std::string_view json_text, std::string_view where);
 
 // A preset cluster: `nodes` × `gpus_per_node` of a preset GPU with its default links.
 Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node);

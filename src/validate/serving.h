@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace apex {
@@ -40,7 +41,12 @@ struct ErrorStats {
 ErrorStats error_stats(const std::vector<ServingCase>& cases);  // over simulated cases
 bool is_moe_case(const ServingCase& c);
 
-// docs/validation.md: per-row table, per-source summaries, skipped rows with reasons.
+// docs/validation.md: per-row table, per-source summaries, skipped rows with reasons, rendered into
+// data/validation_template.md (which holds the prose and the findings).
 std::string serving_markdown(const std::vector<ServingCase>& cases, const std::string& csv_path);
+// The same with another template: {{reference}}, {{summary}}, {{per_source_table}}, {{row_table}} and
+// {{skipped_table}} each appear once. InternalError on a missing, repeated or unknown block.
+std::string serving_markdown(const std::vector<ServingCase>& cases, const std::string& csv_path,
+                             std::string_view tmpl);
 
 }  // namespace apex

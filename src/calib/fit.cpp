@@ -1,6 +1,5 @@
-// calib/calib.cpp — row selection, Nelder–Mead fits in log space, error summaries.
-#include "calib/calib.h"
-
+// calib/fit.cpp — fitting the analytical op model to the measured tables: Nelder–Mead in log
+// space with restarts, an L1 loss on log errors, residual corrections on log2 grids.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -10,163 +9,15 @@
 
 #include <fmt/format.h>
 
+#include "calib/calib.h"
+#include "calib/op_rows.h"
 #include "core/stats.h"
 
 namespace apex {
+
+using namespace calib;  // the row -> op-argument mapping shared with validate.cpp
+
 namespace {
-
-// ---------------------------------------------------------------- rows -> op arguments
-
-std::optional<GemmArgs> gemm_args(const GemmRow& r) {
-  GemmArgs a{r.m, r.n, r.k, DType::BF16, DType::BF16};
-  if (r.dtype == "bf16" || r.dtype == "fp16") return a;
-  if (r.dtype == "fp8") {
-    a.weight = DType::FP8;
-    return a;
-  }
-  if (r.dtype == "nvfp4") {
-    a.weight = DType::FP4;
-    return a;
-  }
-  return std::nullopt;  // fp8_block (eager timing), nvfp4, int4_wo, ...: not modelled
-}
-
-// Sliding-window kernels work in key tiles, so the band they compute reaches up to one tile past
-// the window: the effective window APEX prices (also used by the cost model, CostModel::window()).
-std::int64_t effective_window(std::int64_t window) {
-  return window > 0 ? window + kWindowTile : 0;
-}
-
-double causal_pairs(std::int64_t len, std::int64_t window) {
-  const auto s = static_cast<double>(len);
-  if (window <= 0 || window >= len) return s * (s + 1) / 2;
-  const auto w = static_cast<double>(window);
-  return w * (w + 1) / 2 + (s - w) * w;
-}
-
-DType kv_of(const std::string& t) {
-  return t == "fp8" ? DType::FP8 : DType::BF16;
-}
-
-PrefillAttnArgs prefill_args(const AttentionRow& r) {
-  PrefillAttnArgs a;
-  a.seqs = r.batch;
-  a.tokens = r.batch * r.len;
-  const std::int64_t w = effective_window(r.window);
-  a.pairs = static_cast<double>(r.batch) * causal_pairs(r.len, w);
-  a.kv_tokens = r.batch * (w > 0 ? std::min(r.len, w) : r.len);
-  a.heads = r.heads;
-  a.kv_heads = r.kv_heads;
-  a.head_dim = r.head_dim;
-  a.kv = kv_of(r.kv_dtype);
-  return a;
-}
-
-DecodeAttnArgs decode_args(const AttentionRow& r) {
-  DecodeAttnArgs a;
-  a.seqs = r.batch;
-  const std::int64_t w = effective_window(r.window);
-  const std::int64_t ctx = w > 0 ? std::min(r.len + 1, w) : r.len + 1;
-  a.kv_tokens = r.batch * ctx;
-  a.heads = r.heads;
-  a.kv_heads = r.kv_heads;
-  a.head_dim = r.head_dim;
-  a.kv = kv_of(r.kv_dtype);
-  return a;
-}
-
-// `fp8` is the moe.csv dtype that stands for FP8 on this GPU (fp8_moe_flavour); the other FP8
-// flavour is left out.
-std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8) {
-  MoeArgs a;
-  a.tokens = r.tokens;
-  a.hidden = r.hidden;
-  a.inter = r.inter;
-  a.topk = r.topk;
-  a.experts = r.experts;
-  a.tp = static_cast<int>(r.tp);
-  a.ep = static_cast<int>(r.ep);
-  if (r.dtype == "bf16" || r.dtype == "fp16")
-    a.weight = DType::BF16;
-  else if (r.dtype == fp8)
-    a.weight = DType::FP8;
-  else if (r.dtype == "nvfp4")
-    a.weight = DType::FP4;
-  else if (r.dtype == "int4_wo")
-    a.weight = DType::INT4;
-  else
-    return std::nullopt;  // the slower FP8 flavour, MXFP4 weight formats: not modelled
-  if (r.distribution == "balanced")
-    a.skew = 0;
-  else if (r.distribution == "power_law_1.01")
-    a.skew = 1.01;
-  else if (r.distribution == "power_law_1.2")
-    a.skew = 1.2;
-  else
-    return std::nullopt;
-  return a;
-}
-
-double moe_skew_class(double skew) {
-  return skew <= 0 ? 0.0 : skew <= 1.01 ? skew / 1.01 : 1.0 + std::min(1.0, (skew - 1.01) / 0.19);
-}
-
-struct CommKey {
-  Collective op;
-  bool inter;
-};
-
-std::optional<CommKey> comm_key(const CommRow& r) {
-  const bool inter = r.nodes > 1;
-  if (r.op == "all_reduce") {
-    if (r.impl.find("custom_allreduce") != std::string::npos) {
-      // Eager custom all-reduce rows are dominated by launch overhead; serving replays graphs.
-      if (r.impl.find("(graph)") == std::string::npos) return std::nullopt;
-      return CommKey{Collective::CustomAllReduce, inter};
-    }
-    return CommKey{Collective::AllReduce, inter};
-  }
-  if (r.op == "all_gather") return CommKey{Collective::AllGather, inter};
-  if (r.op == "reduce_scatter") return CommKey{Collective::ReduceScatter, inter};
-  if (r.op == "send_recv") return CommKey{Collective::SendRecv, inter};
-  if (r.op == "all_to_all") {
-    // README §8.7: APEX+ fp32 all_to_all rows at 4-256 KB are corrupted (10-100x too slow).
-    if (r.source == "apex_plus" && r.dtype == "fp32" && r.bytes <= 256 * 1024) return std::nullopt;
-    return CommKey{Collective::AllToAll, inter};
-  }
-  return std::nullopt;
-}
-
-CommGroup comm_group(const Gpu& gpu, const CommRow& r) {
-  return CommGroup{r.gpus, std::max(1, r.nodes), gpu.intra_node, gpu.inter_node};
-}
-
-std::string comm_kind(const CommKey& k) {
-  return fmt::format("{}{}", collective_name(k.op), k.inter ? " (inter-node)" : "");
-}
-
-// ---------------------------------------------------------------- error summary
-
-struct ErrorAcc {
-  std::vector<double> abs;
-  double signed_sum = 0;
-  void add(double model, double measured) {
-    const double e = model / measured - 1.0;
-    abs.push_back(std::fabs(e));
-    signed_sum += e;
-  }
-  OpError finish(std::string kind) {
-    OpError o;
-    o.kind = std::move(kind);
-    o.rows = abs.size();
-    if (abs.empty()) return o;
-    o.mean_signed = signed_sum / static_cast<double>(abs.size());
-    std::sort(abs.begin(), abs.end());
-    o.median = percentile_sorted(abs, 0.5);
-    o.p90 = percentile_sorted(abs, 0.9);
-    return o;
-  }
-};
 
 // ---------------------------------------------------------------- Nelder–Mead
 
@@ -325,52 +176,6 @@ Correction fit_correction(const std::vector<std::array<double, 4>>& at, const st
 }
 
 }  // namespace
-
-ValidationReport validate_ops(const OpModel& ops, const Gpu& gpu, const MeasurementSet& m) {
-  ValidationReport rep;
-  rep.gpu = gpu.name;
-  std::map<std::string, ErrorAcc> acc;
-  std::map<std::string, std::size_t> skipped;
-  for (const auto& r : m.gemm) {
-    auto a = gemm_args(r);
-    if (!a) {
-      ++skipped["gemm " + r.dtype];
-      continue;
-    }
-    acc["gemm " + std::string(dtype_name(a->weight))].add(ops.gemm(*a), r.us * 1e-6);
-  }
-  // Sliding-window rows are reported apart: their kernels are not what full attention costs.
-  for (const auto& r : m.prefill) {
-    acc[r.window > 0 ? "attention_prefill (sliding window)" : "attention_prefill"].add(
-        ops.attention_prefill(prefill_args(r)), r.us * 1e-6);
-  }
-  for (const auto& r : m.decode) {
-    acc[r.window > 0 ? "attention_decode (sliding window)" : "attention_decode"].add(
-        ops.attention_decode(decode_args(r)), r.us * 1e-6);
-  }
-  for (const auto& r : m.comm) {
-    auto k = comm_key(r);
-    if (!k) {
-      ++skipped[fmt::format("{} {} ({})", r.op, r.impl, r.source)];
-      continue;
-    }
-    acc[comm_kind(*k)].add(ops.collective(k->op, r.bytes, comm_group(gpu, r)), r.us * 1e-6);
-  }
-  const std::string fp8 = fp8_moe_flavour(m.moe);
-  for (const auto& r : m.moe) {
-    auto a = moe_args(r, fp8);
-    if (!a) {
-      ++skipped["moe " + r.dtype];
-      continue;
-    }
-    acc["moe " + std::string(dtype_name(a->weight))].add(ops.moe(*a), r.us * 1e-6);
-  }
-  for (auto& [kind, a] : acc)
-    rep.ops.push_back(a.finish(kind));
-  for (const auto& [what, n] : skipped)
-    rep.skipped.push_back(fmt::format("{} rows of {}", n, what));
-  return rep;
-}
 
 OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& start,
                        const std::string& provenance) {
