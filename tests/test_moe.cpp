@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
+#include "plan/sharding.h"
 #include "search/deployment.h"
 #include "search/planner.h"
 #include "search_checks.h"

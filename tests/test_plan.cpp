@@ -4,6 +4,7 @@
 #include "core/units.h"
 #include "model/registry.h"
 #include "plan/plan.h"
+#include "plan/sharding.h"
 
 namespace apex {
 namespace {

@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "model/registry.h"
+#include "plan/sharding.h"
 #include "report/report.h"
 #include "search/deployment.h"
 #include "search/planner.h"

@@ -64,4 +64,18 @@ DType parse_dtype(std::string_view text, std::string_view where) {
   throw UserError(fmt::format("{}: {}", where, unknown_name_message("dtype", text, dtype_names())));
 }
 
+double weight_bytes_per_param(DType w) {
+  if (w == DType::INT4) return 0.5 + 4.0 / 128.0;
+  if (w == DType::FP4) return 0.5 + 1.0 / 16.0;
+  return dtype_bytes(w);
+}
+
+DType gemm_math_dtype(DType weight, DType activation) {
+  return weight == DType::FP8 || weight == DType::INT8 || weight == DType::FP4 ? weight : activation;
+}
+
+double activation_bytes(DType activation) {
+  return dtype_bytes(activation == DType::FP32 ? DType::FP32 : DType::BF16);
+}
+
 }  // namespace apex

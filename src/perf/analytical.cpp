@@ -68,14 +68,13 @@ class AnalyticalOps final : public OpModel {
     const GemmFit& f = p_.gemm[static_cast<std::size_t>(gemm_class(a.weight))];
     // Which tensor-core peak applies: W8A8/FP8 run 8-bit math; weight-only int4 (W4A16)
     // dequantizes to the activation dtype and runs 16-bit math.
-    DType math = a.activation;
-    if (a.weight == DType::FP8 || a.weight == DType::INT8 || a.weight == DType::FP4) math = a.weight;
+    const DType math = gemm_math_dtype(a.weight, a.activation);
     double peak = gpu_.peak_flops(math);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
     const auto m = static_cast<double>(a.m), n = static_cast<double>(a.n), k = static_cast<double>(a.k);
     const double flops = 2.0 * m * n * k;
     const double eff = f.e_max * sat(m, f.m_half) * sat(n, f.n_half) * sat(k, f.k_half);
-    const double ab = dtype_bytes(a.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+    const double ab = activation_bytes(a.activation);
     const double bytes = m * k * ab + n * k * dtype_bytes(a.weight) + m * n * ab;
     double t = f.t0 + std::max(flops / (peak * eff), bytes / (gpu_.hbm_bandwidth * f.mem_eff));
     if (a.weight == DType::INT4) {
@@ -172,8 +171,7 @@ class AnalyticalOps final : public OpModel {
     if (a.tokens <= 0 || a.experts <= 0 || a.topk <= 0) return 0.0;
     const auto cls = static_cast<std::size_t>(gemm_class(a.weight));
     const MoeFit& f = p_.moe[cls];
-    DType math = a.activation;
-    if (a.weight == DType::FP8 || a.weight == DType::INT8 || a.weight == DType::FP4) math = a.weight;
+    const DType math = gemm_math_dtype(a.weight, a.activation);
     double peak = gpu_.peak_flops(math);
     if (peak <= 0) peak = gpu_.peak_flops(DType::FP16);
     const double local_experts = static_cast<double>(a.experts) / a.ep;

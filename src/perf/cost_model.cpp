@@ -18,9 +18,19 @@ int gpu_index(const Plan& p, int replica, int stage, int rank) {
 
 CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& plan, const Precision& precision,
                      std::shared_ptr<const OpModel> ops, const EngineCosts& engine)
-    : model_(model), plan_(plan), precision_(precision), ops_(std::move(ops)), engine_(engine) {
+    : CostModel(ShardedModel(model, plan, precision), cluster, std::move(ops), engine) {}
+
+CostModel::CostModel(const ShardedModel& sharded, const Cluster& cluster, std::shared_ptr<const OpModel> ops,
+                     const EngineCosts& engine)
+    : model_(sharded.model),
+      plan_(sharded.plan),
+      precision_(sharded.precision),
+      ops_(std::move(ops)),
+      engine_(engine) {
+  const Model& model = model_;
+  const Plan& plan = plan_;
   APEX_ASSERT(!plan_.stages.empty(), "CostModel needs a plan made by make_plan");
-  act_bytes_ = dtype_bytes(precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+  act_bytes_ = sharded.activation_width;
   // TP group: nodes spanned by one stage's GPUs (worst replica).
   tp_group_.gpus = plan.tp;
   tp_group_.intra = cluster.intra_node;
@@ -54,49 +64,17 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
   APEX_ASSERT(window_ == 0 || chunk_ == 0, "a model mixes sliding-window and chunked attention");
   if (window_ > 0) window_ += kWindowTile;  // the band a tiled kernel computes
 
-  // Replica-wide constants for Work.
-  for (const auto& st : plan_.stages) {
-    weight_bytes_per_replica_ += stage_weight_bytes(model, plan_, st, precision) * plan.tp;
-    // Each cached token lives on attn_tp GPUs (every TP rank holds its heads; a DP-attention rank its own).
-    kv_bytes_per_token_replica_ +=
-        stage_kv_elements_per_token(model, plan_, st) * plan.attn_tp() * dtype_bytes(precision.kv);
-  }
-  const auto counts = model.cell_counts();
-  // Share of the cached bytes held by sliding-window or chunked layers, which read only their
-  // local keys (work() prices those with the *_window sums).
-  double kv_all = 0, kv_local = 0;
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    if (model.cells[c].role == CellRole::Encoder) continue;
-    const double e = static_cast<double>(counts[c]) * model.cells[c].kv_elements_per_token();
-    kv_all += e;
-    if (model.cells[c].attn.window > 0 || model.cells[c].attn.chunk > 0) kv_local += e;
-  }
-  kv_local_share_ = kv_all > 0 ? kv_local / kv_all : 0.0;
-  // Routed-expert weights are read only for the experts a step activates (see work()).
-  const double weight_width = precision.weight == DType::INT4  ? 0.5 + 4.0 / 128.0
-                              : precision.weight == DType::FP4 ? 0.5 + 1.0 / 16.0
-                                                               : dtype_bytes(precision.weight);
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    const auto& cell = model.cells[c];
-    if (!cell.ffn.is_moe()) continue;
-    const double per_expert =
-        (cell.ffn.gated ? 3.0 : 2.0) * static_cast<double>(model.hidden * cell.ffn.intermediate);
-    const double bytes = static_cast<double>(counts[c]) * static_cast<double>(cell.ffn.num_experts) *
-                         per_expert * weight_width;
-    routed_expert_bytes_ += bytes;
-    weight_bytes_per_replica_ -= bytes;
-    experts_ = cell.ffn.num_experts;
-    topk_ = cell.ffn.top_k;
-  }
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    const auto& cell = model.cells[c];
-    const double n = static_cast<double>(counts[c]);
-    const double flops = 2.0 * n * (cell.active_params(model.hidden) - static_cast<double>(cell.norm_params));
-    (cell.role == CellRole::Encoder ? encoder_flops_per_token_ : linear_flops_per_token_) += flops;
-    const double per_pair = 4.0 * static_cast<double>(cell.attn.num_heads * cell.attn.head_dim) * n;
-    (cell.attn.window > 0 || cell.attn.chunk > 0 ? attn_flops_per_pair_window_ : attn_flops_per_pair_) +=
-        per_pair;
-  }
+  // Replica-wide constants for Work (plan/sharding.h).
+  weight_bytes_per_replica_ = sharded.weight_bytes_per_replica;
+  kv_bytes_per_token_replica_ = sharded.kv_bytes_per_token_replica;
+  kv_local_share_ = sharded.kv_local_share;
+  routed_expert_bytes_ = sharded.routed_expert_bytes;
+  experts_ = sharded.experts;
+  topk_ = sharded.topk;
+  linear_flops_per_token_ = sharded.linear_flops_per_token;
+  encoder_flops_per_token_ = sharded.encoder_flops_per_token;
+  attn_flops_per_pair_ = sharded.attn_flops_per_pair;
+  attn_flops_per_pair_window_ = sharded.attn_flops_per_pair_window;
   dense_cache_.resize(model.cells.size());
   dense_known_.resize(model.cells.size());
 }

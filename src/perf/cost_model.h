@@ -19,6 +19,7 @@
 #include "model/model.h"
 #include "perf/ops.h"
 #include "plan/plan.h"
+#include "plan/sharding.h"
 
 namespace apex {
 
@@ -90,6 +91,10 @@ class CostModel {
  public:
   CostModel(const Model& model, const Cluster& cluster, const Plan& plan, const Precision& precision,
             std::shared_ptr<const OpModel> ops, const EngineCosts& engine);
+  // The same for a model already sharded by the plan (plan/sharding.h): its numbers are copied;
+  // the Model it refers to must outlive the cost model.
+  CostModel(const ShardedModel& sharded, const Cluster& cluster, std::shared_ptr<const OpModel> ops,
+            const EngineCosts& engine);
 
   int num_stages() const { return static_cast<int>(stage_cells_.size()); }
   // Keys a sliding-window layer attends to, as its kernel computes them (window + one key tile);

@@ -5,9 +5,7 @@
 namespace apex {
 
 double math_peak_flops(const Gpu& gpu, const Precision& precision) {
-  const DType w = precision.weight;
-  const DType math = (w == DType::FP8 || w == DType::INT8 || w == DType::FP4) ? w : precision.activation;
-  double peak = gpu.peak_flops(math);
+  double peak = gpu.peak_flops(gemm_math_dtype(precision.weight, precision.activation));
   if (peak <= 0) peak = gpu.peak_flops(DType::BF16);
   if (peak <= 0) peak = gpu.peak_flops(DType::FP16);
   return peak;

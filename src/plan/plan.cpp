@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/units.h"
+#include "plan/sharding.h"
 
 namespace apex {
 
@@ -114,128 +115,6 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
   return std::nullopt;
 }
 
-std::int64_t kv_heads_per_gpu(const AttentionSpec& attn, int tp) {
-  return std::max<std::int64_t>(1, attn.num_kv_heads / tp);
-}
-
-namespace {
-
-// Bytes per parameter of the layer weights: quantized formats carry group scales
-// (int4: one fp16 scale + zero per 128 weights, as in AWQ/GPTQ group size 128).
-double weight_bytes_per_param(DType w) {
-  if (w == DType::INT4) return 0.5 + 4.0 / 128.0;
-  if (w == DType::FP4) return 0.5 + 1.0 / 16.0;  // NVFP4: one fp8 scale per 16 values
-  return dtype_bytes(w);
-}
-
-double cell_params_per_gpu(const Model& m, const Cell& c, const Plan& plan) {
-  const auto h = static_cast<double>(m.hidden);
-  const int tp = plan.attn_tp();  // attention and dense FFN follow the attention mapping
-  double attn = 0;
-  if (c.attn.kind == AttentionKind::MLA) {
-    // Latent down-projections are replicated; head-wise up-projections and o_proj are sharded.
-    const double full = c.attention_params(m.hidden);
-    const auto r_kv = static_cast<double>(c.attn.kv_lora_rank);
-    const double replicated = h * (r_kv + static_cast<double>(c.attn.qk_rope_head_dim)) + r_kv +
-                              (c.attn.q_lora_rank > 0 ? h * static_cast<double>(c.attn.q_lora_rank) : 0.0);
-    attn = replicated + (full - replicated) / tp;
-  } else {
-    const auto q_dim = static_cast<double>(c.attn.num_heads * c.attn.head_dim) / tp;
-    const auto kv_dim = static_cast<double>(kv_heads_per_gpu(c.attn, tp) * c.attn.head_dim);
-    attn = h * (q_dim + 2 * kv_dim) + q_dim * h;
-    if (c.attn.qkv_bias) attn += q_dim + 2 * kv_dim;
-    if (c.attn.o_bias) attn += h;
-    if (c.cross_attention) {  // encoder-decoder: the cross-attention has the same shapes, sharded alike
-      attn += h * (q_dim + 2 * kv_dim) + q_dim * h;
-      if (c.cross_bias) attn += q_dim + kv_dim + h;
-    }
-  }
-  double ffn = 0;
-  if (c.ffn.is_moe()) {
-    // Experts are split over ep, each expert's width over tp/ep; the router is replicated.
-    const double per_expert = (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.intermediate);
-    const double experts_here = static_cast<double>(c.ffn.num_experts) / plan.ep;
-    ffn = experts_here * per_expert / plan.expert_tp() + h * static_cast<double>(c.ffn.num_experts);
-    if (c.ffn.shared_intermediate > 0) {
-      ffn += (c.ffn.gated ? 3.0 : 2.0) * h * static_cast<double>(c.ffn.shared_intermediate) / tp;
-    }
-  } else {
-    ffn = c.ffn_params(m.hidden) / tp;
-  }
-  return attn + ffn + static_cast<double>(c.norm_params);
-}
-
-}  // namespace
-
-double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, const Precision& p) {
-  const double wb = weight_bytes_per_param(p.weight);
-  // Embedding and LM head stay in 16-bit in quantized checkpoints (vLLM does not quantize them).
-  const double eb = dtype_bytes(p.weight == DType::FP32 ? DType::FP32 : DType::BF16);
-  double bytes = 0;
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    bytes += static_cast<double>(s.cell_counts[c]) * cell_params_per_gpu(model, model.cells[c], plan) * wb;
-  }
-  // Vocab-parallel over the attention's TP group (replicated on every data-parallel attention rank).
-  const double vocab_rows = static_cast<double>(model.vocab * model.hidden) / plan.attn_tp();
-  if (s.has_embedding) {
-    bytes += (vocab_rows +
-              static_cast<double>(model.position_embedding_rows * model.hidden + model.embed_norm_params)) *
-             eb;
-  }
-  if (s.has_lm_head) {
-    // A tied LM head shares the embedding's memory unless the pipeline puts them on different stages.
-    if (!model.tied_embeddings || !s.has_embedding) bytes += vocab_rows * eb;
-    bytes += static_cast<double>(model.final_norm_params) * eb;
-    if (model.draft_layers > 0) {
-      bytes += static_cast<double>(model.draft_layers) *
-               cell_params_per_gpu(model, model.cells[static_cast<std::size_t>(model.draft_cell)], plan) * wb;
-    }
-  }
-  if (s.has_embedding) bytes += static_cast<double>(model.extra_params) * eb;  // e.g. Whisper's conv stem
-  return bytes;
-}
-
-LocalKv local_kv_of(const Model& model, int block_size) {
-  LocalKv l;
-  double all = 0, local = 0;
-  std::int64_t span = 0;
-  const auto counts = model.cell_counts();
-  for (std::size_t c = 0; c < model.cells.size(); ++c) {
-    const Cell& cell = model.cells[c];
-    if (cell.role == CellRole::Encoder) continue;
-    const double e = static_cast<double>(counts[c]) * cell.kv_elements_per_token();
-    all += e;
-    const std::int64_t keep = std::max(cell.attn.window, cell.attn.chunk);
-    if (keep > 0) {
-      local += e;
-      span = std::max(span, keep + block_size);
-    }
-  }
-  if (all > 0 && local > 0) {
-    l.share = local / all;
-    l.span = span;
-  }
-  return l;
-}
-
-double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s) {
-  auto per_layer = [&](const Cell& cell) {
-    const auto& a = cell.attn;
-    if (cell.role == CellRole::Encoder) return 0.0;  // encoder layers keep no cache
-    if (a.kind == AttentionKind::MLA)
-      return static_cast<double>(a.kv_lora_rank + a.qk_rope_head_dim);  // replicated over tp
-    return 2.0 * static_cast<double>(kv_heads_per_gpu(a, plan.attn_tp()) * a.head_dim);
-  };
-  double e = 0;
-  for (std::size_t c = 0; c < model.cells.size(); ++c)
-    e += static_cast<double>(s.cell_counts[c]) * per_layer(model.cells[c]);
-  if (s.has_lm_head && model.draft_layers > 0) {
-    e += static_cast<double>(model.draft_layers) *
-         per_layer(model.cells[static_cast<std::size_t>(model.draft_cell)]);
-  }
-  return e;
-}
-
 std::int64_t MemoryFootprint::kv_tokens() const {
   return kv_blocks * block_size;
 }
@@ -243,16 +122,25 @@ std::int64_t MemoryFootprint::kv_tokens() const {
 MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, const Plan& plan,
                                  const Precision& precision, const MemoryKnobs& knobs) {
   APEX_ASSERT(!plan.stages.empty(), "memory_footprint needs a plan made by make_plan");
+  return memory_footprint(ShardedModel(model, plan, precision), cluster, knobs);
+}
+
+MemoryFootprint memory_footprint(const ShardedModel& sharded, const Cluster& cluster,
+                                 const MemoryKnobs& knobs) {
+  const Model& model = sharded.model;
+  const Plan& plan = sharded.plan;
+  const Precision& precision = sharded.precision;
   MemoryFootprint f;
   f.block_size = knobs.block_size;
   f.capacity = cluster.gpu.hbm_bytes;
   f.budget = knobs.kv_free_fraction > 0 ? f.capacity : f.capacity * knobs.gpu_memory_utilization;
-  const double ab = dtype_bytes(precision.activation == DType::FP32 ? DType::FP32 : DType::BF16);
+  const double ab = sharded.activation_width;
   const auto h = static_cast<double>(model.hidden);
   double kv_per_token_worst = 0;
   double min_kv_tokens = std::numeric_limits<double>::infinity();
-  for (const auto& s : plan.stages) {
-    const double weights = stage_weight_bytes(model, plan, s, precision);
+  for (std::size_t si = 0; si < plan.stages.size(); ++si) {
+    const Stage& s = plan.stages[si];
+    const double weights = sharded.stages[si].weight_bytes_per_gpu;
     // Peak activation of the profile run (max_num_batched_tokens tokens through one layer):
     // residual + normed hidden states, the QKV output, the gate/up output and its activation.
     const auto tokens = static_cast<double>(knobs.max_num_batched_tokens);
@@ -274,7 +162,7 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
       activation += 2.0 * static_cast<double>(knobs.max_num_seqs) * static_cast<double>(model.vocab) * 4.0;
     }
     const double reserve = 0.25 * kGiB + (plan.tp > 1 || plan.pp > 1 ? 0.5 * kGiB : 0.0);
-    const double kv_elems = stage_kv_elements_per_token(model, plan, s);
+    const double kv_elems = sharded.stages[si].kv_elements_per_token_per_gpu;
     const double kv_per_token = kv_elems * dtype_bytes(precision.kv);
     const double kv = knobs.kv_free_fraction > 0
                           ? (f.capacity - weights - activation - reserve) * knobs.kv_free_fraction

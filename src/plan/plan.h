@@ -107,18 +107,12 @@ struct LocalKv {
         std::ceil((1.0 - share) * static_cast<double>(len) + share * static_cast<double>(span)));
   }
 };
+// What the engine frees of local-attention layers of `model` with blocks of `block_size` tokens.
 LocalKv local_kv_of(const Model& model, int block_size);
 
 // Per-GPU memory of the plan (worst stage), following vLLM's profile-run accounting:
 // KV = capacity × utilization − weights − peak activation − non-torch reserve.
 MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, const Plan& plan,
                                  const Precision& precision, const MemoryKnobs& knobs);
-
-// Parameter bytes held by one GPU of stage `s` (TP-sharded; KV heads replicated when tp > kv heads).
-double stage_weight_bytes(const Model& model, const Plan& plan, const Stage& s, const Precision& p);
-// KV elements per token held by one GPU of stage `s`.
-double stage_kv_elements_per_token(const Model& model, const Plan& plan, const Stage& s);
-// KV heads one GPU holds: max(1, kv_heads / tp) — TP wider than the KV heads replicates them.
-std::int64_t kv_heads_per_gpu(const AttentionSpec& attn, int tp);
 
 }  // namespace apex
