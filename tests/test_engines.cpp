@@ -7,7 +7,7 @@
 
 #include "model/registry.h"
 #include "report/report.h"
-#include "search/deployment.h"
+#include "sim/instance.h"
 #include "sim/engines/engine_spec.h"
 #include "sim/kv/group_lru_prefix_cache.h"
 #include "sim/router/router.h"

@@ -7,9 +7,9 @@
 #include "model/registry.h"
 #include "perf/cost_model.h"
 #include "plan/sharding.h"
-#include "search/deployment.h"
 #include "search/planner.h"
 #include "search_checks.h"
+#include "sim/instance.h"
 #include "test_util.h"
 
 namespace apex {
@@ -52,18 +52,18 @@ TEST(MoePlan, EpMustDivideTheExpertsAndTp) {
   cross.allow_cross_node_tp = true;
   auto why = make_plan(m, c, p, cross);
   ASSERT_TRUE(why.has_value());
-  EXPECT_EQ(why->reason, "ep-divides-experts");
+  EXPECT_EQ(reject_code(why->reason), "ep-divides-experts");
   EXPECT_NE(why->detail.find("8 experts"), std::string::npos) << why->detail;
   Plan q;
   q.dp = 2;
   q.tp = 8;
   q.ep = 3;
-  EXPECT_EQ(make_plan(m, c, q)->reason, "ep-divides-experts");
+  EXPECT_EQ(reject_code(make_plan(m, c, q)->reason), "ep-divides-experts");
   Plan r;
   r.dp = 4;
   r.tp = 4;
   r.attn_dp = true;  // needs ep == tp
-  EXPECT_EQ(make_plan(m, c, r)->reason, "dp-attention-needs-full-ep");
+  EXPECT_EQ(reject_code(make_plan(m, c, r)->reason), "dp-attention-needs-full-ep");
 }
 
 TEST(MoeMemory, ExpertShardsAndDataParallelAttention) {
@@ -359,7 +359,7 @@ TEST(ReviewFindings, DataParallelAttentionChecksOneRanksCapacity) {
   make_plan_or_throw(d, p);
   const EnginePolicy e = d.engine_policy();
   const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
-  EXPECT_EQ(usable_kv_tokens(f, p, e), f.kv_tokens() / 2);
+  EXPECT_EQ(instantiate_or_throw(d, p, {}, std::nullopt).usable_kv_tokens, f.kv_tokens() / 2);
   EXPECT_TRUE(memory_check(d, p, e, f.kv_tokens() / 2 + 16).has_value());  // more than one rank holds
   EXPECT_FALSE(memory_check(d, p, e, f.kv_tokens() / 2 - 16).has_value());
 }
@@ -376,7 +376,7 @@ TEST(ReviewFindings, V0WatermarkIsPartOfTheMemoryCheck) {
   const MemoryFootprint f = memory_footprint(d.model, d.cluster, p, d.precision, e.memory_knobs());
   const std::int64_t watermark =
       static_cast<std::int64_t>(0.01 * static_cast<double>(f.kv_blocks)) * f.block_size;
-  EXPECT_EQ(usable_kv_tokens(f, p, e), f.kv_tokens() - watermark);
+  EXPECT_EQ(instantiate_or_throw(d, p, {}, std::nullopt).usable_kv_tokens, f.kv_tokens() - watermark);
 }
 
 TEST(ReviewFindings, WindowPairsMatchABruteForceSum) {

@@ -41,7 +41,7 @@ TEST(Plan, ShapeRejectionsNameTheirReason) {
     p.tp = tp;
     p.pp = pp;
     auto r = make_plan(m, c, p, o);
-    return r ? r->reason : std::string("ok");
+    return r ? std::string(reject_code(r->reason)) : std::string("ok");
   };
   EXPECT_EQ(reason(2, 8, 1), "ok");
   EXPECT_EQ(reason(1, 16, 1), "tp-spans-nodes");
@@ -53,11 +53,11 @@ TEST(Plan, ShapeRejectionsNameTheirReason) {
   const Cluster c6 = make_cluster("h100-sxm", 1, 6);
   Plan p6;
   p6.tp = 6;
-  EXPECT_EQ(make_plan(m, c6, p6)->reason, "tp-divides-heads");  // 64 heads
+  EXPECT_EQ(make_plan(m, c6, p6)->reason, RejectReason::TpDividesHeads);  // 64 heads
   Plan pe;
   pe.dp = 16;
   pe.ep = 2;
-  EXPECT_EQ(make_plan(m, c, pe)->reason, "ep-needs-moe");
+  EXPECT_EQ(make_plan(m, c, pe)->reason, RejectReason::EpNeedsMoe);
 }
 
 TEST(Plan, WeightsPerGpuMatchTheParameterCount) {

@@ -9,9 +9,9 @@
 #include "model/registry.h"
 #include "plan/sharding.h"
 #include "report/report.h"
-#include "search/deployment.h"
 #include "search/planner.h"
 #include "search_checks.h"
+#include "sim/instance.h"
 #include "sim_shapes.h"
 #include "test_util.h"
 
@@ -428,8 +428,7 @@ TEST(HybridKv, VllmFreesLocalLayersOthersKeepThem) {
   make_plan_or_throw(d, p);
   const EnginePolicy vllm = d.engine_policy();
   ASSERT_TRUE(vllm.free_local_kv);
-  const std::int64_t capacity =
-      usable_kv_tokens(memory_footprint(d.model, d.cluster, p, d.precision, vllm.memory_knobs()), p, vllm);
+  const std::int64_t capacity = instantiate_or_throw(d, p, {}, std::nullopt).usable_kv_tokens;
   const std::int64_t len = capacity * 2;  // twice the cache in tokens, about half of it held
   EXPECT_FALSE(memory_check(d, p, vllm, len).has_value());
   d.engine = "trtllm";
@@ -438,13 +437,14 @@ TEST(HybridKv, VllmFreesLocalLayersOthersKeepThem) {
   EXPECT_CONTAINS(*why, "the longest request needs");
   // Simulated: one long prompt; the peak KV use follows the equivalent tokens.
   d.engine = "vllm";
-  SimConfig c = sim_config(d, p, vllm);
+  PlanInstance inst = instantiate_or_throw(d, p, {}, std::nullopt);
   Trace t = one_request(200000, 4, 0.0);
   auto src = source_of(t);
-  const SimResult freed = simulate(c, *src, d.op_model_ptr());
-  c.engine.free_local_kv = false;
+  const SimResult freed = simulate(inst, *src);
+  inst.engine.free_local_kv = false;  // an engine that keeps every layer's whole context
+  inst.local_kv = LocalKv{};
   auto again = source_of(t);
-  const SimResult kept = simulate(c, *again, d.op_model_ptr());
+  const SimResult kept = simulate(inst, *again);
   EXPECT_NEAR(freed.peak_kv_utilization / kept.peak_kv_utilization,
               static_cast<double>(local_kv_of(d.model, vllm.block_size).equivalent(200004)) / 200004.0, 0.01);
   EXPECT_EQ(freed.e2e.mean, kept.e2e.mean);  // the compute is the same

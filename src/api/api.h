@@ -21,7 +21,7 @@
 
 #include "core/json_util.h"
 #include "report/report.h"
-#include "search/deployment.h"
+#include "sim/instance.h"
 #include "search/planner.h"
 #include "sim/engine.h"
 #include "workload/workload.h"

@@ -40,16 +40,14 @@ SimulateResponse simulate(const SimulateRequest& request) {
   plan.attn_dp = request.plan.dp_attention;
   PlanOptions popt;
   popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
-  make_plan_or_throw(d, plan, popt);
-  SimulateResponse out;
-  out.engine = d.engine_policy();
   const std::int64_t longest = w.trace ? w.trace->max_total() : 1;
-  if (auto why = memory_check(d, plan, out.engine, required_kv_tokens(d, longest))) {
-    throw UserError(fmt::format("plan {} does not fit in memory: {}", plan.label(), *why));
-  }
+  const PlanInstance instance = instantiate_or_throw(d, plan, {}, required_kv_tokens(d, longest), popt);
+  plan = instance.plan;
+  SimulateResponse out;
+  out.engine = instance.engine;
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
   const bool records = !request.per_request.empty();
-  out.result = simulate_plan(d, plan, *src, {}, records, request.breakdown);
+  out.result = apex::simulate(instance, *src, RunOptions{records, request.breakdown});
   if (records) write_per_request(request.per_request, out.result);
   out.info = RunInfo{d.model.name,
                      d.cluster.describe(),

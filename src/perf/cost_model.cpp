@@ -22,7 +22,7 @@ CostModel::CostModel(const Model& model, const Cluster& cluster, const Plan& pla
 
 CostModel::CostModel(const ShardedModel& sharded, const Cluster& cluster, std::shared_ptr<const OpModel> ops,
                      const EngineCosts& engine)
-    : model_(sharded.model),
+    : model_(sharded.model()),
       plan_(sharded.plan),
       precision_(sharded.precision),
       ops_(std::move(ops)),

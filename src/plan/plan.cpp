@@ -11,6 +11,31 @@
 
 namespace apex {
 
+std::string_view reject_code(RejectReason r) {
+  static constexpr std::pair<RejectReason, std::string_view> kCodes[] = {
+      {RejectReason::InvalidDegree, "invalid-degree"},
+      {RejectReason::GpuCount, "gpu-count"},
+      {RejectReason::TpSpansNodes, "tp-spans-nodes"},
+      {RejectReason::TpDividesHeads, "tp-divides-heads"},
+      {RejectReason::TpDividesKvHeads, "tp-divides-kv-heads"},
+      {RejectReason::EpDividesExperts, "ep-divides-experts"},
+      {RejectReason::EpNeedsMoe, "ep-needs-moe"},
+      {RejectReason::EpExceedsTp, "ep-exceeds-tp"},
+      {RejectReason::EpDividesTp, "ep-divides-tp"},
+      {RejectReason::DpAttentionNeedsFullEp, "dp-attention-needs-full-ep"},
+      {RejectReason::ExpertTpDividesWidth, "expert-tp-divides-width"},
+      {RejectReason::PpExceedsLayers, "pp-exceeds-layers"},
+      {RejectReason::InvalidEngineKnobs, "invalid-engine-knobs"},
+      {RejectReason::MemoryWeights, "memory-weights"},
+      {RejectReason::MemoryKvCache, "memory-kv-cache"},
+      {RejectReason::BoundCannotBeatTopk, "bound-cannot-beat-top-k"},
+  };
+  for (const auto& [reason, code] : kCodes) {
+    if (reason == r) return code;
+  }
+  return "?";
+}
+
 std::string Plan::label() const {
   std::string s = fmt::format("dp{}-tp{}-pp{}", dp, tp, pp);
   if (ep > 1) s += fmt::format("-ep{}", ep);
@@ -45,21 +70,21 @@ std::vector<Stage> split_stages(const Model& model, int pp) {
 std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
                                        const PlanOptions& options) {
   if (plan.dp < 1 || plan.tp < 1 || plan.pp < 1 || plan.ep < 1) {
-    return PlanRejection{"invalid-degree", "dp, tp, pp and ep must each be at least 1"};
+    return PlanRejection{RejectReason::InvalidDegree, "dp, tp, pp and ep must each be at least 1"};
   }
   const int total = cluster.total_gpus();
   if (options.require_all_gpus && plan.gpus() != total) {
-    return PlanRejection{"gpu-count",
+    return PlanRejection{RejectReason::GpuCount,
                          fmt::format("dp×tp×pp = {}×{}×{} = {} GPUs, but the cluster has {} ({})", plan.dp,
                                      plan.tp, plan.pp, plan.gpus(), total, cluster.describe())};
   }
   if (plan.gpus() > total) {
-    return PlanRejection{"gpu-count",
+    return PlanRejection{RejectReason::GpuCount,
                          fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
   }
   if (!options.allow_cross_node_tp && plan.tp > cluster.gpus_per_node) {
     return PlanRejection{
-        "tp-spans-nodes",
+        RejectReason::TpSpansNodes,
         fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it", plan.tp,
                     cluster.gpus_per_node)};
   }
@@ -67,48 +92,50 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
   for (const auto& cell : model.cells) {
     const auto& a = cell.attn;
     if (a.num_heads % attn_tp != 0) {
-      return PlanRejection{"tp-divides-heads",
+      return PlanRejection{RejectReason::TpDividesHeads,
                            fmt::format("tp={} does not divide the {} attention heads", plan.tp, a.num_heads)};
     }
     if (a.kind == AttentionKind::MHA && a.num_kv_heads % attn_tp != 0 && attn_tp % a.num_kv_heads != 0) {
       return PlanRejection{
-          "tp-divides-kv-heads",
+          RejectReason::TpDividesKvHeads,
           fmt::format("tp={} and the {} KV heads do not divide one another", plan.tp, a.num_kv_heads)};
     }
     if (cell.ffn.is_moe()) {
       if (cell.ffn.num_experts % plan.ep != 0) {
-        return PlanRejection{"ep-divides-experts", fmt::format("ep={} does not divide the {} experts",
-                                                               plan.ep, cell.ffn.num_experts)};
+        return PlanRejection{
+            RejectReason::EpDividesExperts,
+            fmt::format("ep={} does not divide the {} experts", plan.ep, cell.ffn.num_experts)};
       }
     }
   }
   if (plan.ep > 1 && !model.is_moe())
-    return PlanRejection{"ep-needs-moe", "ep > 1 needs a mixture-of-experts model"};
+    return PlanRejection{RejectReason::EpNeedsMoe, "ep > 1 needs a mixture-of-experts model"};
   if (plan.ep > plan.tp) {
     return PlanRejection{
-        "ep-exceeds-tp",
+        RejectReason::EpExceedsTp,
         fmt::format("ep={} exceeds tp={}: experts are spread over the tp group", plan.ep, plan.tp)};
   }
   if (plan.ep > 1 && plan.tp % plan.ep != 0) {
-    return PlanRejection{"ep-divides-tp", fmt::format("ep={} does not divide tp={}", plan.ep, plan.tp)};
+    return PlanRejection{RejectReason::EpDividesTp,
+                         fmt::format("ep={} does not divide tp={}", plan.ep, plan.tp)};
   }
   if (plan.attn_dp && (!model.is_moe() || plan.ep != plan.tp || plan.tp < 2)) {
     return PlanRejection{
-        "dp-attention-needs-full-ep",
+        RejectReason::DpAttentionNeedsFullEp,
         "data-parallel attention needs a MoE model with ep == tp >= 2 (experts spread over every GPU "
         "of the group)"};
   }
   if (model.is_moe()) {
     for (const auto& cell : model.cells) {
       if (cell.ffn.is_moe() && cell.ffn.intermediate % plan.expert_tp() != 0) {
-        return PlanRejection{"expert-tp-divides-width",
+        return PlanRejection{RejectReason::ExpertTpDividesWidth,
                              fmt::format("tp/ep={} does not divide the experts' width {}", plan.expert_tp(),
                                          cell.ffn.intermediate)};
       }
     }
   }
   if (plan.pp > model.num_layers()) {
-    return PlanRejection{"pp-exceeds-layers",
+    return PlanRejection{RejectReason::PpExceedsLayers,
                          fmt::format("pp={} exceeds the model's {} layers", plan.pp, model.num_layers())};
   }
   plan.stages = split_stages(model, plan.pp);
@@ -127,7 +154,7 @@ MemoryFootprint memory_footprint(const Model& model, const Cluster& cluster, con
 
 MemoryFootprint memory_footprint(const ShardedModel& sharded, const Cluster& cluster,
                                  const MemoryKnobs& knobs) {
-  const Model& model = sharded.model;
+  const Model& model = sharded.model();
   const Plan& plan = sharded.plan;
   const Precision& precision = sharded.precision;
   MemoryFootprint f;

@@ -45,11 +45,33 @@ struct Plan {
 // (the last stage also holds the LM head, the first the embedding).
 std::vector<Stage> split_stages(const Model& model, int pp);
 
-// Why a plan is impossible: `reason` is a short category for histograms ("tp-divides-heads"),
-// `detail` the full sentence.
+// Why a plan is impossible, by category (histogram keys from reject_code: "tp-divides-heads").
+enum class RejectReason : std::uint8_t {
+  InvalidDegree,
+  GpuCount,
+  TpSpansNodes,
+  TpDividesHeads,
+  TpDividesKvHeads,
+  EpDividesExperts,
+  EpNeedsMoe,
+  EpExceedsTp,
+  EpDividesTp,
+  DpAttentionNeedsFullEp,
+  ExpertTpDividesWidth,
+  PpExceedsLayers,
+  InvalidEngineKnobs,
+  MemoryWeights,
+  MemoryKvCache,
+  BoundCannotBeatTopk,
+};
+std::string_view reject_code(RejectReason r);
+
+// `detail` is the full sentence; `shortfall` (memory rejections) how far the plan is from fitting:
+// bytes needed / bytes available per GPU (> 1).
 struct PlanRejection {
-  std::string reason;
+  RejectReason reason = RejectReason::InvalidDegree;
   std::string detail;
+  double shortfall = 0;
 };
 
 // Validates the plan's shape against the model and cluster and fills the stages. Returns the

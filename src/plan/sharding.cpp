@@ -121,7 +121,7 @@ double stage_kv_elements_per_token(const Model& model, const Plan& plan, const S
 }
 
 ShardedModel::ShardedModel(const Model& m, const Plan& p, const Precision& pr)
-    : model(m), plan(p), precision(pr) {
+    : plan(p), precision(pr), model_(&m) {
   APEX_ASSERT(!plan.stages.empty(), "ShardedModel needs a plan made by make_plan");
   weight_width = weight_bytes_per_param(pr.weight);
   activation_width = activation_bytes(pr.activation);

@@ -22,7 +22,7 @@ std::int64_t kv_heads_per_gpu(const AttentionSpec& attn, int tp);
 struct ShardedModel {
   ShardedModel(const Model& model, const Plan& plan, const Precision& precision);
 
-  const Model& model;
+  const Model& model() const { return *model_; }
   Plan plan;
   Precision precision;
   struct StageShard {
@@ -49,6 +49,9 @@ struct ShardedModel {
 
   // KV held by a request when the engine frees local layers' old blocks (plan.h LocalKv).
   LocalKv local_kv(int block_size) const;
+
+ private:
+  const Model* model_;
 };
 
 // memory_footprint of plan.h for a model already sharded.

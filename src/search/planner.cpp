@@ -177,14 +177,14 @@ struct Bound {
 
 class BoundCalculator {
  public:
-  BoundCalculator(const Deployment& d, const Trace& trace, const Candidate& c, const EnginePolicy& engine)
-      : d_(d),
+  BoundCalculator(const Trace& trace, const PlanInstance& instance)
+      : d_(instance.d()),
         trace_(trace),
-        engine_(engine),
-        cost_(d.model, d.cluster, c.plan, d.precision, d.op_model_ptr(), engine.costs),
-        shapes_(cost_, d.model.encoder_decoder) {
-    cost_.set_expert_skew(d.expert_skew);
-    cost_.set_expert_capacity_factor(d.expert_capacity_factor);
+        engine_(instance.engine),
+        cost_(instance.sharded, d_.cluster, d_.op_model_ptr(), engine_.costs),
+        shapes_(cost_, d_.model.encoder_decoder) {
+    cost_.set_expert_skew(d_.expert_skew);
+    cost_.set_expert_capacity_factor(d_.expert_capacity_factor);
   }
 
   // Seconds for one micro-batch to cross every stage (stages run back to back for one batch).
@@ -299,7 +299,7 @@ class BoundCalculator {
  private:
   const Deployment& d_;
   const Trace& trace_;
-  EnginePolicy engine_;
+  const EnginePolicy& engine_;
   CostModel cost_;
   ShapeBuilder shapes_;
   std::vector<double> stage_s_;
@@ -381,33 +381,18 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   for (auto& c : all) {
     PlanOutcome o;
     o.candidate = c;
-    if (auto why = make_plan(d.model, d.cluster, o.candidate.plan, options.plan)) {
-      o.reason = why->reason;
+    auto made = instantiate(d, c.plan, c.knobs, longest, options.plan);
+    if (auto* why = std::get_if<PlanRejection>(&made)) {
+      o.reason = reject_code(why->reason);
       o.detail = why->detail;
+      if (why->shortfall > 0 && (!nearest || why->shortfall < nearest->first)) {
+        nearest = std::make_pair(why->shortfall, o);
+      }
       reject(std::move(o));
       continue;
     }
-    EnginePolicy engine;
-    try {
-      engine = d.engine_policy(c.knobs);
-    } catch (const UserError& e) {
-      o.reason = "invalid-engine-knobs";
-      o.detail = e.what();
-      reject(std::move(o));
-      continue;
-    }
-    if (auto why = memory_check(d, o.candidate.plan, engine, longest)) {
-      o.reason = why->find("before any KV cache") != std::string::npos ? "memory-weights" : "memory-kv-cache";
-      o.detail = *why;
-      const MemoryFootprint f =
-          memory_footprint(d.model, d.cluster, o.candidate.plan, d.precision, engine.memory_knobs());
-      const double need =
-          f.weights + f.activation + f.runtime_reserve + static_cast<double>(longest) * f.kv_bytes_per_token;
-      const double ratio = need / f.budget;
-      if (!nearest || ratio < nearest->first) nearest = std::make_pair(ratio, o);
-      reject(std::move(o));
-      continue;
-    }
+    o.instance = std::get<PlanInstance>(std::move(made));
+    o.candidate.plan = o.instance->plan;
     o.feasible = true;
     feasible.push_back(std::move(o));
   }
@@ -428,8 +413,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   // 2. Bounds (parallel; each entry written by one worker).
   parallel_for(feasible.size(), report.threads, [&](std::size_t i) {
     PlanOutcome& o = feasible[i];
-    const EnginePolicy engine = d.engine_policy(o.candidate.knobs);
-    BoundCalculator calc(d, trace, o.candidate, engine);
+    BoundCalculator calc(trace, *o.instance);
     calc.set_gpus(o.candidate.plan.gpus());
     o.bound = calc.compute(options.objective, price).score;
   });
@@ -444,7 +428,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   const std::size_t wave = static_cast<std::size_t>(std::max(1, options.wave));
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
-    o.result = simulate_plan(d, o.candidate.plan, *src, o.candidate.knobs);
+    o.result = simulate(*o.instance, *src);
     o.score = objective_value(options.objective, *o.result, price);
     o.cost_per_million_tokens = objective_value(Objective::Cost, *o.result, price);
   };
@@ -490,12 +474,13 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     } else {
       PlanOutcome o;
       o.candidate = *base;
-      make_plan(d.model, d.cluster, o.candidate.plan, options.plan);
-      const EnginePolicy engine = d.engine_policy();
-      if (auto why = memory_check(d, o.candidate.plan, engine, longest)) {
+      auto made = instantiate(d, o.candidate.plan, {}, longest, options.plan);
+      if (auto* why = std::get_if<PlanRejection>(&made)) {
         report.baseline_note =
-            fmt::format("the naive plan {} does not fit: {}", o.candidate.plan.label(), *why);
+            fmt::format("the naive plan {} does not fit: {}", o.candidate.plan.label(), why->detail);
       } else {
+        o.instance = std::get<PlanInstance>(std::move(made));
+        o.candidate.plan = o.instance->plan;
         o.feasible = true;
         simulate_one(o);
         report.baseline = o;

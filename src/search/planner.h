@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "search/deployment.h"
+#include "sim/instance.h"
 
 namespace apex {
 
@@ -70,8 +70,9 @@ struct Candidate {
 struct PlanOutcome {
   Candidate candidate;
   bool feasible = false;
-  std::string reason;  // rejection category (histogram key)
-  std::string detail;  // full message
+  std::string reason;                    // rejection category (histogram key)
+  std::string detail;                    // full message
+  std::optional<PlanInstance> instance;  // feasible plans: built once by the feasibility check
   std::optional<SimResult> result;
   double score = 0;  // objective value (natural units)
   double bound = 0;  // optimistic objective value from the analytical bound

@@ -3,6 +3,8 @@
 // (batching), kv/ (blocks and prefix cache) and metrics/ (measurement).
 #include "sim/simulator.h"
 
+#include "sim/instance.h"
+
 #include <algorithm>
 #include <limits>
 #include <queue>
@@ -18,23 +20,6 @@
 #include "sim/scheduler/scheduler.h"
 
 namespace apex {
-
-std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len,
-                                            std::int64_t kv_tokens) {
-  for (std::size_t i = 0; i < trace.requests.size(); ++i) {
-    const auto& r = trace.requests[i];
-    const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
-    if (total > max_model_len) {
-      return fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}",
-                         i, total, r.prompt, r.output, max_model_len);
-    }
-    if (total > kv_tokens) {
-      return fmt::format("request #{} needs {} tokens of KV cache but the whole cache holds {} tokens", i,
-                         total, kv_tokens);
-    }
-  }
-  return std::nullopt;
-}
 
 namespace {
 
@@ -55,7 +40,7 @@ struct EventLater {
 
 class Simulation final : public EventSink, public SchedulerEvents {
  public:
-  Simulation(const SimConfig& c, RequestSource& src, std::shared_ptr<const OpModel> ops);
+  Simulation(const PlanInstance& instance, RequestSource& src, const RunOptions& options);
   SimResult run();
 
   // EventSink
@@ -79,9 +64,9 @@ class Simulation final : public EventSink, public SchedulerEvents {
   void check_request(const Request& r, std::uint64_t index) const;
   std::size_t route();
 
-  const SimConfig& cfg_;
+  const PlanInstance& inst_;
+  const Deployment& d_;
   RequestSource& source_;
-  MemoryFootprint memory_;
   CostModel cost_;
   ShapeBuilder shapes_;
   MetricsCollector metrics_;
@@ -91,67 +76,64 @@ class Simulation final : public EventSink, public SchedulerEvents {
   std::vector<std::size_t> loads_;  // scratch for the router
   std::priority_queue<Event, std::vector<Event>, EventLater> events_;
   std::uint64_t seq_ = 0;
-  std::int64_t max_request_tokens_ = 0;  // KV tokens a single request may occupy
-  LocalKv local_kv_;                     // what the engine frees of local-attention layers (none: share 0)
 };
 
-Simulation::Simulation(const SimConfig& c, RequestSource& src, std::shared_ptr<const OpModel> ops)
-    : cfg_(c),
+Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const RunOptions& options)
+    : inst_(instance),
+      d_(instance.d()),
       source_(src),
-      memory_(memory_footprint(*c.model, c.cluster, c.plan, c.precision, c.engine.memory_knobs())),
-      cost_(*c.model, c.cluster, c.plan, c.precision, std::move(ops), c.engine.costs),
-      shapes_(cost_, c.model->encoder_decoder),
-      metrics_(c, math_peak_flops(c.cluster.gpu, c.precision)),
-      router_(find_router(c.router).make()) {
-  cost_.set_expert_skew(c.expert_skew);
-  cost_.set_expert_capacity_factor(c.expert_capacity_factor);
-  if (memory_.kv_blocks <= 0) {
+      cost_(instance.sharded, d_.cluster, d_.op_model_ptr(), instance.engine.costs),
+      shapes_(cost_, d_.model.encoder_decoder),
+      metrics_(instance, options, math_peak_flops(d_.cluster.gpu, d_.precision)),
+      router_(find_router(d_.router).make()) {
+  const EnginePolicy& e = instance.engine;
+  const MemoryFootprint& memory = instance.memory;
+  cost_.set_expert_skew(d_.expert_skew);
+  cost_.set_expert_capacity_factor(d_.expert_capacity_factor);
+  if (memory.kv_blocks <= 0) {
     throw UserError(
         fmt::format("plan {} leaves no memory for the KV cache: per GPU, weights {} + activations {} + "
                     "reserve {} exceed {} × {:.2f} = {}",
-                    c.plan.label(), format_bytes(memory_.weights), format_bytes(memory_.activation),
-                    format_bytes(memory_.runtime_reserve), format_bytes(memory_.capacity),
-                    c.engine.gpu_memory_utilization, format_bytes(memory_.budget)));
+                    instance.plan.label(), format_bytes(memory.weights), format_bytes(memory.activation),
+                    format_bytes(memory.runtime_reserve), format_bytes(memory.capacity),
+                    e.gpu_memory_utilization, format_bytes(memory.budget)));
   }
-  // One request's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
-  std::int64_t blocks = c.plan.attn_dp ? memory_.kv_blocks / c.plan.tp : memory_.kv_blocks;
-  blocks -= static_cast<std::int64_t>(c.engine.admission_watermark * static_cast<double>(memory_.kv_blocks));
-  if (c.engine.free_local_kv) local_kv_ = local_kv_of(*c.model, c.engine.block_size);
-  max_request_tokens_ = std::max<std::int64_t>(0, blocks) * memory_.block_size;
-  const PrefixCacheSpec* prefix = c.engine.prefix_caching ? c.engine.prefix_cache : nullptr;
-  APEX_ASSERT(c.engine.scheduler != nullptr, "engine policy without a scheduler");
-  replicas_.reserve(static_cast<std::size_t>(c.plan.dp));
-  for (int r = 0; r < c.plan.dp; ++r) {
-    auto kv = std::make_unique<KvManager>(memory_.kv_blocks, c.engine.block_size, local_kv_, prefix);
-    replicas_.emplace_back(r, c.plan.pp, c.plan.tp, c.breakdown, std::move(kv), cost_, metrics_, *this);
+  const PrefixCacheSpec* prefix = e.prefix_caching ? e.prefix_cache : nullptr;
+  APEX_ASSERT(e.scheduler != nullptr, "engine policy without a scheduler");
+  const Plan& plan = instance.plan;
+  replicas_.reserve(static_cast<std::size_t>(plan.dp));
+  for (int r = 0; r < plan.dp; ++r) {
+    auto kv = std::make_unique<KvManager>(memory.kv_blocks, e.block_size, instance.local_kv, prefix);
+    replicas_.emplace_back(r, plan.pp, plan.tp, options.breakdown, std::move(kv), cost_, metrics_, *this);
     Replica& rep = replicas_.back();
-    rep.set_scheduler(
-        c.engine.scheduler->make(SchedulerContext{c.engine, requests_, rep.kv(), shapes_, *this}));
+    rep.set_scheduler(e.scheduler->make(SchedulerContext{e, requests_, rep.kv(), shapes_, *this}));
   }
   loads_.resize(replicas_.size());
 }
 
 void Simulation::check_request(const Request& r, std::uint64_t index) const {
   const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
-  if (total > cfg_.max_model_len) {
+  const std::int64_t max_model_len = d_.effective_max_model_len();
+  if (total > max_model_len) {
     throw UserError(
         fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
                     "is {}; shorten it or raise --max-model-len (the model allows {})",
-                    index, total, r.prompt, r.output, cfg_.max_model_len, cfg_.model->max_positions));
+                    index, total, r.prompt, r.output, max_model_len, d_.model.max_positions));
   }
-  const Model& m = *cfg_.model;
+  const Model& m = d_.model;
   if (m.encoder_decoder && (r.prompt > m.max_source_positions || r.output > m.max_target_positions)) {
     throw UserError(
         fmt::format("request #{} has {} input and {} output tokens but {} takes at most {} input "
                     "(encoder) and {} output (decoder) tokens",
                     index, r.prompt, r.output, m.name, m.max_source_positions, m.max_target_positions));
   }
-  if (local_kv_.equivalent(total) > max_request_tokens_) {
+  const LocalKv& local = inst_.local_kv;
+  if (local.equivalent(total) > inst_.usable_kv_tokens) {
     throw UserError(
         fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
                     "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
                     "--gpu-memory-utilization",
-                    index, local_kv_.equivalent(total), cfg_.plan.label(), max_request_tokens_));
+                    index, local.equivalent(total), inst_.plan.label(), inst_.usable_kv_tokens));
   }
 }
 
@@ -163,7 +145,7 @@ std::size_t Simulation::route() {
 }
 
 SimResult Simulation::run() {
-  const auto dp = static_cast<std::size_t>(cfg_.plan.dp);
+  const auto dp = static_cast<std::size_t>(inst_.plan.dp);
   Request next;
   bool have_next = source_.next(next);
   std::vector<char> dirty(dp, 0);
@@ -171,7 +153,7 @@ SimResult Simulation::run() {
   TimeNs last_instant = -1;
   // Closed loop (cfg.concurrency clients): a request is sent at its arrival time or, when every
   // client is waiting on an earlier one, the moment one of them completes; that is its arrival.
-  const auto clients = static_cast<std::uint64_t>(cfg_.concurrency);
+  const auto clients = static_cast<std::uint64_t>(d_.concurrency);
   auto may_send = [&] { return clients == 0 || requests_.live() < clients; };
   TimeNs prev_arrival = -1;  // of the previous request as the source gave it (sortedness check)
   while (have_next || !events_.empty()) {
@@ -228,15 +210,15 @@ SimResult Simulation::run() {
     APEX_ASSERT(r.idle(), "simulation ended with unfinished requests");
     APEX_ASSERT(r.kv().conserved(), "KV blocks leaked: free + cached prefixes != total");
   }
-  return metrics_.result(memory_);
+  return metrics_.result(inst_.memory);
 }
 
 }  // namespace
 
-SimResult simulate(const SimConfig& config, RequestSource& requests, std::shared_ptr<const OpModel> ops) {
-  APEX_ASSERT(config.model != nullptr, "SimConfig.model is null");
-  APEX_ASSERT(!config.plan.stages.empty(), "SimConfig.plan must be made by make_plan");
-  Simulation sim(config, requests, std::move(ops));
+SimResult simulate(const PlanInstance& instance, RequestSource& requests, const RunOptions& options) {
+  APEX_ASSERT(instance.deployment != nullptr, "PlanInstance without a deployment");
+  APEX_ASSERT(!instance.plan.stages.empty(), "PlanInstance.plan must be made by make_plan");
+  Simulation sim(instance, requests, options);
   SimResult r = sim.run();
   if (r.requests == 0) throw UserError("the workload has no requests");
   return r;

@@ -20,27 +20,10 @@
 
 namespace apex {
 
-struct SimConfig {
-  const Model* model = nullptr;
-  Cluster cluster;
-  Plan plan;  // made by make_plan
-  Precision precision;
-  EnginePolicy engine;
-  std::string router = "least-loaded";  // a name of sim/router/router.h's registry
-  std::int64_t max_model_len = 0;       // longest prompt + output the engine accepts
-  double ttft_slo = 0;                  // seconds; 0 = none
-  double tpot_slo = 0;
-  double expert_skew = 0;             // MoE expert-load imbalance (power-law alpha; 0 = balanced)
-  double expert_capacity_factor = 0;  // MoE fixed-capacity experts (0 = dropless)
-  bool record_requests = false;       // keep one RequestRecord per request (memory grows with the trace)
-  bool breakdown = false;             // attribute GPU time to kernel classes (SimResult::time); slower
-  int concurrency = 0;                // closed loop: at most this many requests in the system (0 = open)
-};
-
 // Where the replica time of a run went, summed over iterations (seconds; with pp > 1 the kernel
 // parts are stage-seconds summed over the stages).
 struct TimeBreakdown {
-  bool measured = false;  // kernel parts were collected (SimConfig::breakdown)
+  bool measured = false;  // kernel parts were collected (RunOptions::breakdown)
   CostModel::StepBreakdown kernels;
   double cpu_overhead = 0;  // engine step overhead before each micro-batch launches
   double pp_transfer = 0;   // activations sent between pipeline stages
@@ -81,14 +64,5 @@ struct SimResult {
   TimeBreakdown time;
   std::vector<RequestRecord> request_records;  // in completion order; only with record_requests
 };
-
-// Checks that every request of a loaded trace can be served by this deployment (prompt within
-// the max model length, whole request within the KV cache). Returns the reason or nullopt.
-std::optional<std::string> check_trace_fits(const Trace& trace, std::int64_t max_model_len,
-                                            std::int64_t kv_tokens);
-
-// Runs the simulation. `ops` prices the kernels. Throws UserError for a request the deployment
-// can never serve (named by its index in arrival order).
-SimResult simulate(const SimConfig& config, RequestSource& requests, std::shared_ptr<const OpModel> ops);
 
 }  // namespace apex

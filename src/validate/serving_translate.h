@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "search/deployment.h"
+#include "sim/instance.h"
 #include "validate/serving.h"
 #include "workload/workload.h"
 

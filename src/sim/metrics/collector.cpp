@@ -6,6 +6,12 @@
 
 namespace apex {
 
+MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOptions& options, double peak_flops)
+    : inst_(instance),
+      options_(options),
+      peak_flops_(peak_flops),
+      power_(instance.d().cluster.gpu, peak_flops) {}
+
 void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
   if (a.first_token < 0) {
     a.first_token = now;
@@ -29,10 +35,11 @@ void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
     tpot_.push_back(t_tpot);
   }
   bool ok = true;
-  if (cfg_.ttft_slo > 0 && t_ttft > cfg_.ttft_slo) ok = false;
-  if (cfg_.tpot_slo > 0 && a.output > 1 && t_tpot > cfg_.tpot_slo) ok = false;
+  const Deployment& d = inst_.d();
+  if (d.ttft_slo > 0 && t_ttft > d.ttft_slo) ok = false;
+  if (d.tpot_slo > 0 && a.output > 1 && t_tpot > d.tpot_slo) ok = false;
   if (ok) ++slo_met_;
-  if (cfg_.record_requests) {
+  if (options_.record_requests) {
     records_.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt,
                                      a.output, a.replica, a.preemptions});
   }
@@ -58,9 +65,9 @@ void MetricsCollector::on_launch(const BatchShape& shape, const Work& w, const s
 
 SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   SimResult out;
-  out.plan = cfg_.plan;
+  out.plan = inst_.plan;
   out.memory = memory;
-  out.engine = cfg_.engine.name;
+  out.engine = inst_.engine.name;
   out.requests = finished_;
   out.prompt_tokens = prompt_tokens_;
   out.output_tokens = output_tokens_;
@@ -79,19 +86,19 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   out.prefix_hit_tokens = prefix_hit_tokens_;
   out.request_records = std::move(records_);
   out.time = time_;
-  out.time.measured = cfg_.breakdown;
+  out.time.measured = options_.breakdown;
   if (iterations_ > 0) {
     out.mean_batch_seqs = static_cast<double>(batch_seqs_) / static_cast<double>(iterations_);
     out.mean_batch_tokens = static_cast<double>(batch_tokens_) / static_cast<double>(iterations_);
   }
-  const int gpus = cfg_.plan.gpus();
-  const int dp = cfg_.plan.dp;
+  const int gpus = inst_.plan.gpus();
+  const int dp = inst_.plan.dp;
   if (out.makespan > 0) {
     out.throughput_tokens_per_s = static_cast<double>(output_tokens_) / out.makespan;
     out.requests_per_s = static_cast<double>(finished_) / out.makespan;
     out.goodput_requests_per_s = static_cast<double>(slo_met_) / out.makespan;
     out.mfu = flops_ / (out.makespan * peak_flops_ * gpus);
-    out.mbu = bytes_ / (out.makespan * cfg_.cluster.gpu.hbm_bandwidth * gpus);
+    out.mbu = bytes_ / (out.makespan * inst_.d().cluster.gpu.hbm_bandwidth * gpus);
     out.mean_active_requests = active_time_integral_ / out.makespan;
     out.busy_fraction = std::min(1.0, busy_replica_time_ / (out.makespan * dp));
     APEX_ASSERT(out.mfu <= 1.0 + 1e-9, "MFU above 100%: the cost model is faster than the peak");

@@ -7,6 +7,7 @@
 
 #include "core/stats.h"
 #include "perf/energy.h"
+#include "sim/instance.h"
 #include "sim/request_state.h"
 #include "sim/simulator.h"
 
@@ -14,8 +15,7 @@ namespace apex {
 
 class MetricsCollector {
  public:
-  MetricsCollector(const SimConfig& cfg, double peak_flops)
-      : cfg_(cfg), peak_flops_(peak_flops), power_(cfg.cluster.gpu, peak_flops) {}
+  MetricsCollector(const PlanInstance& instance, const RunOptions& options, double peak_flops);
 
   void on_arrival(TimeNs arrival, std::uint64_t active) {
     if (first_arrival_ < 0) first_arrival_ = arrival;
@@ -44,7 +44,8 @@ class MetricsCollector {
   SimResult result(const MemoryFootprint& memory);
 
  private:
-  const SimConfig& cfg_;
+  const PlanInstance& inst_;
+  RunOptions options_;
   double peak_flops_;
   PowerModel power_;
   std::vector<double> ttft_, tpot_, e2e_, queue_;

@@ -1,4 +1,4 @@
-#include "search/deployment.h"
+#include "sim/deployment.h"
 
 #include <fmt/format.h>
 
@@ -88,80 +88,6 @@ std::shared_ptr<const OpModel> Deployment::op_model_ptr() const {
 EnginePolicy Deployment::engine_policy(const EngineOverrides& extra) const {
   return resolve_engine(engine, EngineContext{cluster.gpu, &model, effective_max_model_len()},
                         engine_overrides.merged_with(extra));
-}
-
-void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options) {
-  if (auto why = make_plan(d.model, d.cluster, plan, options)) {
-    throw UserError(fmt::format("impossible plan {}: {}", plan.label(), why->detail));
-  }
-}
-
-std::int64_t usable_kv_tokens(const MemoryFootprint& f, const Plan& plan, const EnginePolicy& engine) {
-  // A sequence's blocks live on one data-parallel attention rank; V0 keeps a watermark free.
-  std::int64_t blocks = plan.attn_dp ? f.kv_blocks / plan.tp : f.kv_blocks;
-  blocks -= static_cast<std::int64_t>(engine.admission_watermark * static_cast<double>(f.kv_blocks));
-  return std::max<std::int64_t>(0, blocks) * f.block_size;
-}
-
-std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request) {
-  return std::max<std::int64_t>(longest_request, d.max_model_len.value_or(0));
-}
-
-std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
-                                        std::int64_t longest_request) {
-  const MemoryFootprint f = memory_footprint(d.model, d.cluster, plan, d.precision, engine.memory_knobs());
-  // With the hybrid KV manager a request holds less than its length in full-model tokens.
-  const std::int64_t need_tokens = engine.free_local_kv
-                                       ? local_kv_of(d.model, engine.block_size).equivalent(longest_request)
-                                       : longest_request;
-  const double need_kv = static_cast<double>(need_tokens) * f.kv_bytes_per_token;
-  const double fixed = f.weights + f.activation + f.runtime_reserve;
-  if (fixed >= f.budget) {
-    return fmt::format(
-        "needs {} per GPU for weights ({}) + activations ({}) + reserve ({}) before any KV cache, "
-        "has {} ({} × {:.2f})",
-        format_bytes(fixed + need_kv), format_bytes(f.weights), format_bytes(f.activation),
-        format_bytes(f.runtime_reserve), format_bytes(f.budget), format_bytes(f.capacity),
-        engine.gpu_memory_utilization);
-  }
-  const std::int64_t usable = usable_kv_tokens(f, plan, engine);
-  if (usable < need_tokens) {
-    return fmt::format(
-        "KV cache holds {} tokens for one request ({} per GPU{}), the longest request needs {}{} ({} "
-        "per GPU)",
-        usable, format_bytes(f.kv_cache), plan.attn_dp ? ", one data-parallel attention rank" : "",
-        longest_request,
-        need_tokens != longest_request ? fmt::format(" (the KV of {} with local layers freed)", need_tokens)
-                                       : std::string(),
-        format_bytes(need_kv));
-  }
-  return std::nullopt;
-}
-
-SimConfig sim_config(const Deployment& d, const Plan& plan, const EnginePolicy& engine) {
-  SimConfig c;
-  c.model = &d.model;
-  c.cluster = d.cluster;
-  c.plan = plan;
-  c.precision = d.precision;
-  c.engine = engine;
-  c.router = d.router;
-  c.max_model_len = d.effective_max_model_len();
-  c.ttft_slo = d.ttft_slo;
-  c.tpot_slo = d.tpot_slo;
-  c.expert_skew = d.expert_skew;
-  c.expert_capacity_factor = d.expert_capacity_factor;
-  c.concurrency = d.concurrency;
-  return c;
-}
-
-SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
-                        const EngineOverrides& extra, bool record_requests, bool breakdown) {
-  const EnginePolicy engine = d.engine_policy(extra);
-  SimConfig c = sim_config(d, plan, engine);
-  c.record_requests = record_requests;
-  c.breakdown = breakdown;
-  return simulate(c, requests, d.op_model_ptr());
 }
 
 }  // namespace apex

@@ -1,0 +1,67 @@
+// sim/instance.h — a plan made concrete for a deployment: the feasibility check (shape, engine
+// knobs, memory) runs once and leaves a PlanInstance holding everything a simulation, the search
+// bound and the reports need — the plan with its stages, the resolved engine, the sharded model,
+// the memory footprint and the KV budget — or a typed rejection.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <variant>
+
+#include "plan/sharding.h"
+#include "sim/deployment.h"
+#include "sim/simulator.h"
+
+namespace apex {
+
+struct PlanInstance {
+  const Deployment* deployment = nullptr;
+  Plan plan;
+  EnginePolicy engine;
+  ShardedModel sharded;
+  MemoryFootprint memory;
+  std::int64_t usable_kv_tokens = 0;  // KV tokens one request may occupy
+  LocalKv local_kv;                   // what the engine frees of local-attention layers (share 0: nothing)
+
+  const Deployment& d() const { return *deployment; }
+};
+
+// The feasibility check. `longest_request` (prompt + output tokens; nullopt = no memory check)
+// must fit one request's KV budget. `plan` is filled by make_plan.
+std::variant<PlanInstance, PlanRejection> instantiate(const Deployment& d, Plan plan,
+                                                      const EngineKnobs& knobs,
+                                                      std::optional<std::int64_t> longest_request,
+                                                      const PlanOptions& options = {});
+// The same, as a UserError naming the plan and the reason when the plan is impossible.
+PlanInstance instantiate_or_throw(const Deployment& d, Plan plan, const EngineKnobs& knobs,
+                                  std::optional<std::int64_t> longest_request,
+                                  const PlanOptions& options = {});
+
+// Fills plan.stages; UserError naming the reason when the plan is impossible.
+void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& options = {});
+
+// The sequence length the KV cache must hold for one request: the longest request of the workload,
+// or the explicit --max-model-len when it is longer (vLLM refuses to start unless the cache holds
+// one max_model_len sequence).
+std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request);
+
+// Memory check for a plan: nullopt when the KV cache can hold `longest_request` tokens, else the
+// reason with bytes needed vs available.
+std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
+                                        std::int64_t longest_request);
+
+struct RunOptions {
+  bool record_requests = false;  // keep one RequestRecord per request (memory grows with the trace)
+  bool breakdown = false;        // attribute GPU time to kernel classes (SimResult::time); slower
+};
+
+// Runs the simulation of an instance. Throws UserError for a request the deployment can never
+// serve (named by its index in arrival order).
+SimResult simulate(const PlanInstance& instance, RequestSource& requests, const RunOptions& options = {});
+
+// instantiate_or_throw (no memory check: the simulation rejects what does not fit) + simulate.
+SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& requests,
+                        const EngineOverrides& extra = {}, bool record_requests = false,
+                        bool breakdown = false);
+
+}  // namespace apex
