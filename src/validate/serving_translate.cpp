@@ -10,6 +10,7 @@
 
 #include "core/text.h"
 #include "model/registry.h"
+#include "sim/engines/engine_spec.h"
 
 namespace apex::serving {
 namespace {
@@ -24,8 +25,7 @@ bool has(const std::string& s, std::string_view p) {
 }  // namespace
 
 std::optional<std::string> apex_engine(const std::string& row_engine) {
-  if (starts(row_engine, "vLLM")) return "vllm";
-  if (starts(row_engine, "TensorRT-LLM")) return "trtllm";
+  if (const EngineSpec* e = engine_reported_as(row_engine)) return e->name;
   return std::nullopt;
 }
 
@@ -41,7 +41,7 @@ Setup translate(const ServingRow& r) {
   }
   // Model.
   const std::string& m = r.model;
-  if (has(m, "DeepSeek") && apex_engine(r.engine) != "trtllm") {
+  if (has(m, "DeepSeek") && !starts(r.engine, "TensorRT-LLM")) {  // the others are PD-disaggregated
     return skip("prefill/decode-disaggregated or production deployment: disaggregation is not modelled");
   }
   if (has(r.load, "real dataset"))

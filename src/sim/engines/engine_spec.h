@@ -28,6 +28,9 @@ struct EngineSpec {
   std::string version;
   std::string description;  // one line for `apex list engines`
   std::string sources;      // where the defaults come from (file and commit; docs/engines.md)
+  // How published benchmark tables name this engine (prefixes, e.g. "vLLM"): rows of
+  // ../shared/reference measured on it are validated against it.
+  std::vector<std::string> reported_as;
   // The policy as the engine starts on this GPU for this model, before the user's knobs. `knobs`
   // is given for defaults that depend on another knob (vLLM 0.6's budget on chunked prefill).
   std::function<EnginePolicy(const EngineContext&, const EngineKnobs&)> defaults;
@@ -39,6 +42,8 @@ struct EngineSpec {
 const std::vector<EngineSpec>& engine_registry();
 // The engine named `name`; UserError with a did-you-mean otherwise.
 const EngineSpec& find_engine(const std::string& name);
+// The engine a published result names `text` (e.g. "TensorRT-LLM v0.5"), or null.
+const EngineSpec* engine_reported_as(const std::string& text);
 // Adds an engine (a name already registered is replaced). Not thread-safe: call before simulating.
 void register_engine(EngineSpec spec);
 

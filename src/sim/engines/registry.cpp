@@ -60,6 +60,15 @@ const EngineSpec& find_engine(const std::string& name) {
   throw UserError(unknown_name_message("engine", name, engine_names(), "see `apex list engines`"));
 }
 
+const EngineSpec* engine_reported_as(const std::string& text) {
+  for (const auto& e : engine_registry()) {
+    for (const auto& prefix : e.reported_as) {
+      if (text.rfind(prefix, 0) == 0) return &e;
+    }
+  }
+  return nullptr;
+}
+
 EnginePolicy policy_of(const EngineSpec& spec) {
   EnginePolicy p;
   p.name = spec.name;

@@ -18,6 +18,7 @@ EngineSpec trtllm_engine() {
   s.sources =
       "NVIDIA/TensorRT-LLM tensorrt_llm/llmapi/llm_args.py (max_batch_size 2048, max_num_tokens 8192, "
       "kv_cache_free_gpu_mem_fraction 0.9); docs/source/performance/perf-overview.md";
+  s.reported_as = {"TensorRT-LLM"};
   s.defaults = [spec = s](const EngineContext&, const EngineKnobs&) {
     EnginePolicy p = policy_of(spec);
     p.scheduler = &reserve_full_scheduler();  // CapacitySchedulerPolicy.GUARANTEED_NO_EVICT (default)

@@ -17,6 +17,7 @@ EngineSpec vllm_v1_engine() {
       "vLLM 0.11 V1 engine (OpenAI server defaults): chunked prefill always on, mixed batches, "
       "8192-token budget and 1024 seqs on >=70 GiB GPUs (2048/256 otherwise)";
   s.sources = "vllm/engine/arg_utils.py _set_default_args @99d7eb5; vllm/v1/core/sched/scheduler.py @b4622cf";
+  s.reported_as = {"vLLM"};
   s.defaults = [spec = s](const EngineContext& c, const EngineKnobs&) {
     EnginePolicy p = policy_of(spec);
     p.scheduler = &mixed_scheduler();
