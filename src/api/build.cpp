@@ -13,7 +13,7 @@
 #include "core/option_ref.h"
 #include "core/text.h"
 #include "model/registry.h"
-#include "perf/profile.h"
+#include "perf/backends.h"
 
 namespace apex::api {
 namespace {
@@ -103,22 +103,8 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   }
   d.concurrency = workload.concurrency;
   const PerfInput& p = in.perf;
-  if (p.backend == "profile") {
-    if (p.profile_dir.empty()) {
-      throw UserError(
-          fmt::format("{} profile needs {} DIR (docs/profile-format.md)", opt("perf"), opt("profile_dir")));
-    }
-    if (!p.fallback.empty() && p.fallback != "analytical") {
-      throw UserError(
-          fmt::format("{} '{}': the only fallback is 'analytical'", opt("perf_fallback"), p.fallback));
-    }
-    d.ops =
-        std::shared_ptr<const OpModel>(make_profile_ops(d.cluster.gpu, p.profile_dir, !p.fallback.empty()));
-  } else if (p.backend != "analytical") {
-    const std::vector<std::string> backends = {"analytical", "profile"};
-    throw UserError(opt("perf") + ": " + unknown_name_message("op backend", p.backend, backends));
-  } else if (!p.profile_dir.empty()) {
-    throw UserError(fmt::format("{} is only used with {} profile", opt("profile_dir"), opt("perf")));
+  if (p.backend != "analytical" || !p.profile_dir.empty()) {
+    d.ops = make_op_backend(p.backend, d.cluster.gpu, OpBackendOptions{p.profile_dir, p.fallback});
   }
   d.validate();
   // Resolving the engine validates its knobs early, with a clear message.

@@ -18,103 +18,11 @@
 
 namespace apex {
 
-namespace {
-struct ObjectiveInfo {
-  Objective o;
-  const char* name;
-  bool higher;
-};
-constexpr ObjectiveInfo kObjectives[] = {
-    {Objective::Throughput, "throughput", true},
-    {Objective::TtftMean, "ttft", false},
-    {Objective::TtftP50, "ttft-p50", false},
-    {Objective::TtftP99, "ttft-p99", false},
-    {Objective::TpotMean, "tpot", false},
-    {Objective::TpotP50, "tpot-p50", false},
-    {Objective::TpotP99, "tpot-p99", false},
-    {Objective::E2eMean, "e2e", false},
-    {Objective::E2eP50, "e2e-p50", false},
-    {Objective::E2eP99, "e2e-p99", false},
-    {Objective::Goodput, "goodput", true},
-    {Objective::Energy, "energy", false},
-    {Objective::Cost, "cost", false},
-};
-}  // namespace
-
-const std::vector<std::string>& objective_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> n;
-    for (const auto& o : kObjectives)
-      n.emplace_back(o.name);
-    return n;
-  }();
-  return names;
-}
-
-Objective parse_objective(const std::string& text) {
-  for (const auto& o : kObjectives) {
-    if (text == o.name) return o.o;
-  }
-  if (text == "ttft-mean") return Objective::TtftMean;
-  if (text == "tpot-mean") return Objective::TpotMean;
-  if (text == "e2e-mean") return Objective::E2eMean;
-  throw UserError(unknown_name_message("objective", text, objective_names()));
-}
-
-std::string_view objective_name(Objective o) {
-  for (const auto& i : kObjectives) {
-    if (i.o == o) return i.name;
-  }
-  return "?";
-}
-
-bool higher_is_better(Objective o) {
-  for (const auto& i : kObjectives) {
-    if (i.o == o) return i.higher;
-  }
-  return false;
-}
-
 std::string Candidate::label() const {
   std::string s = plan.label();
   if (knobs.max_num_seqs) s += fmt::format("-seqs{}", *knobs.max_num_seqs);
   if (knobs.max_num_batched_tokens) s += fmt::format("-tok{}", *knobs.max_num_batched_tokens);
   return s;
-}
-
-double objective_value(Objective o, const SimResult& r, double price_per_gpu_hour) {
-  switch (o) {
-    case Objective::Throughput:
-      return r.throughput_tokens_per_s;
-    case Objective::TtftMean:
-      return r.ttft.mean;
-    case Objective::TtftP50:
-      return r.ttft.p50;
-    case Objective::TtftP99:
-      return r.ttft.p99;
-    case Objective::TpotMean:
-      return r.tpot.mean;
-    case Objective::TpotP50:
-      return r.tpot.p50;
-    case Objective::TpotP99:
-      return r.tpot.p99;
-    case Objective::E2eMean:
-      return r.e2e.mean;
-    case Objective::E2eP50:
-      return r.e2e.p50;
-    case Objective::E2eP99:
-      return r.e2e.p99;
-    case Objective::Goodput:
-      return r.goodput_requests_per_s;
-    case Objective::Energy:
-      return r.energy_per_output_token_j;
-    case Objective::Cost: {
-      if (r.output_tokens == 0) return std::numeric_limits<double>::infinity();
-      const double dollars = price_per_gpu_hour * r.plan.gpus() * r.makespan / 3600.0;
-      return dollars / static_cast<double>(r.output_tokens) * 1e6;
-    }
-  }
-  return 0;
 }
 
 std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options) {
@@ -181,6 +89,7 @@ class BoundCalculator {
       : d_(instance.d()),
         trace_(trace),
         engine_(instance.engine),
+        plan_(instance.plan),
         cost_(instance.sharded, d_.cluster, d_.op_model_ptr(), engine_.costs),
         shapes_(cost_, d_.model.encoder_decoder) {
     cost_.set_expert_skew(d_.expert_skew);
@@ -245,65 +154,32 @@ class BoundCalculator {
       if (ok) ++meets;
       out_tokens += r.output;
     }
+    // The optimistic result, scored by the objective's own value function.
+    SimResult opt;
+    opt.plan = plan_;
+    opt.makespan = std::max(last_end - first, 1e-9);
+    opt.output_tokens = static_cast<std::uint64_t>(out_tokens);
+    opt.throughput_tokens_per_s = out_tokens / opt.makespan;
+    opt.goodput_requests_per_s = static_cast<double>(meets) / opt.makespan;
+    opt.energy_per_output_token_j = d_.cluster.gpu.power_idle_w * plan_.gpus() * opt.makespan / out_tokens;
+    const ObjectiveSpec& spec = objective_spec(o);
+    if (spec.sample == ObjectiveSample::Ttft) opt.ttft = summarize(ttft);
+    if (spec.sample == ObjectiveSample::Tpot) opt.tpot = summarize(tpot);
+    if (spec.sample == ObjectiveSample::E2e) opt.e2e = summarize(e2e);
     Bound b;
-    b.makespan = std::max(last_end - first, 1e-9);
-    auto stat = [](std::vector<double>& v, int which) {
-      Summary s = summarize(v);
-      return which == 0 ? s.mean : which == 1 ? s.p50 : s.p99;
-    };
-    switch (o) {
-      case Objective::Throughput:
-        b.score = out_tokens / b.makespan;
-        break;
-      case Objective::TtftMean:
-        b.score = stat(ttft, 0);
-        break;
-      case Objective::TtftP50:
-        b.score = stat(ttft, 1);
-        break;
-      case Objective::TtftP99:
-        b.score = stat(ttft, 2);
-        break;
-      case Objective::TpotMean:
-        b.score = stat(tpot, 0);
-        break;
-      case Objective::TpotP50:
-        b.score = stat(tpot, 1);
-        break;
-      case Objective::TpotP99:
-        b.score = stat(tpot, 2);
-        break;
-      case Objective::E2eMean:
-        b.score = stat(e2e, 0);
-        break;
-      case Objective::E2eP50:
-        b.score = stat(e2e, 1);
-        break;
-      case Objective::E2eP99:
-        b.score = stat(e2e, 2);
-        break;
-      case Objective::Goodput:
-        b.score = static_cast<double>(meets) / b.makespan;
-        break;
-      case Objective::Energy:
-        b.score = d_.cluster.gpu.power_idle_w * plan_gpus_ * b.makespan / out_tokens;
-        break;
-      case Objective::Cost:
-        b.score = price * plan_gpus_ * b.makespan / 3600.0 / out_tokens * 1e6;
-        break;
-    }
+    b.makespan = opt.makespan;
+    b.score = spec.value(opt, price);
     return b;
   }
-  void set_gpus(int g) { plan_gpus_ = g; }
 
  private:
   const Deployment& d_;
   const Trace& trace_;
   const EnginePolicy& engine_;
+  const Plan& plan_;
   CostModel cost_;
   ShapeBuilder shapes_;
   std::vector<double> stage_s_;
-  int plan_gpus_ = 1;
 };
 
 bool better(Objective o, double a, double b) {
@@ -414,7 +290,6 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   parallel_for(feasible.size(), report.threads, [&](std::size_t i) {
     PlanOutcome& o = feasible[i];
     BoundCalculator calc(trace, *o.instance);
-    calc.set_gpus(o.candidate.plan.gpus());
     o.bound = calc.compute(options.objective, price).score;
   });
   std::sort(feasible.begin(), feasible.end(), [&](const PlanOutcome& a, const PlanOutcome& b) {

@@ -14,29 +14,10 @@
 #include <string>
 #include <vector>
 
+#include "search/objectives.h"
 #include "sim/instance.h"
 
 namespace apex {
-
-enum class Objective : std::uint8_t {
-  Throughput,  // output tokens/s, higher is better
-  TtftMean,
-  TtftP50,
-  TtftP99,
-  TpotMean,
-  TpotP50,
-  TpotP99,
-  E2eMean,
-  E2eP50,
-  E2eP99,
-  Goodput,  // requests/s meeting both SLOs, higher is better
-  Energy,   // joules per output token, lower is better
-  Cost      // USD per million output tokens, lower is better
-};
-Objective parse_objective(const std::string& text);
-std::string_view objective_name(Objective o);
-const std::vector<std::string>& objective_names();
-bool higher_is_better(Objective o);
 
 struct PlanOutcome;
 
@@ -98,8 +79,5 @@ std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions&
 // Runs the search on a loaded trace. UserError when nothing is feasible (message carries the
 // histogram and the nearest miss).
 SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions& options);
-
-// Objective value of a simulated result (natural units, see Objective).
-double objective_value(Objective o, const SimResult& r, double price_per_gpu_hour);
 
 }  // namespace apex
