@@ -98,8 +98,7 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
                      s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour),
                      {}};
   for (const auto& ranked : out.report.ranked) {
-    out.info.launch.push_back(
-        launch_command(d, ranked.candidate.plan, d.engine_policy(ranked.candidate.knobs)));
+    out.info.launch.push_back(launch_command(d, ranked.candidate.plan, ranked.instance->engine));
   }
   return out;
 }
