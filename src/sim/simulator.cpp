@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "perf/batch_shape.h"
 #include "perf/energy.h"
 #include "sim/metrics/collector.h"
@@ -136,8 +137,9 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   if (total > cfg_.max_model_len) {
     throw UserError(
         fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
-                    "is {}; shorten it or raise --max-model-len (the model allows {})",
-                    index, total, r.prompt, r.output, cfg_.max_model_len, cfg_.model->max_positions));
+                    "is {}; shorten it or raise {} (the model allows {})",
+                    index, total, r.prompt, r.output, cfg_.max_model_len, opt("max_model_len"),
+                    cfg_.model->max_positions));
   }
   const Model& m = *cfg_.model;
   if (m.encoder_decoder && (r.prompt > m.max_source_positions || r.output > m.max_target_positions)) {
@@ -149,9 +151,9 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   if (local_kv_.equivalent(total) > max_request_tokens_) {
     throw UserError(
         fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
-                    "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
-                    "--gpu-memory-utilization",
-                    index, local_kv_.equivalent(total), cfg_.plan.label(), max_request_tokens_));
+                    "request; use more GPUs per replica, a smaller {} or a higher {}",
+                    index, local_kv_.equivalent(total), cfg_.plan.label(), max_request_tokens_,
+                    opt("kv_dtype"), opt("gpu_memory_utilization")));
   }
 }
 
