@@ -67,6 +67,25 @@ class ModuleTest(unittest.TestCase):
         self.assertNotIn("--", str(e.exception))
         self.assertIn("gpu_memory_utilization=", str(e.exception))
 
+    def test_library_errors_spell_their_concept_as_a_keyword(self):
+        # src/workload and src/sim name options by concept; the module spells them as keywords.
+        base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, rate=10, num_requests=20,
+                    prompt_len=128, output_len=16)
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**base, burstiness=0)
+        self.assertEqual(str(e.exception), "apex: burstiness= must be a positive number (1 = Poisson), got 0")
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**dict(base, num_requests=200_000_000))
+        self.assertEqual(str(e.exception),
+                         "apex: num_requests= 200000000 exceeds the limit of 100,000,000 requests per run")
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**base, block_size=3)
+        self.assertEqual(str(e.exception),
+                         "apex: block_size= must be a power of two between 1 and 1024, got 3")
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**dict(base, prompt_len=2000), max_model_len=1024)
+        self.assertIn("shorten it or raise max_model_len= (the model allows", str(e.exception))
+
     def test_keywords_are_typed_values_not_argv(self):
         base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, rate=10, num_requests=20,
                     prompt_len=128, output_len=16)

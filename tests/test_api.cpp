@@ -2,6 +2,7 @@
 // conversion of front-end values into requests, errors named by concept, and requests run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <set>
 #include <string>
 
@@ -116,6 +117,29 @@ TEST(OptionRefs, RenderedPerFrontEnd) {
   EXPECT_EQ(render_for_python("--no-such-flag and x--gpu stay"), "--no-such-flag and x--gpu stay");
 }
 
+TEST(OptionRefs, LibraryErrorsNameTheConcept) {
+  // src/sim validates the engine knobs; its message names the option by concept, not by flag.
+  EngineKnobs k;
+  k.block_size = 3;
+  const std::string msg = user_error_of([&] { resolve_engine("vllm", find_gpu("h100-sxm"), 4096, k); });
+  EXPECT_EQ(msg, opt("block_size") + " must be a power of two between 1 and 1024, got 3");
+  EXPECT_EQ(render_for_cli(msg), "--block-size must be a power of two between 1 and 1024, got 3");
+  EXPECT_EQ(render_for_python(msg), "block_size= must be a power of two between 1 and 1024, got 3");
+  // Two concepts in one message (src/sim), and one from src/workload.
+  k = {};
+  k.chunked_prefill = false;
+  k.max_num_seqs = 64;
+  k.max_num_batched_tokens = 32;
+  const std::string two = user_error_of([&] { resolve_engine("vllm-0.6", find_gpu("h100-sxm"), 16, k); });
+  EXPECT_EQ(render_for_cli(two), "--max-num-batched-tokens (32) must be at least --max-num-seqs (64)");
+  SyntheticSpec w;
+  w.rate = 1;
+  w.num_requests = 0;
+  const std::string none = user_error_of([&] { synthetic_source(w); });
+  EXPECT_EQ(none, opt("num_requests") + " must be at least 1, got 0");
+  EXPECT_EQ(render_for_cli(none), "--num-requests must be at least 1, got 0");
+}
+
 DeploymentInput small_deployment() {
   DeploymentInput d;
   d.model.model = "llama-3.1-8b";
@@ -198,6 +222,31 @@ TEST(Simulate, ARequestRunsAndRendersTheContractDocument) {
   const SimulateResponse b = simulate(r);
   EXPECT_EQ(b.engine.max_num_seqs, 2);
   EXPECT_GT(b.result.ttft.mean, a.result.ttft.mean);
+}
+
+TEST(Search, RejectionDetailsSpellOptionsAsFlags) {
+  // A tuned knob value the engine refuses: the rejection's detail is the library's UserError,
+  // whose markers the document spells as flags (byte-identical to the command line's output).
+  SearchRequest r;
+  r.deployment = small_deployment();
+  r.deployment.model.max_model_len = 4096;
+  r.deployment.engine.engine = "vllm-0.6";
+  r.deployment.engine.knobs.chunked_prefill = false;
+  r.workload.rate = "10";
+  r.workload.num_requests = 5;
+  r.workload.prompt_len = "128";
+  r.workload.output_len = "16";
+  r.search.tune = "max-num-batched-tokens=1024/8192";
+  r.search.top = 1;
+  const SearchResponse s = search(r);
+  EXPECT_EQ(s.report.rejected.at("invalid-engine-knobs"), 1u);
+  const auto it = std::find_if(s.report.rejected_examples.begin(), s.report.rejected_examples.end(),
+                               [](const PlanOutcome& o) { return o.reason == "invalid-engine-knobs"; });
+  ASSERT_NE(it, s.report.rejected_examples.end());
+  EXPECT_EQ(it->detail,
+            "without chunked prefill --max-num-batched-tokens (1024) must be at least the max model length "
+            "(4096), or a long prompt could never be scheduled");
+  EXPECT_EQ(s.render(Format::JSON).find("@{"), std::string::npos);
 }
 
 TEST(Resolve, FormatFromFlagPathOrTerminal) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "perf/cost_model.h"
 #include "perf/params.h"
@@ -171,7 +172,7 @@ TEST(ProfileOps, OutsideTheTableIsAClearErrorUnlessFallingBack) {
   } catch (const UserError& e) {
     const std::string msg = e.what();
     EXPECT_NE(msg.find("gemm m=64 n=64 k=64"), std::string::npos) << msg;
-    EXPECT_NE(msg.find("--perf-fallback analytical"), std::string::npos) << msg;
+    EXPECT_NE(msg.find(opt("perf_fallback") + " analytical"), std::string::npos) << msg;  // by concept
   }
   EXPECT_THROW(strict->gemm({1, 64, 64, DType::FP8, DType::BF16}), UserError);  // no fp8 rows
   auto lenient = make_profile_ops(find_gpu("h100-sxm"), kProfile, true);

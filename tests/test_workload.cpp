@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/units.h"
 #include "workload/workload.h"
 
@@ -492,19 +493,20 @@ TEST(Synthetic, FixedNormalAndLogNormalLengths) {
 }
 
 TEST(Synthetic, InvalidSpecs) {
+  // The messages name the option by concept (the front end spells it).
   SyntheticSpec s = spec(0, 10, 0);
-  EXPECT_CONTAINS(user_error_of([&] { synthetic_source(s); }), "--rate");
+  EXPECT_CONTAINS(user_error_of([&] { synthetic_source(s); }), opt("rate"));
   s = spec(-1, 10, 0);
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--rate");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("rate"));
   s = spec(std::nan(""), 10, 0);
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--rate");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("rate"));
   s = spec(1, 0, 0);
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--num-requests");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("num_requests"));
   s = spec(1, 10, 0);
   s.burstiness = 0;
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--burstiness");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("burstiness"));
   s.burstiness = std::numeric_limits<double>::infinity();
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "--burstiness");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("burstiness"));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -6,10 +6,12 @@
 //
 // Errors: every user error is a UserError. A message that names an option names its concept with
 // opt("max_num_seqs") (core/option_ref.h); the front end renders it as `--max-num-seqs` or
-// `max_num_seqs=` (render_for_cli / render_for_python in api/options.h). All messages written in
-// src/api use that convention. Messages of lower modules (src/sim, src/search, src/plan, ...) still
-// spell the CLI flag literally ("--max-num-seqs"); render_for_python rewrites those spellings of
-// known options too until they are converted to opt(...).
+// `max_num_seqs=` (render_for_cli / render_for_python in api/options.h). The messages of src/api,
+// src/sim, src/workload and src/perf use that convention. Some lower modules (src/search, src/plan,
+// src/hw) still spell the CLI flag literally ("--max-num-seqs"); render_for_python rewrites those
+// spellings of known options too until they are converted to opt(...). Library text that ends up
+// in a document (a search rejection's detail, a skipped validation row) is rendered with the CLI
+// spelling by the api functions.
 #pragma once
 
 #include <cstdint>

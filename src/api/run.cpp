@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "api/api.h"
+#include "api/options.h"
 #include "core/error.h"
 #include "core/option_ref.h"
 
@@ -25,6 +26,16 @@ void write_per_request(const std::string& path, const SimResult& r) {
     f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output,
                      q.ttft, q.tpot, q.e2e, q.replica, q.preemptions);
   }
+}
+
+// The report's free text carries library messages (a rejection's detail is the UserError of the
+// engine knobs or the memory check), so their opt(...) markers are spelled here, as on the command
+// line: the document is the same for every front end.
+void render_option_refs_in(SearchReport& r) {
+  for (auto& e : r.rejected_examples)
+    e.detail = render_for_cli(e.detail);
+  r.baseline_note = render_for_cli(r.baseline_note);
+  if (r.nearest_miss) r.nearest_miss = render_for_cli(*r.nearest_miss);
 }
 
 }  // namespace
@@ -90,6 +101,7 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
   s.runner = runner;
   SearchResponse out;
   out.report = apex::search(d, *w.trace, s);
+  render_option_refs_in(out.report);
   out.info = RunInfo{d.model.name,
                      d.cluster.describe(),
                      w.description,

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "api/api.h"
+#include "api/options.h"
 #include "calib/calib.h"
 #include "core/error.h"
 #include "core/option_ref.h"
@@ -65,7 +66,8 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
     throw UserError(fmt::format("apex validate serving needs {} serving_measurements.csv", opt("reference")));
   }
   const auto cases = validate_serving(read_serving_rows(reference), default_threads());
-  const std::string md = serving_markdown(cases, reference);
+  // A skipped row's reason may quote a library UserError: its markers are spelled as flags.
+  const std::string md = render_for_cli(serving_markdown(cases, reference));
   if (output.empty()) return {md, {}};
   std::ofstream f(output);
   if (!f) throw UserError(fmt::format("cannot write '{}'", output));

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 
 namespace apex {
 namespace {
@@ -208,8 +209,8 @@ class ProfileOps final : public OpModel {
     if (!fallback_) {
       throw UserError(
           fmt::format("profile backend: {} is not covered by the tables in '{}' ({}); add "
-                      "measurements or pass --perf-fallback analytical",
-                      what, dir_, why));
+                      "measurements or pass {} analytical",
+                      what, dir_, why, opt("perf_fallback")));
     }
     ++fallbacks_;
     return fallback();
@@ -343,9 +344,9 @@ std::unique_ptr<OpModel> make_profile_ops(const Gpu& gpu, const std::string& dir
   const MeasurementSet m = load_measurements(dir);
   if (m.gemm.empty() && m.prefill.empty() && m.decode.empty() && m.comm.empty()) {
     throw UserError(
-        fmt::format("--profile-dir '{}' holds none of gemm.csv, attention_prefill.csv, "
+        fmt::format("{} '{}' holds none of gemm.csv, attention_prefill.csv, "
                     "attention_decode.csv, collectives.csv (see docs/profile-format.md)",
-                    dir));
+                    opt("profile_dir"), dir));
   }
   auto ops = std::make_unique<ProfileOps>(gpu, m, analytical_fallback ? make_analytical_ops(gpu) : nullptr);
   ops->set_elementwise(make_analytical_ops(gpu));

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "perf/batch_shape.h"
 #include "perf/energy.h"
 #include "sim/metrics/collector.h"
@@ -115,10 +116,10 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
   const std::int64_t max_model_len = d_.effective_max_model_len();
   if (total > max_model_len) {
-    throw UserError(
-        fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length "
-                    "is {}; shorten it or raise --max-model-len (the model allows {})",
-                    index, total, r.prompt, r.output, max_model_len, d_.model.max_positions));
+    throw UserError(fmt::format(
+        "request #{} needs {} tokens (prompt {} + output {}) but the max model length "
+        "is {}; shorten it or raise {} (the model allows {})",
+        index, total, r.prompt, r.output, max_model_len, opt("max_model_len"), d_.model.max_positions));
   }
   const Model& m = d_.model;
   if (m.encoder_decoder && (r.prompt > m.max_source_positions || r.output > m.max_target_positions)) {
@@ -131,9 +132,9 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   if (local.equivalent(total) > inst_.usable_kv_tokens) {
     throw UserError(
         fmt::format("request #{} needs {} tokens of KV cache but plan {} holds only {} tokens for one "
-                    "request; use more GPUs per replica, a smaller --kv-dtype or a higher "
-                    "--gpu-memory-utilization",
-                    index, local.equivalent(total), inst_.plan.label(), inst_.usable_kv_tokens));
+                    "request; use more GPUs per replica, a smaller {} or a higher {}",
+                    index, local.equivalent(total), inst_.plan.label(), inst_.usable_kv_tokens,
+                    opt("kv_dtype"), opt("gpu_memory_utilization")));
   }
 }
 

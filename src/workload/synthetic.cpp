@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/text.h"
 #include "workload/workload.h"
 
@@ -98,8 +99,8 @@ class SyntheticSource final : public RequestSource {
     if (t_ > 1e8) {
       throw UserError(
           fmt::format("synthetic arrivals run past the simulated horizon of 1e8 s at request #{}; raise "
-                      "--rate or lower --num-requests",
-                      i_));
+                      "{} or lower {}",
+                      i_, opt("rate"), opt("num_requests")));
     }
     out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
     out.prompt = sample_length(spec_.prompt, rng_);
@@ -200,16 +201,17 @@ std::int32_t LengthDist::max_value() const {
 }
 
 std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
-  if (!(spec.rate > 0)) throw UserError(fmt::format("--rate must be positive (or 'inf'), got {}", spec.rate));
+  if (!(spec.rate > 0))
+    throw UserError(fmt::format("{} must be positive (or 'inf'), got {}", opt("rate"), spec.rate));
   if (spec.num_requests < 1)
-    throw UserError(fmt::format("--num-requests must be at least 1, got {}", spec.num_requests));
+    throw UserError(fmt::format("{} must be at least 1, got {}", opt("num_requests"), spec.num_requests));
   if (spec.num_requests > 100'000'000) {
-    throw UserError(fmt::format("--num-requests {} exceeds the limit of 100,000,000 requests per run",
-                                spec.num_requests));
+    throw UserError(fmt::format("{} {} exceeds the limit of 100,000,000 requests per run",
+                                opt("num_requests"), spec.num_requests));
   }
   if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
-    throw UserError(
-        fmt::format("--burstiness must be a positive number (1 = Poisson), got {}", spec.burstiness));
+    throw UserError(fmt::format("{} must be a positive number (1 = Poisson), got {}", opt("burstiness"),
+                                spec.burstiness));
   }
   return std::make_unique<SyntheticSource>(spec);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "sim/engines/engine_spec.h"
 #include "sim/scheduler/scheduler.h"
@@ -106,34 +107,35 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
   if (o.chunked_prefill) p.chunked_prefill = *o.chunked_prefill;
   if (o.max_num_seqs) {
     if (*o.max_num_seqs < 1)
-      throw UserError(fmt::format("--max-num-seqs must be at least 1, got {}", *o.max_num_seqs));
+      throw UserError(fmt::format("{} must be at least 1, got {}", opt("max_num_seqs"), *o.max_num_seqs));
     p.max_num_seqs = *o.max_num_seqs;
   }
   if (o.max_num_batched_tokens) {
     if (*o.max_num_batched_tokens < 1) {
-      throw UserError(
-          fmt::format("--max-num-batched-tokens must be at least 1, got {}", *o.max_num_batched_tokens));
+      throw UserError(fmt::format("{} must be at least 1, got {}", opt("max_num_batched_tokens"),
+                                  *o.max_num_batched_tokens));
     }
     p.max_num_batched_tokens = *o.max_num_batched_tokens;
   }
   if (o.gpu_memory_utilization) {
     const double u = *o.gpu_memory_utilization;
     if (!(u > 0 && u <= 1))
-      throw UserError(fmt::format("--gpu-memory-utilization must be in (0, 1], got {}", u));
+      throw UserError(fmt::format("{} must be in (0, 1], got {}", opt("gpu_memory_utilization"), u));
     p.gpu_memory_utilization = u;
     if (p.kv_free_fraction > 0) p.kv_free_fraction = u;  // TensorRT-LLM: the free-memory fraction
   }
   if (o.block_size) {
     const int b = *o.block_size;
     if (b < 1 || b > 1024 || (b & (b - 1)) != 0) {
-      throw UserError(fmt::format("--block-size must be a power of two between 1 and 1024, got {}", b));
+      throw UserError(
+          fmt::format("{} must be a power of two between 1 and 1024, got {}", opt("block_size"), b));
     }
     p.block_size = b;
   }
   if (o.step_overhead_s) {
     if (!(*o.step_overhead_s >= 0) || *o.step_overhead_s > 60) {
-      throw UserError(
-          fmt::format("--step-overhead-ms must be between 0 and 60000, got {}", *o.step_overhead_s * 1e3));
+      throw UserError(fmt::format("{} must be between 0 and 60000, got {}", opt("step_overhead_ms"),
+                                  *o.step_overhead_s * 1e3));
     }
     p.costs.step_overhead = *o.step_overhead_s;
   }
@@ -141,15 +143,15 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
-      throw UserError(fmt::format(
-          "--spec-tokens must be between 0 (off) and 16 draft tokens per step, got {}", *o.spec_tokens));
+      throw UserError(fmt::format("{} must be between 0 (off) and 16 draft tokens per step, got {}",
+                                  opt("spec_tokens"), *o.spec_tokens));
     }
     p.costs.spec_tokens = *o.spec_tokens;
   }
   if (o.spec_acceptance) {
     if (!(*o.spec_acceptance >= 0 && *o.spec_acceptance <= 1)) {
-      throw UserError(
-          fmt::format("--spec-acceptance must be a probability in [0, 1], got {}", *o.spec_acceptance));
+      throw UserError(fmt::format("{} must be a probability in [0, 1], got {}", opt("spec_acceptance"),
+                                  *o.spec_acceptance));
     }
     p.costs.spec_acceptance = *o.spec_acceptance;
   }
@@ -161,13 +163,13 @@ EnginePolicy resolve_decoder(const EngineSpec& spec, const EngineContext& c, con
   if (spec.finalize) spec.finalize(p, o, c);
   if (!p.chunked_prefill && p.max_num_batched_tokens < c.max_model_len) {
     throw UserError(
-        fmt::format("without chunked prefill --max-num-batched-tokens ({}) must be at least the max "
+        fmt::format("without chunked prefill {} ({}) must be at least the max "
                     "model length ({}), or a long prompt could never be scheduled",
-                    p.max_num_batched_tokens, c.max_model_len));
+                    opt("max_num_batched_tokens"), p.max_num_batched_tokens, c.max_model_len));
   }
   if (p.max_num_batched_tokens < p.max_num_seqs && p.scheduler->prefill_first && !p.chunked_prefill) {
-    throw UserError(fmt::format("--max-num-batched-tokens ({}) must be at least --max-num-seqs ({})",
-                                p.max_num_batched_tokens, p.max_num_seqs));
+    throw UserError(fmt::format("{} ({}) must be at least {} ({})", opt("max_num_batched_tokens"),
+                                p.max_num_batched_tokens, opt("max_num_seqs"), p.max_num_seqs));
   }
   return p;
 }
@@ -183,9 +185,9 @@ EnginePolicy resolve_engine(const std::string& name, const EngineContext& c, con
   EngineKnobs o = knobs;
   if (o.chunked_prefill.value_or(false)) {
     throw UserError(
-        fmt::format("--chunked-prefill on: {} is an encoder-decoder model, whose encoder needs its "
+        fmt::format("{} on: {} is an encoder-decoder model, whose encoder needs its "
                     "whole input in one step",
-                    m->name));
+                    opt("chunked_prefill"), m->name));
   }
   o.chunked_prefill = false;
   if (!o.max_num_batched_tokens) {
