@@ -9,6 +9,7 @@
 #include "api/api.h"
 #include "api/options.h"
 #include "core/option_ref.h"
+#include "model/registry.h"
 #include "test_util.h"
 
 namespace apex::api {
@@ -109,12 +110,17 @@ TEST(OptionRefs, RenderedPerFrontEnd) {
   EXPECT_EQ(render_for_cli(msg), "--max-num-seqs (--exhaustive) not_an_option");
   EXPECT_EQ(render_for_python(msg), "max_num_seqs= (exhaustive=True) not_an_option=");
   EXPECT_EQ(render_for_cli("no markers {here}"), "no markers {here}");
-  // Messages of modules not yet converted spell the flag; Python still gets its keyword.
-  EXPECT_EQ(render_for_python("--max-num-seqs must be at least 1, got 0"),
-            "max_num_seqs= must be at least 1, got 0");
-  EXPECT_EQ(render_for_python("tp=16 spans nodes; pass --allow-cross-node-tp to allow it"),
-            "tp=16 spans nodes; pass allow_cross_node_tp=True to allow it");
-  EXPECT_EQ(render_for_python("--no-such-flag and x--gpu stay"), "--no-such-flag and x--gpu stay");
+  // Literal text is left alone: only markers are spelled.
+  EXPECT_EQ(render_for_python("--max-num-seqs stays"), "--max-num-seqs stays");
+  // src/plan names the option by concept too: a rejection detail spells it per front end.
+  Plan p;
+  p.tp = 16;
+  const auto why = make_plan(load_model("llama-3.1-70b"), make_cluster("h100-sxm", 2, 8), p);
+  ASSERT_TRUE(why.has_value());
+  EXPECT_EQ(render_for_cli(why->detail),
+            "tp=16 spans nodes (a node has 8 GPUs); pass --allow-cross-node-tp to allow it");
+  EXPECT_EQ(render_for_python(why->detail),
+            "tp=16 spans nodes (a node has 8 GPUs); pass allow_cross_node_tp=True to allow it");
 }
 
 TEST(OptionRefs, LibraryErrorsNameTheConcept) {

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/option_ref.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "hw/hardware.h"
@@ -238,14 +239,15 @@ TEST(MakeCluster, Valid) {
 }
 
 TEST(MakeCluster, Validation) {
+  // The library names the option by concept; each front end spells it (tests/test_cli.cpp).
   std::string msg = user_error_of([] { make_cluster("h100-sxm", 0, 8); });
-  EXPECT_CONTAINS(msg, "--nodes");
+  EXPECT_CONTAINS(msg, opt("nodes"));
   msg = user_error_of([] { make_cluster("h100-sxm", -1, 8); });
-  EXPECT_CONTAINS(msg, "--nodes");
+  EXPECT_CONTAINS(msg, opt("nodes"));
   msg = user_error_of([] { make_cluster("h100-sxm", 1, 0); });
-  EXPECT_CONTAINS(msg, "--gpus-per-node");
+  EXPECT_CONTAINS(msg, opt("gpus_per_node"));
   msg = user_error_of([] { make_cluster("h100-sxm", 1, 9); });
-  EXPECT_CONTAINS(msg, "--gpus-per-node 9");
+  EXPECT_CONTAINS(msg, opt("gpus_per_node") + " 9");
   EXPECT_CONTAINS(msg, "8-GPU");
   msg = user_error_of([] { make_cluster("h100", 1, 8); });
   EXPECT_CONTAINS(msg, "did you mean 'h100-sxm'?");

@@ -286,10 +286,6 @@ Value convert(const OptionSpec& s, const Value& v) {
   return v;
 }
 
-bool is_flag_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-';
-}
-
 std::string python_spelling(const OptionSpec& s) {
   return std::string(s.name) + (s.kind == Kind::Flag ? "=True" : "=");
 }
@@ -385,34 +381,10 @@ std::string render_for_cli(std::string_view message) {
 }
 
 std::string render_for_python(std::string_view message) {
-  const std::string marked = render_option_refs(message, [](std::string_view name) {
+  return render_option_refs(message, [](std::string_view name) {
     const OptionSpec* s = find_concept(name);
     return s != nullptr ? python_spelling(*s) : std::string(name) + "=";
   });
-  // Literal "--flag" spellings of known options (messages not yet converted to opt(...)).
-  std::string out;
-  std::size_t i = 0;
-  while (i < marked.size()) {
-    const bool starts = marked.compare(i, 2, "--") == 0 && (i == 0 || !is_flag_char(marked[i - 1]));
-    if (!starts) {
-      out += marked[i++];
-      continue;
-    }
-    std::size_t end = i + 2;
-    while (end < marked.size() && is_flag_char(marked[end]))
-      ++end;
-    const std::string_view flag = std::string_view(marked).substr(i, end - i);
-    const OptionSpec* spec = nullptr;
-    for (const auto& s : option_table()) {
-      if (!s.positional() && s.long_flag() == flag) {
-        spec = &s;
-        break;
-      }
-    }
-    out += spec != nullptr ? python_spelling(*spec) : std::string(flag);
-    i = end;
-  }
-  return out;
 }
 
 }  // namespace apex::api

@@ -2,6 +2,7 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/option_ref.h"
 #include "core/text.h"
 #include "core/units.h"
 #include "hw/hardware.h"
@@ -15,12 +16,12 @@ std::string Cluster::describe() const {
 
 Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node) {
   const Gpu& gpu = find_gpu(gpu_name);
-  if (nodes < 1) throw UserError(fmt::format("--nodes must be at least 1, got {}", nodes));
+  if (nodes < 1) throw UserError(fmt::format("{} must be at least 1, got {}", opt("nodes"), nodes));
   if (gpus_per_node < 1)
-    throw UserError(fmt::format("--gpus-per-node must be at least 1, got {}", gpus_per_node));
+    throw UserError(fmt::format("{} must be at least 1, got {}", opt("gpus_per_node"), gpus_per_node));
   if (gpus_per_node > gpu.max_gpus_per_node) {
-    throw UserError(fmt::format("--gpus-per-node {} exceeds the {}-GPU scale-up domain of {}", gpus_per_node,
-                                gpu.max_gpus_per_node, gpu.name));
+    throw UserError(fmt::format("{} {} exceeds the {}-GPU scale-up domain of {}", opt("gpus_per_node"),
+                                gpus_per_node, gpu.max_gpus_per_node, gpu.name));
   }
   Cluster c;
   c.gpu = gpu;
@@ -92,13 +93,14 @@ Gpu read_gpu(const Json& j, const std::string& where) {
 
 void set_gpu_frequency(Gpu& gpu, double hz) {
   if (gpu.boost_clock_hz <= 0) {
-    throw UserError(fmt::format("--frequency: {} has no boost clock on record to scale from", gpu.name));
+    throw UserError(
+        fmt::format("{}: {} has no boost clock on record to scale from", opt("frequency"), gpu.name));
   }
   const double scale = hz / gpu.boost_clock_hz;
   if (!(scale >= 0.2 && scale <= 1.0 + 1e-9)) {
-    throw UserError(
-        fmt::format("--frequency {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
-                    hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6, gpu.boost_clock_hz / 1e6, gpu.name));
+    throw UserError(fmt::format("{} {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
+                                opt("frequency"), hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6,
+                                gpu.boost_clock_hz / 1e6, gpu.name));
   }
   const double rel = scale / gpu.clock_scale;
   for (double* p :

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/units.h"
 #include "plan/sharding.h"
 
@@ -83,10 +84,9 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
                          fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
   }
   if (!options.allow_cross_node_tp && plan.tp > cluster.gpus_per_node) {
-    return PlanRejection{
-        RejectReason::TpSpansNodes,
-        fmt::format("tp={} spans nodes (a node has {} GPUs); pass --allow-cross-node-tp to allow it", plan.tp,
-                    cluster.gpus_per_node)};
+    return PlanRejection{RejectReason::TpSpansNodes,
+                         fmt::format("tp={} spans nodes (a node has {} GPUs); pass {} to allow it", plan.tp,
+                                     cluster.gpus_per_node, opt("allow_cross_node_tp"))};
   }
   const int attn_tp = plan.attn_tp();
   for (const auto& cell : model.cells) {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/parallel.h"
 #include "core/stats.h"
 #include "perf/batch_shape.h"
@@ -217,14 +218,15 @@ std::optional<Candidate> baseline_candidate(const Deployment& d) {
 SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   if (trace.requests.empty()) throw UserError("the workload has no requests");
-  if (options.top < 1) throw UserError(fmt::format("--top must be at least 1, got {}", options.top));
+  if (options.top < 1) throw UserError(fmt::format("{} must be at least 1, got {}", opt("top"), options.top));
   d.validate();
   SearchReport report;
   report.objective = options.objective;
   report.threads = options.threads > 0 ? options.threads : default_threads();
   const double price = options.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour);
   if (options.objective == Objective::Goodput && d.ttft_slo <= 0 && d.tpot_slo <= 0) {
-    throw UserError("--objective goodput needs --ttft-slo-ms and/or --tpot-slo-ms");
+    throw UserError(fmt::format("{} goodput needs {} and/or {}", opt("objective"), opt("ttft_slo_ms"),
+                                opt("tpot_slo_ms")));
   }
   const std::int64_t longest = required_kv_tokens(d, trace.max_total());
   const bool tpot_objective = options.objective == Objective::TpotMean ||
@@ -233,8 +235,9 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   if (tpot_objective && std::all_of(trace.requests.begin(), trace.requests.end(),
                                     [](const Request& r) { return r.output <= 1; })) {
     throw UserError(
-        "--objective tpot is undefined: every request generates one token (TPOT needs two); rank by ttft "
-        "or e2e instead");
+        fmt::format("{} tpot is undefined: every request generates one token (TPOT needs two); rank by ttft "
+                    "or e2e instead",
+                    opt("objective")));
   }
   if (longest > d.effective_max_model_len()) {
     throw UserError(
@@ -279,8 +282,9 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       hist += fmt::format("\n  {:<22} {}", k, v);
     std::string miss;
     if (nearest) {
-      miss = fmt::format("\nnearest miss: {}: {}; try more GPUs, --weight-dtype fp8 or int4, --kv-dtype fp8",
-                         nearest->second.candidate.label(), nearest->second.detail);
+      miss = fmt::format("\nnearest miss: {}: {}; try more GPUs, {} fp8 or int4, {} fp8",
+                         nearest->second.candidate.label(), nearest->second.detail, opt("weight_dtype"),
+                         opt("kv_dtype"));
     }
     throw UserError(fmt::format("no feasible plan among {} for {} on {}; rejections:{}{}", report.enumerated,
                                 d.model.name, d.cluster.describe(), hist, miss));

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/units.h"
 
 namespace apex {
@@ -14,7 +15,7 @@ std::int64_t Deployment::effective_max_model_len() const {
 void Deployment::validate() const {
   const Gpu& g = cluster.gpu;
   auto check = [&](DType t, std::string_view flag) {
-    if (t == DType::INT4 && flag == "--weight-dtype") return;  // W4A16: dequantized to 16-bit math
+    if (t == DType::INT4 && flag == opt("weight_dtype")) return;  // W4A16: dequantized to 16-bit math
     if (t == DType::FP32) return;
     if (!g.supports(t)) {
       std::vector<std::string> ok;
@@ -25,58 +26,56 @@ void Deployment::validate() const {
                                   dtype_name(t), g.name, dtype_name(t), join(ok, ", ")));
     }
   };
-  check(precision.weight, "--weight-dtype");
-  check(precision.activation, "--activation-dtype");
+  check(precision.weight, opt("weight_dtype"));
+  check(precision.activation, opt("activation_dtype"));
   const DType a = precision.activation, w = precision.weight;
   if ((a == DType::FP8 || a == DType::INT8) && w != a) {
     throw UserError(
-        fmt::format("--activation-dtype {} needs --weight-dtype {} (W8A8: both operands of the GEMM in 8 "
-                    "bits); weight-only quantization keeps 16-bit activations",
-                    dtype_name(a), dtype_name(a)));
+        fmt::format("{} {} needs {} {} (W8A8: both operands of the GEMM in 8 bits); weight-only quantization "
+                    "keeps 16-bit activations",
+                    opt("activation_dtype"), dtype_name(a), opt("weight_dtype"), dtype_name(a)));
   }
   if (a == DType::INT4 || a == DType::FP4) {
-    throw UserError(
-        fmt::format("--activation-dtype {}: 4-bit activations come with --weight-dtype fp4 (NVFP4); keep "
-                    "--activation-dtype bf16",
-                    dtype_name(a)));
+    throw UserError(fmt::format("{} {}: 4-bit activations come with {} fp4 (NVFP4); keep {} bf16",
+                                opt("activation_dtype"), dtype_name(a), opt("weight_dtype"),
+                                opt("activation_dtype")));
   }
   if (precision.kv == DType::FP8 && !g.supports(DType::FP8) && g.name.find("a100") == std::string::npos) {
     // fp8 KV caches are stored in 8 bits and upcast in the attention kernel; vLLM allows them on
     // Ampere and newer. Older GPUs lack the kernels.
-    throw UserError(fmt::format("--kv-dtype fp8: {} does not support an fp8 KV cache", g.name));
+    throw UserError(fmt::format("{} fp8: {} does not support an fp8 KV cache", opt("kv_dtype"), g.name));
   }
   if (precision.kv == DType::INT4 || precision.kv == DType::FP4) {
-    throw UserError(fmt::format("--kv-dtype {} is not supported by the serving engines; use fp8 or bf16",
-                                dtype_name(precision.kv)));
+    throw UserError(fmt::format("{} {} is not supported by the serving engines; use fp8 or bf16",
+                                opt("kv_dtype"), dtype_name(precision.kv)));
   }
   if ((precision.activation == DType::BF16 || precision.weight == DType::BF16) && g.peak_bf16 <= 0) {
     throw UserError(
-        fmt::format("{} has no bf16 support (compute capability < 8.0); pass --weight-dtype fp16 "
-                    "--activation-dtype fp16 --kv-dtype fp16",
-                    g.name));
+        fmt::format("{} has no bf16 support (compute capability < 8.0); pass {} fp16 {} fp16 {} fp16", g.name,
+                    opt("weight_dtype"), opt("activation_dtype"), opt("kv_dtype")));
   }
   if (concurrency < 0) {
-    throw UserError(
-        fmt::format("--concurrency must be a number of clients (0 = open arrivals), got {}", concurrency));
+    throw UserError(fmt::format("{} must be a number of clients (0 = open arrivals), got {}",
+                                opt("concurrency"), concurrency));
   }
   const std::int64_t mml = effective_max_model_len();
   if (mml < 1) {
-    throw UserError(max_model_len
-                        ? fmt::format("--max-model-len must be at least 1, got {}", mml)
-                        : fmt::format("{}: the model's max_position_embeddings is {}; pass --max-model-len",
-                                      model.name, model.max_positions));
+    throw UserError(max_model_len ? fmt::format("{} must be at least 1, got {}", opt("max_model_len"), mml)
+                                  : fmt::format("{}: the model's max_position_embeddings is {}; pass {}",
+                                                model.name, model.max_positions, opt("max_model_len")));
   }
   if (mml > model.max_positions) {
-    throw UserError(
-        fmt::format("--max-model-len {} exceeds the model's context of {} tokens", mml, model.max_positions));
+    throw UserError(fmt::format("{} {} exceeds the model's context of {} tokens", opt("max_model_len"), mml,
+                                model.max_positions));
   }
   if (ttft_slo < 0 || tpot_slo < 0) throw UserError("SLOs must not be negative");
   if (expert_capacity_factor != 0 && !(expert_capacity_factor >= 1.0 && expert_capacity_factor <= 8.0)) {
-    throw UserError(fmt::format("--expert-capacity-factor must be 0 (dropless) or between 1 and 8, got {}",
-                                expert_capacity_factor));
+    throw UserError(fmt::format("{} must be 0 (dropless) or between 1 and 8, got {}",
+                                opt("expert_capacity_factor"), expert_capacity_factor));
   }
   if (!(expert_skew >= 0) || expert_skew > 3) {
-    throw UserError(fmt::format("--expert-skew must be between 0 (balanced) and 3, got {}", expert_skew));
+    throw UserError(
+        fmt::format("{} must be between 0 (balanced) and 3, got {}", opt("expert_skew"), expert_skew));
   }
 }
 
