@@ -56,6 +56,9 @@ std::string launch_command(const Model& model, const Precision& precision, const
 
 // Shared by the engine files: a policy with the spec's identity filled in.
 EnginePolicy policy_of(const EngineSpec& spec);
+// The checkpoint carries a multi-token-prediction module (DeepSeek-V3/R1): speculative decoding
+// drafts with it instead of a separate EAGLE checkpoint.
+bool carries_mtp_module(const Model& model);
 // vLLM's device check: at least 70 GiB and not an A100 (vllm/engine/arg_utils.py).
 bool vllm_big_gpu(const Gpu& gpu);
 

@@ -81,6 +81,10 @@ EnginePolicy policy_of(const EngineSpec& spec) {
   return p;
 }
 
+bool carries_mtp_module(const Model& model) {
+  return model.architecture == "deepseek_v3";
+}
+
 bool vllm_big_gpu(const Gpu& gpu) {
   return gpu.hbm_bytes >= 70.0 * 1024 * 1024 * 1024 && gpu.name.find("a100") == std::string::npos;
 }

@@ -35,7 +35,7 @@ EngineSpec sglang_engine() {
     const Plan& plan = c.plan;
     const EnginePolicy& e = c.engine;
     const int k = e.costs.spec_tokens;
-    const bool mtp = c.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
+    const bool mtp = carries_mtp_module(c.model);
     std::string cmd = fmt::format(
         "python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
         "--max-running-requests {} --mem-fraction-static {:.2f}",

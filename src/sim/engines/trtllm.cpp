@@ -40,7 +40,7 @@ EngineSpec trtllm_engine() {
     const Plan& plan = c.plan;
     const EnginePolicy& e = c.engine;
     const int k = e.costs.spec_tokens;
-    const bool mtp = c.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
+    const bool mtp = carries_mtp_module(c.model);
     std::string cmd = fmt::format(
         "trtllm-serve {} --tp_size {} --pp_size {} --max_batch_size {} --max_num_tokens {} "
         "--kv_cache_free_gpu_memory_fraction {:.2f}",

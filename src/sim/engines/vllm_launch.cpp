@@ -9,7 +9,7 @@ std::string vllm_launch_command(const LaunchContext& c, std::string_view chunked
   const Plan& plan = c.plan;
   const EnginePolicy& e = c.engine;
   const int k = e.costs.spec_tokens;
-  const bool mtp = c.model.architecture == "deepseek_v3";  // the checkpoint carries an MTP module
+  const bool mtp = carries_mtp_module(c.model);
   // vLLM: expert parallelism spreads experts over TP x DP; data-parallel attention is DP with TP 1.
   // One vLLM deployment serves one replica's expert group; further replicas are more deployments.
   const int tp = plan.attn_dp ? 1 : plan.tp;
