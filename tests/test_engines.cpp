@@ -7,8 +7,8 @@
 
 #include "model/registry.h"
 #include "report/report.h"
-#include "sim/instance.h"
 #include "sim/engines/engine_spec.h"
+#include "sim/instance.h"
 #include "sim/kv/group_lru_prefix_cache.h"
 #include "sim/router/router.h"
 #include "sim/scheduler/scheduler.h"
