@@ -1,8 +1,11 @@
 // Report tests: the JSON contract of CLI.md, CSV, table, HTML and launch commands.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "model/registry.h"
 #include "report/report.h"
+#include "sim/metrics/registry.h"
 #include "test_util.h"
 
 namespace apex {
@@ -118,6 +121,55 @@ TEST(Report, LaunchCommandsPerEngine) {
                   "trtllm-serve meta-llama/Llama-3.1-8B-Instruct");
   EXPECT_THROW(parse_format("htm"), UserError);
   EXPECT_EQ(parse_format("html"), Format::HTML);
+}
+
+TEST(Report, CsvColumnsAreTheRegistryInOrder) {
+  const Fixture f = make();
+  const std::string csv = simulate_csv(f.result);
+  const std::string header = csv.substr(0, csv.find('\n'));
+  EXPECT_EQ(
+      header,
+      "plan,dp,tp,pp,ep,gpus,ttft_mean_s,ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_mean_s,tpot_p50_s,tpot_p90_s,"
+      "tpot_p99_s,itl_mean_s,itl_p99_s,e2e_mean_s,e2e_p50_s,e2e_p90_s,e2e_p99_s,throughput_tokens_per_s,"
+      "requests_per_s,makespan_s,mfu,mbu,energy_j,slo_attainment,weights_bytes_per_gpu,kv_cache_bytes_per_"
+      "gpu,activation_bytes_per_gpu");
+  const std::string row = csv.substr(header.size() + 1);
+  EXPECT_EQ(std::count(row.begin(), row.end(), ','), std::count(header.begin(), header.end(), ','));
+  EXPECT_EQ(row.rfind("dp2-tp1-pp1,2,1,1,1,2,", 0), 0u);
+  // Bytes are whole numbers; the weights column is the third from the end.
+  EXPECT_CONTAINS(row, fmt::format(",{:.0f},{:.0f},{:.0f}\n", f.result.memory.weights,
+                                   f.result.memory.kv_cache, f.result.memory.activation));
+}
+
+TEST(Report, TableLinesAndDerivedMetricsComeFromTheRegistry) {
+  SimResult r;
+  r.requests = 5;
+  r.prompt_tokens = 700;
+  r.output_tokens = 90;
+  r.prefix_hit_tokens = 175;
+  r.iterations = 12;
+  r.mean_batch_seqs = 3.26;
+  r.mean_batch_tokens = 100.4;
+  r.preemptions = 2;
+  r.peak_kv_utilization = 0.456;
+  r.memory.kv_blocks = 10;
+  r.memory.block_size = 16;
+  EXPECT_EQ(metric_table_line(r, "requests"), "5 (700 prompt + 90 output tokens)");
+  EXPECT_EQ(metric_table_line(r, "scheduler"),
+            "12 iterations, mean batch 3.3 seqs / 100 tokens, 2 preemptions, peak KV use 46%");
+  EXPECT_EQ(metric_table_line(r, "prefix cache"), "25.0% of prompt tokens served from cached prefixes");
+  const Json j = result_json(r);
+  EXPECT_DOUBLE_EQ(j["counters"]["prefix_cache_hit_rate"].get<double>(), 0.25);
+  EXPECT_EQ(j["memory"]["kv_cache_tokens_per_replica"].get<std::int64_t>(), 160);
+  EXPECT_FALSE(j.contains("breakdown"));                      // only when measured
+  EXPECT_FALSE(j["counters"].contains("prefix_hit_tokens"));  // raw, reported through the rate
+  r.time.measured = true;
+  r.time.kernels.gemm = 3;
+  r.time.cpu_overhead = 1;
+  const Json b = result_json(r)["breakdown"];
+  EXPECT_DOUBLE_EQ(b["total_s"].get<double>(), 4.0);
+  EXPECT_DOUBLE_EQ(b["share"]["gemm"].get<double>(), 0.75);
+  EXPECT_EQ(b["seconds"].size(), 10u);
 }
 
 }  // namespace

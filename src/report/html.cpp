@@ -6,6 +6,7 @@
 
 #include "core/units.h"
 #include "report/report.h"
+#include "sim/metrics/registry.h"
 
 namespace apex {
 namespace {
@@ -131,9 +132,10 @@ std::string simulate_html(const SimResult& r, const RunInfo& info, const EngineP
       e.chunked_prefill ? "on" : "off", escape(r.plan.label()), r.plan.gpus(), escape(info.precision));
   b += "<h2>Latency "
        "(ms)</h2><table><tr><th>metric</th><th></th><th>mean</th><th>p50</th><th>p90</th><th>p99</th></tr>";
-  for (const auto& [name, s] :
-       {std::pair{"TTFT", r.ttft}, {"TPOT", r.tpot}, {"ITL", r.itl}, {"E2E", r.e2e}, {"queue", r.queue}}) {
-    b += fmt::format("<tr><td>{}</td><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", name,
+  for (const Metric& m : metric_registry()) {
+    if (m.label.empty()) continue;
+    const Summary s = std::get<Summary>(m.get(r));
+    b += fmt::format("<tr><td>{}</td><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", m.label,
                      ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99));
   }
   b += "</table>";

@@ -8,6 +8,7 @@
 #include "core/units.h"
 #include "model/registry.h"
 #include "sim/engines/engine_spec.h"
+#include "sim/metrics/registry.h"
 
 namespace apex {
 
@@ -21,10 +22,6 @@ Format parse_format(const std::string& text) {
 }
 
 namespace {
-
-Json summary_json(const Summary& s) {
-  return Json{{"mean", s.mean}, {"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}};
-}
 
 Json plan_json(const Plan& p) {
   Json stages = Json::array();
@@ -52,36 +49,29 @@ std::string launch_command(const Deployment& d, const Plan& plan, const EnginePo
 
 namespace {
 
-// (name, seconds) of each part of a breakdown, in report order.
-std::vector<std::pair<const char*, double>> breakdown_parts(const TimeBreakdown& t) {
-  const auto& k = t.kernels;
-  return {{"gemm", k.gemm},
-          {"moe", k.moe},
-          {"attention", k.attention},
-          {"communication", k.communication},
-          {"elementwise", k.elementwise},
-          {"lm_head", k.lm_head},
-          {"kernel_launch", k.launch},
-          {"draft", k.draft},
-          {"pp_transfer", t.pp_transfer},
-          {"cpu_overhead", t.cpu_overhead}};
+// (name, seconds) of each part of a breakdown, in registry order.
+std::vector<std::pair<std::string_view, double>> breakdown_parts(const SimResult& r) {
+  std::vector<std::pair<std::string_view, double>> out;
+  for (const Metric* m : metrics_in("breakdown"))
+    out.emplace_back(m->key, std::get<double>(m->get(r)));
+  return out;
 }
 
-double breakdown_total(const TimeBreakdown& t) {
+double breakdown_total(const SimResult& r) {
   double total = 0;
-  for (const auto& [name, s] : breakdown_parts(t))
+  for (const auto& [name, s] : breakdown_parts(r))
     total += s;
   return total;
 }
 
 }  // namespace
 
-Json breakdown_json(const TimeBreakdown& t) {
-  const double total = breakdown_total(t);
+Json breakdown_json(const SimResult& r) {
+  const double total = breakdown_total(r);
   Json seconds = Json::object(), share = Json::object();
-  for (const auto& [name, s] : breakdown_parts(t)) {
-    seconds[name] = s;
-    share[name] = total > 0 ? s / total : 0.0;
+  for (const auto& [name, s] : breakdown_parts(r)) {
+    seconds[std::string(name)] = s;
+    share[std::string(name)] = total > 0 ? s / total : 0.0;
   }
   return Json{{"seconds", seconds}, {"share", share}, {"total_s", total}};
 }
@@ -90,35 +80,10 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
   Json j;
   j["plan"] = plan_json(r.plan);
   j["feasible"] = true;
-  Json m;
-  m["ttft_s"] = summary_json(r.ttft);
-  m["tpot_s"] = summary_json(r.tpot);
-  m["itl_s"] = summary_json(r.itl);
-  m["e2e_s"] = summary_json(r.e2e);
-  m["queue_s"] = summary_json(r.queue);
-  m["throughput_tokens_per_s"] = r.throughput_tokens_per_s;
-  m["requests_per_s"] = r.requests_per_s;
-  m["makespan_s"] = r.makespan;
-  m["mfu"] = r.mfu;
-  m["mbu"] = r.mbu;
-  m["energy_j"] = r.energy_j;
-  m["energy_per_output_token_j"] = r.energy_per_output_token_j;
-  m["energy_per_request_j"] = r.energy_per_request_j;
-  m["mean_power_per_gpu_w"] = r.mean_power_per_gpu_w;
-  m["slo_attainment"] = r.slo_attainment;
-  m["goodput_requests_per_s"] = r.goodput_requests_per_s;
-  m["requests"] = r.requests;
-  m["prompt_tokens"] = r.prompt_tokens;
-  m["output_tokens"] = r.output_tokens;
-  j["metrics"] = m;
-  j["memory"] = Json{{"weights_bytes_per_gpu", r.memory.weights},
-                     {"kv_cache_bytes_per_gpu", r.memory.kv_cache},
-                     {"activation_bytes_per_gpu", r.memory.activation},
-                     {"runtime_reserve_bytes_per_gpu", r.memory.runtime_reserve},
-                     {"gpu_capacity_bytes", r.memory.capacity},
-                     {"kv_cache_tokens_per_replica", r.memory.kv_tokens()},
-                     {"kv_bytes_per_token_per_gpu", r.memory.kv_bytes_per_token}};
-  j["engine"] = Json{{"name", r.engine}};
+  for (const Metric& m : metric_registry()) {
+    if (m.section.empty() || m.section == "breakdown") continue;  // not reported; the breakdown below
+    j[std::string(m.section)][std::string(m.key)] = metric_report_json(m, r);
+  }
   if (engine != nullptr) {
     j["engine"]["version"] = engine->version;
     j["engine"]["max_num_seqs"] = engine->max_num_seqs;
@@ -127,18 +92,7 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
     j["engine"]["block_size"] = engine->block_size;
     j["engine"]["chunked_prefill"] = engine->chunked_prefill;
   }
-  j["counters"] =
-      Json{{"iterations", r.iterations},
-           {"preemptions", r.preemptions},
-           {"mean_batch_seqs", r.mean_batch_seqs},
-           {"mean_batch_tokens", r.mean_batch_tokens},
-           {"busy_fraction", r.busy_fraction},
-           {"peak_kv_utilization", r.peak_kv_utilization},
-           {"peak_active_requests", r.peak_active_requests},
-           {"prefix_cache_hit_rate", r.prompt_tokens > 0 ? static_cast<double>(r.prefix_hit_tokens) /
-                                                               static_cast<double>(r.prompt_tokens)
-                                                         : 0.0}};
-  if (r.time.measured) j["breakdown"] = breakdown_json(r.time);
+  if (r.time.measured) j["breakdown"] = breakdown_json(r);
   return j;
 }
 
@@ -214,45 +168,35 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
                      info.precision);
   out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}   (milliseconds)\n", "latency", "mean", "p50",
                      "p90", "p99");
-  auto row = [&](const char* name, const Summary& s) {
-    out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}\n", name, ms(s.mean), ms(s.p50), ms(s.p90),
+  for (const Metric& m : metric_registry()) {
+    if (m.label.empty()) continue;
+    const Summary s = std::get<Summary>(m.get(r));
+    out += fmt::format("  {:<10} {:>10} {:>10} {:>10} {:>10}\n", m.label, ms(s.mean), ms(s.p50), ms(s.p90),
                        ms(s.p99));
-  };
-  row("TTFT", r.ttft);
-  row("TPOT", r.tpot);
-  row("ITL", r.itl);
-  row("E2E", r.e2e);
-  row("queue", r.queue);
+  }
   out += "\n";
-  out += fmt::format("  requests            {} ({} prompt + {} output tokens)\n", r.requests, r.prompt_tokens,
-                     r.output_tokens);
-  out += fmt::format("  throughput          {:.1f} output tok/s, {:.3f} req/s over a {:.1f} s makespan\n",
-                     r.throughput_tokens_per_s, r.requests_per_s, r.makespan);
-  out += fmt::format("  utilization         MFU {:.1f}%, MBU {:.1f}%, busy {:.1f}%\n", r.mfu * 100,
-                     r.mbu * 100, r.busy_fraction * 100);
+  const auto line = [&](std::string_view name) {
+    out += fmt::format("  {:<20}{}\n", name, metric_table_line(r, name));
+  };
+  line("requests");
+  line("throughput");
+  line("utilization");
   out += fmt::format(
       "  energy              {:.3g} kJ: {:.3f} J per output token, {:.1f} J per request, "
       "{:.0f} W per GPU on average\n",
       r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
-  out += fmt::format("  SLO attainment      {:.1f}%\n", r.slo_attainment * 100);
+  line("SLO attainment");
   out += fmt::format(
       "  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
       format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),
       format_bytes(r.memory.activation), format_bytes(r.memory.runtime_reserve),
       format_bytes(r.memory.capacity));
-  out += fmt::format(
-      "  scheduler           {} iterations, mean batch {:.1f} seqs / {:.0f} tokens, {} preemptions, "
-      "peak KV use {:.0f}%\n",
-      r.iterations, r.mean_batch_seqs, r.mean_batch_tokens, r.preemptions, r.peak_kv_utilization * 100);
-  if (r.prefix_hit_tokens > 0) {
-    out += fmt::format("  prefix cache        {:.1f}% of prompt tokens served from cached prefixes\n",
-                       100.0 * static_cast<double>(r.prefix_hit_tokens) /
-                           static_cast<double>(std::max<std::uint64_t>(1, r.prompt_tokens)));
-  }
+  line("scheduler");
+  if (r.prefix_hit_tokens > 0) line("prefix cache");
   if (r.time.measured) {
-    const double total = breakdown_total(r.time);
+    const double total = breakdown_total(r);
     out += "  time breakdown     ";
-    for (const auto& [name, s] : breakdown_parts(r.time)) {
+    for (const auto& [name, s] : breakdown_parts(r)) {
       if (total > 0 && s > 0) out += fmt::format(" {} {:.1f}%", name, 100 * s / total);
     }
     if (r.plan.pp > 1) {
@@ -330,22 +274,19 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
 }
 
 namespace {
+// The plan columns, then the registry's.
 std::string csv_header() {
-  return "plan,dp,tp,pp,ep,gpus,ttft_mean_s,ttft_p50_s,ttft_p90_s,ttft_p99_s,tpot_mean_s,tpot_p50_s,tpot_p90_"
-         "s,"
-         "tpot_p99_s,itl_mean_s,itl_p99_s,e2e_mean_s,e2e_p50_s,e2e_p90_s,e2e_p99_s,throughput_tokens_per_s,"
-         "requests_per_s,makespan_s,mfu,mbu,energy_j,slo_attainment,weights_bytes_per_gpu,kv_cache_bytes_per_"
-         "gpu,"
-         "activation_bytes_per_gpu";
+  std::string out = "plan,dp,tp,pp,ep,gpus";
+  for (const std::string& c : metric_csv_header())
+    out += "," + c;
+  return out;
 }
 std::string csv_row(const SimResult& r, const std::string& label) {
-  return fmt::format(
-      "{},{},{},{},{},{},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},"
-      "{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.9g},{:.0f},{:.0f},{:.0f}",
-      label, r.plan.dp, r.plan.tp, r.plan.pp, r.plan.ep, r.plan.gpus(), r.ttft.mean, r.ttft.p50, r.ttft.p90,
-      r.ttft.p99, r.tpot.mean, r.tpot.p50, r.tpot.p90, r.tpot.p99, r.itl.mean, r.itl.p99, r.e2e.mean,
-      r.e2e.p50, r.e2e.p90, r.e2e.p99, r.throughput_tokens_per_s, r.requests_per_s, r.makespan, r.mfu, r.mbu,
-      r.energy_j, r.slo_attainment, r.memory.weights, r.memory.kv_cache, r.memory.activation);
+  std::string out =
+      fmt::format("{},{},{},{},{},{}", label, r.plan.dp, r.plan.tp, r.plan.pp, r.plan.ep, r.plan.gpus());
+  for (const std::string& c : metric_csv_cells(r))
+    out += "," + c;
+  return out;
 }
 }  // namespace
 

@@ -26,7 +26,7 @@ struct RunInfo {
 
 Json result_json(const SimResult& r, const EnginePolicy* engine = nullptr);
 // Seconds and shares of each part of a run's time (simulate --breakdown).
-Json breakdown_json(const TimeBreakdown& t);
+Json breakdown_json(const SimResult& r);
 Json rejected_json(const PlanOutcome& o);
 Json search_json(const SearchReport& s, const RunInfo& info);
 
