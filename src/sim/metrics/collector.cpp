@@ -13,6 +13,7 @@ MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOption
       power_(instance.d().cluster.gpu, peak_flops) {}
 
 void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
+  emitted_tokens_ += static_cast<std::uint64_t>(n);
   if (a.first_token < 0) {
     a.first_token = now;
   } else {
@@ -105,6 +106,12 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
     APEX_ASSERT(out.mbu <= 1.0 + 1e-9, "MBU above 100%: the cost model is faster than HBM");
   }
   out.energy_j = power_.idle_energy(gpus, out.makespan) + dynamic_energy_;
+  // Physical sanity, always on: every request that arrived finished with all its tokens, and no
+  // GPU drew more than its maximum power.
+  APEX_ASSERT(arrived_ == finished_, "requests not conserved: arrived != finished");
+  APEX_ASSERT(emitted_tokens_ == output_tokens_, "tokens not conserved: sampled != requested output tokens");
+  const double max_energy = inst_.d().cluster.gpu.power_max_w * gpus * out.makespan;
+  APEX_ASSERT(out.energy_j <= max_energy * (1 + 1e-9) + 1e-9, "energy above max power x GPUs x makespan");
   out.energy_per_output_token_j = output_tokens_ > 0 ? out.energy_j / static_cast<double>(output_tokens_) : 0;
   out.energy_per_request_j = finished_ > 0 ? out.energy_j / static_cast<double>(finished_) : 0;
   out.mean_power_per_gpu_w = out.makespan > 0 ? out.energy_j / (out.makespan * gpus) : 0;

@@ -18,6 +18,7 @@ class MetricsCollector {
   MetricsCollector(const PlanInstance& instance, const RunOptions& options, double peak_flops);
 
   void on_arrival(TimeNs arrival, std::uint64_t active) {
+    ++arrived_;
     if (first_arrival_ < 0) first_arrival_ = arrival;
     peak_active_ = std::max(peak_active_, active);
   }
@@ -53,6 +54,7 @@ class MetricsCollector {
   std::uint64_t finished_ = 0, prompt_tokens_ = 0, output_tokens_ = 0, slo_met_ = 0;
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
   std::uint64_t prefix_hit_tokens_ = 0;
+  std::uint64_t arrived_ = 0, emitted_tokens_ = 0;  // for the conservation checks
   TimeNs first_arrival_ = -1, last_completion_ = 0;
   double flops_ = 0, bytes_ = 0, dynamic_energy_ = 0, busy_replica_time_ = 0;
   double peak_kv_ = 0;
