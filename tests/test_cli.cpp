@@ -727,3 +727,65 @@ TEST(CliErrors, ValuesOfTheWrongKindNameTheFlag) {
 }
 
 }  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Issue #10, input side (hostile files and values reaching the model, workload and hw readers):
+// each exits 2 with one line naming the flag or file and the valid range.
+namespace {
+
+TEST(CliHostileInputs, DistributionsAndBurstinessAreBounded) {
+  const std::string base = "simulate " + kModel1Gpu + " --rate 10 --num-requests 20 --prompt-len 128 ";
+  expect_user_error(base + "--output-len lognormal:100:1e200", "--output-len 'lognormal:100:1e200'",
+                    "above the limit of 16777216");
+  // Was a hang: the Gamma sampler looped forever on an infinite shape.
+  expect_user_error(base + "--output-len 16 --burstiness 1e-160",
+                    "--burstiness must be between 0.001 and 1000");
+  expect_user_error(base + "--output-len 16 --burstiness 1e160",
+                    "--burstiness must be between 0.001 and 1000");
+}
+
+TEST(CliHostileInputs, EndlessFilesStopAtALimit) {
+  expect_user_error("simulate " + kModel1Gpu + " --trace /dev/zero",
+                    "/dev/zero:1: line is longer than the limit");
+  expect_user_error("simulate --model /dev/zero --gpu h100-sxm --gpus-per-node 1 " + kSynthetic,
+                    "model config '/dev/zero' is larger than the limit of 8 MiB");
+  expect_user_error("simulate --model llama-3.1-8b --cluster /dev/zero " + kSynthetic,
+                    "cluster file '/dev/zero' is larger than the limit of 8 MiB");
+}
+
+TEST(CliHostileInputs, ConfigsAndClustersThatCannotExist) {
+  const std::string sim = " --gpu h100-sxm --gpus-per-node 1 " + kSynthetic;
+  expect_user_error("simulate --model " + quote(kData + "/llama4_bad_vision_config.json") + sim,
+                    "vision_config: 'hidden_size' must be an integer, found 1.5");
+  expect_user_error("simulate --model " + quote(kData + "/overflowing_number_config.json") + sim,
+                    "overflowing_number_config.json:5:", "out of range");
+  expect_user_error("simulate --model " + quote(kData + "/zero_intermediate_config.json") + sim,
+                    "'intermediate_size' must be positive");
+  expect_user_error("simulate --model " + quote(kData + "/model_type_number_config.json") + sim,
+                    "'model_type' must be a string");
+  const std::string model = "simulate --model llama-3.1-8b " + kSynthetic + " --cluster ";
+  expect_user_error(model + quote(kData + "/cluster_implausible_bandwidth.json"),
+                    "'1e307TB/s' is outside the physically plausible range 1GB/s to 1000TB/s");
+  expect_user_error(model + quote(kData + "/cluster_implausible_peak.json"), "'1e305PFLOPS' is outside");
+  expect_user_error(model + quote(kData + "/cluster_nodes_overflow.json"), "'nodes' = 4294967297 is above");
+  expect_user_error(model + quote(kData + "/cluster_negative_price.json"), "'price_per_hour_usd' = -3");
+  expect_user_error(model + quote(kData + "/cluster_unknown_calibration.json"),
+                    "unknown calibration 'h100sxm'; did you mean 'h100_sxm'?");
+  expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --nodes 2147483647 " + kSynthetic,
+                    "--nodes 2147483647 x --gpus-per-node 8 is 17179869176 GPUs, above the limit");
+}
+
+TEST(CliHostileInputs, TracesWithBadShapes) {
+  const std::string sim = "simulate " + kModel1Gpu + " --trace ";
+  expect_user_error(sim + quote(kData + "/overflowing_number.jsonl"),
+                    "overflowing_number.jsonl:2:", "'1e400'");
+  expect_user_error(sim + quote(kData + "/bad_duplicate_column.csv"), "column 'prompt_tokens' appears twice");
+  expect_user_error(sim + quote(kData + "/bad_extra_field.csv"), "bad_extra_field.csv:3: the row has 4");
+  expect_user_error(sim + quote(kData + "/bad_prefix_lengths.csv"),
+                    "bad_prefix_lengths.csv:3: prefix_group 7 has prefix_tokens 500 here but 1000 at line 2");
+  const CliRun r = apex(sim + quote(kData + "/bom.jsonl") + " --format json");
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(parse_or_fail(r.out)["metrics"]["requests"], 2);
+}
+
+}  // namespace

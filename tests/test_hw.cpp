@@ -410,5 +410,127 @@ TEST(ClusterJsonErrors, GpusPerNodeBeyondScaleUpDomain) {
   EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(p); }), "gpus_per_node");
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hostile cluster files and sizes (issue #10, input side): each a UserError naming the file, the
+// key and the valid range, never an overflow or a GPU that cannot exist.
+
+std::string write_cluster(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return path;
+}
+
+TEST(ClusterHostile, UnitValuesOutsideAPlausibleRangeNameTheRange) {
+  // 1e307TB/s and 1e305PFLOPS overflowed to inf: MBU and MFU printed as 0 with exit 0.
+  std::string path = kData + "/cluster_implausible_bandwidth.json";
+  EXPECT_EQ(
+      user_error_of([&] { load_cluster_json(path); }),
+      path +
+          ": gpu: 'hbm_bandwidth': '1e307TB/s' is outside the physically plausible range 1GB/s to 1000TB/s");
+  path = kData + "/cluster_implausible_peak.json";
+  EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(path); }),
+                  "'peak_bf16': '1e305PFLOPS' is outside the physically plausible range 0 to 1000PFLOPS");
+  struct Case {
+    const char* gpu;
+    const char* expect;
+  };
+  const std::vector<Case> cases = {
+      {R"("hbm_capacity": "1e30TiB")",
+       "'hbm_capacity': '1e30TiB' is outside the physically plausible range 1GiB"},
+      {R"("hbm_capacity": "10MiB")", "'hbm_capacity': '10MiB' is outside"},
+      {R"("peak_fp8": "2e6PFLOPS")", "'peak_fp8': '2e6PFLOPS' is outside"},
+      {R"("l2_cache": "1TB")", "'l2_cache': '1TB' is outside the physically plausible range 0 to 16GiB"},
+      {R"("power_max": "1e9W")", "'power_max': '1e9W' is outside the physically plausible range 0 to 100kW"},
+      {R"("boost_clock": "1e6GHz")", "'boost_clock': '1e6GHz' is outside"},
+      {R"("price_per_hour_usd": 1e9)",
+       "'price_per_hour_usd' = 1000000000 is outside 0 to 1000 (USD per GPU-hour)"},
+  };
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].gpu);
+    const std::string p =
+        write_cluster("apex_hostile_gpu" + std::to_string(i) + ".json",
+                      std::string(R"({"gpu": {"base": "h100-sxm", )") + cases[i].gpu + "}}");
+    EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(p); }), cases[i].expect);
+  }
+  const std::string link =
+      write_cluster("apex_hostile_link.json",
+                    R"({"gpu": "h100-sxm", "inter_node_link": {"bandwidth": "1e20TB/s", "latency": "1us"}})");
+  EXPECT_CONTAINS(
+      user_error_of([&] { load_cluster_json(link); }),
+      "inter_node_link: 'bandwidth': '1e20TB/s' is outside the physically plausible range 1B/s to 100TB/s");
+  const std::string slow =
+      write_cluster("apex_hostile_latency.json",
+                    R"({"gpu": "h100-sxm", "intra_node_link": {"bandwidth": "100GB/s", "latency": "2h"}})");
+  EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(slow); }), "'latency': '2h' is outside");
+  // The upper ends themselves are accepted.
+  const Cluster c = load_cluster_json(
+      write_cluster("apex_edge_gpu.json",
+                    R"({"gpu": {"base": "h100-sxm", "hbm_bandwidth": "1000TB/s", "peak_bf16": "1000PFLOPS",
+                                        "price_per_hour_usd": 1000}})"));
+  EXPECT_DOUBLE_EQ(c.gpu.hbm_bandwidth, 1e15);
+  EXPECT_DOUBLE_EQ(c.gpu.peak_bf16, 1e18);
+  EXPECT_DOUBLE_EQ(c.gpu.price_per_hour, 1000);
+}
+
+TEST(ClusterHostile, NegativePriceIsRefused) {
+  const std::string path = kData + "/cluster_negative_price.json";
+  EXPECT_EQ(user_error_of([&] { load_cluster_json(path); }),
+            path + ": gpu: 'price_per_hour_usd' = -3 is outside 0 to 1000 (USD per GPU-hour)");
+}
+
+TEST(ClusterHostile, CountsBeyondAnIntAreRefusedNotTruncated) {
+  // 4294967297 was narrowed to an int: silently 1 node.
+  const std::string path = kData + "/cluster_nodes_overflow.json";
+  EXPECT_EQ(user_error_of([&] { load_cluster_json(path); }),
+            path + ": 'nodes' = 4294967297 is above the limit of 16777216");
+  EXPECT_CONTAINS(
+      user_error_of([] {
+        load_cluster_json(write_cluster("apex_nodes_1e300.json", R"({"gpu": "h100-sxm", "nodes": 1e300})"));
+      }),
+      "'nodes' = 1e+300 is out of range");
+  EXPECT_CONTAINS(
+      user_error_of([] {
+        load_cluster_json(write_cluster("apex_nodes_many.json", R"({"gpu": "h100-sxm", "nodes": 16777216})"));
+      }),
+      "'nodes' 16777216 x 'gpus_per_node' 8 is 134217728 GPUs, above the limit of 16777216 GPUs");
+  // nodes x GPUs per node overflowed an int ("the cluster has -8 GPUs").
+  const std::string msg = user_error_of([] { make_cluster("h100-sxm", 2147483647, 8); });
+  EXPECT_EQ(msg, opt("nodes") + " 2147483647 x " + opt("gpus_per_node") +
+                     " 8 is 17179869176 GPUs, above the limit of 16777216 GPUs");
+  const Cluster big = make_cluster("h100-sxm", 2097152, 8);  // exactly the limit
+  EXPECT_EQ(big.total_gpus(), 16777216);
+}
+
+TEST(ClusterHostile, UnknownCalibrationNameIsAnErrorWithDidYouMean) {
+  // An unknown name fell back silently to the uncalibrated model.
+  const std::string path = kData + "/cluster_unknown_calibration.json";
+  const std::string msg = user_error_of([&] { load_cluster_json(path); });
+  EXPECT_CONTAINS(msg,
+                  path + ": gpu: 'calibration': unknown calibration 'h100sxm'; did you mean 'h100_sxm'?");
+  EXPECT_CONTAINS(msg, "a100_sxm");
+  const Cluster c = load_cluster_json(write_cluster(
+      "apex_calibration_ok.json", R"({"gpu": {"base": "h100-sxm", "calibration": "a100_sxm"}})"));
+  EXPECT_EQ(c.gpu.calibration_key, "a100_sxm");
+}
+
+TEST(ClusterHostile, FilesAreBoundedAndOverflowingNumbersNamed) {
+  EXPECT_CONTAINS(user_error_of([] { load_cluster_json("/dev/zero"); }),
+                  "cluster file '/dev/zero' is larger than the limit of 8 MiB");
+  const std::string p =
+      write_cluster("apex_cluster_1e400.json", "{\"gpu\": \"h100-sxm\",\n \"nodes\": 1e400}\n");
+  const std::string msg = user_error_of([&] { load_cluster_json(p); });
+  EXPECT_CONTAINS(msg, p + ":2:");
+  EXPECT_CONTAINS(msg, "number '1e400' is out of range");
+  // A 5 MB GPU name is quoted short.
+  const std::string big =
+      write_cluster("apex_cluster_big_name.json", "{\"gpu\": \"" + std::string(5 << 20, 'g') + "\"}");
+  const std::string long_msg = user_error_of([&] { load_cluster_json(big); });
+  EXPECT_CONTAINS(long_msg, "...' (5242880 bytes)");
+  EXPECT_LT(long_msg.size(), 2000u);
+}
+
 }  // namespace
 }  // namespace apex

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/text.h"
 #include "model/model.h"
 #include "model/registry.h"
 
@@ -428,6 +429,111 @@ TEST(MoE, ActiveParamsCountTopKExperts) {
   EXPECT_DOUBLE_EQ(
       moe->active_params(4096) - moe->attention_params(4096) - static_cast<double>(moe->norm_params),
       2 * one_expert + h * 8);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile configs (issue #10, input side): every one is a UserError naming the file and the key,
+// never undefined behaviour, a crash or a model that cannot exist.
+
+Json llama_json(const std::string& extra) {
+  return parse_json(R"({"model_type":"llama","hidden_size":64,"num_attention_heads":4,"num_hidden_layers":2,
+                        "vocab_size":100)" +
+                        extra + "}",
+                    "h.json");
+}
+
+std::string hf_error(const Json& j) {
+  return user_error_of([&] { model_from_hf_config(j, "h", "h.json"); });
+}
+
+// The reader of a llama4 vision_config held a string_view into a formatted temporary: the message
+// was read after it was freed (ASan: heap-use-after-free; release builds printed garbage).
+TEST(HfConfigHostile, Llama4VisionConfigErrorNamesFileSectionAndKey) {
+  const std::string path = kData + "/llama4_bad_vision_config.json";
+  const std::string msg = user_error_of([&] { load_model(path); });
+  EXPECT_EQ(msg, path + ": vision_config: 'hidden_size' must be an integer, found 1.5");
+  // The same config with a valid vision section loads, and the encoder is counted.
+  Json j = parse_json(read_file(path, "config"), path);
+  j["vision_config"] =
+      Json::parse(R"({"hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2})");
+  const Model m = model_from_hf_config(j, "ok", path);
+  EXPECT_GT(m.extra_params, 0);
+}
+
+TEST(HfConfigHostile, NumbersOutOfRangeAreUserErrors) {
+  // Values a double holds but an int64 does not: converting them was undefined behaviour.
+  EXPECT_EQ(hf_error(llama_json(R"(,"intermediate_size":1e300)")),
+            "h.json: 'intermediate_size' = 1e+300 is out of range; APEX reads sizes up to 2147483647");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"intermediate_size":18446744073709551615)")),
+                  "'intermediate_size' = 18446744073709551615 is out of range");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"max_position_embeddings":9223372036854775807)")),
+                  "'max_position_embeddings' = 9223372036854775807 is out of range");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"head_dim":-1e300)")), "'head_dim' must not be negative");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"head_dim":-3)")), "'head_dim' must not be negative, found -3");
+  // A number beyond a double (1e400) escaped as nlohmann's out_of_range (exit 1): now the file,
+  // line and column and the token.
+  const std::string path = kData + "/overflowing_number_config.json";
+  const std::string msg = user_error_of([&] { load_model(path); });
+  EXPECT_CONTAINS(msg, path + ":5:");
+  EXPECT_CONTAINS(msg, "number '1e400' is out of range");
+}
+
+TEST(HfConfigHostile, SizesThatDescribeNoModel) {
+  const std::string msg = user_error_of([] { load_model(kData + "/zero_intermediate_config.json"); });
+  EXPECT_CONTAINS(msg, "zero_intermediate_config.json: 'intermediate_size' must be positive, found 0");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"max_position_embeddings":0)")),
+                  "'max_position_embeddings' must be positive");
+  // Each size within range, the product absurd: 2^31 hidden x 2^31 vocab.
+  const Json huge = parse_json(R"({"model_type":"llama","hidden_size":2147483647,"num_attention_heads":1,
+                                   "num_hidden_layers":2,"vocab_size":2147483647,"intermediate_size":1})",
+                               "h.json");
+  const std::string absurd = hf_error(huge);
+  EXPECT_CONTAINS(absurd, "h.json: the config describes ");
+  EXPECT_CONTAINS(absurd, "e+19 parameters, above the limit of 1e+14");
+  // A layer count that would allocate a per-layer list of billions of entries.
+  const Json deep = parse_json(R"({"model_type":"llama4","hidden_size":64,"num_attention_heads":4,
+                                   "num_hidden_layers":2000000000,"vocab_size":100,"num_local_experts":2,
+                                   "intermediate_size":64})",
+                               "h.json");
+  EXPECT_EQ(hf_error(deep), "h.json: 'num_hidden_layers' = 2000000000 exceeds the limit of 100000 layers");
+  EXPECT_CONTAINS(hf_error(llama_json(R"(,"num_local_experts":4,"num_experts_per_tok":1,
+                                          "decoder_sparse_step":1000000000)")),
+                  "the MoE layer step 1000000000 exceeds num_hidden_layers (2)");
+  const Json whisper = parse_json(R"({"model_type":"whisper","d_model":2147483647,"vocab_size":10,
+      "num_mel_bins":2147483647,"encoder_attention_heads":1,"decoder_attention_heads":1,"encoder_ffn_dim":1,
+      "decoder_ffn_dim":1,"encoder_layers":1,"decoder_layers":1})",
+                                  "h.json");
+  EXPECT_CONTAINS(hf_error(whisper), "the convolution stem has");
+}
+
+TEST(HfConfigHostile, ModelTypeOfTheWrongKindIsNamedAsSuch) {
+  const std::string msg = user_error_of([] { load_model(kData + "/model_type_number_config.json"); });
+  EXPECT_CONTAINS(
+      msg, "model_type_number_config.json: 'model_type' must be a string (e.g. \"llama\"), found number");
+  EXPECT_EQ(msg.find("missing"), std::string::npos) << msg;
+}
+
+TEST(HfConfigHostile, AHugeValueIsQuotedShort) {
+  const std::string big(5 << 20, 'x');  // 5 MB: under the file limit, far over a message
+  const std::string msg = hf_error(parse_json(R"({"model_type":")" + big + R"("})", "h.json"));
+  EXPECT_CONTAINS(msg, "unknown model_type 'xxxxxxxx");
+  EXPECT_CONTAINS(msg, "...' (5242880 bytes)");
+  EXPECT_LT(msg.size(), 1200u);
+}
+
+TEST(HfConfigHostile, FilesWithoutEndAreBounded) {
+  // /dev/zero read until memory ran out (2 GB in seconds); the reader stops at the limit.
+  EXPECT_CONTAINS(user_error_of([] { load_model("/dev/zero"); }),
+                  "model config '/dev/zero' is larger than the limit of 8 MiB");
+  const std::string path = ::testing::TempDir() + "/apex_big_config.json";
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    const std::string pad(9 << 20, ' ');
+    std::fputs(("{\"model_type\": \"llama\"" + pad + "}").c_str(), f);
+    std::fclose(f);
+  }
+  EXPECT_CONTAINS(user_error_of([&] { load_model(path); }), "is larger than the limit of 8 MiB");
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>
@@ -13,6 +14,7 @@
 
 #include "core/error.h"
 #include "core/option_ref.h"
+#include "core/text.h"
 #include "core/units.h"
 #include "workload/workload.h"
 
@@ -544,6 +546,132 @@ TEST(RealTrace, ApexPlusLlamaCreation05) {
   // Rate 0.5 req/s: 512 requests span roughly 1000 s.
   EXPECT_GT(t.span_seconds(), 800);
   EXPECT_LT(t.span_seconds(), 1300);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hostile inputs (issue #10, input side): every one a UserError naming the file and line (or the
+// option), never undefined behaviour, a hang, unbounded memory or an impossible trace.
+
+TEST(LengthDistHostile, ParametersBeyondTheTokenLimitAreRejectedWithTheRange) {
+  // lognormal:100:1e200 squared the spread to inf: every sample was NaN, converted to an int
+  // (undefined) and reported as 1.8e19 output tokens with exit 0.
+  std::string msg = user_error_of([] { LengthDist::parse("lognormal:100:1e200", opt("output_len")); });
+  EXPECT_CONTAINS(msg,
+                  opt("output_len") + " 'lognormal:100:1e200': STD 1e+200 is above the limit of 16777216");
+  EXPECT_CONTAINS(msg, "valid: STD from 0 to 16777216");
+  EXPECT_CONTAINS(user_error_of([] { LengthDist::parse("normal:1e300:1", "p"); }), "MEAN 1e+300 is above");
+  EXPECT_CONTAINS(user_error_of([] { LengthDist::parse("uniform:1:1e17", "p"); }), "HI 1e+17 is above");
+  EXPECT_CONTAINS(user_error_of([] { LengthDist::parse("99999999999", "p"); }),
+                  "the length 99999999999 is above");
+  // At the limits every sample is finite and within [1, kMaxRequestTokens].
+  SyntheticSpec s = spec(1000, 2000, 3);
+  s.prompt = LengthDist::parse("lognormal:1000:16777216", "p");
+  s.output = LengthDist::parse("normal:16777216:16777216", "o");
+  EXPECT_LE(s.prompt.max_value(), kMaxRequestTokens);
+  EXPECT_LE(s.output.max_value(), kMaxRequestTokens);
+  const Trace t = synthesize(s);
+  ASSERT_EQ(t.requests.size(), 2000u);
+  std::int32_t longest = 0;
+  for (const auto& r : t.requests) {
+    EXPECT_GE(r.prompt, 1);
+    EXPECT_LE(r.prompt, kMaxRequestTokens);
+    EXPECT_GE(r.output, 1);
+    EXPECT_LE(r.output, kMaxRequestTokens);
+    longest = std::max(longest, r.prompt);
+  }
+  EXPECT_GT(longest, 1000);  // the heavy tail is really sampled, not clamped to 1
+}
+
+TEST(SyntheticHostile, BurstinessIsBoundedSoTheGammaSamplerEnds) {
+  // 1e-160 squared underflows: the Gamma shape was infinite and the sampler looped forever.
+  SyntheticSpec s = spec(10, 50, 1);
+  for (double b : {1e-160, 1e-4, 1e4, 1e160}) {
+    SCOPED_TRACE(b);
+    s.burstiness = b;
+    const std::string msg = user_error_of([&] { synthesize(s); });
+    EXPECT_CONTAINS(msg, opt("burstiness") + " must be between 0.001 and 1000");
+  }
+  for (double b : {kMinBurstiness, kMaxBurstiness}) {  // the bounds themselves run and stay sorted
+    SCOPED_TRACE(b);
+    s.burstiness = b;
+    const Trace t = synthesize(s);
+    ASSERT_EQ(t.requests.size(), 50u);
+    for (std::size_t i = 1; i < t.requests.size(); ++i)
+      EXPECT_GE(t.requests[i].arrival, t.requests[i - 1].arrival);
+  }
+}
+
+TEST(TraceHostile, JsonlNumberBeyondADoubleNamesTheLine) {
+  const std::string path = kData + "/overflowing_number.jsonl";
+  const std::string msg = user_error_of([&] { load_trace(path); });
+  EXPECT_CONTAINS(msg, path + ":2: malformed JSON line");
+  EXPECT_CONTAINS(msg, "'1e400'");
+}
+
+TEST(TraceHostile, JsonlWithAByteOrderMarkIsReadAsJsonl) {
+  const Trace t = load_trace(kData + "/bom.jsonl");  // was sniffed as CSV: "header lacks columns"
+  ASSERT_EQ(t.requests.size(), 2u);
+  EXPECT_EQ(t.requests[0].prompt, 12);
+  EXPECT_EQ(t.requests[1].arrival, 500'000'000);
+  EXPECT_EQ(t.requests[1].output, 4);
+  // A first byte 0xEF that is not a BOM is left to the CSV reader (and reported as its header).
+  const std::string p = write_temp("apex_not_bom.csv", "\xEF,prompt_tokens,output_tokens\n0,1,1\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "lacks column(s) arrival_s");
+}
+
+TEST(TraceHostile, CsvShapeErrors) {
+  std::string path = kData + "/bad_duplicate_column.csv";
+  EXPECT_EQ(user_error_of([&] { load_trace(path); }),
+            path + ":1: column 'prompt_tokens' appears twice in the CSV header (columns 2 and 4)");
+  path = kData + "/bad_extra_field.csv";
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(path); }),
+                  path + ":3: the row has 4 comma-separated fields but the header has 3 columns");
+  path = kData + "/bad_prefix_lengths.csv";
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(path); }),
+                  path + ":3: prefix_group 7 has prefix_tokens 500 here but 1000 at line 2");
+  // Quoted commas are one field; empty header cells may repeat (trailing commas).
+  const Trace t = load_trace(
+      write_temp("apex_quoted.csv", "arrival_s,prompt_tokens,output_tokens,note,,\n0,5,2,\"a, b\",,\n"));
+  ASSERT_EQ(t.requests.size(), 1u);
+  EXPECT_EQ(t.requests[0].prompt, 5);
+}
+
+TEST(TraceHostile, LinesAreBounded) {
+  // /dev/zero has no line end: the reader grew one line until memory ran out.
+  EXPECT_CONTAINS(user_error_of([] { load_trace("/dev/zero"); }),
+                  "/dev/zero:1: line is longer than the limit of 1 MiB");
+  const std::string long_line(kMaxTraceLineBytes + 1, '7');
+  const std::string p =
+      write_temp("apex_long_line.csv", "arrival_s,prompt_tokens,output_tokens\n0,1,1\n" + long_line + "\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }),
+                  "apex_long_line.csv:3: line is longer than the limit");
+  // A line at the limit is read (and its value judged).
+  const std::string at_limit = "0,1," + std::string(kMaxTraceLineBytes - 4, '9');
+  const std::string q =
+      write_temp("apex_limit_line.csv", "arrival_s,prompt_tokens,output_tokens\n" + at_limit + "\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(q); }), "apex_limit_line.csv:2: output_tokens '9999");
+}
+
+TEST(TraceHostile, AHugeFieldIsQuotedShort) {
+  const std::string field(500'000, 'z');
+  const std::string p =
+      write_temp("apex_huge_field.csv", "arrival_s,prompt_tokens,output_tokens\n0," + field + ",3\n");
+  const std::string msg = user_error_of([&] { load_trace(p); });
+  EXPECT_CONTAINS(msg, "apex_huge_field.csv:2: prompt_tokens 'zzzz");
+  EXPECT_CONTAINS(msg, "...' (500000 bytes) is not an integer");
+  EXPECT_LT(msg.size(), 300u);
+}
+
+TEST(QuoteValue, ShortValuesVerbatimLongOnesCutAtACharacter) {
+  EXPECT_EQ(quote_value("abc"), "'abc'");
+  EXPECT_EQ(quote_value(""), "''");
+  EXPECT_EQ(quote_value("a\tb\n"), "'a\\x09b\\x0a'");
+  EXPECT_EQ(quote_value(std::string(80, 'q')), "'" + std::string(80, 'q') + "'");
+  EXPECT_EQ(quote_value(std::string(81, 'q')), "'" + std::string(80, 'q') + "...' (81 bytes)");
+  // A 2-byte UTF-8 character straddling the cut is not split.
+  const std::string utf8 = std::string(79, 'a') + "\xC3\xA9" + "zz";
+  EXPECT_EQ(quote_value(utf8), "'" + std::string(79, 'a') + "...' (83 bytes)");
+  EXPECT_EQ(quote_value("abcdef", 3), "'abc...' (6 bytes)");
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "core/text.h"
+
 namespace apex {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -25,6 +27,7 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 
 std::string closest_match(std::string_view name, std::span<const std::string> candidates) {
   std::string best;
+  if (name.size() > 256) return best;  // not a typo of a name (and not worth an O(n*m) distance)
   std::size_t best_distance = std::string::npos;
   for (const auto& c : candidates) {
     std::size_t d = edit_distance(name, c);
@@ -53,7 +56,7 @@ std::string join(std::span<const std::string> items, std::string_view sep) {
 
 std::string unknown_name_message(std::string_view what, std::string_view name,
                                  std::span<const std::string> candidates, std::string_view hint) {
-  std::string msg = fmt::format("unknown {} '{}'", what, name);
+  std::string msg = fmt::format("unknown {} {}", what, quote_value(name));
   if (auto best = closest_match(name, candidates); !best.empty()) {
     msg += fmt::format("; did you mean '{}'?", best);
   }

@@ -1,28 +1,62 @@
 #include "core/json_util.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace apex {
+
+namespace {
+
+// 1-based line:column of byte offset `byte` (0-based) in `text`.
+std::string line_col(std::string_view text, std::size_t byte) {
+  std::size_t line = 1, col = 1;
+  for (std::size_t i = 0; i < byte && i < text.size(); ++i) {
+    if (text[i] == '\n') {
+      ++line;
+      col = 1;
+    } else {
+      ++col;
+    }
+  }
+  return fmt::format("{}:{}", line, col);
+}
+
+// nlohmann quotes the token it stopped at ("last read: '...'"); a huge token is cut short.
+std::string shorten_quoted_tokens(std::string what) {
+  const std::size_t open = what.find('\'');
+  const std::size_t close = what.rfind('\'');
+  if (open == std::string::npos || close <= open) return what;
+  return what.substr(0, open) + quote_value(std::string_view(what).substr(open + 1, close - open - 1)) +
+         what.substr(close + 1);
+}
+
+}  // namespace
 
 Json parse_json(std::string_view text, std::string_view where) {
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
-    // Translate the byte offset into line:column for the message.
-    std::size_t line = 1, col = 1;
-    for (std::size_t i = 0; i + 1 < e.byte && i < text.size(); ++i) {  // e.byte is 1-based
-      if (text[i] == '\n') {
-        ++line;
-        col = 1;
-      } else {
-        ++col;
-      }
-    }
     std::string what = e.what();
     if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);
-    throw UserError(fmt::format("{}:{}:{}: malformed JSON: {}", where, line, col, what));
+    // e.byte is 1-based.
+    throw UserError(fmt::format("{}:{}: malformed JSON: {}", where,
+                                line_col(text, e.byte > 0 ? e.byte - 1 : 0), shorten_quoted_tokens(what)));
+  } catch (const Json::out_of_range& e) {
+    // A number beyond the range of a double (1e400): nlohmann names the token, not its place.
+    std::string what = e.what();
+    std::string place;
+    const std::size_t open = what.find('\''), close = what.rfind('\'');
+    if (open != std::string::npos && close > open) {
+      const std::string token = what.substr(open + 1, close - open - 1);
+      if (const std::size_t at = text.find(token); at != std::string_view::npos && !token.empty())
+        place = ":" + line_col(text, at);
+      what = fmt::format("number {} is out of range", quote_value(token));
+    }
+    throw UserError(fmt::format("{}{}: malformed JSON: {}", where, place, what));
   }
 }
 
@@ -76,6 +110,9 @@ double JsonObjectReader::number_or(std::string_view key, double fallback) {
 
 std::int64_t JsonObjectReader::integer(std::string_view key) {
   const double d = number(key);
+  if (!(std::fabs(d) < 0x1p63)) {  // beyond int64 (converting it would be undefined)
+    throw UserError(fmt::format("{} = {} is out of range", path(key), d));
+  }
   if (d != static_cast<double>(static_cast<std::int64_t>(d))) {
     throw UserError(fmt::format("{} must be an integer, found {}", path(key), d));
   }

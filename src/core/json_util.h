@@ -20,6 +20,7 @@ class JsonObjectReader {
  public:
   // `where` is the file name and key path shown in messages, e.g. "cluster.json: gpu".
   JsonObjectReader(const Json& object, std::string where);
+  JsonObjectReader(Json&&, std::string) = delete;  // it keeps a reference: never to a temporary
 
   bool has(std::string_view key) const;
   const Json& required(std::string_view key);

@@ -1,11 +1,11 @@
 #include "core/text.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
@@ -68,7 +68,31 @@ std::optional<std::int64_t> parse_int(std::string_view s) {
   return v;
 }
 
-std::string read_file(const std::string& path, std::string_view what) {
+std::string quote_value(std::string_view value, std::size_t max_chars) {
+  std::size_t cut = std::min(value.size(), max_chars);
+  // Never split a UTF-8 sequence: back off over continuation bytes (10xxxxxx).
+  if (cut < value.size()) {
+    while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80)
+      --cut;
+  }
+  std::string out = "'";
+  for (std::size_t i = 0; i < cut; ++i) {
+    const auto c = static_cast<unsigned char>(value[i]);
+    if (c < 0x20 || c == 0x7F) {
+      out += fmt::format("\\x{:02x}", c);
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  out += '\'';
+  if (cut < value.size()) {
+    out.insert(out.size() - 1, "...");
+    out += fmt::format(" ({} bytes)", value.size());
+  }
+  return out;
+}
+
+std::string read_file(const std::string& path, std::string_view what, std::size_t max_bytes) {
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) {
     throw UserError(fmt::format("{} '{}' does not exist", what, path));
@@ -78,9 +102,20 @@ std::string read_file(const std::string& path, std::string_view what) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UserError(fmt::format("{} '{}' cannot be read (permission denied?)", what, path));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  std::string text;
+  char chunk[1 << 16];
+  while (in) {
+    in.read(chunk, sizeof chunk);
+    const auto n = static_cast<std::size_t>(in.gcount());
+    if (text.size() + n > max_bytes) {
+      const std::string limit = max_bytes % (1u << 20) == 0 ? fmt::format("{} MiB", max_bytes >> 20)
+                                                            : fmt::format("{} bytes", max_bytes);
+      throw UserError(fmt::format("{} '{}' is larger than the limit of {}", what, path, limit));
+    }
+    text.append(chunk, n);
+  }
+  if (in.bad()) throw UserError(fmt::format("{} '{}' could not be read", what, path));
+  return text;
 }
 
 }  // namespace apex

@@ -19,7 +19,17 @@ std::vector<std::string_view> split_csv(std::string_view line);
 std::optional<double> parse_double(std::string_view s);
 std::optional<std::int64_t> parse_int(std::string_view s);
 
-// Reads a whole file; UserError naming the path when missing or unreadable.
-std::string read_file(const std::string& path, std::string_view what);
+// A user-supplied value quoted for an error message: 'value'. A value longer than `max_chars`
+// bytes is cut (at a UTF-8 boundary) and its full size given: 'abc...' (5242880 bytes); control
+// bytes are shown as \xNN. Every reader quotes what it echoes back through this.
+std::string quote_value(std::string_view value, std::size_t max_chars = 80);
+
+// The largest config or cluster file read_file accepts by default: real ones are a few KB.
+constexpr std::size_t kMaxConfigFileBytes = 8u << 20;  // 8 MiB
+
+// Reads a whole file; UserError naming the path when missing, unreadable or larger than
+// `max_bytes` (read in chunks, so /dev/zero or a huge file stops at the limit).
+std::string read_file(const std::string& path, std::string_view what,
+                      std::size_t max_bytes = kMaxConfigFileBytes);
 
 }  // namespace apex

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/text.h"
 
 namespace apex {
 namespace {
@@ -70,7 +71,7 @@ double parse_quantity(std::string_view text, Dimension dim, std::string_view whe
   double value = 0;
   const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
   if (ec != std::errc{} || !std::isfinite(value)) {
-    throw UserError(fmt::format("{}: '{}' is not a number with a unit", where, text));
+    throw UserError(fmt::format("{}: {} is not a number with a unit", where, quote_value(text)));
   }
   std::string_view unit(ptr, static_cast<std::size_t>(s.data() + s.size() - ptr));
   while (!unit.empty() && unit.front() == ' ')
@@ -98,12 +99,14 @@ double parse_quantity(std::string_view text, Dimension dim, std::string_view whe
       break;
   }
   if (unit.empty()) {
-    throw UserError(fmt::format("{}: '{}' has no unit; write it with one of: {}", where, text, valid));
+    throw UserError(
+        fmt::format("{}: {} has no unit; write it with one of: {}", where, quote_value(text), valid));
   }
   if (!found.first) {
-    throw UserError(fmt::format("{}: unknown unit '{}' in '{}'; valid: {}", where, unit, text, valid));
+    throw UserError(fmt::format("{}: unknown unit {} in {}; valid: {}", where, quote_value(unit),
+                                quote_value(text), valid));
   }
-  if (value < 0) throw UserError(fmt::format("{}: '{}' must not be negative", where, text));
+  if (value < 0) throw UserError(fmt::format("{}: {} must not be negative", where, quote_value(text)));
   return value * found.second;
 }
 

@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -8,6 +10,12 @@
 #include "hw/hardware.h"
 
 namespace apex {
+
+int Cluster::total_gpus() const {
+  const long long n = static_cast<long long>(nodes) * gpus_per_node;
+  APEX_ASSERT(n >= 0 && n <= kMaxClusterGpus, "cluster size outside the checked range");
+  return static_cast<int>(n);
+}
 
 std::string Cluster::describe() const {
   return fmt::format("{} node{} x {} x {} ({}, {})", nodes, nodes == 1 ? "" : "s", gpus_per_node, gpu.name,
@@ -23,6 +31,11 @@ Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node) {
     throw UserError(fmt::format("{} {} exceeds the {}-GPU scale-up domain of {}", opt("gpus_per_node"),
                                 gpus_per_node, gpu.max_gpus_per_node, gpu.name));
   }
+  if (static_cast<long long>(nodes) * gpus_per_node > kMaxClusterGpus) {
+    throw UserError(fmt::format("{} {} x {} {} is {} GPUs, above the limit of {} GPUs", opt("nodes"), nodes,
+                                opt("gpus_per_node"), gpus_per_node,
+                                static_cast<long long>(nodes) * gpus_per_node, kMaxClusterGpus));
+  }
   Cluster c;
   c.gpu = gpu;
   c.nodes = nodes;
@@ -34,14 +47,47 @@ Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node) {
 
 namespace {
 
+// The physically plausible range of a quantity in a cluster file: well beyond every accelerator
+// built or announced, so that only a typo (a wrong prefix, an extra exponent) lands outside it.
+struct Plausible {
+  double lo, hi;
+  const char* range;  // as the user would write it
+};
+constexpr Plausible kCapacity{kGiB, 64.0 * 1024 * kGiB, "1GiB to 64TiB"};
+constexpr Plausible kHbmBandwidth{1e9, 1e15, "1GB/s to 1000TB/s"};
+constexpr Plausible kPeak{0, 1e18, "0 to 1000PFLOPS"};
+constexpr Plausible kCache{0, 16 * kGiB, "0 to 16GiB"};
+constexpr Plausible kPower{0, 1e5, "0 to 100kW"};
+constexpr Plausible kClock{0, 1e10, "0 to 10GHz"};
+constexpr Plausible kLinkBandwidth{1, 1e14, "1B/s to 100TB/s"};
+constexpr Plausible kLatency{0, 1, "0 to 1s"};
+constexpr double kMaxPricePerHour = 1000;  // USD per GPU-hour
+
+double plausible_quantity(JsonObjectReader& r, std::string_view key, Dimension d, const Plausible& p) {
+  const std::string text = r.string(key);
+  const double v = parse_quantity(text, d, r.path(key));
+  if (!(v >= p.lo && v <= p.hi)) {
+    throw UserError(fmt::format("{}: {} is outside the physically plausible range {}", r.path(key),
+                                quote_value(text), p.range));
+  }
+  return v;
+}
+
+// A count read as an integer, within [1, hi] before it is narrowed to an int.
+int count_in_range(JsonObjectReader& r, std::string_view key, std::int64_t fallback, std::int64_t hi) {
+  const std::int64_t n = r.integer_or(key, fallback);
+  if (n < 1) throw UserError(fmt::format("{} must be at least 1", r.path(key)));
+  if (n > hi) throw UserError(fmt::format("{} = {} is above the limit of {}", r.path(key), n, hi));
+  return static_cast<int>(n);
+}
+
 Link read_link(const Json& j, const Link& fallback, const std::string& where) {
   JsonObjectReader r(j, where);
   Link l = fallback;
   l.name = r.string_or("name", fallback.name);
   if (r.optional("bandwidth"))
-    l.bandwidth = parse_quantity(r.string("bandwidth"), Dimension::Bandwidth, r.path("bandwidth"));
-  if (r.optional("latency"))
-    l.latency = parse_quantity(r.string("latency"), Dimension::Time, r.path("latency"));
+    l.bandwidth = plausible_quantity(r, "bandwidth", Dimension::Bandwidth, kLinkBandwidth);
+  if (r.optional("latency")) l.latency = plausible_quantity(r, "latency", Dimension::Time, kLatency);
   r.reject_unknown();
   if (l.bandwidth <= 0) throw UserError(fmt::format("{}: 'bandwidth' must be positive", where));
   return l;
@@ -53,23 +99,42 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   Gpu g = r.has("base") ? find_gpu(r.string("base")) : Gpu{};
   g.name = r.string_or("name", g.name.empty() ? "custom-gpu" : g.name + "-custom");
   g.description = r.string_or("description", g.description.empty() ? g.name : g.description);
-  auto q = [&](std::string_view key, Dimension d, double& field) {
-    if (r.optional(key)) field = parse_quantity(r.string(key), d, r.path(key));
+  auto q = [&](std::string_view key, Dimension d, const Plausible& p, double& field) {
+    if (r.optional(key)) field = plausible_quantity(r, key, d, p);
   };
-  q("hbm_capacity", Dimension::Bytes, g.hbm_bytes);
-  q("hbm_bandwidth", Dimension::Bandwidth, g.hbm_bandwidth);
-  q("peak_bf16", Dimension::FlopRate, g.peak_bf16);
-  q("peak_fp16", Dimension::FlopRate, g.peak_fp16);
-  q("peak_fp8", Dimension::FlopRate, g.peak_fp8);
-  q("peak_int8", Dimension::FlopRate, g.peak_int8);
-  q("peak_fp4", Dimension::FlopRate, g.peak_fp4);
-  q("peak_fp32", Dimension::FlopRate, g.peak_fp32);
-  q("l2_cache", Dimension::Bytes, g.l2_bytes);
-  q("power_idle", Dimension::Power, g.power_idle_w);
-  q("power_max", Dimension::Power, g.power_max_w);
-  q("boost_clock", Dimension::Frequency, g.boost_clock_hz);
+  q("hbm_capacity", Dimension::Bytes, kCapacity, g.hbm_bytes);
+  q("hbm_bandwidth", Dimension::Bandwidth, kHbmBandwidth, g.hbm_bandwidth);
+  q("peak_bf16", Dimension::FlopRate, kPeak, g.peak_bf16);
+  q("peak_fp16", Dimension::FlopRate, kPeak, g.peak_fp16);
+  q("peak_fp8", Dimension::FlopRate, kPeak, g.peak_fp8);
+  q("peak_int8", Dimension::FlopRate, kPeak, g.peak_int8);
+  q("peak_fp4", Dimension::FlopRate, kPeak, g.peak_fp4);
+  q("peak_fp32", Dimension::FlopRate, kPeak, g.peak_fp32);
+  q("l2_cache", Dimension::Bytes, kCache, g.l2_bytes);
+  q("power_idle", Dimension::Power, kPower, g.power_idle_w);
+  q("power_max", Dimension::Power, kPower, g.power_max_w);
+  q("boost_clock", Dimension::Frequency, kClock, g.boost_clock_hz);
   g.price_per_hour = r.number_or("price_per_hour_usd", g.price_per_hour);
-  g.calibration_key = r.string_or("calibration", g.calibration_key);
+  if (!(g.price_per_hour >= 0 && g.price_per_hour <= kMaxPricePerHour)) {
+    throw UserError(fmt::format("{} = {} is outside 0 to {} (USD per GPU-hour)", r.path("price_per_hour_usd"),
+                                g.price_per_hour, kMaxPricePerHour));
+  }
+  if (r.has("calibration")) {
+    // The fitted parameters are looked up by this key; a typo would silently fall back to the
+    // uncalibrated model, so only the keys of the GPU table are accepted.
+    const std::string key = r.string("calibration");
+    std::vector<std::string> known;
+    for (const Gpu& p : gpu_presets()) {
+      if (!p.calibration_key.empty() &&
+          std::find(known.begin(), known.end(), p.calibration_key) == known.end())
+        known.push_back(p.calibration_key);
+    }
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      throw UserError(
+          fmt::format("{}: {}", r.path("calibration"), unknown_name_message("calibration", key, known)));
+    }
+    g.calibration_key = key;
+  }
   r.reject_unknown();
   if (g.hbm_bytes <= 0)
     throw UserError(fmt::format("{}: 'hbm_capacity' is required (e.g. \"80GiB\")", where));
@@ -116,13 +181,16 @@ Cluster load_cluster_json(const std::string& path) {
   JsonObjectReader r(j, path);
   Cluster c;
   c.gpu = read_gpu(r.required("gpu"), path + ": gpu");
-  c.nodes = static_cast<int>(r.integer_or("nodes", 1));
-  c.gpus_per_node = static_cast<int>(r.integer_or("gpus_per_node", 8));
-  if (c.nodes < 1) throw UserError(fmt::format("{}: 'nodes' must be at least 1", path));
-  if (c.gpus_per_node < 1) throw UserError(fmt::format("{}: 'gpus_per_node' must be at least 1", path));
+  c.nodes = count_in_range(r, "nodes", 1, kMaxClusterGpus);
+  c.gpus_per_node = count_in_range(r, "gpus_per_node", 8, kMaxClusterGpus);
   if (c.gpus_per_node > c.gpu.max_gpus_per_node) {
     throw UserError(fmt::format("{}: 'gpus_per_node' {} exceeds the {}-GPU scale-up domain of {}", path,
                                 c.gpus_per_node, c.gpu.max_gpus_per_node, c.gpu.name));
+  }
+  if (static_cast<long long>(c.nodes) * c.gpus_per_node > kMaxClusterGpus) {
+    throw UserError(fmt::format("{}: 'nodes' {} x 'gpus_per_node' {} is {} GPUs, above the limit of {} GPUs",
+                                path, c.nodes, c.gpus_per_node,
+                                static_cast<long long>(c.nodes) * c.gpus_per_node, kMaxClusterGpus));
   }
   c.intra_node = c.gpu.intra_node;
   c.inter_node = c.gpu.inter_node;

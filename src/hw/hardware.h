@@ -46,9 +46,14 @@ struct Cluster {
   Link intra_node;
   Link inter_node;
 
-  int total_gpus() const { return nodes * gpus_per_node; }
+  // nodes × gpus_per_node; make_cluster and load_cluster_json keep it within kMaxClusterGpus.
+  int total_gpus() const;
   std::string describe() const;
 };
+
+// The largest cluster APEX models: 16,777,216 GPUs, two orders of magnitude above the largest
+// built, and far from overflowing the GPU counts of a plan.
+constexpr long long kMaxClusterGpus = 1LL << 24;
 
 // The presets: data/gpus.json, embedded in the binary.
 const std::vector<Gpu>& gpu_presets();

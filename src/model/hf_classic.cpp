@@ -41,14 +41,14 @@ Model gpt2(const HfReader& r) {
   m.architecture = "gpt2";
   m.hidden = r.req_int({"n_embd", "hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"n_positions", "n_ctx"}, 1024);
+  m.max_positions = r.positive_or({"n_positions", "n_ctx"}, 1024);
   m.position_embedding_rows = m.max_positions;
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
   m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}),
-                          r.int_or({"n_inner"}, 4 * m.hidden), true, true, 4 * m.hidden)};
-  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+                          r.positive_or({"n_inner"}, 4 * m.hidden), true, true, 4 * m.hidden)};
+  m.layout.num_layers = r.layers({"n_layer", "num_hidden_layers"});
   return m;
 }
 
@@ -57,14 +57,14 @@ Model gptj(const HfReader& r) {
   m.architecture = "gptj";
   m.hidden = r.req_int({"n_embd", "hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"n_positions"}, 2048);
+  m.max_positions = r.positive_or({"n_positions"}, 2048);
   m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
   m.final_norm_params = 2 * m.hidden + (m.tied_embeddings ? 0 : m.vocab);  // ln_f + lm_head bias
   m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
   // One LayerNorm shared by the parallel attention and MLP; no attention biases.
   m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}),
-                          r.int_or({"n_inner"}, 4 * m.hidden), false, true, 2 * m.hidden)};
-  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+                          r.positive_or({"n_inner"}, 4 * m.hidden), false, true, 2 * m.hidden)};
+  m.layout.num_layers = r.layers({"n_layer", "num_hidden_layers"});
   return m;
 }
 
@@ -73,14 +73,14 @@ Model gpt_neox(const HfReader& r) {
   m.architecture = "gpt_neox";
   m.hidden = r.req_int({"hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.max_positions = r.positive_or({"max_position_embeddings"}, 2048);
   m.tied_embeddings = r.bool_or("tie_word_embeddings", false);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
   m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}),
-                          r.int_or({"intermediate_size"}, 4 * m.hidden), r.bool_or("attention_bias", true),
-                          true, 4 * m.hidden)};
-  m.layout.num_layers = r.req_int({"num_hidden_layers"});
+                          r.positive_or({"intermediate_size"}, 4 * m.hidden),
+                          r.bool_or("attention_bias", true), true, 4 * m.hidden)};
+  m.layout.num_layers = r.layers({"num_hidden_layers"});
   return m;
 }
 
@@ -89,18 +89,18 @@ Model opt(const HfReader& r) {
   m.architecture = "opt";
   m.hidden = r.req_int({"hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.max_positions = r.positive_or({"max_position_embeddings"}, 2048);
   m.position_embedding_rows = m.max_positions + 2;  // OPT's learned positions carry an offset of 2
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.dtype = checkpoint_dtype(r);
-  const std::int64_t proj = r.int_or({"word_embed_proj_dim"}, m.hidden);
+  const std::int64_t proj = r.positive_or({"word_embed_proj_dim"}, m.hidden);
   if (proj != m.hidden) m.embed_norm_params = 2 * proj * m.hidden;  // project_in / project_out
   const bool pre_ln = r.bool_or("do_layer_norm_before", true);
   m.final_norm_params = pre_ln ? 2 * m.hidden : 0;
   const bool bias = r.bool_or("enable_bias", true);
   m.cells = {classic_cell(r, m.hidden, r.req_int({"num_attention_heads"}),
-                          r.int_or({"ffn_dim"}, 4 * m.hidden), bias, bias, 4 * m.hidden)};
-  m.layout.num_layers = r.req_int({"num_hidden_layers"});
+                          r.positive_or({"ffn_dim"}, 4 * m.hidden), bias, bias, 4 * m.hidden)};
+  m.layout.num_layers = r.layers({"num_hidden_layers"});
   return m;
 }
 
@@ -109,7 +109,7 @@ Model falcon(const HfReader& r) {
   m.architecture = "falcon";
   m.hidden = r.req_int({"hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"max_position_embeddings"}, 2048);
+  m.max_positions = r.positive_or({"max_position_embeddings"}, 2048);
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
@@ -125,14 +125,14 @@ Model falcon(const HfReader& r) {
   }
   const bool bias = r.bool_or("bias", false);
   c.attn.qkv_bias = c.attn.o_bias = bias;
-  c.ffn.intermediate = r.int_or({"ffn_hidden_size"}, 4 * m.hidden);
+  c.ffn.intermediate = r.positive_or({"ffn_hidden_size"}, 4 * m.hidden);
   c.ffn.gated = false;
   c.ffn.bias = bias;
   // Falcon-7B shares one LayerNorm between its parallel attention and MLP; the new architecture has two.
   c.norm_params = (new_arch || !r.bool_or("parallel_attn", true) ? 4 : 2) * m.hidden;
   check_heads(r, c.attn);
   m.cells = {c};
-  m.layout.num_layers = r.req_int({"num_hidden_layers", "n_layer"});
+  m.layout.num_layers = r.layers({"num_hidden_layers", "n_layer"});
   return m;
 }
 
@@ -141,14 +141,14 @@ Model bloom(const HfReader& r) {
   m.architecture = "bloom";
   m.hidden = r.req_int({"hidden_size", "n_embed"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"seq_length", "max_position_embeddings"}, 2048);
+  m.max_positions = r.positive_or({"seq_length", "max_position_embeddings"}, 2048);
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.embed_norm_params = 2 * m.hidden;  // word_embeddings_layernorm
   m.final_norm_params = 2 * m.hidden;
   m.dtype = checkpoint_dtype(r);
   m.cells = {classic_cell(r, m.hidden, r.req_int({"n_head", "num_attention_heads"}), 4 * m.hidden, true, true,
                           4 * m.hidden)};
-  m.layout.num_layers = r.req_int({"n_layer", "num_hidden_layers"});
+  m.layout.num_layers = r.layers({"n_layer", "num_hidden_layers"});
   return m;
 }
 

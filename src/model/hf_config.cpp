@@ -13,6 +13,8 @@
 namespace apex {
 namespace {
 
+constexpr double kMaxModelParams = 1e14;
+
 using hf::HfReader;
 
 using Builder = std::function<Model(const HfReader&, const std::string&)>;
@@ -83,7 +85,11 @@ const std::vector<ModelFamily>& supported_families() {
 
 Model model_from_hf_config(const Json& config, std::string name, std::string_view where) {
   if (!config.is_object()) throw UserError(fmt::format("{}: expected a JSON object", where));
-  HfReader r(config, where);
+  HfReader r(config, std::string(where));
+  if (auto it = config.find("model_type"); it != config.end() && !it->is_null() && !it->is_string()) {
+    throw UserError(
+        fmt::format("{}: 'model_type' must be a string (e.g. \"llama\"), found {}", where, it->type_name()));
+  }
   std::string type = r.str_or("model_type", "");
   if (type == "RefinedWebModel" || type == "RefinedWeb") type = "falcon";
   if (type.empty()) {
@@ -98,6 +104,14 @@ Model model_from_hf_config(const Json& config, std::string name, std::string_vie
       m.name = std::move(name);
       if (m.layout.num_layers <= 0) throw UserError(fmt::format("{}: the model has no layers", where));
       if (m.cells[0].attn.head_dim <= 0) throw UserError(fmt::format("{}: head_dim must be positive", where));
+      // Sizes that multiply into more than 100 trillion parameters are a broken config (the largest
+      // published models have a few trillion), and bounding them keeps the arithmetic downstream exact.
+      if (const double p = m.params(); !(p <= kMaxModelParams)) {
+        throw UserError(
+            fmt::format("{}: the config describes {:.3g} parameters, above the limit of {:.0e}; "
+                        "check its sizes",
+                        where, p, kMaxModelParams));
+      }
       return m;
     }
   }

@@ -38,7 +38,7 @@ Model t5(const HfReader& r) {
   m.dtype = checkpoint_dtype(r);
   // Relative position buckets put no hard limit on lengths; APEX caps both sides at n_positions
   // (or 4096) so that requests are checked against something.
-  m.max_source_positions = r.int_or({"n_positions"}, 4096);
+  m.max_source_positions = r.positive_or({"n_positions"}, 4096);
   m.max_target_positions = m.max_source_positions;
   const std::int64_t heads = r.req_int({"num_heads"});
   const std::int64_t d_kv = r.req_int({"d_kv"});
@@ -57,8 +57,9 @@ Model t5(const HfReader& r) {
   m.final_norm_params = 2 * m.hidden;  // encoder and decoder final norms
   const std::int64_t buckets = r.int_or({"relative_attention_num_buckets"}, 32);
   m.extra_params = 2 * buckets * heads;  // relative position bias of each stack
-  const std::int64_t enc_layers = r.req_int({"num_layers"});
-  encoder_decoder_layout(m, enc, dec, enc_layers, r.int_or({"num_decoder_layers"}, enc_layers));
+  const std::int64_t enc_layers = r.layers({"num_layers"});
+  encoder_decoder_layout(m, enc, dec, enc_layers,
+                         r.opt_int({"num_decoder_layers"}) ? r.layers({"num_decoder_layers"}) : enc_layers);
   return m;
 }
 
@@ -69,13 +70,19 @@ Model whisper(const HfReader& r) {
   m.vocab = r.req_int({"vocab_size"});
   m.tied_embeddings = r.bool_or("tie_word_embeddings", true);
   m.dtype = r.json().contains("torch_dtype") ? checkpoint_dtype(r) : DType::FP16;
-  m.max_source_positions = r.int_or({"max_source_positions"}, 1500);
-  m.max_target_positions = r.int_or({"max_target_positions"}, 448);
+  m.max_source_positions = r.positive_or({"max_source_positions"}, 1500);
+  m.max_target_positions = r.positive_or({"max_target_positions"}, 448);
   m.position_embedding_rows = m.max_target_positions;  // learned decoder positions
-  const std::int64_t mel = r.int_or({"num_mel_bins"}, 80);
+  const std::int64_t mel = r.positive_or({"num_mel_bins"}, 80);
   // Convolution stem (two conv1d, kernel 3) and the encoder's position table.
-  m.extra_params = (mel * m.hidden * 3 + m.hidden) + (m.hidden * m.hidden * 3 + m.hidden) +
-                   m.max_source_positions * m.hidden;
+  const auto h = static_cast<double>(m.hidden);
+  const double stem = (static_cast<double>(mel) * h * 3 + h) + (h * h * 3 + h) +
+                      static_cast<double>(m.max_source_positions) * h;
+  if (stem > 1e14) {
+    throw UserError(fmt::format(
+        "{}: the convolution stem has {:.3g} parameters; check d_model and num_mel_bins", r.where(), stem));
+  }
+  m.extra_params = static_cast<std::int64_t>(stem);
   m.final_norm_params = 2 * 2 * m.hidden;  // encoder and decoder final LayerNorms
   auto make = [&](std::int64_t heads, std::int64_t ffn) {
     Cell c;
@@ -95,7 +102,7 @@ Model whisper(const HfReader& r) {
   enc.norm_params = 2 * 2 * m.hidden;
   dec.norm_params = 3 * 2 * m.hidden;
   dec.cross_bias = true;
-  encoder_decoder_layout(m, enc, dec, r.req_int({"encoder_layers"}), r.req_int({"decoder_layers"}));
+  encoder_decoder_layout(m, enc, dec, r.layers({"encoder_layers"}), r.layers({"decoder_layers"}));
   return m;
 }
 

@@ -15,7 +15,7 @@ Model llama_like(const HfReader& r, const std::string& type) {
   m.architecture = type;
   m.hidden = r.req_int({"hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"max_position_embeddings"}, 4096);
+  m.max_positions = r.positive_or({"max_position_embeddings"}, 4096);
   const bool gemma = type == "gemma" || type == "gemma2" || type == "gemma3_text";
   m.tied_embeddings = r.bool_or("tie_word_embeddings", gemma);
   m.final_norm_params = m.hidden;
@@ -37,12 +37,12 @@ Model llama_like(const HfReader& r, const std::string& type) {
   Cell base;
   base.name = "decoder";
   base.attn = attn;
-  base.ffn.intermediate = r.int_or({"intermediate_size"}, 4 * m.hidden);
+  base.ffn.intermediate = r.positive_or({"intermediate_size"}, 4 * m.hidden);
   base.ffn.gated = true;
   base.norm_params = (type == "gemma2" || type == "gemma3_text" ? 4 : 2) * m.hidden;
   if (type == "qwen3" || type == "qwen3_moe") base.norm_params += 2 * attn.head_dim;  // q_norm, k_norm
 
-  const std::int64_t layers = r.req_int({"num_hidden_layers"});
+  const std::int64_t layers = r.layers({"num_hidden_layers"});
   m.layout.num_layers = layers;
 
   // Sliding window: Mistral applies it to every layer, Gemma 2 to every other layer (even layers).
@@ -73,7 +73,7 @@ Model llama_like(const HfReader& r, const std::string& type) {
       throw UserError(fmt::format("{}: num_experts_per_tok ({}) exceeds the number of experts ({})",
                                   r.where(), moe.ffn.top_k, experts));
     }
-    moe.ffn.intermediate = r.int_or({"moe_intermediate_size"}, base.ffn.intermediate);
+    moe.ffn.intermediate = r.positive_or({"moe_intermediate_size"}, base.ffn.intermediate);
     if (auto shared = r.opt_int({"shared_expert_intermediate_size"}); shared && *shared > 0) {
       moe.ffn.shared_intermediate = *shared;
       moe.norm_params += m.hidden;  // Qwen2-MoE shared_expert_gate (hidden -> 1)
@@ -84,6 +84,10 @@ Model llama_like(const HfReader& r, const std::string& type) {
     const std::int64_t first_dense = r.int_or({"first_k_dense_replace"}, 0);
     const std::int64_t step =
         std::max<std::int64_t>(1, r.int_or({"decoder_sparse_step", "moe_layer_freq"}, 1));
+    if (step > layers) {
+      throw UserError(
+          fmt::format("{}: the MoE layer step {} exceeds num_hidden_layers ({})", r.where(), step, layers));
+    }
     if (type == "deepseek_v3") moe.norm_params += experts;  // e_score_correction_bias
     m.cells = {base, moe};
     m.layout.prefix_layers = std::min(first_dense, layers);
@@ -133,7 +137,7 @@ Model llama4(const HfReader& outer) {
   m.architecture = "llama4";
   m.hidden = r.req_int({"hidden_size"});
   m.vocab = r.req_int({"vocab_size"});
-  m.max_positions = r.int_or({"max_position_embeddings"}, 131072);
+  m.max_positions = r.positive_or({"max_position_embeddings"}, 131072);
   m.tied_embeddings = r.bool_or("tie_word_embeddings", outer.bool_or("tie_word_embeddings", false));
   m.final_norm_params = m.hidden;
   m.dtype = checkpoint_dtype(outer.json().contains("torch_dtype") ? outer : r);
@@ -144,7 +148,7 @@ Model llama4(const HfReader& outer) {
   attn.head_dim = r.int_or({"head_dim"}, m.hidden / attn.num_heads);
   attn.qkv_bias = attn.o_bias = r.bool_or("attention_bias", false);
   check_heads(r, attn);
-  const std::int64_t layers = r.req_int({"num_hidden_layers"});
+  const std::int64_t layers = r.layers({"num_hidden_layers"});
   m.layout.num_layers = layers;
   const std::int64_t chunk = r.int_or({"attention_chunk_size"}, 0);
   const std::int64_t nope_every = chunk > 0 ? r.int_or({"no_rope_layer_interval"}, 4) : 1;
@@ -158,7 +162,7 @@ Model llama4(const HfReader& outer) {
         fmt::format("{}: num_experts_per_tok ({}) exceeds num_local_experts ({})", where, top_k, experts));
   }
   const std::int64_t expert_width = r.req_int({"intermediate_size"});
-  const std::int64_t dense_width = r.int_or({"intermediate_size_mlp"}, 2 * expert_width);
+  const std::int64_t dense_width = r.positive_or({"intermediate_size_mlp"}, 2 * expert_width);
 
   // Which layers are global (NoPE) and which are MoE: the explicit lists of the checkpoint when
   // present ('no_rope_layers': 1 = RoPE + chunked, 0 = NoPE + global; 'moe_layers': indices),

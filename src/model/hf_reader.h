@@ -3,6 +3,7 @@
 // family builders (hf_families.h).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <optional>
@@ -14,14 +15,25 @@
 
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/text.h"
 #include "model/model.h"
 
 namespace apex::hf {
 
+// The largest integer an HF key may hold. Sizes of real checkpoints are far below it (hidden sizes
+// of tens of thousands, context lengths of millions), and products of two such values still fit
+// an int64, so the parameter and FLOP arithmetic downstream cannot overflow.
+constexpr std::int64_t kMaxConfigInteger = (std::int64_t{1} << 31) - 1;
+// The deepest model APEX reads (real ones have at most a few hundred layers).
+constexpr std::int64_t kMaxLayers = 100'000;
+
 // Reads HF keys; HF configs carry many keys APEX does not need, so unknown keys are fine here.
+// `where` is owned: a reader built from a formatted temporary ("config.json: vision_config")
+// must not point into it.
 class HfReader {
  public:
-  HfReader(const Json& j, std::string_view where) : j_(j), where_(where) {}
+  HfReader(const Json& j, std::string where) : j_(j), where_(std::move(where)) {}
+  HfReader(Json&&, std::string) = delete;  // it keeps a reference to the JSON: never to a temporary
 
   std::optional<std::int64_t> opt_int(std::initializer_list<std::string_view> keys) const {
     for (auto k : keys) {
@@ -30,11 +42,23 @@ class HfReader {
       if (!it->is_number()) {
         throw UserError(fmt::format("{}: '{}' must be a number, found {}", where_, k, it->type_name()));
       }
-      const double d = it->get<double>();
-      if (d != static_cast<double>(static_cast<std::int64_t>(d))) {
+      if (it->is_number_unsigned()) {
+        const auto u = it->get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(kMaxConfigInteger)) throw out_of_range(k, it->dump());
+        return static_cast<std::int64_t>(u);
+      }
+      if (it->is_number_integer()) {
+        const auto i = it->get<std::int64_t>();
+        if (i < 0) throw UserError(fmt::format("{}: '{}' must not be negative, found {}", where_, k, i));
+        if (i > kMaxConfigInteger) throw out_of_range(k, it->dump());
+        return i;
+      }
+      const double d = it->get<double>();  // finite: the JSON parser rejects overflowing numbers
+      if (d != std::floor(d)) {
         throw UserError(fmt::format("{}: '{}' must be an integer, found {}", where_, k, d));
       }
       if (d < 0) throw UserError(fmt::format("{}: '{}' must not be negative, found {}", where_, k, d));
+      if (d > static_cast<double>(kMaxConfigInteger)) throw out_of_range(k, it->dump());
       return static_cast<std::int64_t>(d);
     }
     return std::nullopt;
@@ -45,11 +69,29 @@ class HfReader {
       std::vector<std::string> names(keys.begin(), keys.end());
       throw UserError(fmt::format("{}: missing required key '{}'", where_, join(names, "' or '")));
     }
-    if (*v == 0) throw UserError(fmt::format("{}: '{}' must be positive", where_, *keys.begin()));
+    if (*v == 0) throw UserError(fmt::format("{}: '{}' must be positive", where_, present_key(keys)));
     return *v;
   }
   std::int64_t int_or(std::initializer_list<std::string_view> keys, std::int64_t fallback) const {
     return opt_int(keys).value_or(fallback);
+  }
+  // A size that may be omitted but, when given, must be positive (a width or length of 0 describes
+  // no model).
+  std::int64_t positive_or(std::initializer_list<std::string_view> keys, std::int64_t fallback) const {
+    auto v = opt_int(keys);
+    if (v && *v == 0) {
+      throw UserError(fmt::format("{}: '{}' must be positive, found 0", where_, present_key(keys)));
+    }
+    return v.value_or(fallback);
+  }
+  // The number of layers: required, positive and at most kMaxLayers (a layer list is allocated).
+  std::int64_t layers(std::initializer_list<std::string_view> keys) const {
+    const std::int64_t n = req_int(keys);
+    if (n > kMaxLayers) {
+      throw UserError(fmt::format("{}: '{}' = {} exceeds the limit of {} layers", where_, present_key(keys),
+                                  n, kMaxLayers));
+    }
+    return n;
   }
   bool bool_or(std::string_view key, bool fallback) const {
     auto it = j_.find(key);
@@ -63,11 +105,23 @@ class HfReader {
     return it->get<std::string>();
   }
   const Json& json() const { return j_; }
-  std::string_view where() const { return where_; }
+  const std::string& where() const { return where_; }
 
  private:
+  UserError out_of_range(std::string_view key, const std::string& value) const {
+    return UserError(fmt::format("{}: '{}' = {} is out of range; APEX reads sizes up to {}", where_, key,
+                                 value, kMaxConfigInteger));
+  }
+  // The first of `keys` the config holds (for messages), else the first one.
+  std::string_view present_key(std::initializer_list<std::string_view> keys) const {
+    for (auto k : keys) {
+      if (auto it = j_.find(k); it != j_.end() && !it->is_null()) return k;
+    }
+    return *keys.begin();
+  }
+
   const Json& j_;
-  std::string_view where_;
+  std::string where_;
 };
 
 inline DType checkpoint_dtype(const HfReader& r) {

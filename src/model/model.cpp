@@ -108,11 +108,13 @@ std::vector<std::int64_t> LayerLayout::counts(std::int64_t begin, std::int64_t e
 }
 
 double Model::embedding_params() const {
-  return static_cast<double>(vocab * hidden + position_embedding_rows * hidden + embed_norm_params);
+  const auto h = static_cast<double>(hidden);
+  return static_cast<double>(vocab) * h + static_cast<double>(position_embedding_rows) * h +
+         static_cast<double>(embed_norm_params);
 }
 
 double Model::lm_head_params() const {
-  return tied_embeddings ? 0.0 : static_cast<double>(vocab * hidden);
+  return tied_embeddings ? 0.0 : static_cast<double>(vocab) * static_cast<double>(hidden);
 }
 
 double Model::params() const {
@@ -124,7 +126,8 @@ double Model::params() const {
 }
 
 double Model::active_params_per_token() const {
-  double p = static_cast<double>(vocab * hidden);  // every generated token multiplies through the LM head
+  double p = static_cast<double>(vocab) *
+             static_cast<double>(hidden);  // every generated token multiplies through the LM head
   const auto counts = cell_counts();
   for (std::size_t c = 0; c < cells.size(); ++c)
     p += static_cast<double>(counts[c]) * cells[c].active_params(hidden);

@@ -79,7 +79,10 @@ std::int32_t sample_length(const LengthDist& d, Rng& rng) {
       break;
     }
   }
-  return static_cast<std::int32_t>(std::clamp(v, 1.0, 16.0 * 1024 * 1024));
+  // The parameters are bounded (LengthDist::parse), so v is finite; the clamp keeps the tail of an
+  // unbounded distribution within kMaxRequestTokens.
+  APEX_ASSERT(std::isfinite(v), "length sample is not finite");
+  return static_cast<std::int32_t>(std::clamp(v, 1.0, static_cast<double>(kMaxRequestTokens)));
 }
 
 class SyntheticSource final : public RequestSource {
@@ -96,7 +99,7 @@ class SyntheticSource final : public RequestSource {
         t_ += rng_.gamma(shape, mean_gap / shape);
       }
     }
-    if (t_ > 1e8) {
+    if (!(t_ <= 1e8)) {  // also a gap that is not finite (a rate so small its mean gap overflows)
       throw UserError(
           fmt::format("synthetic arrivals run past the simulated horizon of 1e8 s at request #{}; raise "
                       "{} or lower {}",
@@ -129,8 +132,17 @@ class SyntheticSource final : public RequestSource {
 LengthDist LengthDist::parse(const std::string& text, const std::string& where) {
   LengthDist d;
   const auto bad = [&](const std::string& why) {
-    return UserError(fmt::format("{} '{}': {}; write N, uniform:LO:HI, normal:MEAN:STD or lognormal:MEAN:STD",
-                                 where, text, why));
+    return UserError(fmt::format("{} {}: {}; write N, uniform:LO:HI, normal:MEAN:STD or lognormal:MEAN:STD",
+                                 where, quote_value(text), why));
+  };
+  // Every parameter is a token count (or a spread of one): at most kMaxRequestTokens, so samples
+  // and the moments derived from them stay finite.
+  const auto max = static_cast<double>(kMaxRequestTokens);
+  const auto in_range = [&](double v, const char* name, int lo) {
+    if (v > max) {
+      throw bad(fmt::format("{} {} is above the limit of {} tokens (valid: {} from {} to {})", name, v,
+                            kMaxRequestTokens, name, lo, kMaxRequestTokens));
+    }
   };
   std::vector<std::string> parts;
   std::size_t start = 0;
@@ -142,13 +154,14 @@ LengthDist LengthDist::parse(const std::string& text, const std::string& where) 
   }
   auto num = [&](const std::string& s) {
     auto v = parse_double(s);
-    if (!v) throw bad(fmt::format("'{}' is not a number", s));
+    if (!v) throw bad(fmt::format("{} is not a number", quote_value(s)));
     return *v;
   };
   if (parts.size() == 1) {
     d.kind = Kind::Fixed;
     d.a = num(parts[0]);
     if (d.a < 1 || d.a != std::floor(d.a)) throw bad("a length must be a whole number of tokens, at least 1");
+    in_range(d.a, "the length", 1);
     return d;
   }
   if (parts.size() != 3) throw bad("expected a number or KIND:A:B");
@@ -165,8 +178,11 @@ LengthDist LengthDist::parse(const std::string& text, const std::string& where) 
     d.kind = Kind::LogNormal;
     if (d.a < 1 || d.b < 0) throw bad("need MEAN >= 1 and STD >= 0");
   } else {
-    throw bad(fmt::format("unknown distribution '{}'", parts[0]));
+    throw bad(fmt::format("unknown distribution {}", quote_value(parts[0])));
   }
+  const bool uniform = d.kind == Kind::Uniform;
+  in_range(d.a, uniform ? "LO" : "MEAN", 1);
+  in_range(d.b, uniform ? "HI" : "STD", uniform ? 1 : 0);
   return d;
 }
 
@@ -190,11 +206,12 @@ std::int32_t LengthDist::max_value() const {
     case Kind::Uniform:
       return static_cast<std::int32_t>(b);
     case Kind::Normal:
-      return static_cast<std::int32_t>(std::ceil(a + 3.1 * b));
-    case Kind::LogNormal: {
+      return static_cast<std::int32_t>(std::min(std::ceil(a + 3.1 * b), double{kMaxRequestTokens}));
+    case Kind::LogNormal: {  // a p99.9 beyond the sampler's clamp is the clamp
       const double sigma2 = std::log(1.0 + (b * b) / (a * a));
       return static_cast<std::int32_t>(
-          std::ceil(std::exp(std::log(a) - sigma2 / 2 + 3.1 * std::sqrt(sigma2))));
+          std::min(std::ceil(std::exp(std::log(a) - sigma2 / 2 + 3.1 * std::sqrt(sigma2))),
+                   double{kMaxRequestTokens}));
     }
   }
   return static_cast<std::int32_t>(a);
@@ -212,6 +229,12 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
   if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
     throw UserError(fmt::format("{} must be a positive number (1 = Poisson), got {}", opt("burstiness"),
                                 spec.burstiness));
+  }
+  if (spec.burstiness < kMinBurstiness || spec.burstiness > kMaxBurstiness) {
+    throw UserError(
+        fmt::format("{} must be between {} and {} (the coefficient of variation of the gaps; "
+                    "1 = Poisson), got {}",
+                    opt("burstiness"), kMinBurstiness, kMaxBurstiness, spec.burstiness));
   }
   return std::make_unique<SyntheticSource>(spec);
 }

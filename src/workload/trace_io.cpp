@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -59,8 +60,49 @@ class VectorSource final : public RequestSource {
   std::size_t i_ = 0;
 };
 
-constexpr std::int64_t kMaxTokens = 1 << 24;  // 16M tokens: far above any model's context
-constexpr double kMaxArrivalSeconds = 1e8;    // integer-ns clock headroom (9.2e9 s) with margin
+constexpr std::int64_t kMaxTokens = kMaxRequestTokens;
+constexpr double kMaxArrivalSeconds = 1e8;  // integer-ns clock headroom (9.2e9 s) with margin
+
+// Reads one line at a time with a bound on its length, so a file without line ends (/dev/zero)
+// is an error after kMaxTraceLineBytes instead of an unbounded allocation.
+class LineReader {
+ public:
+  LineReader(std::istream& in, const std::string& path) : in_(in), path_(path) {}
+  // The next line without its '\n' (and a trailing '\r'); false at the end of the file. `line_no`
+  // is the number of the line read, for the message.
+  bool next(std::string& line, std::size_t line_no) {
+    line.clear();
+    bool any = false;
+    std::streambuf* sb = in_.rdbuf();
+    for (;;) {
+      const int c = sb->sbumpc();
+      if (c == std::char_traits<char>::eof()) break;
+      any = true;
+      if (c == '\n') break;
+      if (line.size() >= kMaxTraceLineBytes) {
+        throw UserError(
+            fmt::format("{}:{}: line is longer than the limit of {} MiB; a trace line is one request", path_,
+                        line_no, kMaxTraceLineBytes >> 20));
+      }
+      line.push_back(static_cast<char>(c));
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    return any;
+  }
+
+ private:
+  std::istream& in_;
+  const std::string& path_;
+};
+
+// nlohmann's message with the token it quotes cut short (a 5 MB string is not echoed back).
+std::string json_message(const std::exception& e) {
+  const std::string what = e.what();
+  const std::size_t open = what.find('\''), close = what.rfind('\'');
+  if (open == std::string::npos || close <= open) return what;
+  return what.substr(0, open) + quote_value(std::string_view(what).substr(open + 1, close - open - 1)) +
+         what.substr(close + 1);
+}
 
 // Shared validation for every reader: ids, positive lengths, monotonic non-negative arrivals.
 class Validator {
@@ -82,8 +124,8 @@ class Validator {
     if (output <= 0)
       throw UserError(fmt::format("{}: output length must be at least 1 token, got {}", where(), output));
     if (prompt > kMaxTokens || output > kMaxTokens) {
-      throw UserError(
-          fmt::format("{}: token count {} is implausibly large", where(), std::max(prompt, output)));
+      throw UserError(fmt::format("{}: token count {} is implausibly large (the limit is {} tokens)", where(),
+                                  std::max(prompt, output), kMaxTokens));
     }
     const TimeNs t = seconds_to_ns(arrival_s);
     if (t < last_) {
@@ -105,14 +147,27 @@ class Validator {
 class CsvSource final : public RequestSource {
  public:
   CsvSource(std::unique_ptr<std::istream> in, std::string path, std::size_t first_line)
-      : in_(std::move(in)), path_(std::move(path)), validator_(path_), line_(first_line) {
+      : in_(std::move(in)),
+        path_(std::move(path)),
+        lines_(*in_, path_),
+        validator_(path_),
+        line_(first_line) {
     std::string header;
-    while (std::getline(*in_, header)) {
+    while (lines_.next(header, line_ + 1)) {
       ++line_;
       if (header.rfind("\xEF\xBB\xBF", 0) == 0) header.erase(0, 3);  // UTF-8 byte-order mark
       if (!trim(header).empty()) break;
     }
     const auto cols = split_csv(header);
+    header_fields_ = cols.size();
+    for (std::size_t i = 0; i < cols.size(); ++i) {
+      for (std::size_t k = 0; k < i; ++k) {
+        if (!cols[i].empty() && cols[i] == cols[k]) {
+          throw UserError(fmt::format("{}:{}: column {} appears twice in the CSV header (columns {} and {})",
+                                      path_, line_, quote_value(cols[i]), k + 1, i + 1));
+        }
+      }
+    }
     auto find = [&](std::string_view name) -> int {
       for (std::size_t i = 0; i < cols.size(); ++i) {
         if (cols[i] == name) return static_cast<int>(i);
@@ -143,13 +198,19 @@ class CsvSource final : public RequestSource {
 
   bool next(Request& out) override {
     std::string text;
-    while (std::getline(*in_, text)) {
+    while (lines_.next(text, line_ + 1)) {
       ++line_;
       if (trim(text).empty()) continue;
       const auto f = split_csv(text);
       if (static_cast<int>(f.size()) < ncols_) {
         throw UserError(fmt::format("{}:{}: expected at least {} comma-separated fields, found {}", path_,
                                     line_, ncols_, f.size()));
+      }
+      if (f.size() > header_fields_) {
+        throw UserError(
+            fmt::format("{}:{}: the row has {} comma-separated fields but the header has {} "
+                        "columns (an unquoted comma in a field?)",
+                        path_, line_, f.size(), header_fields_));
       }
       const auto arrival = parse_double(f[static_cast<std::size_t>(arrival_)]);
       const auto prompt = parse_int(f[static_cast<std::size_t>(prompt_)]);
@@ -167,7 +228,7 @@ class CsvSource final : public RequestSource {
  private:
   // Optional prefix columns: both empty (no shared prefix) or a group id >= 0 and a token count
   // within the prompt.
-  void read_prefix(const std::vector<std::string_view>& f, Request& out) const {
+  void read_prefix(const std::vector<std::string_view>& f, Request& out) {
     const auto g = static_cast<std::size_t>(group_), p = static_cast<std::size_t>(prefix_);
     const std::string_view gs = g < f.size() ? trim(f[g]) : std::string_view{};
     const std::string_view ps = p < f.size() ? trim(f[p]) : std::string_view{};
@@ -177,19 +238,34 @@ class CsvSource final : public RequestSource {
     if (!group || *group < 0) throw bad(gs, "prefix_group", "a non-negative integer");
     if (!prefix || *prefix < 0 || *prefix > out.prompt) {
       throw UserError(
-          fmt::format("{}:{}: prefix_tokens '{}' must be an integer between 0 and the prompt length {}",
-                      path_, line_, ps, out.prompt));
+          fmt::format("{}:{}: prefix_tokens {} must be an integer between 0 and the prompt length {}", path_,
+                      line_, quote_value(ps), out.prompt));
+    }
+    // A group is one shared prefix: every request of it must declare the same length.
+    const auto [it, fresh] = group_prefix_.try_emplace(*group, GroupPrefix{*prefix, line_});
+    if (!fresh && it->second.tokens != *prefix) {
+      throw UserError(fmt::format(
+          "{}:{}: prefix_group {} has prefix_tokens {} here but {} at line {}; a group shares one "
+          "prefix, so its length must be the same on every row",
+          path_, line_, *group, *prefix, it->second.tokens, it->second.line));
     }
     out.prefix_group = *group;
     out.prefix = static_cast<std::int32_t>(*prefix);
   }
   UserError bad(std::string_view value, std::string_view column, std::string_view kind = "a number") const {
-    return UserError(fmt::format("{}:{}: {} '{}' is not {}", path_, line_, column, value, kind));
+    return UserError(fmt::format("{}:{}: {} {} is not {}", path_, line_, column, quote_value(value), kind));
   }
+  struct GroupPrefix {
+    std::int64_t tokens;
+    std::size_t line;  // where the group was first seen
+  };
   std::unique_ptr<std::istream> in_;
   std::string path_;
+  LineReader lines_;
   Validator validator_;
   std::size_t line_ = 0;
+  std::size_t header_fields_ = 0;
+  std::unordered_map<std::int64_t, GroupPrefix> group_prefix_;
   int arrival_ = -1, prompt_ = -1, output_ = -1, ncols_ = 0;
   int group_ = -1, prefix_ = -1;  // optional prefix-sharing columns
 };
@@ -197,11 +273,15 @@ class CsvSource final : public RequestSource {
 class JsonlSource final : public RequestSource {
  public:
   JsonlSource(std::unique_ptr<std::istream> in, std::string path, std::size_t first_line)
-      : in_(std::move(in)), path_(std::move(path)), validator_(path_), line_(first_line) {}
+      : in_(std::move(in)),
+        path_(std::move(path)),
+        lines_(*in_, path_),
+        validator_(path_),
+        line_(first_line) {}
 
   bool next(Request& out) override {
     std::string text;
-    while (std::getline(*in_, text)) {
+    while (lines_.next(text, line_ + 1)) {
       ++line_;
       if (trim(text).empty()) continue;
       const std::string where = fmt::format("{}:{}", path_, line_);
@@ -209,7 +289,9 @@ class JsonlSource final : public RequestSource {
       try {
         j = Json::parse(text);
       } catch (const Json::parse_error& e) {
-        throw UserError(fmt::format("{}: malformed JSON line: {}", where, e.what()));
+        throw UserError(fmt::format("{}: malformed JSON line: {}", where, json_message(e)));
+      } catch (const Json::out_of_range& e) {  // a number beyond a double (1e400)
+        throw UserError(fmt::format("{}: malformed JSON line: {}", where, json_message(e)));
       }
       if (!j.is_object()) throw UserError(fmt::format("{}: expected one JSON object per line", where));
       auto field = [&](std::string_view key) -> double {
@@ -242,12 +324,22 @@ class JsonlSource final : public RequestSource {
  private:
   std::unique_ptr<std::istream> in_;
   std::string path_;
+  LineReader lines_;
   Validator validator_;
   std::size_t line_ = 0;
 };
 
 std::unique_ptr<RequestSource> open_stream(std::unique_ptr<std::istream> in, const std::string& path) {
-  // Sniff the first non-blank character; blank lines skipped here still count for line numbers.
+  // Sniff the first non-blank character after a UTF-8 byte-order mark (which editors on Windows
+  // write); blank lines skipped here still count for line numbers.
+  if (in->peek() == 0xEF) {
+    char bom[3] = {};
+    in->read(bom, 3);
+    if (in->gcount() != 3 || std::string_view(bom, 3) != "\xEF\xBB\xBF") {
+      in->clear();
+      in->seekg(0);
+    }
+  }
   int c;
   std::size_t skipped_lines = 0;
   while ((c = in->peek()) != EOF && std::isspace(c)) {

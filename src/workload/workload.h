@@ -1,6 +1,7 @@
 // workload/workload.h — requests, traces and synthetic traffic.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -10,6 +11,13 @@
 #include "core/units.h"
 
 namespace apex {
+
+// The longest prompt or output a request may have (trace files and length distributions): far
+// above any model's context, and small enough that sums of lengths stay exact in 32 bits.
+constexpr std::int32_t kMaxRequestTokens = 1 << 24;  // 16,777,216
+// The longest line a trace file may have (a request is a few dozen bytes; a line without an end,
+// like /dev/zero, stops here).
+constexpr std::size_t kMaxTraceLineBytes = 1u << 20;  // 1 MiB
 
 struct Request {
   std::uint64_t id = 0;     // globally unique within a run (arrival order)
@@ -48,12 +56,15 @@ std::unique_ptr<RequestSource> source_of(const Trace& trace);  // streams a load
 
 // Trace files: CSV with header `arrival_s,prompt_tokens,output_tokens` (any column order, extra
 // columns ignored) or APEX-style JSONL (`StartTimeOffset` ns, `ContextTokens`, `GeneratedTokens`).
-// The format is detected from the first non-blank character ('{' means JSONL).
+// The format is detected from the first non-blank character ('{' means JSONL) after an optional
+// UTF-8 byte-order mark. A CSV header names each column once and a row has at most as many fields
+// as the header; a prefix group has one prefix length throughout the file.
 std::unique_ptr<RequestSource> open_trace(const std::string& path);
 Trace load_trace(const std::string& path);  // whole file; UserError when it has no requests
 
 // Token-length distributions: "512" (fixed), "uniform:LO:HI", "normal:MEAN:STD",
 // "lognormal:MEAN:STD" (parameters of the length itself, not of its log). Samples are >= 1.
+// Every parameter is at most kMaxRequestTokens, so samples stay finite and within it.
 struct LengthDist {
   enum class Kind { Fixed, Uniform, Normal, LogNormal } kind = Kind::Fixed;
   double a = 0, b = 0;
@@ -64,7 +75,8 @@ struct LengthDist {
 
 struct SyntheticSpec {
   double rate = 1.0;        // requests/s; +inf = every request arrives at t = 0
-  double burstiness = 1.0;  // coefficient of variation of inter-arrival gaps (1 = Poisson; Gamma otherwise)
+  double burstiness = 1.0;  // coefficient of variation of inter-arrival gaps (1 = Poisson; Gamma otherwise),
+                            // within [kMinBurstiness, kMaxBurstiness]
   std::int64_t num_requests = 100;
   LengthDist prompt, output;
   std::uint64_t seed = 0;
@@ -73,6 +85,10 @@ struct SyntheticSpec {
   std::int32_t shared_prefix = 0;
   std::int32_t prefix_groups = 1;
 };
+
+// The Gamma sampler's shape is 1 / burstiness^2: outside this range it is not finite (a hang or a NaN).
+constexpr double kMinBurstiness = 1e-3;
+constexpr double kMaxBurstiness = 1e3;
 
 // Seeded and reproducible on every platform (APEX uses its own samplers, not <random>'s
 // implementation-defined distributions).
