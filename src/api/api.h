@@ -23,9 +23,9 @@
 
 #include "core/json_util.h"
 #include "report/report.h"
-#include "sim/instance.h"
 #include "search/planner.h"
 #include "sim/engine.h"
+#include "sim/instance.h"
 #include "workload/workload.h"
 
 namespace apex::api {

@@ -235,9 +235,10 @@ SearchOptions build_search_options(const SearchInput& in) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
     if (name == "max-num-seqs") {
-      s.tune_max_num_seqs = eq == std::string::npos
-                                ? std::vector<int>{64, 128, 256, 512, 1024}
-                                : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs", kMaxNumSeqsLimit);
+      s.tune_max_num_seqs =
+          eq == std::string::npos
+              ? std::vector<int>{64, 128, 256, 512, 1024}
+              : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs", kMaxNumSeqsLimit);
     } else if (name == "max-num-batched-tokens") {
       s.tune_max_num_batched_tokens =
           eq == std::string::npos

@@ -479,8 +479,9 @@ Work CostModel::work(const BatchShape& b) const {
     // What the iteration runs: the encoder's weights only when it encodes new inputs; every decoder
     // layer reads its own tokens' keys and values and the cross-attention cache of the inputs (the
     // cache of a new input is written by the same iteration).
-    w.bytes_read = weight_bytes_per_replica_ - (b.prefill_tokens > 0 ? 0.0 : encoder_weight_bytes_) +
-                   kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_seqs + b.cross_kv);
+    w.bytes_read =
+        weight_bytes_per_replica_ - (b.prefill_tokens > 0 ? 0.0 : encoder_weight_bytes_) +
+        kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_seqs + b.cross_kv);
     return w;
   }
   w.bytes_read = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts +

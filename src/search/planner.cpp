@@ -32,10 +32,10 @@ namespace {
 int search_gpus(const Deployment& d) {
   const std::int64_t n = static_cast<std::int64_t>(d.cluster.nodes) * d.cluster.gpus_per_node;
   if (n > kMaxClusterGpus) {
-    throw UserError(fmt::format("the cluster has {} GPUs ({} nodes x {}), more than the planner's limit of {}; "
-                                "search a smaller cluster ({}, {})",
-                                n, d.cluster.nodes, d.cluster.gpus_per_node, kMaxClusterGpus, opt("nodes"),
-                                opt("gpus_per_node")));
+    throw UserError(fmt::format(
+        "the cluster has {} GPUs ({} nodes x {}), more than the planner's limit of {}; "
+        "search a smaller cluster ({}, {})",
+        n, d.cluster.nodes, d.cluster.gpus_per_node, kMaxClusterGpus, opt("nodes"), opt("gpus_per_node")));
   }
   return static_cast<int>(n);
 }

@@ -124,8 +124,9 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
                                   *o.max_num_batched_tokens));
     }
     if (*o.max_num_batched_tokens > kMaxNumBatchedTokensLimit) {
-      throw UserError(fmt::format("{} must be at most {} tokens per step, got {}", opt("max_num_batched_tokens"),
-                                  kMaxNumBatchedTokensLimit, *o.max_num_batched_tokens));
+      throw UserError(fmt::format("{} must be at most {} tokens per step, got {}",
+                                  opt("max_num_batched_tokens"), kMaxNumBatchedTokensLimit,
+                                  *o.max_num_batched_tokens));
     }
     p.max_num_batched_tokens = *o.max_num_batched_tokens;
   }
