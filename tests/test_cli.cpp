@@ -776,6 +776,9 @@ TEST(CliHardening, CalibrateChecksItsOutput) {
   if (have_dev_full())
     expect_write_failure("calibrate --measurements " + quote(dir) + " -o /dev/full",
                          "could not write /dev/full: No space left on device", 1);
+  // A GPU filter that matches no folder would print an empty table with exit 0.
+  expect_user_error("validate ops --measurements " + quote(dir) + " --gpu h100-sxm",
+                    "--gpu: unknown measured GPU 'h100-sxm'", "valid: v100_pcie (the folders of " + dir);
   // An unwritable path is found before the fits.
   expect_user_error("calibrate --measurements " + quote(dir) + " -o /nonexistent-apex-dir/c.json",
                     "could not write /nonexistent-apex-dir/c.json: No such file or directory");

@@ -1,5 +1,6 @@
 // apps/apex/main.cpp — the `apex` command: the option table's subcommands (src/api), dispatch,
-// errors to exit codes. Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error.
+// errors to exit codes. Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error
+// or lost output (a write that failed: "could not write FILE: reason").
 #include <unistd.h>
 
 #include <algorithm>

@@ -53,9 +53,20 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
   Json all = Json::object();
   std::string text =
       fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9} {:>9}\n", "gpu", "op", "rows", "median", "p90", "bias");
-  for (const auto& [folder, gpu] : measured_gpus(dir)) {
+  const auto gpus = measured_gpus(dir);
+  const auto matches = [&](const auto& entry) {
+    return only == entry.first.filename().string() || only == entry.second->name;
+  };
+  if (!only.empty() && std::none_of(gpus.begin(), gpus.end(), matches)) {
+    std::vector<std::string> keys;
+    for (const auto& entry : gpus)
+      keys.push_back(entry.first.filename().string());
+    throw UserError(fmt::format("{}: {}", opt("gpu"),
+                                unknown_name_message("measured GPU", only, keys, "the folders of " + dir)));
+  }
+  for (const auto& [folder, gpu] : gpus) {
     const std::string key = folder.filename().string();
-    if (!only.empty() && only != key && only != gpu->name) continue;
+    if (!only.empty() && !matches(std::pair{folder, gpu})) continue;
     const MeasurementSet m = load_measurements(folder.string());
     auto ops = make_analytical_ops(*gpu);
     const ValidationReport rep = validate_ops(*ops, *gpu, m);
