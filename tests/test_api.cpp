@@ -2,12 +2,18 @@
 // conversion of front-end values into requests, errors named by concept, and requests run.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdio>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "api/api.h"
 #include "api/options.h"
+#include "api/output.h"
 #include "core/option_ref.h"
 #include "model/registry.h"
 #include "test_util.h"
@@ -274,6 +280,96 @@ TEST(Tools, ListAndValidateErrors) {
   c.holdout = 1;
   EXPECT_EQ(render_for_python(user_error_of([&] { calibrate(c); })),
             "holdout= must be 0 (off) or at least 2 (hold out 1 row in N)");
+}
+
+// ---- Hardening (issue #10), the output / limits part.
+
+TEST(Output, EveryWriteIsCheckedAndNamesTheFile) {
+  const std::string path = ::testing::TempDir() + "/apex_output_" + std::to_string(::getpid()) + ".txt";
+  write_file(path, "one\ntwo\n");
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_EQ(ss.str(), "one\ntwo\n");
+  std::remove(path.c_str());
+  // A path that cannot be opened is the user's: UserError, also from the check before a run.
+  EXPECT_EQ(user_error_of([] { write_file("/nonexistent-apex-dir/x.json", "{}"); }),
+            "could not write /nonexistent-apex-dir/x.json: No such file or directory");
+  EXPECT_EQ(user_error_of([] { check_writable("/nonexistent-apex-dir/x.json"); }),
+            "could not write /nonexistent-apex-dir/x.json: No such file or directory");
+  check_writable(path);  // absent, in a writable folder: fine, and nothing is created
+  EXPECT_NE(::access(path.c_str(), F_OK), 0);
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
+  // Open, but the data never lands: OutputError (exit 1), at the write or at the close.
+  try {
+    write_file("/dev/full", "x");
+    ADD_FAILURE() << "a write to /dev/full succeeded";
+  } catch (const OutputError& e) {
+    EXPECT_STREQ(e.what(), "could not write /dev/full: No space left on device");
+  }
+  OutputFile f("/dev/full");
+  f.write(std::string(100, 'x'));  // buffered
+  EXPECT_THROW(f.close(), OutputError);
+}
+
+TEST(Output, PerRequestRecordsAreWrittenOrTheRunFails) {
+  SimulateRequest r;
+  r.deployment.model.model = "llama-3.2-1b";
+  r.deployment.cluster.gpus_per_node = 1;
+  r.workload.rate = "20";
+  r.workload.num_requests = 7;
+  r.workload.prompt_len = "64";
+  r.workload.output_len = "8";
+  const std::string path = ::testing::TempDir() + "/apex_per_request_" + std::to_string(::getpid()) + ".csv";
+  r.per_request = path;
+  (void)simulate(r);
+  std::ifstream in(path);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line))
+    ++lines;
+  EXPECT_EQ(lines, 8);  // header + one row per request
+  std::remove(path.c_str());
+  r.per_request = "/nonexistent-apex-dir/r.csv";
+  EXPECT_CONTAINS(user_error_of([&] { (void)simulate(r); }), "could not write /nonexistent-apex-dir/r.csv");
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "no /dev/full";
+  r.per_request = "/dev/full";
+  EXPECT_THROW((void)simulate(r), OutputError);
+}
+
+TEST(Limits, ClusterSizeAndTuneListsAreBoundedWhereTheyAreCombined) {
+  DeploymentInput d;
+  d.model.model = "llama-3.1-8b";
+  d.cluster.nodes = 2147483647;
+  EXPECT_EQ(render_for_cli(user_error_of([&] { (void)build_deployment(d, {}); })),
+            "--nodes 2147483647 x --gpus-per-node 8 is 17179869176 GPUs, more than the limit of 65536");
+  d.cluster.nodes = 65536 / 8;  // at the limit: fine
+  EXPECT_EQ(build_deployment(d, {}).cluster.nodes, 8192);
+  SearchInput s;
+  s.tune = "max-num-seqs=99999999999";
+  EXPECT_EQ(render_for_cli(user_error_of([&] { (void)build_search_options(s); })),
+            "--tune max-num-seqs: 99999999999 is above the limit of 1048576");
+  s.tune = "max-num-seqs=1048576/8,max-num-batched-tokens=268435456";
+  const SearchOptions o = build_search_options(s);
+  EXPECT_EQ(o.tune_max_num_seqs, (std::vector<int>{1048576, 8}));
+  EXPECT_EQ(o.tune_max_num_batched_tokens, (std::vector<int>{268435456}));
+}
+
+TEST(InternalErrors, NameSourcesRelativeToTheTree) {
+  EXPECT_EQ(source_relative_path("/home/me/src/apex/src/core/error.cpp"), "src/core/error.cpp");
+  EXPECT_EQ(source_relative_path("../src/sim/metrics/collector.cpp"), "src/sim/metrics/collector.cpp");
+  EXPECT_EQ(source_relative_path("/work/apex/tests/test_api.cpp"), "tests/test_api.cpp");
+  EXPECT_EQ(source_relative_path("src/api/run.cpp"), "src/api/run.cpp");
+  EXPECT_EQ(source_relative_path("/elsewhere/x.cpp"), "x.cpp");
+  try {
+    APEX_ASSERT(1 + 1 == 3, "arithmetic");
+    ADD_FAILURE() << "no assertion";
+  } catch (const InternalError& e) {
+    const std::string what = e.what();
+    EXPECT_CONTAINS(what, "internal error: arithmetic (tests/test_api.cpp:");
+    EXPECT_EQ(what.find("../"), std::string::npos) << what;
+    EXPECT_EQ(what.find(APEX_SOURCE_DIR), std::string::npos) << what;
+  }
 }
 
 }  // namespace

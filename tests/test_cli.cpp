@@ -771,8 +771,9 @@ TEST(CliHostileInputs, ConfigsAndClustersThatCannotExist) {
   expect_user_error(model + quote(kData + "/cluster_negative_price.json"), "'price_per_hour_usd' = -3");
   expect_user_error(model + quote(kData + "/cluster_unknown_calibration.json"),
                     "unknown calibration 'h100sxm'; did you mean 'h100_sxm'?");
-  expect_user_error("simulate --model llama-3.1-8b --gpu h100-sxm --nodes 2147483647 " + kSynthetic,
-                    "--nodes 2147483647 x --gpus-per-node 8 is 17179869176 GPUs, above the limit");
+  expect_user_error(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --nodes 2147483647 " + kSynthetic,
+      "--nodes 2147483647 x --gpus-per-node 8 is 17179869176 GPUs, more than the limit of 65536");
 }
 
 TEST(CliHostileInputs, TracesWithBadShapes) {
@@ -786,6 +787,132 @@ TEST(CliHostileInputs, TracesWithBadShapes) {
   const CliRun r = apex(sim + quote(kData + "/bom.jsonl") + " --format json");
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(parse_or_fail(r.out)["metrics"]["requests"], 2);
+}
+
+}  // namespace
+
+// ---- Hardening (issue #10), the output / CLI / limits part: lost writes, overflowing and
+// ---- unbounded command-line values, physical invariants reached from user input.
+namespace {
+
+// A lost write: exit code 1, and stderr ends with one line "apex: <needle>..." (after the progress
+// lines of calibrate, if any).
+void expect_write_failure(const std::string& args, const std::string& needle, int progress_lines = 0) {
+  SCOPED_TRACE("apex " + args);
+  const CliRun r = apex(args);
+  EXPECT_EQ(r.code, 1) << "stderr: " << r.err;
+  const std::size_t last = r.err.rfind('\n', r.err.size() >= 2 ? r.err.size() - 2 : 0);
+  const std::string final_line = r.err.substr(progress_lines == 0 ? 0 : last + 1);
+  EXPECT_EQ(final_line.rfind("apex: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1 + progress_lines) << "got:\n" << r.err;
+  EXPECT_CONTAINS(r.err, needle);
+  EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+}
+
+bool have_dev_full() {
+  return ::access("/dev/full", W_OK) == 0;
+}
+
+TEST(CliHardening, EveryWriteToAFullDeviceExits1NamingIt) {
+  if (!have_dev_full()) GTEST_SKIP() << "no /dev/full";
+  const std::string full = "could not write /dev/full: No space left on device";
+  const std::string out = "could not write to standard output: No space left on device";
+  expect_write_failure(kSim + " --format json >/dev/full", out);
+  expect_write_failure(kSim + " --format table >/dev/full", out);
+  expect_write_failure(kSim + " -o /dev/full --format json", full);
+  expect_write_failure(kSim + " --per-request /dev/full --format json >/dev/null", full);
+  expect_write_failure("search " + kModel1Gpu + " " + kSynthetic + " --top 1 --format csv >/dev/full", out);
+  expect_write_failure("search " + kModel1Gpu + " " + kSynthetic + " --top 1 -o /dev/full --format json",
+                       full);
+  expect_write_failure("list models >/dev/full", out);
+  expect_write_failure("--version >/dev/full", "could not write to standard output");
+  expect_write_failure("simulate --help >/dev/full", "could not write to standard output");
+}
+
+TEST(CliHardening, CalibrateChecksItsOutput) {
+  const std::string shared = std::string(APEX_SHARED_DIR) + "/measurements/v100_pcie";
+  struct stat st {};
+  if (::stat(shared.c_str(), &st) != 0) GTEST_SKIP() << "no " << shared;
+  const std::string dir = ::testing::TempDir() + "/apex_cal_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::symlink(shared.c_str(), (dir + "/v100_pcie").c_str()), 0);
+  if (have_dev_full())
+    expect_write_failure("calibrate --measurements " + quote(dir) + " -o /dev/full",
+                         "could not write /dev/full: No space left on device", 1);
+  // A GPU filter that matches no folder would print an empty table with exit 0.
+  expect_user_error("validate ops --measurements " + quote(dir) + " --gpu h100-sxm",
+                    "--gpu: unknown measured GPU 'h100-sxm'", "valid: v100_pcie (the folders of " + dir);
+  // An unwritable path is found before the fits.
+  expect_user_error("calibrate --measurements " + quote(dir) + " -o /nonexistent-apex-dir/c.json",
+                    "could not write /nonexistent-apex-dir/c.json: No such file or directory");
+  std::remove((dir + "/v100_pcie").c_str());
+  ::rmdir(dir.c_str());
+}
+
+TEST(CliHardening, AnUnwritablePathIsAUserErrorBeforeTheRun) {
+  const std::string missing = "/nonexistent-apex-dir/out";
+  expect_user_error(kSim + " -o " + missing + ".json", "could not write " + missing + ".json: No such file");
+  expect_user_error(kSim + " --per-request " + missing + ".csv",
+                    "could not write " + missing + ".csv: No such file");
+  expect_user_error(kSim + " -o " + quote(::testing::TempDir()), "could not write");
+}
+
+TEST(CliHardening, HugeClustersAreRefusedWithoutOverflow) {
+  for (const char* cmd : {"simulate", "search"}) {
+    expect_user_error(std::string(cmd) + " --model llama-3.1-8b --nodes 2147483647 " + kSynthetic,
+                      "--nodes 2147483647 x --gpus-per-node 8 is 17179869176 GPUs",
+                      "more than the limit of 65536");
+  }
+  expect_user_error("search --model llama-3.1-8b --nodes 1000000 " + kSynthetic, "8000000 GPUs");
+}
+
+TEST(CliHardening, TuneValuesAreParsedWholeAndRangeChecked) {
+  const std::string srch = "search " + kModel1Gpu + " " + kSynthetic;
+  expect_user_error(srch + " --tune max-num-seqs=99999999999",
+                    "--tune max-num-seqs: 99999999999 is above the limit of 1048576");
+  expect_user_error(srch + " --tune max-num-seqs=64/2000000", "2000000 is above the limit of 1048576");
+  expect_user_error(srch + " --tune max-num-batched-tokens=4096/999999999999",
+                    "--tune max-num-batched-tokens: 999999999999 is above the limit of 268435456");
+  expect_user_error(srch + " --tune max-num-seqs=0", "'0' is not a positive integer");
+}
+
+TEST(CliHardening, EngineCountKnobsHaveAnUpperBound) {
+  // 2 x max_num_seqs (vLLM's graph capture sizes) overflowed an int.
+  expect_user_error(kSim + " --max-num-seqs 2000000000", "--max-num-seqs must be at most 1048576");
+  expect_user_error(kSim + " --max-num-batched-tokens 2000000000",
+                    "--max-num-batched-tokens must be at most 268435456");
+  // At the limit the knob is accepted (what stops it is the memory its activations need).
+  expect_user_error(kSim + " --max-num-seqs 1048576", "does not fit in memory");
+}
+
+TEST(CliHardening, APlanSpaceAboveTheLimitIsRefusedUpFront) {
+  expect_user_error("search --model llama-3.1-8b --nodes 8192 --allow-fewer-gpus " + kSynthetic,
+                    "more than the limit of 200000; narrow the search", "--allow-fewer-gpus");
+}
+
+TEST(CliHardening, EmptyMeasurementFoldersAreUserErrors) {
+  const std::string dir = ::testing::TempDir() + "/apex_empty_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  const std::string out = dir + "/calibration.json";
+  expect_user_error("calibrate --measurements " + quote(dir) + " -o " + quote(out),
+                    "no GPU measurement folders found in " + dir, "expected one of: h100_sxm");
+  struct stat st {};
+  EXPECT_NE(::stat(out.c_str(), &st), 0) << "an empty calibration was written";
+  expect_user_error("validate ops --measurements " + quote(dir), "no GPU measurement folders found in");
+  ::rmdir(dir.c_str());
+}
+
+// flan-t5-xxl decode counted the encoder's weights as streamed every step: "MBU above 100%", exit 1.
+TEST(CliHardening, EncoderDecoderUtilizationsArePhysical) {
+  const CliRun r = apex(
+      "simulate --model flan-t5-xxl --gpu h100-sxm --gpus-per-node 1 --rate 5 --num-requests 100 "
+      "--prompt-len 512 --output-len 128 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json m = parse_or_fail(r.out)["metrics"];
+  EXPECT_GT(m["mbu"].get<double>(), 0.3);
+  EXPECT_LE(m["mbu"].get<double>(), 1.0);
+  EXPECT_GT(m["mfu"].get<double>(), 0.0);
+  EXPECT_LE(m["mfu"].get<double>(), 1.0);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "report/report.h"
 #include "sim/engines/engine_spec.h"
@@ -223,6 +224,37 @@ TEST(Kv, GroupLruPrefixCacheSharesHitsAndEvictsTheLeastRecentlyUsed) {
   kv.release(again2, 40);
   EXPECT_TRUE(kv.conserved());
   EXPECT_FALSE(kv.make_free(11));
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---- Hardening (issue #10): the count knobs are bounded where every engine's knobs are validated,
+// ---- so no engine forms an overflowing product with them (vLLM: 2 x max_num_seqs graph sizes).
+namespace apex {
+namespace {
+
+TEST(EngineKnobs, CountKnobsHaveAnUpperLimitNamedInTheMessage) {
+  const Gpu& g = find_gpu("h100-sxm");
+  for (const auto& spec : engine_registry()) {
+    if (spec.name == "toy-serial") continue;
+    SCOPED_TRACE(spec.name);
+    EngineOverrides o;
+    o.max_num_seqs = kMaxNumSeqsLimit + 1;
+    EXPECT_EQ(testing::user_error_of([&] { (void)resolve_engine(spec.name, g, 8192, o); }),
+              fmt::format("{} must be at most 1048576 sequences per step, got 1048577", opt("max_num_seqs")));
+    o.max_num_seqs.reset();
+    o.max_num_batched_tokens = 2000000000;
+    EXPECT_EQ(testing::user_error_of([&] { (void)resolve_engine(spec.name, g, 8192, o); }),
+              fmt::format("{} must be at most 268435456 tokens per step, got 2000000000",
+                          opt("max_num_batched_tokens")));
+  }
+  EngineOverrides at_limit;
+  at_limit.max_num_seqs = kMaxNumSeqsLimit;
+  at_limit.max_num_batched_tokens = kMaxNumBatchedTokensLimit;
+  const EnginePolicy p = resolve_engine("vllm", g, 8192, at_limit);
+  EXPECT_EQ(p.max_num_seqs, kMaxNumSeqsLimit);
+  EXPECT_EQ(p.costs.graph_max_tokens, 512);  // min(2 x max_num_seqs, 512), no overflow
 }
 
 }  // namespace

@@ -485,7 +485,7 @@ TEST(ClusterHostile, CountsBeyondAnIntAreRefusedNotTruncated) {
   // 4294967297 was narrowed to an int: silently 1 node.
   const std::string path = kData + "/cluster_nodes_overflow.json";
   EXPECT_EQ(user_error_of([&] { load_cluster_json(path); }),
-            path + ": 'nodes' = 4294967297 is above the limit of 16777216");
+            path + ": 'nodes' = 4294967297 is above the limit of 65536");
   EXPECT_CONTAINS(
       user_error_of([] {
         load_cluster_json(write_cluster("apex_nodes_1e300.json", R"({"gpu": "h100-sxm", "nodes": 1e300})"));
@@ -493,15 +493,15 @@ TEST(ClusterHostile, CountsBeyondAnIntAreRefusedNotTruncated) {
       "'nodes' = 1e+300 is out of range");
   EXPECT_CONTAINS(
       user_error_of([] {
-        load_cluster_json(write_cluster("apex_nodes_many.json", R"({"gpu": "h100-sxm", "nodes": 16777216})"));
+        load_cluster_json(write_cluster("apex_nodes_many.json", R"({"gpu": "h100-sxm", "nodes": 10000})"));
       }),
-      "'nodes' 16777216 x 'gpus_per_node' 8 is 134217728 GPUs, above the limit of 16777216 GPUs");
+      "'nodes' 10000 x 'gpus_per_node' 8 is 80000 GPUs, more than the limit of 65536");
   // nodes x GPUs per node overflowed an int ("the cluster has -8 GPUs").
   const std::string msg = user_error_of([] { make_cluster("h100-sxm", 2147483647, 8); });
   EXPECT_EQ(msg, opt("nodes") + " 2147483647 x " + opt("gpus_per_node") +
-                     " 8 is 17179869176 GPUs, above the limit of 16777216 GPUs");
-  const Cluster big = make_cluster("h100-sxm", 2097152, 8);  // exactly the limit
-  EXPECT_EQ(big.total_gpus(), 16777216);
+                     " 8 is 17179869176 GPUs, more than the limit of 65536");
+  const Cluster big = make_cluster("h100-sxm", 8192, 8);  // exactly the limit
+  EXPECT_EQ(big.total_gpus(), 65536);
 }
 
 TEST(ClusterHostile, UnknownCalibrationNameIsAnErrorWithDidYouMean) {

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "core/option_ref.h"
 #include "model/registry.h"
+#include "perf/batch_shape.h"
 #include "perf/cost_model.h"
 #include "perf/params.h"
 #include "perf/profile.h"
@@ -128,6 +129,45 @@ TEST(CostModel, StageTimeIsLayerTimeTimesCountPlusEnds) {
   // Stage 0: 16 layers + embedding lookup; stage 1: 16 layers + LM head.
   EXPECT_NEAR(st[0], 16 * layer + ops->elementwise(4.0 * 4096 * 2), 1e-12);
   EXPECT_GT(st[1], 16 * layer + ops->gemm({4, 128256, 4096, DType::BF16, DType::BF16}));
+}
+
+// An encoder-decoder decode step runs only the decoder: it streams the decoder's weights and reads
+// the self- and cross-attention caches, never the encoder's weights (counting them made the MBU of
+// flan-t5-xxl decode exceed 100%, an assertion at the end of the run).
+TEST(CostModel, EncoderDecoderDecodeStepReadsOnlyWhatItRuns) {
+  const Model m = load_model("flan-t5-xxl");
+  const Cluster c = make_cluster("h100-sxm", 1, 1);
+  Plan p;
+  ASSERT_FALSE(make_plan(m, c, p));
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  const ShardedModel sharded(m, p, Precision{});
+  CostModel cost(sharded, c, ops, EngineCosts{});
+  const ShapeBuilder shapes(cost, true);
+  BatchShape decode;
+  for (int i = 0; i < 8; ++i)
+    shapes.add(decode, TokenSpan{512, 1, 512 + 20, 1});  // 20 tokens generated after a 512-token input
+  BatchShape prefill;
+  shapes.add(prefill, TokenSpan{512, 0, 0, 512});
+  const Work wd = cost.work(decode);
+  const Work wp = cost.work(prefill);
+  const double kv_bytes = sharded.kv_bytes_per_token_replica;
+  ASSERT_GT(kv_bytes, 0);
+  // The decode step's caches: 21 own tokens and the 512-token input of each of the 8 sequences.
+  const double decode_caches = kv_bytes * 8 * (21 + 512);
+  // The encoder is ~42% of T5's weights (24 layers without cross-attention): a decode step streams
+  // the other ~58%.
+  EXPECT_GT(wd.bytes_read - decode_caches, 0.5 * sharded.weight_bytes_per_replica);
+  EXPECT_LT(wd.bytes_read - decode_caches, 0.65 * sharded.weight_bytes_per_replica);
+  // The prefill step streams every weight (the encoder runs) and writes the new input's caches.
+  EXPECT_DOUBLE_EQ(wp.bytes_read, sharded.weight_bytes_per_replica + kv_bytes * (1 + 512));
+  EXPECT_GT(wp.bytes_read - kv_bytes * 513,
+            wd.bytes_read - decode_caches + 0.35 * sharded.weight_bytes_per_replica);
+  // No step moves more bytes than HBM can in its time.
+  std::vector<double> st;
+  for (const BatchShape* b : {&decode, &prefill}) {
+    cost.stage_times(*b, st);
+    EXPECT_LE(cost.work(*b).bytes_read, st[0] * c.gpu.hbm_bandwidth);
+  }
 }
 
 TEST(Params, ShippedCalibrationRoundTripsThroughJson) {

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "report/report.h"
 #include "search/planner.h"
+#include "test_util.h"
 
 namespace apex {
 namespace {
@@ -210,6 +212,37 @@ TEST(SearchAllPresets, EveryPresetPlansWithoutInternalErrors) {
       EXPECT_LE(p.result->mbu, 1.0);
     }
   }
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---- Hardening (issue #10): the plan space is bounded before anything is allocated.
+namespace apex {
+namespace {
+
+TEST(PlanSpace, CountedUpFrontAndBoundedWithAClearMessage) {
+  Deployment d;
+  d.model = load_model("mixtral-8x7b");
+  d.cluster = make_cluster("h100-sxm", 4, 8);
+  SearchOptions o;
+  o.plan.require_all_gpus = false;
+  o.tune_max_num_seqs = {64, 256};
+  const std::uint64_t n = count_plans(d, o);
+  EXPECT_EQ(enumerate_plans(d, o).size(), n);
+  EXPECT_GT(n, 1000u);
+  o.max_candidates = n;  // at the limit: fine
+  EXPECT_EQ(enumerate_plans(d, o).size(), n);
+  o.max_candidates = n - 1;
+  const std::string msg = apex::testing::user_error_of([&] { (void)enumerate_plans(d, o); });
+  EXPECT_CONTAINS(msg,
+                  fmt::format("the plan space has {} candidate plans, more than the limit of {}", n, n - 1));
+  EXPECT_CONTAINS(msg, opt("allow_fewer_gpus"));
+  EXPECT_CONTAINS(msg, opt("tune"));
+  // A cluster beyond the planner's limit is refused whatever the space (no int overflow).
+  d.cluster.nodes = 1 << 20;
+  EXPECT_CONTAINS(apex::testing::user_error_of([&] { (void)count_plans(d, o); }),
+                  "8388608 GPUs (1048576 nodes x 8), more than the planner's limit of 65536");
 }
 
 }  // namespace

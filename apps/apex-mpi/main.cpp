@@ -13,6 +13,7 @@
 #include "api/api.h"
 #include "api/cli.h"
 #include "api/options.h"
+#include "api/output.h"
 #include "core/error.h"
 #include "dist/mpi_sweep.h"
 
@@ -44,17 +45,14 @@ int main(int argc, char** argv) {
       const apex::api::SearchResponse r =
           apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
       if (rank == 0) {
-        const std::string text = r.render(format);
-        if (request.output.path.empty()) {
-          std::cout << text;
-          std::cout.flush();
-        } else {
-          apex::api::write_output_file(request.output, text);
-        }
+        apex::api::write_output(request.output, r.render(format));
       }
     } catch (const apex::UserError& e) {
       if (rank == 0) std::cerr << "apex-mpi: " << apex::api::render_for_cli(e.what()) << "\n";
       code = 2;
+    } catch (const apex::OutputError& e) {
+      std::cerr << "apex-mpi: " << e.what() << "\n";  // only rank 0 writes
+      code = 1;
     } catch (const std::exception& e) {
       std::cerr << "apex-mpi (rank " << rank << "): internal error: " << e.what() << "\n";
       MPI_Abort(MPI_COMM_WORLD, 1);

@@ -1,5 +1,6 @@
 // apps/apex/main.cpp — the `apex` command: the option table's subcommands (src/api), dispatch,
-// errors to exit codes. Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error.
+// errors to exit codes. Exit codes: 0 success, 2 user error (bad flag, file or value), 1 internal error
+// or lost output (a write that failed: "could not write FILE: reason").
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,23 +13,16 @@
 #include "api/api.h"
 #include "api/cli.h"
 #include "api/options.h"
+#include "api/output.h"
 #include "core/error.h"
 
 using namespace apex;
 
 namespace {
 
-void emit(const api::OutputInput& out, const std::string& text) {
-  if (out.path.empty()) {
-    std::cout << text;
-    std::cout.flush();
-  } else {
-    api::write_output_file(out, text);
-  }
-}
-
+// Every output goes through the checked writer (api/output.h): a lost write is exit 1, not 0.
 int print(const api::TextResponse& r) {
-  std::cout << r.text;
+  api::write_stdout(r.text);
   std::cerr << r.notes;
   return 0;
 }
@@ -55,11 +49,15 @@ int main(int argc, char** argv) {
     try {
       app.parse(argc, argv);
     } catch (const CLI::CallForHelp&) {
-      return app.exit(CLI::CallForHelp());
+      const int code = app.exit(CLI::CallForHelp());
+      api::finish_stdout();
+      return code;
     } catch (const CLI::CallForAllHelp&) {
-      return app.exit(CLI::CallForAllHelp());
+      const int code = app.exit(CLI::CallForAllHelp());
+      api::finish_stdout();
+      return code;
     } catch (const CLI::Success&) {
-      std::cout << "apex 0.1.0\n";
+      api::write_stdout("apex 0.1.0\n");
       return 0;
     } catch (const CLI::ParseError& e) {
       // Unknown subcommand: suggest one.
@@ -93,20 +91,25 @@ int main(int argc, char** argv) {
       sim.reject_extras();
       sim.apply(api::target(simulate_request));
       const Format format = api::resolve_format(simulate_request.output, isatty(STDOUT_FILENO) != 0);
-      emit(simulate_request.output, api::simulate(simulate_request).render(format));
+      if (!simulate_request.output.path.empty()) api::check_writable(simulate_request.output.path);
+      api::write_output(simulate_request.output, api::simulate(simulate_request).render(format));
       return 0;
     }
     if (srch.parsed()) {
       srch.reject_extras();
       srch.apply(api::target(search_request));
       const Format format = api::resolve_format(search_request.output, isatty(STDOUT_FILENO) != 0);
-      emit(search_request.output, api::search(search_request).render(format));
+      if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
+      api::write_output(search_request.output, api::search(search_request).render(format));
       return 0;
     }
     return 2;
   } catch (const UserError& e) {
     std::cerr << "apex: " << api::render_for_cli(e.what()) << "\n";
     return 2;
+  } catch (const OutputError& e) {
+    std::cerr << "apex: " << e.what() << "\n";
+    return 1;
   } catch (const InternalError& e) {
     std::cerr << "apex: " << e.what() << "\n";
     return 1;

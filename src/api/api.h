@@ -165,8 +165,9 @@ SearchOptions build_search_options(const SearchInput& in);
 // The output format: the explicit one, else from the path's extension, else table on a terminal
 // and json otherwise.
 Format resolve_format(const OutputInput& out, bool stdout_is_terminal);
-// Writes `text` to out.path (UserError naming the file when it cannot).
-void write_output_file(const OutputInput& out, const std::string& text);
+// Writes `text` to out.path, or to standard output when it is empty, checked (api/output.h):
+// UserError when the file cannot be opened, OutputError when a write fails.
+void write_output(const OutputInput& out, const std::string& text);
 
 struct SimulateResponse {
   SimResult result;

@@ -1,6 +1,5 @@
 // api/build.cpp — requests into the library's inputs: Deployment, workload, search options.
 #include <cmath>
-#include <fstream>
 #include <limits>
 #include <memory>
 #include <string>
@@ -9,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "api/api.h"
+#include "api/output.h"
 #include "core/error.h"
 #include "core/option_ref.h"
 #include "core/text.h"
@@ -18,15 +18,17 @@
 namespace apex::api {
 namespace {
 
-std::vector<int> parse_int_list(const std::string& text, const std::string& where) {
+// "a/b/c" (or "a:b:c") of integers in [1, limit], each parsed whole (no wrap-around of a value
+// too large for an int).
+std::vector<int> parse_int_list(const std::string& text, const std::string& where, int limit) {
   std::vector<int> out;
   std::size_t start = 0;
   for (std::size_t i = 0; i <= text.size(); ++i) {
     if (i == text.size() || text[i] == ':' || text[i] == '/') {
-      auto v = parse_int(text.substr(start, i - start));
-      if (!v || *v < 1)
-        throw UserError(
-            fmt::format("{}: '{}' is not a positive integer", where, text.substr(start, i - start)));
+      const std::string item = text.substr(start, i - start);
+      const std::optional<std::int64_t> v = parse_int(item);
+      if (!v || *v < 1) throw UserError(fmt::format("{}: '{}' is not a positive integer", where, item));
+      if (*v > limit) throw UserError(fmt::format("{}: {} is above the limit of {}", where, item, limit));
       out.push_back(static_cast<int>(*v));
       start = i + 1;
     }
@@ -53,7 +55,7 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
       throw UserError(fmt::format("{} replaces {}, {} and {}; pass one or the other", opt("cluster"),
                                   opt("gpu"), opt("nodes"), opt("gpus_per_node")));
     }
-    d.cluster = load_cluster_json(c.cluster_file);
+    d.cluster = load_cluster_json(c.cluster_file);  // bounds the cluster size (hw/hardware.h)
   } else {
     d.cluster = make_cluster(c.gpu.value_or(std::string(kDefaultGpu)), c.nodes.value_or(kDefaultNodes),
                              c.gpus_per_node.value_or(kDefaultGpusPerNode));
@@ -220,14 +222,16 @@ SearchOptions build_search_options(const SearchInput& in) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
     if (name == "max-num-seqs") {
-      s.tune_max_num_seqs = eq == std::string::npos
-                                ? std::vector<int>{64, 128, 256, 512, 1024}
-                                : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs");
+      s.tune_max_num_seqs =
+          eq == std::string::npos
+              ? std::vector<int>{64, 128, 256, 512, 1024}
+              : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-seqs", kMaxNumSeqsLimit);
     } else if (name == "max-num-batched-tokens") {
       s.tune_max_num_batched_tokens =
           eq == std::string::npos
               ? std::vector<int>{2048, 4096, 8192, 16384}
-              : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-batched-tokens");
+              : parse_int_list(item.substr(eq + 1), opt("tune") + " max-num-batched-tokens",
+                               kMaxNumBatchedTokensLimit);
     } else {
       throw UserError(opt("tune") + ": " + unknown_name_message("engine knob", name, knobs));
     }
@@ -246,11 +250,12 @@ Format resolve_format(const OutputInput& out, bool stdout_is_terminal) {
   return stdout_is_terminal ? Format::Table : Format::JSON;
 }
 
-void write_output_file(const OutputInput& out, const std::string& text) {
-  std::ofstream f(out.path, std::ios::binary);
-  if (!f) throw UserError(fmt::format("cannot write output file '{}'", out.path));
-  f << text;
-  if (!f) throw UserError(fmt::format("failed writing output file '{}'", out.path));
+void write_output(const OutputInput& out, const std::string& text) {
+  if (out.path.empty()) {
+    write_stdout(text);
+  } else {
+    write_file(out.path, text);
+  }
 }
 
 }  // namespace apex::api

@@ -1,5 +1,5 @@
 // api/run.cpp — simulate and search: request in, response (result + rendering) out.
-#include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 
@@ -7,6 +7,7 @@
 
 #include "api/api.h"
 #include "api/options.h"
+#include "api/output.h"
 #include "core/error.h"
 #include "core/option_ref.h"
 
@@ -19,13 +20,19 @@ std::string precision_label(const Deployment& d) {
 }
 
 void write_per_request(const std::string& path, const SimResult& r) {
-  std::ofstream f(path);
-  if (!f) throw UserError(fmt::format("cannot write {} file '{}'", opt("per_request"), path));
-  f << "id,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,replica,preemptions\n";
+  OutputFile f(path);
+  f.write("id,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,replica,preemptions\n");
+  std::string block;
   for (const auto& q : r.request_records) {
-    f << fmt::format("{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival, q.prompt, q.output,
-                     q.ttft, q.tpot, q.e2e, q.replica, q.preemptions);
+    fmt::format_to(std::back_inserter(block), "{},{:.9f},{},{},{:.9f},{:.9f},{:.9f},{},{}\n", q.id, q.arrival,
+                   q.prompt, q.output, q.ttft, q.tpot, q.e2e, q.replica, q.preemptions);
+    if (block.size() >= (1 << 16)) {
+      f.write(block);
+      block.clear();
+    }
   }
+  f.write(block);
+  f.close();
 }
 
 // The report's free text carries library messages (a rejection's detail is the UserError of the
@@ -58,6 +65,7 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.engine = instance.engine;
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
   const bool records = !request.per_request.empty();
+  if (records) check_writable(request.per_request);  // before the run, not after it
   out.result = apex::simulate(instance, *src, RunOptions{records, request.breakdown});
   if (records) write_per_request(request.per_request, out.result);
   out.info = RunInfo{d.model.name,

@@ -67,8 +67,25 @@ std::string unknown_name_message(std::string_view what, std::string_view name,
   return msg;
 }
 
+std::string_view source_relative_path(std::string_view file) {
+  // The top-level folders of the source tree that hold code; the rightmost one in the path is
+  // the tree's (a checkout may itself live under a folder named src/).
+  static constexpr std::string_view kTops[] = {"src/", "tests/", "apps/", "python/", "fuzz/"};
+  std::size_t best = std::string_view::npos;
+  for (const std::string_view top : kTops) {
+    if (file.starts_with(top) && best == std::string_view::npos) best = 0;
+    for (std::size_t at = file.find(top); at != std::string_view::npos; at = file.find(top, at + 1)) {
+      if (at > 0 && file[at - 1] == '/' && (best == std::string_view::npos || at > best)) best = at;
+    }
+  }
+  if (best != std::string_view::npos) return file.substr(best);
+  const std::size_t slash = file.find_last_of('/');
+  return slash == std::string_view::npos ? file : file.substr(slash + 1);
+}
+
 void assertion_failed(const char* expr, const char* file, int line, const std::string& msg) {
-  throw InternalError(fmt::format("internal error: {} ({}:{}: {})", msg, file, line, expr));
+  throw InternalError(
+      fmt::format("internal error: {} ({}:{}: {})", msg, source_relative_path(file), line, expr));
 }
 
 }  // namespace apex

@@ -3,6 +3,8 @@
 // UserError: anything a user can cause (bad flag, file, value, impossible plan). It carries one
 // message that names where (file:line, key, flag) and what, with the valid choices where there
 // are some. `apex` prints it and exits with code 2. Library code never calls exit().
+// OutputError: output that could not be written after it was opened (a full disk, a closed pipe,
+// /dev/full): "could not write FILE: reason". Not the user's input, so `apex` exits with code 1.
 // Programming errors are assertions (APEX_ASSERT) and end as exit code 1.
 #pragma once
 
@@ -17,6 +19,11 @@ namespace apex {
 class UserError : public std::runtime_error {
  public:
   explicit UserError(const std::string& message) : std::runtime_error(message) {}
+};
+
+class OutputError : public std::runtime_error {
+ public:
+  explicit OutputError(const std::string& message) : std::runtime_error(message) {}
 };
 
 class InternalError : public std::logic_error {
@@ -36,6 +43,10 @@ std::string unknown_name_message(std::string_view what, std::string_view name,
                                  std::span<const std::string> candidates, std::string_view hint = {});
 
 std::string join(std::span<const std::string> items, std::string_view sep);
+
+// `file` (a __FILE__, absolute or relative to the build folder) relative to the source tree:
+// "/home/me/apex/src/core/error.cpp" and "../src/core/error.cpp" both become "src/core/error.cpp".
+std::string_view source_relative_path(std::string_view file);
 
 [[noreturn]] void assertion_failed(const char* expr, const char* file, int line, const std::string& msg);
 

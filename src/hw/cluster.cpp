@@ -32,7 +32,7 @@ Cluster make_cluster(std::string_view gpu_name, int nodes, int gpus_per_node) {
                                 gpus_per_node, gpu.max_gpus_per_node, gpu.name));
   }
   if (static_cast<long long>(nodes) * gpus_per_node > kMaxClusterGpus) {
-    throw UserError(fmt::format("{} {} x {} {} is {} GPUs, above the limit of {} GPUs", opt("nodes"), nodes,
+    throw UserError(fmt::format("{} {} x {} {} is {} GPUs, more than the limit of {}", opt("nodes"), nodes,
                                 opt("gpus_per_node"), gpus_per_node,
                                 static_cast<long long>(nodes) * gpus_per_node, kMaxClusterGpus));
   }
@@ -188,7 +188,7 @@ Cluster load_cluster_json(const std::string& path) {
                                 c.gpus_per_node, c.gpu.max_gpus_per_node, c.gpu.name));
   }
   if (static_cast<long long>(c.nodes) * c.gpus_per_node > kMaxClusterGpus) {
-    throw UserError(fmt::format("{}: 'nodes' {} x 'gpus_per_node' {} is {} GPUs, above the limit of {} GPUs",
+    throw UserError(fmt::format("{}: 'nodes' {} x 'gpus_per_node' {} is {} GPUs, more than the limit of {}",
                                 path, c.nodes, c.gpus_per_node,
                                 static_cast<long long>(c.nodes) * c.gpus_per_node, kMaxClusterGpus));
   }

@@ -51,9 +51,10 @@ struct Cluster {
   std::string describe() const;
 };
 
-// The largest cluster APEX models: 16,777,216 GPUs, two orders of magnitude above the largest
-// built, and far from overflowing the GPU counts of a plan.
-constexpr long long kMaxClusterGpus = 1LL << 24;
+// The largest cluster APEX plans or simulates: 65,536 GPUs, far above any real deployment; it keeps
+// an absurd input from overflowing GPU counts or exhausting memory. make_cluster and
+// load_cluster_json enforce it.
+inline constexpr long long kMaxClusterGpus = 65536;
 
 // The presets: data/gpus.json, embedded in the binary.
 const std::vector<Gpu>& gpu_presets();

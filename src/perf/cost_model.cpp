@@ -69,6 +69,17 @@ CostModel::CostModel(const ShardedModel& sharded, const Cluster& cluster, std::s
   kv_bytes_per_token_replica_ = sharded.kv_bytes_per_token_replica;
   kv_local_share_ = sharded.kv_local_share;
   routed_expert_bytes_ = sharded.routed_expert_bytes;
+  if (model.encoder_decoder) {
+    // The encoder's layers run (and stream their weights) only in iterations with new inputs.
+    for (const auto& st : plan_.stages) {
+      Stage enc = st;
+      enc.has_embedding = enc.has_lm_head = false;
+      for (std::size_t c = 0; c < model.cells.size(); ++c) {
+        if (model.cells[c].role != CellRole::Encoder) enc.cell_counts[c] = 0;
+      }
+      encoder_weight_bytes_ += stage_weight_bytes(model, plan_, enc, precision_) * plan_.tp;
+    }
+  }
   experts_ = sharded.experts;
   topk_ = sharded.topk;
   linear_flops_per_token_ = sharded.linear_flops_per_token;
@@ -464,6 +475,15 @@ Work CostModel::work(const BatchShape& b) const {
   }
   const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
   const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
+  if (model_.encoder_decoder) {
+    // What the iteration runs: the encoder's weights only when it encodes new inputs; every decoder
+    // layer reads its own tokens' keys and values and the cross-attention cache of the inputs (the
+    // cache of a new input is written by the same iteration).
+    w.bytes_read =
+        weight_bytes_per_replica_ - (b.prefill_tokens > 0 ? 0.0 : encoder_weight_bytes_) +
+        kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_seqs + b.cross_kv);
+    return w;
+  }
   w.bytes_read = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts +
                  kv_global * static_cast<double>(b.decode_kv + b.prefill_kv) +
                  kv_local * static_cast<double>(b.decode_kv_window + b.prefill_kv_window);

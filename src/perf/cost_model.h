@@ -182,6 +182,7 @@ class CostModel {
   double capacity_factor_ = 0;
   double weight_bytes_per_replica_ = 0;  // all weights but the routed experts, all GPUs
   double routed_expert_bytes_ = 0;       // MoE routed experts, all layers and GPUs
+  double encoder_weight_bytes_ = 0;      // encoder-decoder: the encoder's share of weight_bytes_per_replica_
   std::int64_t experts_ = 0, topk_ = 0;
   double kv_bytes_per_token_replica_ = 0;  // summed over stages and TP ranks
   double kv_local_share_ = 0;              // of those, the share in sliding-window / chunked layers

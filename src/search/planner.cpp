@@ -26,14 +26,37 @@ std::string Candidate::label() const {
   return s;
 }
 
-std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options) {
-  const int n = d.cluster.total_gpus();
-  std::vector<int> seqs = options.tune_max_num_seqs;
-  std::vector<int> toks = options.tune_max_num_batched_tokens;
-  if (seqs.empty()) seqs.push_back(0);  // 0 = engine default
-  if (toks.empty()) toks.push_back(0);
-  std::vector<Candidate> out;
-  std::uint64_t id = 0;
+namespace {
+
+// The cluster size as the planner sees it: nodes × GPUs per node, without overflow.
+int search_gpus(const Deployment& d) {
+  const std::int64_t n = static_cast<std::int64_t>(d.cluster.nodes) * d.cluster.gpus_per_node;
+  if (n > kMaxClusterGpus) {
+    throw UserError(fmt::format(
+        "the cluster has {} GPUs ({} nodes x {}), more than the planner's limit of {}; "
+        "search a smaller cluster ({}, {})",
+        n, d.cluster.nodes, d.cluster.gpus_per_node, kMaxClusterGpus, opt("nodes"), opt("gpus_per_node")));
+  }
+  return static_cast<int>(n);
+}
+
+// Per-cell mappings of a MoE model under `tp`: experts over every divisor ep of tp (EP×TP), and
+// data-parallel attention when the experts span the whole group.
+std::vector<std::pair<int, bool>> mappings_of(const Deployment& d, int tp) {
+  std::vector<std::pair<int, bool>> out{{1, false}};
+  if (!d.model.is_moe()) return out;
+  out.clear();
+  for (int ep = 1; ep <= tp; ++ep) {
+    if (tp % ep != 0) continue;
+    out.emplace_back(ep, false);
+    if (ep == tp && tp >= 2) out.emplace_back(ep, true);
+  }
+  return out;
+}
+
+// Calls f(tp, pp, min_dp, max_dp) for every shape of the plan space, in enumeration order.
+template <typename F>
+void for_each_shape(const Deployment& d, const SearchOptions& options, int n, F&& f) {
   const auto layers = static_cast<int>(std::min<std::int64_t>(d.model.num_layers(), n));
   for (int tp = 1; tp <= n; ++tp) {
     for (int pp = 1; pp <= n / tp; ++pp) {
@@ -42,37 +65,72 @@ std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions&
       if (pp > layers && pp > 1) continue;  // more stages than layers: not a plan
       const int max_dp = n / per_replica;
       const int min_dp = options.plan.require_all_gpus ? max_dp : 1;
-      // Per-cell mappings of a MoE model: experts over every divisor ep of tp (EP×TP), and
-      // data-parallel attention when the experts span the whole group.
-      std::vector<std::pair<int, bool>> mappings{{1, false}};
-      if (d.model.is_moe()) {
-        mappings.clear();
-        for (int ep = 1; ep <= tp; ++ep) {
-          if (tp % ep != 0) continue;
-          mappings.emplace_back(ep, false);
-          if (ep == tp && tp >= 2) mappings.emplace_back(ep, true);
-        }
-      }
-      for (int dp = min_dp; dp <= max_dp; ++dp) {
-        for (const auto& [ep, attn_dp] : mappings) {
-          for (int s : seqs) {
-            for (int t : toks) {
-              Candidate c;
-              c.id = id++;
-              c.plan.dp = dp;
-              c.plan.tp = tp;
-              c.plan.pp = pp;
-              c.plan.ep = ep;
-              c.plan.attn_dp = attn_dp;
-              if (s > 0) c.knobs.max_num_seqs = s;
-              if (t > 0) c.knobs.max_num_batched_tokens = t;
-              out.push_back(std::move(c));
-            }
+      f(tp, pp, min_dp, max_dp);
+    }
+  }
+}
+
+std::uint64_t count_in(const Deployment& d, const SearchOptions& options, int n) {
+  const std::uint64_t knobs = std::max<std::size_t>(1, options.tune_max_num_seqs.size()) *
+                              std::max<std::size_t>(1, options.tune_max_num_batched_tokens.size());
+  std::uint64_t count = 0;
+  for_each_shape(d, options, n, [&](int tp, int, int min_dp, int max_dp) {
+    std::uint64_t maps = 1;
+    if (d.model.is_moe()) {
+      maps = 0;
+      for (int ep = 1; ep <= tp; ++ep)
+        if (tp % ep == 0) maps += (ep == tp && tp >= 2) ? 2 : 1;
+    }
+    count += static_cast<std::uint64_t>(max_dp - min_dp + 1) * maps * knobs;
+  });
+  return count;
+}
+
+}  // namespace
+
+std::uint64_t count_plans(const Deployment& d, const SearchOptions& options) {
+  return count_in(d, options, search_gpus(d));
+}
+
+std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options) {
+  const int n = search_gpus(d);
+  const std::uint64_t count = count_in(d, options, n);
+  if (count > options.max_candidates) {
+    throw UserError(fmt::format(
+        "the plan space has {} candidate plans, more than the limit of {}; narrow the search: fewer GPUs "
+        "({}, {}), fewer {} values{}",
+        count, options.max_candidates, opt("nodes"), opt("gpus_per_node"), opt("tune"),
+        options.plan.require_all_gpus ? "" : fmt::format(", or without {}", opt("allow_fewer_gpus"))));
+  }
+  std::vector<int> seqs = options.tune_max_num_seqs;
+  std::vector<int> toks = options.tune_max_num_batched_tokens;
+  if (seqs.empty()) seqs.push_back(0);  // 0 = engine default
+  if (toks.empty()) toks.push_back(0);
+  std::vector<Candidate> out;
+  out.reserve(static_cast<std::size_t>(count));
+  std::uint64_t id = 0;
+  for_each_shape(d, options, n, [&](int tp, int pp, int min_dp, int max_dp) {
+    const std::vector<std::pair<int, bool>> mappings = mappings_of(d, tp);
+    for (int dp = min_dp; dp <= max_dp; ++dp) {
+      for (const auto& [ep, attn_dp] : mappings) {
+        for (int s : seqs) {
+          for (int t : toks) {
+            Candidate c;
+            c.id = id++;
+            c.plan.dp = dp;
+            c.plan.tp = tp;
+            c.plan.pp = pp;
+            c.plan.ep = ep;
+            c.plan.attn_dp = attn_dp;
+            if (s > 0) c.knobs.max_num_seqs = s;
+            if (t > 0) c.knobs.max_num_batched_tokens = t;
+            out.push_back(std::move(c));
           }
         }
       }
     }
-  }
+  });
+  APEX_ASSERT(out.size() == count, "count_plans disagrees with enumerate_plans");
   return out;
 }
 

@@ -28,6 +28,10 @@ struct PlanOutcome;
 using WaveRunner = std::function<void(std::vector<PlanOutcome*>& wave, int threads,
                                       const std::function<void(PlanOutcome&)>& simulate)>;
 
+// The largest plan space the planner builds (the cluster size is bounded by hw's kMaxClusterGpus):
+// far above any real search, it keeps an absurd input from exhausting memory.
+inline constexpr std::uint64_t kMaxPlanCandidates = 200000;
+
 struct SearchOptions {
   Objective objective = Objective::Throughput;
   int top = 10;
@@ -39,6 +43,7 @@ struct SearchOptions {
   std::optional<double> price_per_gpu_hour;  // overrides the GPU preset
   int wave = 8;                              // plans simulated between two updates of the pruning threshold
   WaveRunner runner;                         // empty = the local thread pool
+  std::uint64_t max_candidates = kMaxPlanCandidates;  // UserError when the plan space is larger
 };
 
 struct Candidate {
@@ -73,7 +78,11 @@ struct SearchReport {
   std::optional<std::string> nearest_miss;  // when nothing is feasible
 };
 
-// Counts of the plan space (for tests and `apex plans`).
+// The number of candidates enumerate_plans returns, counted without building them.
+std::uint64_t count_plans(const Deployment& d, const SearchOptions& options);
+// Every candidate of the plan space. UserError, before anything is allocated, when the cluster has
+// more than kMaxClusterGpus GPUs or the space more than options.max_candidates candidates (the
+// message says how to narrow it).
 std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options);
 
 // Runs the search on a loaded trace. UserError when nothing is feasible (message carries the

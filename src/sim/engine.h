@@ -48,6 +48,11 @@ struct EnginePolicy {
   }
 };
 
+// The largest values the count knobs accept (engine knob validation, --tune): far above any real
+// engine's setting, small enough that no product the engines form with them overflows an int.
+inline constexpr int kMaxNumSeqsLimit = 1 << 20;           // 1,048,576 sequences per step
+inline constexpr int kMaxNumBatchedTokensLimit = 1 << 28;  // 268,435,456 tokens per step
+
 // The engine knobs a user may set, each declared once; unset = the engine's default.
 struct EngineOverrides {
   std::optional<int> max_num_seqs;

@@ -112,11 +112,20 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
   if (o.max_num_seqs) {
     if (*o.max_num_seqs < 1)
       throw UserError(fmt::format("{} must be at least 1, got {}", opt("max_num_seqs"), *o.max_num_seqs));
+    if (*o.max_num_seqs > kMaxNumSeqsLimit) {
+      throw UserError(fmt::format("{} must be at most {} sequences per step, got {}", opt("max_num_seqs"),
+                                  kMaxNumSeqsLimit, *o.max_num_seqs));
+    }
     p.max_num_seqs = *o.max_num_seqs;
   }
   if (o.max_num_batched_tokens) {
     if (*o.max_num_batched_tokens < 1) {
       throw UserError(fmt::format("{} must be at least 1, got {}", opt("max_num_batched_tokens"),
+                                  *o.max_num_batched_tokens));
+    }
+    if (*o.max_num_batched_tokens > kMaxNumBatchedTokensLimit) {
+      throw UserError(fmt::format("{} must be at most {} tokens per step, got {}",
+                                  opt("max_num_batched_tokens"), kMaxNumBatchedTokensLimit,
                                   *o.max_num_batched_tokens));
     }
     p.max_num_batched_tokens = *o.max_num_batched_tokens;
