@@ -46,19 +46,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const std::string& a : args)
     argv.push_back(const_cast<char*>(a.c_str()));
 
-  CLI::App app{"apex"};
-  app.require_subcommand(1);
-  app.set_version_flag("--version", "apex 0.1.0");
+  // Built once (the option table makes a few hundred CLI11 options; rebuilding them per input would
+  // cost more than the parse). clear() resets every option and subcommand before each parse.
+  struct Cli {
+    CLI::App app{"apex"};
+    api::CliCommand list{app, api::Command::List};
+    api::CliCommand val{app, api::Command::Validate};
+    api::CliCommand cal{app, api::Command::Calibrate};
+    api::CliCommand sim{app, api::Command::Simulate};
+    api::CliCommand srch{app, api::Command::Search};
+    Cli() {
+      app.require_subcommand(1);
+      app.set_version_flag("--version", "apex 0.1.0");
+    }
+  };
+  static Cli cli;
+  CLI::App& app = cli.app;
+  const api::CliCommand &list = cli.list, &val = cli.val, &cal = cli.cal, &sim = cli.sim, &srch = cli.srch;
+  app.clear();
   api::ListRequest list_request;
   api::ValidateRequest validate_request;
   api::CalibrateRequest calibrate_request;
   api::SimulateRequest simulate_request;
   api::SearchRequest search_request;
-  const api::CliCommand list(app, api::Command::List);
-  const api::CliCommand val(app, api::Command::Validate);
-  const api::CliCommand cal(app, api::Command::Calibrate);
-  const api::CliCommand sim(app, api::Command::Simulate);
-  const api::CliCommand srch(app, api::Command::Search);
   try {
     app.parse(static_cast<int>(argv.size()), argv.data());
   } catch (const CLI::ParseError&) {
