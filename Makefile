@@ -1,6 +1,6 @@
 # The front door. `make run` installs what is missing, builds and runs the default search;
 # `make test` builds and runs every test. Both wrap the CMake presets in CMakePresets.json.
-.PHONY: all deps build run test bench format format-check clean
+.PHONY: all deps build run test bench format format-check clean fuzz fuzz-build test-asan
 
 BUILD_DIR := build
 APEX := $(BUILD_DIR)/bin/apex
@@ -43,6 +43,24 @@ format-check:
 	@bad=$$($(CLANG_FORMAT) --dry-run $$(git ls-files '*.cpp' '*.h') 2>&1 | grep -o '^[^:]*:[0-9]*:[0-9]*: warning' | cut -d: -f1 | sort -u); \
 	if [ -n "$$bad" ]; then echo "format-check: not clang-formatted (run make format):"; echo "$$bad" | sed 's/^/  /'; exit 1; fi; \
 	echo "format-check: every C++ file is clang-formatted"
+
+# Fuzzing (fuzz/README.md): the libFuzzer harnesses built with clang, ASan and UBSan into build-fuzz/,
+# each run for FUZZ_SECONDS; any crash, hang or out-of-memory fails the target.
+FUZZ_SECONDS ?= 30
+FUZZERS ?= hf_config trace_csv trace_jsonl cluster_json length_dist rate cli
+fuzz-build: deps
+	@command -v clang++ >/dev/null || { echo "fuzz: clang++ not found (apt-get install clang)"; exit 1; }
+	cmake --preset fuzz
+	cmake --build --preset fuzz
+
+fuzz: fuzz-build
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+# The whole test suite under AddressSanitizer + UndefinedBehaviorSanitizer (the debug preset).
+test-asan: deps
+	cmake --preset debug
+	cmake --build --preset debug
+	fuzz/sanitizers/test-asan.sh build-debug
 
 clean:
 	rm -rf $(BUILD_DIR)
