@@ -17,6 +17,7 @@ namespace apex {
 namespace {
 
 using ::apex::testing::user_error_of;
+using ::apex::testing::write_temp_file;
 
 const std::string kData = APEX_TEST_DATA;
 
@@ -414,15 +415,6 @@ TEST(ClusterJsonErrors, GpusPerNodeBeyondScaleUpDomain) {
 // Hostile cluster files and sizes (issue #10, input side): each a UserError naming the file, the
 // key and the valid range, never an overflow or a GPU that cannot exist.
 
-std::string write_cluster(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  EXPECT_NE(f, nullptr);
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
-  return path;
-}
-
 TEST(ClusterHostile, UnitValuesOutsideAPlausibleRangeNameTheRange) {
   // 1e307TB/s and 1e305PFLOPS overflowed to inf: MBU and MFU printed as 0 with exit 0.
   std::string path = kData + "/cluster_implausible_bandwidth.json";
@@ -451,24 +443,24 @@ TEST(ClusterHostile, UnitValuesOutsideAPlausibleRangeNameTheRange) {
   for (std::size_t i = 0; i < cases.size(); ++i) {
     SCOPED_TRACE(cases[i].gpu);
     const std::string p =
-        write_cluster("apex_hostile_gpu" + std::to_string(i) + ".json",
-                      std::string(R"({"gpu": {"base": "h100-sxm", )") + cases[i].gpu + "}}");
+        write_temp_file("apex_hostile_gpu" + std::to_string(i) + ".json",
+                        std::string(R"({"gpu": {"base": "h100-sxm", )") + cases[i].gpu + "}}");
     EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(p); }), cases[i].expect);
   }
-  const std::string link =
-      write_cluster("apex_hostile_link.json",
-                    R"({"gpu": "h100-sxm", "inter_node_link": {"bandwidth": "1e20TB/s", "latency": "1us"}})");
+  const std::string link = write_temp_file(
+      "apex_hostile_link.json",
+      R"({"gpu": "h100-sxm", "inter_node_link": {"bandwidth": "1e20TB/s", "latency": "1us"}})");
   EXPECT_CONTAINS(
       user_error_of([&] { load_cluster_json(link); }),
       "inter_node_link: 'bandwidth': '1e20TB/s' is outside the physically plausible range 1B/s to 100TB/s");
   const std::string slow =
-      write_cluster("apex_hostile_latency.json",
-                    R"({"gpu": "h100-sxm", "intra_node_link": {"bandwidth": "100GB/s", "latency": "2h"}})");
+      write_temp_file("apex_hostile_latency.json",
+                      R"({"gpu": "h100-sxm", "intra_node_link": {"bandwidth": "100GB/s", "latency": "2h"}})");
   EXPECT_CONTAINS(user_error_of([&] { load_cluster_json(slow); }), "'latency': '2h' is outside");
   // The upper ends themselves are accepted.
   const Cluster c = load_cluster_json(
-      write_cluster("apex_edge_gpu.json",
-                    R"({"gpu": {"base": "h100-sxm", "hbm_bandwidth": "1000TB/s", "peak_bf16": "1000PFLOPS",
+      write_temp_file("apex_edge_gpu.json",
+                      R"({"gpu": {"base": "h100-sxm", "hbm_bandwidth": "1000TB/s", "peak_bf16": "1000PFLOPS",
                                         "price_per_hour_usd": 1000}})"));
   EXPECT_DOUBLE_EQ(c.gpu.hbm_bandwidth, 1e15);
   EXPECT_DOUBLE_EQ(c.gpu.peak_bf16, 1e18);
@@ -488,12 +480,12 @@ TEST(ClusterHostile, CountsBeyondAnIntAreRefusedNotTruncated) {
             path + ": 'nodes' = 4294967297 is above the limit of 65536");
   EXPECT_CONTAINS(
       user_error_of([] {
-        load_cluster_json(write_cluster("apex_nodes_1e300.json", R"({"gpu": "h100-sxm", "nodes": 1e300})"));
+        load_cluster_json(write_temp_file("apex_nodes_1e300.json", R"({"gpu": "h100-sxm", "nodes": 1e300})"));
       }),
       "'nodes' = 1e+300 is out of range");
   EXPECT_CONTAINS(
       user_error_of([] {
-        load_cluster_json(write_cluster("apex_nodes_many.json", R"({"gpu": "h100-sxm", "nodes": 10000})"));
+        load_cluster_json(write_temp_file("apex_nodes_many.json", R"({"gpu": "h100-sxm", "nodes": 10000})"));
       }),
       "'nodes' 10000 x 'gpus_per_node' 8 is 80000 GPUs, more than the limit of 65536");
   // nodes x GPUs per node overflowed an int ("the cluster has -8 GPUs").
@@ -511,7 +503,7 @@ TEST(ClusterHostile, UnknownCalibrationNameIsAnErrorWithDidYouMean) {
   EXPECT_CONTAINS(msg,
                   path + ": gpu: 'calibration': unknown calibration 'h100sxm'; did you mean 'h100_sxm'?");
   EXPECT_CONTAINS(msg, "a100_sxm");
-  const Cluster c = load_cluster_json(write_cluster(
+  const Cluster c = load_cluster_json(write_temp_file(
       "apex_calibration_ok.json", R"({"gpu": {"base": "h100-sxm", "calibration": "a100_sxm"}})"));
   EXPECT_EQ(c.gpu.calibration_key, "a100_sxm");
 }
@@ -520,13 +512,13 @@ TEST(ClusterHostile, FilesAreBoundedAndOverflowingNumbersNamed) {
   EXPECT_CONTAINS(user_error_of([] { load_cluster_json("/dev/zero"); }),
                   "cluster file '/dev/zero' is larger than the limit of 8 MiB");
   const std::string p =
-      write_cluster("apex_cluster_1e400.json", "{\"gpu\": \"h100-sxm\",\n \"nodes\": 1e400}\n");
+      write_temp_file("apex_cluster_1e400.json", "{\"gpu\": \"h100-sxm\",\n \"nodes\": 1e400}\n");
   const std::string msg = user_error_of([&] { load_cluster_json(p); });
   EXPECT_CONTAINS(msg, p + ":2:");
   EXPECT_CONTAINS(msg, "number '1e400' is out of range");
   // A 5 MB GPU name is quoted short.
   const std::string big =
-      write_cluster("apex_cluster_big_name.json", "{\"gpu\": \"" + std::string(5 << 20, 'g') + "\"}");
+      write_temp_file("apex_cluster_big_name.json", "{\"gpu\": \"" + std::string(5 << 20, 'g') + "\"}");
   const std::string long_msg = user_error_of([&] { load_cluster_json(big); });
   EXPECT_CONTAINS(long_msg, "...' (5242880 bytes)");
   EXPECT_LT(long_msg.size(), 2000u);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <exception>
 #include <string>
 
@@ -23,6 +24,17 @@ std::string user_error_of(Fn&& fn) {
   }
   ADD_FAILURE() << "expected UserError, nothing was thrown";
   return {};
+}
+
+// Writes `text` to a file named `name` in the test temporary folder and returns its path.
+inline std::string write_temp_file(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/" + name;
+  std::FILE* f = std::fopen(path.c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  if (f == nullptr) return path;
+  std::fputs(text.c_str(), f);
+  std::fclose(f);
+  return path;
 }
 
 inline ::testing::AssertionResult Contains(const std::string& haystack, const std::string& needle) {

@@ -22,6 +22,7 @@ namespace apex {
 namespace {
 
 using ::apex::testing::user_error_of;
+using ::apex::testing::write_temp_file;
 
 const std::string kData = APEX_TEST_DATA;
 const std::string kRealTrace =
@@ -222,41 +223,34 @@ TEST(TraceErrors, JsonlFieldProblems) {
 // ---------------------------------------------------------------------------------------------
 // Prefix sharing
 
-std::string write_temp(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
-  std::FILE* f = std::fopen(path.c_str(), "w");
-  EXPECT_NE(f, nullptr);
-  std::fputs(text.c_str(), f);
-  std::fclose(f);
-  return path;
-}
-
 TEST(TracePrefix, OptionalColumnsAndErrors) {
-  const Trace t = load_trace(write_temp("apex_prefix.csv",
-                                        "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n"
-                                        "0,1200,10,7,1000\n"
-                                        "0.5,300,10,,\n"
-                                        "1,1100,10,7,1000\n"));
+  const Trace t =
+      load_trace(write_temp_file("apex_prefix.csv",
+                                 "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n"
+                                 "0,1200,10,7,1000\n"
+                                 "0.5,300,10,,\n"
+                                 "1,1100,10,7,1000\n"));
   ASSERT_EQ(t.requests.size(), 3u);
   EXPECT_EQ(t.requests[0].prefix_group, 7);
   EXPECT_EQ(t.requests[0].prefix, 1000);
   EXPECT_EQ(t.requests[1].prefix_group, -1);  // empty fields: no shared prefix
   EXPECT_EQ(t.requests[1].prefix, 0);
   EXPECT_EQ(t.requests[2].prefix_group, 7);
-  EXPECT_CONTAINS(user_error_of([] {
-                    load_trace(write_temp("apex_prefix_one.csv",
-                                          "arrival_s,prompt_tokens,output_tokens,prefix_group\n0,10,1,1\n"));
-                  }),
-                  "needs both columns prefix_group and prefix_tokens");
   EXPECT_CONTAINS(
       user_error_of([] {
-        load_trace(
-            write_temp("apex_prefix_long.csv",
-                       "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,1,11\n"));
+        load_trace(write_temp_file("apex_prefix_one.csv",
+                                   "arrival_s,prompt_tokens,output_tokens,prefix_group\n0,10,1,1\n"));
+      }),
+      "needs both columns prefix_group and prefix_tokens");
+  EXPECT_CONTAINS(
+      user_error_of([] {
+        load_trace(write_temp_file(
+            "apex_prefix_long.csv",
+            "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,1,11\n"));
       }),
       "apex_prefix_long.csv:2: prefix_tokens '11' must be an integer between 0 and the prompt length 10");
   EXPECT_CONTAINS(user_error_of([] {
-                    load_trace(write_temp(
+                    load_trace(write_temp_file(
                         "apex_prefix_neg.csv",
                         "arrival_s,prompt_tokens,output_tokens,prefix_group,prefix_tokens\n0,10,1,-2,5\n"));
                   }),
@@ -615,7 +609,7 @@ TEST(TraceHostile, JsonlWithAByteOrderMarkIsReadAsJsonl) {
   EXPECT_EQ(t.requests[1].arrival, 500'000'000);
   EXPECT_EQ(t.requests[1].output, 4);
   // A first byte 0xEF that is not a BOM is left to the CSV reader (and reported as its header).
-  const std::string p = write_temp("apex_not_bom.csv", "\xEF,prompt_tokens,output_tokens\n0,1,1\n");
+  const std::string p = write_temp_file("apex_not_bom.csv", "\xEF,prompt_tokens,output_tokens\n0,1,1\n");
   EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "lacks column(s) arrival_s");
 }
 
@@ -631,7 +625,7 @@ TEST(TraceHostile, CsvShapeErrors) {
                   path + ":3: prefix_group 7 has prefix_tokens 500 here but 1000 at line 2");
   // Quoted commas are one field; empty header cells may repeat (trailing commas).
   const Trace t = load_trace(
-      write_temp("apex_quoted.csv", "arrival_s,prompt_tokens,output_tokens,note,,\n0,5,2,\"a, b\",,\n"));
+      write_temp_file("apex_quoted.csv", "arrival_s,prompt_tokens,output_tokens,note,,\n0,5,2,\"a, b\",,\n"));
   ASSERT_EQ(t.requests.size(), 1u);
   EXPECT_EQ(t.requests[0].prompt, 5);
 }
@@ -641,21 +635,21 @@ TEST(TraceHostile, LinesAreBounded) {
   EXPECT_CONTAINS(user_error_of([] { load_trace("/dev/zero"); }),
                   "/dev/zero:1: line is longer than the limit of 1 MiB");
   const std::string long_line(kMaxTraceLineBytes + 1, '7');
-  const std::string p =
-      write_temp("apex_long_line.csv", "arrival_s,prompt_tokens,output_tokens\n0,1,1\n" + long_line + "\n");
+  const std::string p = write_temp_file("apex_long_line.csv",
+                                        "arrival_s,prompt_tokens,output_tokens\n0,1,1\n" + long_line + "\n");
   EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }),
                   "apex_long_line.csv:3: line is longer than the limit");
   // A line at the limit is read (and its value judged).
   const std::string at_limit = "0,1," + std::string(kMaxTraceLineBytes - 4, '9');
   const std::string q =
-      write_temp("apex_limit_line.csv", "arrival_s,prompt_tokens,output_tokens\n" + at_limit + "\n");
+      write_temp_file("apex_limit_line.csv", "arrival_s,prompt_tokens,output_tokens\n" + at_limit + "\n");
   EXPECT_CONTAINS(user_error_of([&] { load_trace(q); }), "apex_limit_line.csv:2: output_tokens '9999");
 }
 
 TEST(TraceHostile, AHugeFieldIsQuotedShort) {
   const std::string field(500'000, 'z');
   const std::string p =
-      write_temp("apex_huge_field.csv", "arrival_s,prompt_tokens,output_tokens\n0," + field + ",3\n");
+      write_temp_file("apex_huge_field.csv", "arrival_s,prompt_tokens,output_tokens\n0," + field + ",3\n");
   const std::string msg = user_error_of([&] { load_trace(p); });
   EXPECT_CONTAINS(msg, "apex_huge_field.csv:2: prompt_tokens 'zzzz");
   EXPECT_CONTAINS(msg, "...' (500000 bytes) is not an integer");
