@@ -26,13 +26,17 @@ void run_case(ServingCase& c) {
   try {
     Deployment d = serving::deployment_for(s);
     const Plan p = serving::plan_for(s, d);
-    const EnginePolicy engine = d.engine_policy();
-    if (auto why = memory_check(d, p, engine, s.isl + s.osl)) {
-      c.skip_reason = fmt::format("does not fit as {}: {}", dtype_name(s.precision.weight), *why);
+    // One feasibility check: the memory rejection is a skip, anything else not expressible.
+    auto made = instantiate(d, p, {}, s.isl + s.osl);
+    if (const auto* why = std::get_if<PlanRejection>(&made)) {
+      if (why->reason != RejectReason::MemoryWeights && why->reason != RejectReason::MemoryKvCache) {
+        throw UserError(why->detail);
+      }
+      c.skip_reason = fmt::format("does not fit as {}: {}", dtype_name(s.precision.weight), why->detail);
       return;
     }
     auto src = synthetic_source(serving::workload_for(s));
-    const SimResult r = simulate_plan(d, p, *src);
+    const SimResult r = simulate(std::get<PlanInstance>(made), *src);
     switch (s.measure) {
       case Measure::Ttft:
         c.simulated_value = r.ttft.mean * 1e3;
