@@ -4,8 +4,8 @@
 
 namespace apex {
 
-double math_peak_flops(const Gpu& gpu, const Precision& precision) {
-  double peak = gpu.peak_flops(gemm_math_dtype(precision.weight, precision.activation));
+double math_peak_flops(const Gpu& gpu, DType math) {
+  double peak = gpu.peak_flops(math);
   if (peak <= 0) peak = gpu.peak_flops(DType::BF16);
   if (peak <= 0) peak = gpu.peak_flops(DType::FP16);
   return peak;

@@ -8,9 +8,9 @@
 
 namespace apex {
 
-// The dense peak of the math the GEMMs run in, against which MFU is measured: 8-bit and FP4
-// weights run 8-/4-bit tensor-core math, weight-only int4 runs in the activation dtype.
-double math_peak_flops(const Gpu& gpu, const Precision& precision);
+// The dense peak of the math the GEMMs run in (ShardedModel::math, from gemm_math_dtype), against
+// which MFU is measured; GPUs without that peak fall back to bf16, then fp16.
+double math_peak_flops(const Gpu& gpu, DType math);
 
 // First-order GPU power while a stage computes: idle + (TDP − idle) × min(1, kPowerMem · memory
 // utilization + kPowerCompute · compute utilization), with compute power scaled by the square of

@@ -85,7 +85,7 @@ Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const R
       source_(src),
       cost_(instance.sharded, d_.cluster, d_.op_model_ptr(), instance.engine.costs),
       shapes_(cost_, d_.model.encoder_decoder),
-      metrics_(instance, options, math_peak_flops(d_.cluster.gpu, d_.precision)),
+      metrics_(instance, options),
       router_(find_router(d_.router).make()) {
   const EnginePolicy& e = instance.engine;
   const MemoryFootprint& memory = instance.memory;

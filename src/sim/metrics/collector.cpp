@@ -6,11 +6,11 @@
 
 namespace apex {
 
-MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOptions& options, double peak_flops)
+MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOptions& options)
     : inst_(instance),
       options_(options),
-      peak_flops_(peak_flops),
-      power_(instance.d().cluster.gpu, peak_flops) {}
+      peak_flops_(math_peak_flops(instance.d().cluster.gpu, instance.sharded.math)),
+      power_(instance.d().cluster.gpu, peak_flops_) {}
 
 void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
   emitted_tokens_ += static_cast<std::uint64_t>(n);

@@ -15,7 +15,7 @@ namespace apex {
 
 class MetricsCollector {
  public:
-  MetricsCollector(const PlanInstance& instance, const RunOptions& options, double peak_flops);
+  MetricsCollector(const PlanInstance& instance, const RunOptions& options);
 
   void on_arrival(TimeNs arrival, std::uint64_t active) {
     ++arrived_;
