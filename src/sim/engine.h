@@ -95,7 +95,7 @@ struct EngineInfo {
   std::string name;
   std::string description;
 };
-const std::vector<EngineInfo>& engine_presets();
+std::vector<EngineInfo> engine_presets();  // the registry as listed, run-time registrations included
 std::vector<std::string> engine_names();
 
 // What an engine's defaults may depend on.

@@ -45,10 +45,8 @@ std::vector<std::string> engine_names() {
   return names;
 }
 
-const std::vector<EngineInfo>& engine_presets() {
-  // Rebuilt on each call so that engines registered at run time are listed.
-  static std::vector<EngineInfo> list;
-  list.clear();
+std::vector<EngineInfo> engine_presets() {
+  std::vector<EngineInfo> list;
   for (const auto& e : engine_registry())
     list.push_back(EngineInfo{e.name, e.description});
   return list;
