@@ -10,6 +10,19 @@
 namespace apex::testing {
 
 // Integer-ns duration of one iteration exactly as the simulator computes it.
+// The GPU part alone (stages and transfers), as asynchronous scheduling exposes it when the CPU
+// work of the step hides behind the previous one.
+inline TimeNs gpu_ns(const CostModel& cost, const BatchShape& b) {
+  std::vector<double> st;
+  cost.stage_times(b, st);
+  TimeNs t = 0;
+  for (std::size_t s = 0; s < st.size(); ++s) {
+    t += std::max<TimeNs>(1, seconds_to_ns(st[s]));
+    if (s + 1 < st.size()) t += seconds_to_ns(cost.pp_transfer(static_cast<int>(s), b.tokens()));
+  }
+  return t;
+}
+
 inline TimeNs iteration_ns(const CostModel& cost, const BatchShape& b) {
   std::vector<double> st;
   cost.stage_times(b, st);

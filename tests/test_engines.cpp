@@ -155,7 +155,7 @@ TEST(Engines, KnobsMergeKnobByKnob) {
   EXPECT_FALSE(m.gpu_memory_utilization.has_value());
   int knobs = 0;
   EngineKnobs::for_each_knob([&](auto) { ++knobs; });
-  EXPECT_EQ(knobs, 10);
+  EXPECT_EQ(knobs, 11);
 }
 
 TEST(Routers, RoundRobinCyclesAndLeastLoadedPicksTheLowestLoad) {

@@ -47,6 +47,7 @@ SimResult run(const Deployment& d, const Plan& p, const Trace& t) {
 }
 
 using testing::decode_shape;
+using testing::gpu_ns;
 using testing::iteration_ns;
 using testing::prefill_shape;
 
@@ -64,6 +65,7 @@ TEST(Simulator, LoneRequestTtftEqualsItsPrefillIteration) {
 
 TEST(Simulator, LoneRequestE2eEqualsTheSumOfItsIterations) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.engine = "vllm-0.11";  // synchronous: every step pays its CPU work (async: AsyncScheduling)
   const Plan p = plan_of(d, 1, 1, 1);
   const int prompt = 700, output = 50;
   const SimResult r = run(d, p, one_request(prompt, output));
@@ -80,8 +82,70 @@ TEST(Simulator, LoneRequestE2eEqualsTheSumOfItsIterations) {
   EXPECT_EQ(r.iterations, static_cast<std::uint64_t>(output));
 }
 
+// vLLM 0.15's asynchronous scheduling: step n+1's CPU work runs while step n is on the GPU. A lone
+// request's prefill starts an idle engine (its CPU work is exposed, as without async), then each
+// decode step follows the previous one with nothing exposed: the CPU step (~1 ms) is far shorter
+// than the GPU step (~5 ms), and async_gap is 0.
+TEST(AsyncScheduling, LoneRequestDecodeStepsHideTheCpuWork) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const int prompt = 700, output = 50;
+  const EnginePolicy e = d.engine_policy();
+  ASSERT_TRUE(e.costs.async_scheduling);  // the default engine is vLLM 0.15
+  ASSERT_EQ(e.costs.async_gap, 0.0);
+  const SimResult r = run(d, p, one_request(prompt, output));
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  const TimeNs prefill = iteration_ns(cost, prefill_shape(prompt));
+  TimeNs total = prefill;
+  for (int k = 1; k < output; ++k) {
+    ASSERT_LT(cost.step_overhead(decode_shape(prompt + k)),
+              ns_to_seconds(gpu_ns(cost, decode_shape(prompt + k))));
+    total += gpu_ns(cost, decode_shape(prompt + k));
+  }
+  EXPECT_EQ(seconds_to_ns(r.ttft.mean), prefill);
+  EXPECT_NEAR(r.e2e.mean, ns_to_seconds(total), 1e-9);
+  // The same engine without async pays every step's CPU work: --async-scheduling off.
+  d.engine_overrides.async_scheduling = false;
+  const SimResult sync = run(d, p, one_request(prompt, output));
+  TimeNs overhead = 0;
+  for (int k = 1; k < output; ++k)
+    overhead += std::max<TimeNs>(1, seconds_to_ns(cost.step_overhead(decode_shape(prompt + k))));
+  EXPECT_NEAR(sync.e2e.mean - r.e2e.mean, ns_to_seconds(overhead), 1e-9);
+  EXPECT_EQ(sync.ttft.mean, r.ttft.mean);
+}
+
+// The scheduler decides step n+1 when step n starts: a request arriving during step n can join
+// step n + 2 at the earliest (without async: step n + 1).
+TEST(AsyncScheduling, ARequestArrivingMidStepJoinsTheStepAfterNext) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const EnginePolicy e = d.engine_policy();
+  CostModel cost(d.model, d.cluster, p, d.precision, d.op_model_ptr(), e.costs);
+  // Request A (at 0.5 s) is decoding; B arrives in the middle of A's 10th decode step.
+  const TimeNs a0 = seconds_to_ns(0.5);
+  TimeNs t = a0 + iteration_ns(cost, prefill_shape(500));
+  for (int k = 1; k < 10; ++k)
+    t += gpu_ns(cost, decode_shape(500 + k));
+  const TimeNs step10 = gpu_ns(cost, decode_shape(510));
+  const TimeNs b_arrival = t + step10 / 2;
+  Trace tr;
+  tr.requests.push_back(Request{0, a0, 500, 200});
+  tr.requests.push_back(Request{1, b_arrival, 300, 2});
+  auto src = source_of(tr);
+  const SimResult r = simulate_plan(d, p, *src);
+  // A starts on arrival (queue 0), so B's queue time is twice the mean. B waits out step 10 and
+  // all of step 11 (A alone, a decode of context 511), then starts.
+  const TimeNs expected_start = t + step10 + gpu_ns(cost, decode_shape(511));
+  EXPECT_NEAR(2 * r.queue.mean, ns_to_seconds(expected_start - b_arrival), 2e-9);
+  d.engine_overrides.async_scheduling = false;
+  auto src2 = source_of(tr);
+  const SimResult s = simulate_plan(d, p, *src2);
+  EXPECT_LT(s.queue.mean, r.queue.mean);
+}
+
 TEST(Simulator, ChunkedPrefillSplitsALongPromptByTheTokenBudget) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  d.engine = "vllm-0.11";  // synchronous: every step pays its CPU work (async: AsyncScheduling)
   d.engine_overrides.max_num_batched_tokens = 512;
   const Plan p = plan_of(d, 1, 1, 1);
   const SimResult r = run(d, p, one_request(1300, 1));
@@ -338,7 +402,8 @@ Deployment spec_deployment(int k, double acceptance) {
 // Every draft accepted: a lone request's decode steps emit k + 1 tokens (fewer at the end), and
 // its latency is the sum of those steps' iterations, each verifying its drafts and running them.
 TEST(Speculative, LoneRequestWithEveryDraftAcceptedIsTheSumOfItsSteps) {
-  const Deployment d = spec_deployment(3, 1.0);
+  Deployment d = spec_deployment(3, 1.0);
+  d.engine = "vllm-0.11";  // synchronous: every step pays its CPU work
   const Plan p = plan_of(d, 1, 1, 1);
   const int prompt = 500, output = 10;
   const SimResult r = run(d, p, one_request(prompt, output));

@@ -149,6 +149,10 @@ std::vector<OptionSpec> make_table() {
        [](T t, V v) {
          if (yes(v)) t.deployment().engine.knobs.custom_all_reduce = false;
        }},
+      {"async_scheduling", "--async-scheduling", Kind::OnOff,
+       "Engine: overlap the CPU work of the next step with the GPU step on|off (vLLM --async-scheduling; "
+       "default: the engine's, on for vllm 0.15)",
+       "", kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.async_scheduling = yes(v); }},
       {"spec_tokens", "--spec-tokens", Kind::Int,
        "Speculative decoding: draft tokens per step from a one-layer draft (MTP / EAGLE); 0 = off", "", kRun,
        false, false, [](T t, V v) { t.deployment().engine.knobs.spec_tokens = i32(v); }},

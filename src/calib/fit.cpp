@@ -131,8 +131,102 @@ std::vector<T> thin(const std::vector<T>& rows, std::size_t cap) {
   return out;
 }
 
+// The medians put on each node what its nearest rows need, but a row between nodes is priced by
+// the interpolation of all its corners: where neighbouring nodes hold different shapes (MoE
+// layers with few large experts next to many small ones) that interpolation misses both. This
+// solves for the node factors F directly: least squares of the relative error of the
+// interpolated factor, Σ_i ((a_i·F − R_i) / R_i)², R_i = exp(resid_i), plus a pull λ = 1 towards
+// the median solution so that nodes few rows reach stay near it (a weaker pull let pairs of
+// neighbouring nodes run to opposite extremes to fit one row between them); conjugate gradients
+// on the normal equations, a fixed number of iterations: deterministic.
+void refine_correction(Correction& c, const std::vector<std::array<double, 4>>& at,
+                       const std::vector<double>& resid) {
+  const std::size_t nodes = c.log_factor.size();
+  const std::size_t rows = at.size();
+  if (nodes == 0 || rows == 0) return;
+  std::vector<double> f0(nodes);
+  for (std::size_t n = 0; n < nodes; ++n)
+    f0[n] = std::exp(static_cast<double>(c.log_factor[n]));
+  // Sparse rows: up to 16 (node, weight / R_i) pairs each; a row's relative error is a_i·F − 1.
+  std::vector<std::array<std::size_t, 16>> idx(rows);
+  std::vector<std::array<double, 16>> w(rows);
+  std::vector<std::size_t> count(rows);
+  for (std::size_t i = 0; i < rows; ++i) {
+    count[i] = c.corners(at[i].data(), idx[i].data(), w[i].data());
+    const double r = std::exp(resid[i]);
+    for (std::size_t k = 0; k < count[i]; ++k)
+      w[i][k] /= r;
+  }
+  auto dot = [](const std::vector<double>& a, const std::vector<double>& b) {
+    double v = 0;
+    for (std::size_t i = 0; i < a.size(); ++i)
+      v += a[i] * b[i];
+    return v;
+  };
+  auto predict = [&](std::size_t i, const std::vector<double>& x) {
+    double v = 0;
+    for (std::size_t k = 0; k < count[i]; ++k)
+      v += w[i][k] * x[idx[i][k]];
+    return v;
+  };
+  const double pull = 1.0;  // λ = 1
+  std::vector<double> f = f0, m(rows, 1.0);
+  // Iteratively reweighted: row weights 1/sqrt|error| turn least squares into least absolute
+  // error (robust to the tables' noisy rows, like the medians it refines).
+  for (int round = 0; round < 4; ++round) {
+    for (std::size_t i = 0; i < rows; ++i)
+      m[i] = 1.0 / std::sqrt(std::max(std::fabs(predict(i, f) - 1.0), 0.02));
+    // Solve for a step x: rows m_i (a_i·x) = m_i (1 − a_i·F); pull·x = pull·(f0 − F).
+    auto apply = [&](const std::vector<double>& x, std::vector<double>& out) {
+      out.resize(rows + nodes);
+      for (std::size_t i = 0; i < rows; ++i)
+        out[i] = m[i] * predict(i, x);
+      for (std::size_t n = 0; n < nodes; ++n)
+        out[rows + n] = pull * x[n];
+    };
+    auto apply_t = [&](const std::vector<double>& y, std::vector<double>& out) {
+      out.assign(nodes, 0.0);
+      for (std::size_t i = 0; i < rows; ++i) {
+        for (std::size_t k = 0; k < count[i]; ++k)
+          out[idx[i][k]] += m[i] * w[i][k] * y[i];
+      }
+      for (std::size_t n = 0; n < nodes; ++n)
+        out[n] += pull * y[rows + n];
+    };
+    std::vector<double> x(nodes, 0.0), r(rows + nodes), s, p, q;
+    for (std::size_t i = 0; i < rows; ++i)
+      r[i] = m[i] * (1.0 - predict(i, f));
+    for (std::size_t n = 0; n < nodes; ++n)
+      r[rows + n] = pull * (f0[n] - f[n]);
+    apply_t(r, s);
+    p = s;
+    double gamma = dot(s, s);
+    for (int it = 0; it < 500 && gamma > 1e-18; ++it) {
+      apply(p, q);
+      const double qq = dot(q, q);
+      if (!(qq > 0)) break;
+      const double alpha = gamma / qq;
+      for (std::size_t n = 0; n < nodes; ++n)
+        x[n] += alpha * p[n];
+      for (std::size_t i = 0; i < r.size(); ++i)
+        r[i] -= alpha * q[i];
+      apply_t(r, s);
+      const double g = dot(s, s);
+      const double beta = g / gamma;
+      gamma = g;
+      for (std::size_t n = 0; n < nodes; ++n)
+        p[n] = s[n] + beta * p[n];
+    }
+    for (std::size_t n = 0; n < nodes; ++n)
+      f[n] = std::clamp(f[n] + x[n], 0.05, 20.0);
+  }
+  for (std::size_t n = 0; n < nodes; ++n)
+    c.log_factor[n] = static_cast<float>(std::log(f[n]));
+}
+
 // Residual correction on integer log2 nodes: each node takes the median residual of the rows that
-// round to it; a second pass fits what the interpolation between nodes leaves over.
+// round to it; a second pass fits what the interpolation between nodes leaves over; then
+// refine_correction fits the interpolation itself.
 Correction fit_correction(const std::vector<std::array<double, 4>>& at, const std::vector<double>& resid,
                           std::size_t dims, std::size_t min_rows = 2) {
   Correction c;
@@ -172,6 +266,32 @@ Correction fit_correction(const std::vector<std::array<double, 4>>& at, const st
       c.log_factor[n] += static_cast<float>(percentile_sorted(b, 0.5));
     }
   }
+  // A node no row rounds to takes the value of the nearest node along the last dimension that has
+  // rows (the MoE grid's expert-parallel and skewed classes fall back to the balanced TP class),
+  // instead of no correction at all; refine_correction then pulls unconstrained nodes there.
+  std::vector<char> has_rows(total, 0);
+  for (const auto& x : at)
+    has_rows[node_of(x)] = 1;
+  if (dims > 1) {
+    const auto last = static_cast<std::size_t>(c.size[dims - 1]);
+    const std::vector<float> before = c.log_factor;
+    for (std::size_t n = 0; n < total; ++n) {
+      if (has_rows[n]) continue;
+      const std::size_t base = n - n % last;
+      for (std::size_t step = 1; step < last; ++step) {
+        const std::size_t k = n % last;
+        if (k >= step && has_rows[base + k - step]) {
+          c.log_factor[n] = before[base + k - step];
+          break;
+        }
+        if (k + step < last && has_rows[base + k + step]) {
+          c.log_factor[n] = before[base + k + step];
+          break;
+        }
+      }
+    }
+  }
+  refine_correction(c, at, resid);
   return c;
 }
 
@@ -263,6 +383,9 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       f.e_max = logistic(x[1]);
       f.m_half = std::exp(x[2]);
       f.mem_eff = logistic(x[3]);
+      f.expert_bytes_half = std::exp(x[4]);
+      f.width_half = std::exp(x[5]);
+      f.ep_mem_eff = logistic(x[6]);
       return f;
     };
     auto loss = [&](const Vec& x) {
@@ -272,16 +395,15 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       return l1_log_loss(balanced, [&](const Row& r) { return ops->moe(r.a); });
     };
     const MoeFit f0 = p.moe[ci];
-    p.moe[ci] = unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.m_half), logit(f0.mem_eff)}));
+    p.moe[ci] = unpack(fit(loss, {std::log(f0.t0), logit(f0.e_max), std::log(f0.m_half), logit(f0.mem_eff),
+                                  std::log(f0.expert_bytes_half > 0 ? f0.expert_bytes_half : 5e6),
+                                  std::log(f0.width_half > 0 ? f0.width_half : 512.0), logit(0.8)}));
     p.moe_fitted[ci] = true;
     auto ops = make_analytical_ops(gpu, p);
     std::vector<std::array<double, 4>> at;
     std::vector<double> resid;
     for (auto& [a, us] : rows) {
-      at.push_back({std::log2(static_cast<double>(a.tokens)),
-                    std::log2(static_cast<double>(a.experts) / a.ep),
-                    std::log2(static_cast<double>(a.hidden) * static_cast<double>(a.inter) / a.tp),
-                    moe_skew_class(a.skew)});
+      at.push_back(moe_correction_coords(a));
       resid.push_back(std::log(us * 1e-6 / ops->moe(a)));
     }
     // Each MoE shape was swept once per distribution: one row per node is all there is.

@@ -98,10 +98,6 @@ std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8) {
   return a;
 }
 
-double moe_skew_class(double skew) {
-  return skew <= 0 ? 0.0 : skew <= 1.01 ? skew / 1.01 : 1.0 + std::min(1.0, (skew - 1.01) / 0.19);
-}
-
 std::optional<CommKey> comm_key(const CommRow& r) {
   const bool inter = r.nodes > 1;
   if (r.op == "all_reduce") {

@@ -19,7 +19,6 @@ DecodeAttnArgs decode_args(const AttentionRow& r);
 // `fp8` is the moe.csv dtype that stands for FP8 on this GPU (fp8_moe_flavour); the other FP8
 // flavour is left out.
 std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8);
-double moe_skew_class(double skew);
 
 struct CommKey {
   Collective op;

@@ -1,5 +1,6 @@
 // perf/analytical.cpp — roofline × shape-dependent efficiency for every op.
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -187,15 +188,16 @@ class AnalyticalOps final : public OpModel {
     const double mats = a.gated ? 3.0 : 2.0;
     const double flops = 2.0 * pairs * mats * h * width;
     const double bytes = active * mats * h * width * dtype_bytes(a.weight) + 2.0 * pairs * h * 2.0;
-    const double t = f.t0 + std::max(flops / (peak * f.e_max * sat(per_expert, f.m_half)),
-                                     bytes / (gpu_.hbm_bandwidth * f.mem_eff));
+    const double expert_bytes = mats * h * width * dtype_bytes(a.weight);
+    const double stream = f.expert_bytes_half > 0 ? expert_bytes / (expert_bytes + f.expert_bytes_half) : 1.0;
+    const double wide = f.width_half > 0 ? sat(width, f.width_half) : 1.0;
+    const double t = f.t0 + std::max(flops / (peak * f.e_max * wide * sat(per_expert, f.m_half)),
+                                     bytes / (gpu_.hbm_bandwidth * f.mem_eff * stream *
+                                              (a.ep > 1 && a.ep_masked ? f.ep_mem_eff : 1.0)));
     const Correction& c = p_.moe_correction[cls];
     if (c.empty()) return t;
-    const double skew_class = a.skew <= 0      ? 0.0
-                              : a.skew <= 1.01 ? a.skew / 1.01
-                                               : 1.0 + std::min(1.0, (a.skew - 1.01) / 0.19);
-    const double at[4] = {lg(static_cast<double>(a.tokens)), lg(local_experts), lg(h * width), skew_class};
-    return std::max({t * c.factor(at), flops / peak, bytes / gpu_.hbm_bandwidth});
+    const std::array<double, 4> at = moe_correction_coords(a);
+    return std::max({t * c.factor(at.data()), flops / peak, bytes / gpu_.hbm_bandwidth});
   }
 
  private:
@@ -205,9 +207,7 @@ class AnalyticalOps final : public OpModel {
 
 }  // namespace
 
-double Correction::factor(const double* x) const {
-  if (log_factor.empty()) return 1.0;
-  const bool prepared = factor_.size() == log_factor.size();
+std::size_t Correction::corners(const double* x, std::size_t* nodes, double* weights) const {
   const std::size_t dims = size.size();
   // Multilinear interpolation; dimensions that sit exactly on a node contribute one corner.
   std::size_t stride[4] = {1, 1, 1, 1};
@@ -232,8 +232,8 @@ double Correction::factor(const double* x) const {
       ++n_moving;
     }
   }
-  double v = 0;
-  for (std::size_t corner = 0; corner < (std::size_t{1} << n_moving); ++corner) {
+  const std::size_t n = std::size_t{1} << n_moving;
+  for (std::size_t corner = 0; corner < n; ++corner) {
     double w = 1;
     std::size_t idx = base_index;
     for (std::size_t j = 0; j < n_moving; ++j) {
@@ -244,9 +244,33 @@ double Correction::factor(const double* x) const {
         w *= 1.0 - frac[j];
       }
     }
-    v += w * (prepared ? static_cast<double>(factor_[idx]) : std::exp(static_cast<double>(log_factor[idx])));
+    nodes[corner] = idx;
+    weights[corner] = w;
   }
+  return n;
+}
+
+double Correction::factor(const double* x) const {
+  if (log_factor.empty()) return 1.0;
+  const bool prepared = factor_.size() == log_factor.size();
+  std::size_t nodes[16];
+  double weights[16];
+  const std::size_t n = corners(x, nodes, weights);
+  double v = 0;
+  for (std::size_t c = 0; c < n; ++c)
+    v += weights[c] * (prepared ? static_cast<double>(factor_[nodes[c]])
+                                : std::exp(static_cast<double>(log_factor[nodes[c]])));
   return v;
+}
+
+std::array<double, 4> moe_correction_coords(const MoeArgs& a) {
+  const double skew_class = a.skew <= 0      ? 0.0
+                            : a.skew <= 1.01 ? a.skew / 1.01
+                                             : 1.0 + std::min(1.0, (a.skew - 1.01) / 0.19);
+  return {lg(std::max(1.0, static_cast<double>(a.tokens * a.topk) / a.ep)),
+          lg(std::max(1.0, static_cast<double>(a.experts) / a.ep)),
+          lg(static_cast<double>(a.hidden) * static_cast<double>(a.inter) / a.tp),
+          skew_class + (a.ep > 1 && a.ep_masked ? 3.0 : 0.0)};
 }
 
 void Correction::prepare() {

@@ -147,6 +147,7 @@ CostModel::DenseCost CostModel::dense_part(std::size_t cell_index, std::int64_t 
     m.gated = c.ffn.gated;
     m.skew = expert_skew_;
     m.capacity_factor = capacity_factor_;
+    m.ep_masked = engine_.moe_ep_masked;
     d.moe = ops_->moe(m);
     d.gemm += d.moe;
     if (c.ffn.shared_intermediate > 0) {

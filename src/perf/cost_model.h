@@ -64,6 +64,14 @@ struct EngineCosts {
   double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
   bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
   bool custom_all_reduce = true;   // vLLM's custom all-reduce for < 8 MiB within a node (tp <= 8)
+  // Asynchronous scheduling (vLLM >= 0.14 default): the CPU work of step n+1 (scheduling, input
+  // preparation, output processing) runs while step n is on the GPU, so only the part of it that
+  // exceeds the GPU step is exposed, plus `async_gap` per step; the scheduler decides step n+1 when
+  // step n starts, so requests that arrive during step n join step n+2 at the earliest.
+  bool async_scheduling = false;
+  // The engine runs expert parallelism with vLLM's masked fused-MoE kernel (MoeArgs::ep_masked).
+  bool moe_ep_masked = true;
+  double async_gap = 0;
   // Speculative decoding with a one-layer draft (MTP / EAGLE): each decode step drafts
   // `spec_tokens` tokens sequentially with the draft layer and the LM head, then the target model
   // verifies them in one pass; each draft token is accepted with probability `spec_acceptance`
@@ -117,8 +125,15 @@ class CostModel {
   void stage_times(const BatchShape& b, std::vector<double>& out) const;
   // Seconds to pass `tokens` activations from stage s to s + 1.
   double pp_transfer(int s, std::int64_t tokens) const;
-  // CPU time of one engine step (not overlapped with the GPU).
+  // CPU time of one engine step (scheduling, input preparation, output processing).
   double step_overhead(const BatchShape& b) const;
+  // The least CPU time a step can expose: all of it, or under asynchronous scheduling (one stage)
+  // only async_gap when it hides behind the previous step (sim/replica.cpp).
+  double min_exposed_overhead(const BatchShape& b) const {
+    const double cpu = step_overhead(b);
+    return engine_.async_scheduling && num_stages() == 1 ? std::min(cpu, engine_.async_gap) : cpu;
+  }
+  const EngineCosts& engine_costs() const { return engine_; }
   Work work(const BatchShape& b) const;
   const OpModel& ops() const { return *ops_; }
   // Expert-load imbalance of MoE layers (power-law alpha; 0 = balanced). Set before use.

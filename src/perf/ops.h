@@ -72,6 +72,11 @@ struct MoeArgs {
   // Capacity factor of fixed-capacity (GShard-style) experts: every expert buffer holds
   // capacity_factor × its mean load, padded, overflow dropped. 0 = dropless (vLLM, SGLang).
   double capacity_factor = 0;
+  // Expert parallelism as vLLM's fused-MoE kernel runs it (the kernel tables in
+  // ../shared/measurements): one launch over every token-expert pair with the remote experts
+  // masked out (expert_map). false: the engine's own EP kernel sees only the pairs routed to this
+  // rank (TensorRT-LLM's CUTLASS MoE after its all-to-all) and streams like the TP kernel.
+  bool ep_masked = true;
 };
 
 // Where a collective runs: `gpus` ranks over `nodes` nodes.

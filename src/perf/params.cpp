@@ -118,8 +118,13 @@ Json params_to_json(const OpParams& p) {
   for (std::size_t i = 0; i < OpParams::kGemmClasses; ++i) {
     if (!p.moe_fitted[i]) continue;
     const MoeFit& f = p.moe[i];
-    j["moe"][kGemmKeys[i]] =
-        Json{{"t0_us", f.t0 * 1e6}, {"e_max", f.e_max}, {"m_half", f.m_half}, {"mem_eff", f.mem_eff}};
+    j["moe"][kGemmKeys[i]] = Json{{"t0_us", f.t0 * 1e6},
+                                  {"e_max", f.e_max},
+                                  {"m_half", f.m_half},
+                                  {"mem_eff", f.mem_eff},
+                                  {"expert_mb_half", f.expert_bytes_half * 1e-6},
+                                  {"width_half", f.width_half},
+                                  {"ep_mem_eff", f.ep_mem_eff}};
     if (!p.moe_correction[i].empty())
       j["moe"][kGemmKeys[i]]["correction"] = correction_json(p.moe_correction[i]);
   }
@@ -212,6 +217,9 @@ OpParams params_from_json(const Json& j, const std::string& where) {
         f.e_max = er.number("e_max");
         f.m_half = er.number("m_half");
         f.mem_eff = er.number("mem_eff");
+        if (er.optional("expert_mb_half")) f.expert_bytes_half = er.number("expert_mb_half") * 1e6;
+        if (er.optional("width_half")) f.width_half = er.number("width_half");
+        if (er.optional("ep_mem_eff")) f.ep_mem_eff = er.number("ep_mem_eff");
         if (const Json* c = er.optional("correction"))
           p.moe_correction[i] = correction_from_json(*c, er.path("correction"));
         er.reject_unknown();

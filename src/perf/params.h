@@ -55,6 +55,17 @@ struct MoeFit {
   double e_max = 0.6;
   double m_half = 32;
   double mem_eff = 0.7;
+  // Weight streaming reaches half of mem_eff at this many bytes per active expert (small experts
+  // stream worse than large ones: a 3 MB expert slice reads at ~55% of HBM bandwidth, a 75 MB one
+  // at ~80%); 0 = size-independent.
+  double expert_bytes_half = 0;
+  // Expert GEMMs reach half of e_max at this width (intermediate / tp): the narrow slices of
+  // many-expert models run far below peak, the wide ones of Mixtral near it; 0 = width-independent.
+  double width_half = 0;
+  // Under expert parallelism the kernel routes over every expert and masks the remote ones: it
+  // streams the local experts' weights at this fraction of the TP kernel's rate (H100: Mixtral TP8
+  // and DeepSeek EP32 hold the same 8 experts of 75 MB per GPU; 251 vs 366 us at 32 pairs).
+  double ep_mem_eff = 1;
 };
 
 struct ElementwiseFit {
@@ -64,7 +75,8 @@ struct ElementwiseFit {
 
 // A residual correction on top of a parametric fit: log(measured / model) tabulated on a grid of
 // integer log2 coordinates (up to 4 dims) and interpolated multilinearly, clamped at the edges.
-// Empty = no correction. Each node holds the median residual of the rows nearest to it.
+// Empty = no correction. The node values are fitted so that the interpolation matches the rows
+// (calib/fit.cpp).
 struct Correction {
   std::vector<int> lo;            // log2 of the first node per dimension
   std::vector<int> size;          // nodes per dimension
@@ -72,12 +84,21 @@ struct Correction {
   bool empty() const { return log_factor.empty(); }
   // Multilinear interpolation of the factors exp(log_factor).
   double factor(const double* log2_coords) const;
+  // The nodes that interpolation reads at `log2_coords` and their weights (at most 16); returns
+  // how many. factor() = Σ weight × exp(log_factor[node]).
+  std::size_t corners(const double* log2_coords, std::size_t* nodes, double* weights) const;
   // Precomputes exp(log_factor) for speed; call again after changing log_factor.
   void prepare();
 
  private:
   std::vector<float> factor_;  // exp(log_factor) once prepared, else empty
 };
+
+// Where a fused-MoE layer sits on its correction grid: token-expert pairs per rank (with the local
+// experts this fixes each expert's load), local experts, hidden × expert width per rank, and the
+// routing skew class (0 balanced, 1 power law 1.01, 2 power law 1.2), plus 3 for vLLM's masked
+// expert-parallel kernel (MoeArgs::ep_masked; its own streaming rate, MoeFit::ep_mem_eff).
+std::array<double, 4> moe_correction_coords(const MoeArgs& a);
 
 struct OpParams {
   std::string source = "generic defaults (not fitted)";
@@ -99,8 +120,7 @@ struct OpParams {
   std::array<Correction, kNumCollectives> intra_correction{};
   std::array<Correction, kNumCollectives> inter_correction{};
   ElementwiseFit elementwise;
-  // MoE per weight class (as gemm), with corrections over
-  // (log2 tokens, log2 local experts, log2 hidden·inter/tp, skew class 0/1/2 = balanced/1.01/1.2).
+  // MoE per weight class (as gemm), with corrections over moe_correction_coords.
   std::array<MoeFit, kGemmClasses> moe{};
   std::array<bool, kGemmClasses> moe_fitted{};
   std::array<Correction, kGemmClasses> moe_correction{};

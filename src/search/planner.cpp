@@ -158,7 +158,7 @@ class BoundCalculator {
   // Seconds for one micro-batch to cross every stage (stages run back to back for one batch).
   double iteration(const BatchShape& b) {
     cost_.stage_times(b, stage_s_);
-    double t = cost_.step_overhead(b);
+    double t = cost_.min_exposed_overhead(b);
     for (std::size_t s = 0; s < stage_s_.size(); ++s) {
       t += stage_s_[s] + cost_.pp_transfer(static_cast<int>(s), b.tokens());
     }

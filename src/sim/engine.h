@@ -62,6 +62,7 @@ struct EngineOverrides {
   std::optional<bool> chunked_prefill;
   std::optional<double> step_overhead_s;
   std::optional<bool> custom_all_reduce;
+  std::optional<bool> async_scheduling;
   std::optional<bool> prefix_caching;
   std::optional<int> spec_tokens;
   std::optional<double> spec_acceptance;
@@ -76,6 +77,7 @@ struct EngineOverrides {
     f(&EngineOverrides::chunked_prefill);
     f(&EngineOverrides::step_overhead_s);
     f(&EngineOverrides::custom_all_reduce);
+    f(&EngineOverrides::async_scheduling);
     f(&EngineOverrides::prefix_caching);
     f(&EngineOverrides::spec_tokens);
     f(&EngineOverrides::spec_acceptance);

@@ -26,12 +26,23 @@ void Replica::try_schedule(TimeNs now) {
     while (batch_busy_[static_cast<std::size_t>(b)])
       ++b;
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
-    if (!scheduler_->next_batch(mb, now)) return;
+    const EngineCosts& ec = cost_.engine_costs();
+    // Asynchronous scheduling: when the previous step has just ended, this step was decided (and
+    // its CPU work began) when that one started on the GPU. A step that finds nothing then is
+    // decided now, after the engine waited for the previous one, as without it.
+    bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
+    if (!scheduler_->next_batch(mb, now, overlapped ? last_start_ : now)) {
+      if (!overlapped || !scheduler_->next_batch(mb, now, now)) return;
+      overlapped = false;
+    }
     // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
     // stage's start waits for the previous stage and for the stage's previous micro-batch.
     cost_.stage_times(mb.shape, stage_s_);
-    const TimeNs overhead = std::max<TimeNs>(1, seconds_to_ns(cost_.step_overhead(mb.shape)));
+    const TimeNs cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
+    const TimeNs overhead = overlapped ? std::max(seconds_to_ns(ec.async_gap), last_start_ + cpu - now)
+                                       : std::max<TimeNs>(1, cpu);
     TimeNs t = now + overhead;
+    if (pp_ == 1) last_start_ = t;
     TimeBreakdown& time = metrics_.time();
     time.cpu_overhead += ns_to_seconds(overhead);
     if (breakdown_) time.kernels += cost_.step_breakdown(mb.shape);
@@ -43,6 +54,7 @@ void Replica::try_schedule(TimeNs now) {
       time.pp_transfer += ns_to_seconds(hop);
       t = end + hop;
     }
+    if (pp_ == 1) last_end_ = t;
     mb.start = now;
     scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
     batch_busy_[static_cast<std::size_t>(b)] = 1;

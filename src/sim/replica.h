@@ -1,8 +1,10 @@
 // sim/replica.h — one data-parallel replica as a pipeline clock: its scheduler builds a
 // micro-batch, which pays the engine's CPU step overhead and then walks the pipeline stages in
 // FIFO order (a stage starts when the previous stage is done and the stage is free); up to pp
-// micro-batches are in flight. The replica only keeps time: batching is the scheduler's, KV the
-// KV manager's, measurement the collector's.
+// micro-batches are in flight. With asynchronous scheduling (EngineCosts::async_scheduling, pp = 1)
+// the next step is decided when the current one starts on the GPU: its CPU work overlaps the
+// current step, and it sees only the requests that had arrived by then. The replica only keeps time: batching
+// is the scheduler's, KV the KV manager's, measurement the collector's.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +57,9 @@ class Replica {
   int in_flight_ = 0;
   TimeNs wake_at_ = -1;
   TimeNs busy_until_ = 0;
+  // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
+  TimeNs last_start_ = -1;
+  TimeNs last_end_ = -1;
 };
 
 }  // namespace apex

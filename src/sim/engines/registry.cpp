@@ -11,15 +11,16 @@
 namespace apex {
 
 // Each engine file defines one of these.
-EngineSpec vllm_v1_engine();
+EngineSpec vllm_0_15_engine();
+EngineSpec vllm_0_11_engine();
 EngineSpec vllm_v0_engine();
 EngineSpec sglang_engine();
 EngineSpec trtllm_engine();
 
 namespace {
 std::vector<EngineSpec>& registry() {
-  static std::vector<EngineSpec> list = {vllm_v1_engine(), vllm_v0_engine(), sglang_engine(),
-                                         trtllm_engine()};
+  static std::vector<EngineSpec> list = {vllm_0_15_engine(), vllm_0_11_engine(), vllm_v0_engine(),
+                                         sglang_engine(), trtllm_engine()};
   return list;
 }
 }  // namespace
@@ -60,12 +61,18 @@ const EngineSpec& find_engine(const std::string& name) {
 }
 
 const EngineSpec* engine_reported_as(const std::string& text) {
+  // The longest matching prefix wins ("vLLM 0.11" over "vLLM").
+  const EngineSpec* best = nullptr;
+  std::size_t best_len = 0;
   for (const auto& e : engine_registry()) {
     for (const auto& prefix : e.reported_as) {
-      if (text.rfind(prefix, 0) == 0) return &e;
+      if (text.rfind(prefix, 0) == 0 && prefix.size() > best_len) {
+        best = &e;
+        best_len = prefix.size();
+      }
     }
   }
-  return nullptr;
+  return best;
 }
 
 EnginePolicy policy_of(const EngineSpec& spec) {
@@ -151,6 +158,7 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
     p.costs.step_overhead = *o.step_overhead_s;
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
+  if (o.async_scheduling) p.costs.async_scheduling = *o.async_scheduling;
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {

@@ -33,6 +33,8 @@ EngineSpec trtllm_engine() {
     p.costs.graph_decode_only = true;
     p.costs.step_overhead = 0.3e-3;
     p.costs.per_seq_overhead = 1e-6;
+    // Its CUTLASS MoE runs on the pairs its all-to-all delivered, not vLLM's masked EP kernel.
+    p.costs.moe_ep_masked = false;
     p.prefix_caching = true;  // KvCacheConfig.enable_block_reuse defaults to True
     return p;
   };

@@ -7,8 +7,9 @@
 
 namespace apex {
 
-bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
+bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now, TimeNs admit_until) {
   now_ = now;
+  admit_until_ = admit_until;
   preempted_ = false;
   mb.slots.clear();
   mb.shape = BatchShape{};
@@ -68,6 +69,7 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
   const EnginePolicy& e = c_.engine;
   const std::int32_t slot = waiting_.front();
   ActiveRequest& a = at(slot);
+  if (a.arrival > admit_until_) return false;
   const std::int32_t hit = c_.kv.prefix_cache().acquire(a);
   auto undo = [&] {
     if (hit > 0) {
