@@ -12,6 +12,7 @@
 #include "search/planner.h"
 #include "search_checks.h"
 #include "sim/instance.h"
+#include "sim/metrics/registry.h"
 #include "sim_shapes.h"
 #include "test_util.h"
 
@@ -786,6 +787,80 @@ TEST(Simulator, PerRequestRecordsMatchTheSummaries) {
   EXPECT_LT(replica1, 150);
   auto again = synthetic_source(s);
   EXPECT_TRUE(simulate_plan(d, p, *again).request_records.empty());  // off by default: constant memory
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load stages (RunOptions::stages)
+
+SimResult run_with(const Deployment& d, const Plan& p, const Trace& t, const RunOptions& o) {
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, required_kv_tokens(d, t.max_total()));
+  auto src = source_of(t);
+  return simulate(inst, *src, o);
+}
+
+SyntheticSpec staged_spec(const std::string& profile) {
+  SyntheticSpec s;
+  s.stages = parse_load_stages(profile, "--rate");
+  s.prompt = LengthDist::parse("lognormal:600:300", "p");
+  s.output = LengthDist::parse("lognormal:120:60", "o");
+  s.seed = 5;
+  return s;
+}
+
+TEST(LoadStages, OneStageMetricsEqualTheRunsEveryPerRequestMetric) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SyntheticSpec s = staged_spec("6:60");
+  RunOptions o;
+  o.stages = s.stages;
+  const SimResult r = run_with(d, p, synthesize(s), o);
+  ASSERT_EQ(r.stages.size(), 1u);
+  EXPECT_EQ(r.stages[0].rate, 6.0);
+  EXPECT_EQ(r.stages[0].start, 0.0);
+  EXPECT_EQ(r.stages[0].end, 60.0);
+  int compared = 0;
+  for (const Metric& m : metric_registry()) {
+    if (!m.per_request) continue;
+    SCOPED_TRACE(m.id);
+    EXPECT_EQ(metric_raw_json(m, r.stages[0].metrics), metric_raw_json(m, r));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 13);  // TTFT, TPOT, ITL, E2E, queue, 5 rates and ratios, 3 counts
+  // Without stages to measure, a run has no stage results (and a plain run is unchanged).
+  EXPECT_TRUE(run_with(d, p, synthesize(s), RunOptions{}).stages.empty());
+}
+
+TEST(LoadStages, EachRequestCountsInTheStageItArrivedInAndTheStateCarriesOver) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  // An overload (far above what one H100 serves at these lengths), then a light load: the light
+  // stage starts with the backlog the first one left, so its requests wait longer than the same
+  // light load run alone.
+  const SyntheticSpec s = staged_spec("200:20,1:60");
+  RunOptions o;
+  o.stages = s.stages;
+  const Trace t = synthesize(s);
+  const SimResult r = run_with(d, p, t, o);
+  ASSERT_EQ(r.stages.size(), 2u);
+  EXPECT_EQ(r.stages[0].end, 20.0);
+  EXPECT_EQ(r.stages[1].start, r.stages[0].end);  // the second stage starts at the first's end
+  EXPECT_EQ(r.stages[1].end, 80.0);
+  std::uint64_t arrived[2] = {0, 0};
+  for (const Request& q : t.requests)
+    ++arrived[q.stage];
+  EXPECT_EQ(r.stages[0].metrics.requests, arrived[0]);
+  EXPECT_EQ(r.stages[1].metrics.requests, arrived[1]);
+  EXPECT_EQ(r.stages[0].metrics.requests + r.stages[1].metrics.requests, r.requests);
+  EXPECT_EQ(r.stages[0].metrics.output_tokens + r.stages[1].metrics.output_tokens, r.output_tokens);
+  EXPECT_EQ(r.stages[0].metrics.ttft.count + r.stages[1].metrics.ttft.count, r.ttft.count);
+  EXPECT_GE(r.stages[1].metrics.first_arrival, 20.0);
+  // Overloaded: the first stage is served well below its offered rate.
+  EXPECT_LT(r.stages[0].metrics.requests_per_s, 0.97 * 200);
+  // The light stage alone (its own arrivals shifted to t = 0) against the same stage after the
+  // overload.
+  const SyntheticSpec light = staged_spec("1:60");
+  const SimResult alone = run_with(d, p, synthesize(light), RunOptions{});
+  EXPECT_GT(r.stages[1].metrics.ttft.mean, 3 * alone.ttft.mean);
 }
 
 }  // namespace
