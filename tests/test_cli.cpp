@@ -303,6 +303,10 @@ TEST(CliErrors, BadLoadStagesNameTheRateAndTheAcceptedForm) {
   // The stages' durations set the number of requests: --num-requests with them is rejected.
   expect_user_error("simulate " + kModel1Gpu + " --rate 8:60,20:60 --num-requests 100" + lengths,
                     "--rate '8:60,20:60' gives load stages", "drop --num-requests 100");
+  expect_user_error("simulate " + kModel1Gpu + " --frontend-latency-ms -1 " + kSynthetic,
+                    "--frontend-latency-ms must be a number of milliseconds between 0 and 60000", "-1");
+  expect_user_error("simulate " + kModel1Gpu + " --frontend-latency-ms nan " + kSynthetic,
+                    "--frontend-latency-ms: 'nan' is not a number");
 }
 
 TEST(CliSimulate, LoadStagesReportEachStageInJsonAndTable) {
@@ -339,6 +343,21 @@ TEST(CliSimulate, LoadStagesReportEachStageInJsonAndTable) {
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_FALSE(parse_or_fail(one.out).contains("stages"));
   EXPECT_FALSE(parse_or_fail(apex(kSim + " --format json").out).contains("stages"));
+}
+
+TEST(CliSimulate, FrontendLatencyIsReportedAndAddedToTtft) {
+  const CliRun a = apex(kSim + " --format json");
+  const CliRun b = apex(kSim + " --frontend-latency-ms 25 --format json");
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  const json x = parse_or_fail(a.out), y = parse_or_fail(b.out);
+  EXPECT_FALSE(x["engine"].contains("frontend_latency_ms"));
+  EXPECT_EQ(y["engine"]["frontend_latency_ms"].get<double>(), 25.0);
+  EXPECT_NEAR(y["metrics"]["ttft_s"]["mean"].get<double>() - x["metrics"]["ttft_s"]["mean"].get<double>(),
+              0.025, 1e-9);
+  EXPECT_EQ(y["metrics"]["tpot_s"]["mean"].get<double>(), x["metrics"]["tpot_s"]["mean"].get<double>());
+  const CliRun t = apex(kSim + " --frontend-latency-ms 25 --format table");
+  EXPECT_CONTAINS(t.out, "front end           25.0 ms per request included in TTFT and E2E");
 }
 
 TEST(CliErrors, MissingSyntheticOptions) {

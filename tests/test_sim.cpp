@@ -6,6 +6,7 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "plan/sharding.h"
 #include "report/report.h"
@@ -790,7 +791,7 @@ TEST(Simulator, PerRequestRecordsMatchTheSummaries) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Load stages (RunOptions::stages)
+// Load stages (RunOptions::stages) and the front-end latency
 
 SimResult run_with(const Deployment& d, const Plan& p, const Trace& t, const RunOptions& o) {
   const PlanInstance inst = instantiate_or_throw(d, p, {}, required_kv_tokens(d, t.max_total()));
@@ -861,6 +862,51 @@ TEST(LoadStages, EachRequestCountsInTheStageItArrivedInAndTheStateCarriesOver) {
   const SyntheticSpec light = staged_spec("1:60");
   const SimResult alone = run_with(d, p, synthesize(light), RunOptions{});
   EXPECT_GT(r.stages[1].metrics.ttft.mean, 3 * alone.ttft.mean);
+}
+
+TEST(FrontendLatency, AddsExactlyToTtftAndE2eButNotToDecode) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const Trace t = one_request(800, 40);
+  const SimResult base = run(d, p, t);
+  d.engine_overrides.frontend_latency_s = 10e-3;
+  EXPECT_EQ(d.engine_policy().costs.frontend_latency, 10e-3);
+  const SimResult fe = run(d, p, t);
+  // In integer nanoseconds: exactly 10 ms more.
+  EXPECT_EQ(seconds_to_ns(fe.ttft.mean) - seconds_to_ns(base.ttft.mean), 10'000'000);
+  EXPECT_EQ(seconds_to_ns(fe.e2e.mean) - seconds_to_ns(base.e2e.mean), 10'000'000);
+  EXPECT_EQ(fe.tpot.mean, base.tpot.mean);  // bit for bit
+  EXPECT_EQ(fe.itl.mean, base.itl.mean);
+  EXPECT_EQ(fe.queue.mean, base.queue.mean);
+  EXPECT_EQ(fe.makespan, base.makespan);  // the engine's schedule is unchanged
+  EXPECT_EQ(fe.iterations, base.iterations);
+  // 0 is the engine-side measurement.
+  d.engine_overrides.frontend_latency_s = 0.0;
+  EXPECT_EQ(run(d, p, t).ttft.mean, base.ttft.mean);
+}
+
+TEST(FrontendLatency, SloAttainmentUsesTheClientSideTtft) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const Trace t = one_request(800, 40);
+  const SimResult base = run(d, p, t);
+  d.ttft_slo = base.ttft.mean + 5e-3;  // met engine-side, missed once 10 ms are added
+  EXPECT_EQ(run(d, p, t).slo_attainment, 1.0);
+  d.engine_overrides.frontend_latency_s = 10e-3;
+  const SimResult fe = run(d, p, t);
+  EXPECT_EQ(fe.slo_attainment, 0.0);
+  EXPECT_EQ(fe.goodput_requests_per_s, 0.0);
+}
+
+TEST(FrontendLatency, BadValuesAreUserErrors) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  for (double v :
+       {-1e-3, 61.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    SCOPED_TRACE(v);
+    d.engine_overrides.frontend_latency_s = v;
+    EXPECT_CONTAINS(testing::user_error_of([&] { (void)d.engine_policy(); }),
+                    opt("frontend_latency_ms") + " must be a number of milliseconds between 0 and 60000");
+  }
 }
 
 }  // namespace

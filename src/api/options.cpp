@@ -147,6 +147,11 @@ std::vector<OptionSpec> make_table() {
        kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.prefix_caching = yes(v); }},
       {"step_overhead_ms", "--step-overhead-ms", Kind::Double, "Engine: CPU time per scheduler step, ms", "",
        kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.step_overhead_s = num(v) * 1e-3; }},
+      {"frontend_latency_ms", "--frontend-latency-ms", Kind::Double,
+       "Client-side latency per request (HTTP, tokenization, streaming) added to TTFT and E2E, ms "
+       "(default: the engine's; 0 = engine-side metrics)",
+       "", kRun, false, false,
+       [](T t, V v) { t.deployment().engine.knobs.frontend_latency_s = num(v) * 1e-3; }},
       {"disable_custom_all_reduce", "--disable-custom-all-reduce", Kind::Flag,
        "Engine: use NCCL for every TP all-reduce (vLLM --disable-custom-all-reduce)", "", kRun, false, false,
        [](T t, V v) {

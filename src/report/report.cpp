@@ -104,6 +104,9 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
     j["engine"]["gpu_memory_utilization"] = engine->gpu_memory_utilization;
     j["engine"]["block_size"] = engine->block_size;
     j["engine"]["chunked_prefill"] = engine->chunked_prefill;
+    // Only when set, so engine-side results keep their shape.
+    if (engine->costs.frontend_latency > 0)
+      j["engine"]["frontend_latency_ms"] = engine->costs.frontend_latency * 1e3;
   }
   if (r.time.measured) j["breakdown"] = breakdown_json(r);
   if (r.stages.size() > 1) {  // a single stage is the whole run
@@ -226,6 +229,10 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
       "{:.0f} W per GPU on average\n",
       r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
   line("SLO attainment");
+  if (e.costs.frontend_latency > 0) {
+    out += fmt::format("  front end           {} ms per request included in TTFT and E2E (not in TPOT/ITL)\n",
+                       ms(e.costs.frontend_latency));
+  }
   out += fmt::format(
       "  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
       format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),

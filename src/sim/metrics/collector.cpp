@@ -11,6 +11,7 @@ MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOption
       options_(options),
       peak_flops_(math_peak_flops(instance.d().cluster.gpu, instance.sharded.math)),
       power_(instance.d().cluster.gpu, peak_flops_),
+      frontend_ns_(seconds_to_ns(instance.engine.costs.frontend_latency)),
       stages_(options.stages.size()) {}
 
 void RequestStats::fill(SimResult& out) {
@@ -49,8 +50,10 @@ void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
 }
 
 void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
-  const double t_ttft = ns_to_seconds(a.first_token - a.arrival);
-  const double t_e2e = ns_to_seconds(now - a.arrival);
+  // TTFT and E2E as the client sees them: the engine's plus the front end's latency (HTTP,
+  // tokenization, detokenization and streaming). TPOT is the engine's decode, unchanged by it.
+  const double t_ttft = ns_to_seconds(a.first_token - a.arrival + frontend_ns_);
+  const double t_e2e = ns_to_seconds(now - a.arrival + frontend_ns_);
   double t_tpot = 0;
   if (a.output > 1) {
     t_tpot = (ns_to_seconds(now - a.arrival) - ns_to_seconds(a.first_token - a.arrival)) /

@@ -16,7 +16,7 @@ namespace apex {
 
 // The per-request measurements of a set of requests: the whole run, or one load stage.
 struct RequestStats {
-  std::vector<double> ttft, tpot, e2e, queue;  // seconds
+  std::vector<double> ttft, tpot, e2e, queue;  // seconds; ttft and e2e client-side
   LogHistogram itl;
   std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
   TimeNs first_arrival = -1, last_completion = 0;
@@ -73,6 +73,7 @@ class MetricsCollector {
   RunOptions options_;
   double peak_flops_;
   PowerModel power_;
+  TimeNs frontend_ns_;  // client-side latency added to every TTFT and E2E
   RequestStats all_;
   std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
