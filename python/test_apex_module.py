@@ -99,6 +99,21 @@ class ModuleTest(unittest.TestCase):
         overhead = apex.simulate(**base, step_overhead_ms=5)
         self.assertGreater(overhead["metrics"]["e2e_s"]["mean"], plain["metrics"]["e2e_s"]["mean"])
 
+    def test_load_stages_and_frontend_latency_as_on_the_command_line(self):
+        base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, prompt_len=128, output_len=16)
+        r = apex.simulate(**base, rate="4:10,12:10")
+        self.assertEqual([s["rate"] for s in r["stages"]], [4.0, 12.0])
+        self.assertEqual([s["start_s"] for s in r["stages"]], [0.0, 10.0])
+        self.assertEqual(sum(s["metrics"]["requests"] for s in r["stages"]), r["metrics"]["requests"])
+        with self.assertRaises(ValueError) as e:
+            apex.simulate(**base, rate="8:600,")
+        self.assertIn("rate= '8:600,': stage 2 is empty", str(e.exception))
+        plain = apex.simulate(**base, rate=10, num_requests=20)
+        fe = apex.simulate(**base, rate=10, num_requests=20, frontend_latency_ms=10)
+        self.assertEqual(fe["engine"]["frontend_latency_ms"], 10.0)
+        self.assertAlmostEqual(fe["metrics"]["ttft_s"]["mean"] - plain["metrics"]["ttft_s"]["mean"], 0.010, places=9)
+        self.assertEqual(fe["metrics"]["tpot_s"]["mean"], plain["metrics"]["tpot_s"]["mean"])
+
     def test_help_lists_the_keywords(self):
         self.assertIn("max_num_seqs: Engine: max sequences per step", apex.simulate.__doc__)
         self.assertIn("objective [throughput]", apex.search.__doc__)

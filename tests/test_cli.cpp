@@ -282,6 +282,84 @@ TEST(CliErrors, ZeroOrBadRate) {
                     "--num-requests");
 }
 
+// "1:1,1:1,...": n load stages of one second each.
+std::string stage_list(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    out += "1:1";
+  }
+  return out;
+}
+
+TEST(CliErrors, BadLoadStagesNameTheRateAndTheAcceptedForm) {
+  const std::string lengths = " --prompt-len 128 --output-len 16";
+  const std::string too_many = stage_list(65);
+  for (const std::string bad : {"8:", "8:-1", "a:5", "8:600,", "8:0", "8:inf", "8:nan", "inf:600", "8:1:2"}) {
+    expect_user_error("simulate " + kModel1Gpu + " --rate " + quote(bad) + lengths, "--rate '" + bad + "'",
+                      "RATE:DURATION_S[,RATE:DURATION_S...]");
+  }
+  expect_user_error("simulate " + kModel1Gpu + " --rate " + too_many + lengths, "more than 64 stages");
+  // The stages' durations set the number of requests: --num-requests with them is rejected.
+  expect_user_error("simulate " + kModel1Gpu + " --rate 8:60,20:60 --num-requests 100" + lengths,
+                    "--rate '8:60,20:60' gives load stages", "drop --num-requests 100");
+  expect_user_error("simulate " + kModel1Gpu + " --frontend-latency-ms -1 " + kSynthetic,
+                    "--frontend-latency-ms must be a number of milliseconds between 0 and 60000", "-1");
+  expect_user_error("simulate " + kModel1Gpu + " --frontend-latency-ms nan " + kSynthetic,
+                    "--frontend-latency-ms: 'nan' is not a number");
+}
+
+TEST(CliSimulate, LoadStagesReportEachStageInJsonAndTable) {
+  const std::string args = "simulate " + kModel1Gpu + " --rate 4:10,12:10 --prompt-len 128 --output-len 16";
+  const CliRun j = apex(args + " --format json");
+  ASSERT_EQ(j.code, 0) << j.err;
+  const json r = parse_or_fail(j.out);
+  expect_result_object(r);
+  ASSERT_TRUE(r.contains("stages"));
+  ASSERT_EQ(r["stages"].size(), 2u);
+  double requests = 0;
+  for (std::size_t k = 0; k < 2; ++k) {
+    SCOPED_TRACE(k);
+    const json& st = r["stages"][k];
+    EXPECT_EQ(st["rate"].get<double>(), k == 0 ? 4.0 : 12.0);
+    EXPECT_EQ(st["start_s"].get<double>(), k == 0 ? 0.0 : 10.0);
+    EXPECT_EQ(st["end_s"].get<double>(), k == 0 ? 10.0 : 20.0);
+    for (const char* key : {"ttft_s", "tpot_s", "itl_s", "e2e_s"})
+      expect_summary(st["metrics"], key);
+    requests += st["metrics"]["requests"].get<double>();
+    EXPECT_GT(st["metrics"]["requests_per_s"].get<double>(), 0.0);
+    // Only the per-request metrics: no GPU counters per stage.
+    EXPECT_FALSE(st["metrics"].contains("mfu"));
+  }
+  EXPECT_EQ(requests, r["metrics"]["requests"].get<double>());
+  const CliRun t = apex(args + " --format table");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_CONTAINS(t.out, "load stages 4 req/s for 10 s, then 12 req/s for 10 s (Poisson within each)");
+  EXPECT_CONTAINS(t.out, "    0-10 s ");
+  EXPECT_CONTAINS(t.out, "    10-20 s ");
+  // A single rate (or a single stage) has no "stages".
+  const CliRun one =
+      apex("simulate " + kModel1Gpu + " --rate 4:10 --prompt-len 128 --output-len 16 --format json");
+  ASSERT_EQ(one.code, 0) << one.err;
+  EXPECT_FALSE(parse_or_fail(one.out).contains("stages"));
+  EXPECT_FALSE(parse_or_fail(apex(kSim + " --format json").out).contains("stages"));
+}
+
+TEST(CliSimulate, FrontendLatencyIsReportedAndAddedToTtft) {
+  const CliRun a = apex(kSim + " --format json");
+  const CliRun b = apex(kSim + " --frontend-latency-ms 25 --format json");
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  const json x = parse_or_fail(a.out), y = parse_or_fail(b.out);
+  EXPECT_FALSE(x["engine"].contains("frontend_latency_ms"));
+  EXPECT_EQ(y["engine"]["frontend_latency_ms"].get<double>(), 25.0);
+  EXPECT_NEAR(y["metrics"]["ttft_s"]["mean"].get<double>() - x["metrics"]["ttft_s"]["mean"].get<double>(),
+              0.025, 1e-9);
+  EXPECT_EQ(y["metrics"]["tpot_s"]["mean"].get<double>(), x["metrics"]["tpot_s"]["mean"].get<double>());
+  const CliRun t = apex(kSim + " --frontend-latency-ms 25 --format table");
+  EXPECT_CONTAINS(t.out, "front end           25.0 ms per request included in TTFT and E2E");
+}
+
 TEST(CliErrors, MissingSyntheticOptions) {
   expect_user_error("simulate " + kModel1Gpu + " --rate 10", "synthetic workload is missing",
                     "--num-requests, --prompt-len, --output-len");

@@ -43,6 +43,35 @@ TEST(Dist, OutcomeRoundTripsExactly) {
   EXPECT_EQ(back.result->plan.stages.size(), 1u);
 }
 
+TEST(Dist, LoadStageResultsRoundTripExactly) {
+  Deployment d;
+  d.model = load_model("llama-3.1-8b");
+  d.cluster = make_cluster("h100-sxm", 1, 1);
+  Plan p;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.stages = parse_load_stages("3:10,9:10", "--rate");
+  s.prompt = LengthDist::parse("lognormal:700:300", "p");
+  s.output = LengthDist::parse("lognormal:90:40", "o");
+  const Trace t = synthesize(s);
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, required_kv_tokens(d, t.max_total()));
+  RunOptions options;
+  options.stages = s.stages;
+  auto src = source_of(t);
+  PlanOutcome o;
+  o.result = simulate(inst, *src, options);
+  ASSERT_EQ(o.result->stages.size(), 2u);
+  const std::string text = outcome_to_json(o).dump();
+  PlanOutcome back;
+  outcome_from_json(Json::parse(text), back);
+  EXPECT_EQ(outcome_to_json(back).dump(), text);
+  ASSERT_EQ(back.result->stages.size(), 2u);
+  EXPECT_EQ(back.result->stages[1].start, 10.0);
+  EXPECT_EQ(back.result->stages[1].rate, 9.0);
+  EXPECT_EQ(back.result->stages[1].metrics.ttft.p90, o.result->stages[1].metrics.ttft.p90);
+  EXPECT_EQ(back.result->stages[0].metrics.requests, o.result->stages[0].metrics.requests);
+}
+
 // A value of the field's type, distinct for each registry index i (and from every default).
 MetricValue distinct(const MetricValue& like, std::size_t i) {
   const auto k = static_cast<double>(i);
@@ -105,8 +134,9 @@ std::vector<const Metric*> raw_metrics() {
 
 TEST(Dist, RegistryCoversEveryLeafFieldOfSimResult) {
   // 1 engine name + 5 summaries + 25 scalars + 9 memory-footprint fields + 11 time-breakdown fields
-  // (measured, 8 kernel classes, CPU overhead, PP transfer); plan and request_records are sent
-  // whole. registry.cpp counts the fields by structured bindings, so a new field breaks the build.
+  // (measured, 8 kernel classes, CPU overhead, PP transfer); plan, request_records and the load
+  // stages are sent whole. registry.cpp counts the fields by structured bindings, so a new field breaks the
+  // build.
   EXPECT_EQ(raw_metrics().size(), 51u);
   for (const Metric& m : metric_registry()) {
     EXPECT_FALSE(m.id.empty());

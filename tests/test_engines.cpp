@@ -148,14 +148,29 @@ TEST(Engines, KnobsMergeKnobByKnob) {
   base.block_size = 32;
   over.max_num_seqs = 64;
   over.spec_tokens = 2;
+  base.frontend_latency_s = 4e-3;
   const EngineKnobs m = base.merged_with(over);
   EXPECT_EQ(m.max_num_seqs, 64);
   EXPECT_EQ(m.block_size, 32);
   EXPECT_EQ(m.spec_tokens, 2);
+  EXPECT_EQ(m.frontend_latency_s, 4e-3);
   EXPECT_FALSE(m.gpu_memory_utilization.has_value());
+  over.frontend_latency_s = 0.0;  // an explicit 0 (engine-side metrics) overrides too
+  EXPECT_EQ(base.merged_with(over).frontend_latency_s, 0.0);
   int knobs = 0;
   EngineKnobs::for_each_knob([&](auto) { ++knobs; });
-  EXPECT_EQ(knobs, 11);
+  EXPECT_EQ(knobs, 12);
+}
+
+TEST(Engines, FrontendLatencyDefaultsToZeroForEveryEngineAndIsOverridable) {
+  const Gpu h100 = find_gpu("h100-sxm");
+  for (const std::string& name : engine_names()) {
+    SCOPED_TRACE(name);
+    EXPECT_EQ(resolve_engine(name, h100, 8192, {}).costs.frontend_latency, 0.0);
+    EngineKnobs k;
+    k.frontend_latency_s = 12e-3;
+    EXPECT_EQ(resolve_engine(name, h100, 8192, k).costs.frontend_latency, 12e-3);
+  }
 }
 
 TEST(Routers, RoundRobinCyclesAndLeastLoadedPicksTheLowestLoad) {

@@ -59,6 +59,36 @@ TEST(ModelPresets, EveryPresetLoadsAndMatchesPublishedParamsWithinOnePercent) {
   EXPECT_TRUE(failures.empty()) << "presets off by more than 1% or not loading:" << failures;
 }
 
+TEST(ModelPresets, DenseQwen3NemoYiAndLlama3MatchTheirPublishedTotals) {
+  // Totals published on each model's Hugging Face card (safetensors "Model size"); APEX counts its
+  // parameters from the config's shapes, within 0.5% of them. KV elements per token = layers ×
+  // KV heads × head_dim × 2 (K and V); the context is the config's (the card's for Mistral NeMo).
+  struct Expected {
+    const char* name;
+    double published;
+    std::int64_t kv_per_token, context;
+  };
+  for (const Expected& e : {Expected{"qwen3-8b", 8.19e9, 36 * 8 * 128 * 2, 40960},
+                            Expected{"qwen3-14b", 14.8e9, 40 * 8 * 128 * 2, 40960},
+                            Expected{"qwen3-32b", 32.8e9, 64 * 8 * 128 * 2, 40960},
+                            Expected{"mistral-nemo-12b", 12.2e9, 40 * 8 * 128 * 2, 131072},
+                            Expected{"yi-34b", 34.4e9, 60 * 8 * 128 * 2, 4096},
+                            Expected{"llama-3-8b", 8.03e9, 32 * 8 * 128 * 2, 8192},
+                            Expected{"llama-3-70b", 70.6e9, 80 * 8 * 128 * 2, 8192}}) {
+    SCOPED_TRACE(e.name);
+    const Model m = load_model(e.name);
+    EXPECT_NEAR(m.params(), e.published, 0.005 * e.published);
+    EXPECT_EQ(static_cast<std::int64_t>(m.kv_elements_per_token()), e.kv_per_token);
+    EXPECT_EQ(m.max_positions, e.context);
+  }
+  // Qwen3's q/k RMSNorms: 2 × head_dim more parameters per layer than the same shapes as llama.
+  const std::string qwen3(model_preset_config("qwen3-8b"));
+  std::string as_llama = qwen3;
+  as_llama.replace(as_llama.find("\"qwen3\""), 7, "\"llama\"");
+  const std::string path = testing::write_temp_file("qwen3_as_llama.json", as_llama);
+  EXPECT_NEAR(load_model("qwen3-8b").params() - load_model(path).params(), 36.0 * 2 * 128, 0.5);
+}
+
 TEST(ModelPresets, NamesAreUniqueAndHaveConfigs) {
   const auto names = model_preset_names();
   EXPECT_EQ(names.size(), model_presets().size());

@@ -9,6 +9,7 @@
 #include "model/registry.h"
 #include "report/report.h"
 #include "search/planner.h"
+#include "search_checks.h"
 #include "test_util.h"
 
 namespace apex {
@@ -80,6 +81,23 @@ TEST(Search, PrunedSearchReturnsExactlyTheExhaustiveRanking) {
     EXPECT_EQ(full.pruned, 0u);
     EXPECT_EQ(full.simulated, full.feasible);
   }
+}
+
+TEST(Search, FrontendLatencyKeepsTheBoundOptimisticAndCountsInTheSlos) {
+  Deployment d = deployment("llama-3.1-8b", 1, 4);
+  d.engine_overrides.frontend_latency_s = 40e-3;
+  d.ttft_slo = 0.08;  // the 40 ms of the front end take half of it
+  const Trace t = workload(6, 120, "lognormal:800:500", "lognormal:200:150", 4);
+  testing::expect_pruned_search_exact(d, t, {Objective::TtftMean, Objective::E2eMean, Objective::Goodput}, 3,
+                                      false);
+  SearchOptions o;
+  o.objective = Objective::TtftMean;
+  o.top = 1;
+  o.plan.require_all_gpus = false;
+  const SearchReport r = search(d, t, o);
+  ASSERT_FALSE(r.ranked.empty());
+  EXPECT_GE(r.ranked.front().result->ttft.min, 40e-3);  // every TTFT includes the front end
+  EXPECT_GE(r.ranked.front().bound, 40e-3);
 }
 
 TEST(Search, PruningSkipsWorkOnALargeSpace) {

@@ -6,12 +6,14 @@
 #include <numeric>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "model/registry.h"
 #include "plan/sharding.h"
 #include "report/report.h"
 #include "search/planner.h"
 #include "search_checks.h"
 #include "sim/instance.h"
+#include "sim/metrics/registry.h"
 #include "sim_shapes.h"
 #include "test_util.h"
 
@@ -851,6 +853,125 @@ TEST(Simulator, PerRequestRecordsMatchTheSummaries) {
   EXPECT_LT(replica1, 150);
   auto again = synthetic_source(s);
   EXPECT_TRUE(simulate_plan(d, p, *again).request_records.empty());  // off by default: constant memory
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load stages (RunOptions::stages) and the front-end latency
+
+SimResult run_with(const Deployment& d, const Plan& p, const Trace& t, const RunOptions& o) {
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, required_kv_tokens(d, t.max_total()));
+  auto src = source_of(t);
+  return simulate(inst, *src, o);
+}
+
+SyntheticSpec staged_spec(const std::string& profile) {
+  SyntheticSpec s;
+  s.stages = parse_load_stages(profile, "--rate");
+  s.prompt = LengthDist::parse("lognormal:600:300", "p");
+  s.output = LengthDist::parse("lognormal:120:60", "o");
+  s.seed = 5;
+  return s;
+}
+
+TEST(LoadStages, OneStageMetricsEqualTheRunsEveryPerRequestMetric) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SyntheticSpec s = staged_spec("6:60");
+  RunOptions o;
+  o.stages = s.stages;
+  const SimResult r = run_with(d, p, synthesize(s), o);
+  ASSERT_EQ(r.stages.size(), 1u);
+  EXPECT_EQ(r.stages[0].rate, 6.0);
+  EXPECT_EQ(r.stages[0].start, 0.0);
+  EXPECT_EQ(r.stages[0].end, 60.0);
+  int compared = 0;
+  for (const Metric& m : metric_registry()) {
+    if (!m.per_request) continue;
+    SCOPED_TRACE(m.id);
+    EXPECT_EQ(metric_raw_json(m, r.stages[0].metrics), metric_raw_json(m, r));
+    ++compared;
+  }
+  EXPECT_EQ(compared, 13);  // TTFT, TPOT, ITL, E2E, queue, 5 rates and ratios, 3 counts
+  // Without stages to measure, a run has no stage results (and a plain run is unchanged).
+  EXPECT_TRUE(run_with(d, p, synthesize(s), RunOptions{}).stages.empty());
+}
+
+TEST(LoadStages, EachRequestCountsInTheStageItArrivedInAndTheStateCarriesOver) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  // An overload (far above what one H100 serves at these lengths), then a light load: the light
+  // stage starts with the backlog the first one left, so its requests wait longer than the same
+  // light load run alone.
+  const SyntheticSpec s = staged_spec("200:20,1:60");
+  RunOptions o;
+  o.stages = s.stages;
+  const Trace t = synthesize(s);
+  const SimResult r = run_with(d, p, t, o);
+  ASSERT_EQ(r.stages.size(), 2u);
+  EXPECT_EQ(r.stages[0].end, 20.0);
+  EXPECT_EQ(r.stages[1].start, r.stages[0].end);  // the second stage starts at the first's end
+  EXPECT_EQ(r.stages[1].end, 80.0);
+  std::uint64_t arrived[2] = {0, 0};
+  for (const Request& q : t.requests)
+    ++arrived[q.stage];
+  EXPECT_EQ(r.stages[0].metrics.requests, arrived[0]);
+  EXPECT_EQ(r.stages[1].metrics.requests, arrived[1]);
+  EXPECT_EQ(r.stages[0].metrics.requests + r.stages[1].metrics.requests, r.requests);
+  EXPECT_EQ(r.stages[0].metrics.output_tokens + r.stages[1].metrics.output_tokens, r.output_tokens);
+  EXPECT_EQ(r.stages[0].metrics.ttft.count + r.stages[1].metrics.ttft.count, r.ttft.count);
+  EXPECT_GE(r.stages[1].metrics.first_arrival, 20.0);
+  // Overloaded: the first stage is served well below its offered rate.
+  EXPECT_LT(r.stages[0].metrics.requests_per_s, 0.97 * 200);
+  // The light stage alone (its own arrivals shifted to t = 0) against the same stage after the
+  // overload.
+  const SyntheticSpec light = staged_spec("1:60");
+  const SimResult alone = run_with(d, p, synthesize(light), RunOptions{});
+  EXPECT_GT(r.stages[1].metrics.ttft.mean, 3 * alone.ttft.mean);
+}
+
+TEST(FrontendLatency, AddsExactlyToTtftAndE2eButNotToDecode) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const Trace t = one_request(800, 40);
+  const SimResult base = run(d, p, t);
+  d.engine_overrides.frontend_latency_s = 10e-3;
+  EXPECT_EQ(d.engine_policy().costs.frontend_latency, 10e-3);
+  const SimResult fe = run(d, p, t);
+  // In integer nanoseconds: exactly 10 ms more.
+  EXPECT_EQ(seconds_to_ns(fe.ttft.mean) - seconds_to_ns(base.ttft.mean), 10'000'000);
+  EXPECT_EQ(seconds_to_ns(fe.e2e.mean) - seconds_to_ns(base.e2e.mean), 10'000'000);
+  EXPECT_EQ(fe.tpot.mean, base.tpot.mean);  // bit for bit
+  EXPECT_EQ(fe.itl.mean, base.itl.mean);
+  EXPECT_EQ(fe.queue.mean, base.queue.mean);
+  EXPECT_EQ(fe.makespan, base.makespan);  // the engine's schedule is unchanged
+  EXPECT_EQ(fe.iterations, base.iterations);
+  // 0 is the engine-side measurement.
+  d.engine_overrides.frontend_latency_s = 0.0;
+  EXPECT_EQ(run(d, p, t).ttft.mean, base.ttft.mean);
+}
+
+TEST(FrontendLatency, SloAttainmentUsesTheClientSideTtft) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const Trace t = one_request(800, 40);
+  const SimResult base = run(d, p, t);
+  d.ttft_slo = base.ttft.mean + 5e-3;  // met engine-side, missed once 10 ms are added
+  EXPECT_EQ(run(d, p, t).slo_attainment, 1.0);
+  d.engine_overrides.frontend_latency_s = 10e-3;
+  const SimResult fe = run(d, p, t);
+  EXPECT_EQ(fe.slo_attainment, 0.0);
+  EXPECT_EQ(fe.goodput_requests_per_s, 0.0);
+}
+
+TEST(FrontendLatency, BadValuesAreUserErrors) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  for (double v :
+       {-1e-3, 61.0, std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()}) {
+    SCOPED_TRACE(v);
+    d.engine_overrides.frontend_latency_s = v;
+    EXPECT_CONTAINS(testing::user_error_of([&] { (void)d.engine_policy(); }),
+                    opt("frontend_latency_ms") + " must be a number of milliseconds between 0 and 60000");
+  }
 }
 
 }  // namespace

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "core/error.h"
 #include "core/option_ref.h"
 #include "core/text.h"
@@ -434,6 +436,156 @@ TEST(Synthetic, GammaBurstinessCv) {
     EXPECT_NEAR(cv, burst, 0.1 * burst);
     EXPECT_NEAR(m, 0.1, 0.1 * 0.1);  // the rate is kept
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load profiles (--rate 8:600,20:600)
+
+// "1:1,1:1,...": n load stages of one second each.
+std::string stage_list(int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    out += "1:1";
+  }
+  return out;
+}
+
+SyntheticSpec staged(const std::string& profile, std::uint64_t seed) {
+  SyntheticSpec s = spec(1, 1, seed);
+  s.stages = parse_load_stages(profile, "--rate");
+  return s;
+}
+
+// Gaps between consecutive arrivals of one stage, seconds.
+std::vector<double> stage_gaps(const Trace& t, std::int32_t stage) {
+  std::vector<double> out;
+  for (std::size_t i = 1; i < t.requests.size(); ++i) {
+    if (t.requests[i].stage == stage && t.requests[i - 1].stage == stage)
+      out.push_back(ns_to_seconds(t.requests[i].arrival - t.requests[i - 1].arrival));
+  }
+  return out;
+}
+
+TEST(LoadStages, ParseForms) {
+  const auto two = parse_load_stages("8:600,20:600", "--rate");
+  ASSERT_EQ(two.size(), 2u);
+  EXPECT_EQ(two[0].rate, 8.0);
+  EXPECT_EQ(two[0].duration_s, 600.0);
+  EXPECT_EQ(two[1].rate, 20.0);
+  EXPECT_EQ(two[1].duration_s, 600.0);
+  const auto one = parse_load_stages(" 0.5 : 12.5 ", "--rate");
+  ASSERT_EQ(one.size(), 1u);
+  EXPECT_EQ(one[0].rate, 0.5);
+  EXPECT_EQ(one[0].duration_s, 12.5);
+  EXPECT_TRUE(is_load_profile("8:600"));
+  EXPECT_TRUE(is_load_profile("8,9"));
+  EXPECT_FALSE(is_load_profile("8"));
+  EXPECT_FALSE(is_load_profile("inf"));
+  const std::string sixty_four = stage_list(64);
+  EXPECT_EQ(parse_load_stages(sixty_four, "--rate").size(), kMaxLoadStages);
+}
+
+TEST(LoadStages, BadSyntaxNamesTheOptionAndTheAcceptedForm) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"8:", "the duration '' of stage 1 is not a positive finite number"},
+      {"8:-1", "the duration '-1' of stage 1"},
+      {"a:5", "the rate 'a' of stage 1 is not a positive finite number"},
+      {"8:600,", "stage 2 is empty"},
+      {"8:0", "the duration '0' of stage 1"},
+      {"8:inf", "the duration 'inf' of stage 1"},
+      {"8:nan", "the duration 'nan' of stage 1"},
+      {"0:5", "the rate '0' of stage 1"},
+      {"inf:5", "the rate 'inf' of stage 1"},
+      {"8:5:3", "stage 1 '8:5:3' is not RATE:DURATION_S"},
+      {"8", "stage 1 '8' is not RATE:DURATION_S"},
+      {"8:1,,9:1", "stage 2 is empty"},
+  };
+  for (const auto& [text, why] : cases) {
+    SCOPED_TRACE(text);
+    const std::string msg = user_error_of([&] { parse_load_stages(text, "--rate"); });
+    EXPECT_CONTAINS(msg, fmt::format("--rate '{}': {}", text, why));
+    EXPECT_CONTAINS(msg, "RATE:DURATION_S[,RATE:DURATION_S...]");
+  }
+  const std::string too_many = stage_list(65);
+  EXPECT_CONTAINS(user_error_of([&] { parse_load_stages(too_many, "--rate"); }), "more than 64 stages");
+}
+
+TEST(LoadStages, ArrivalCountsAreRateTimesDurationAndStagesFollowEachOther) {
+  // A stage's count is Poisson(rate × duration) (+1 for the request at t = 0 in the first): its
+  // standard deviation is sqrt(rate × duration), and 4 of them bound it (a chance of 6e-5 per
+  // check to fail for a fair generator; the seeds are fixed, so the test is deterministic).
+  for (std::uint64_t seed : {1u, 2u, 3u}) {
+    SCOPED_TRACE(seed);
+    const Trace t = synthesize(staged("8:600,20:600", seed));
+    std::int64_t count[2] = {0, 0};
+    std::int32_t prev_stage = 0;
+    for (const Request& r : t.requests) {
+      ASSERT_GE(r.stage, prev_stage);  // stages in order, never back
+      ASSERT_LE(r.stage, 1);
+      prev_stage = r.stage;
+      ++count[r.stage];
+      const double a = ns_to_seconds(r.arrival);
+      if (r.stage == 0) {
+        EXPECT_GE(a, 0.0);
+        EXPECT_LT(a, 600.0);
+      } else {
+        EXPECT_GE(a, 600.0);  // the second stage starts where the first ends
+        EXPECT_LT(a, 1200.0);
+      }
+    }
+    EXPECT_EQ(t.requests.front().arrival, 0);
+    EXPECT_NEAR(static_cast<double>(count[0]), 8 * 600, 4 * std::sqrt(8 * 600));
+    EXPECT_NEAR(static_cast<double>(count[1]), 20 * 600, 4 * std::sqrt(20 * 600));
+    EXPECT_EQ(t.requests.size(), static_cast<std::size_t>(count[0] + count[1]));
+    for (std::size_t i = 0; i < t.requests.size(); ++i)
+      EXPECT_EQ(t.requests[i].id, i);
+  }
+}
+
+TEST(LoadStages, OneStageIsTheSingleRateStreamCutAtItsDuration) {
+  const Trace staged_trace = synthesize(staged("5:100", 42));
+  const Trace plain = synthesize(spec(5, static_cast<std::int64_t>(staged_trace.requests.size()), 42));
+  expect_same_requests(staged_trace, plain);
+  EXPECT_LT(ns_to_seconds(staged_trace.requests.back().arrival), 100.0);
+  // The single-rate stream's next arrival would have been past the stage's end.
+  const Trace longer = synthesize(spec(5, static_cast<std::int64_t>(staged_trace.requests.size()) + 1, 42));
+  EXPECT_GE(ns_to_seconds(longer.requests.back().arrival), 100.0);
+}
+
+TEST(LoadStages, BurstinessAppliesWithinEachStage) {
+  SyntheticSpec s = staged("10:2000,40:500", 77);
+  s.burstiness = 2.0;
+  const Trace t = synthesize(s);
+  const double rates[2] = {10, 40};
+  for (std::int32_t k = 0; k < 2; ++k) {
+    SCOPED_TRACE(k);
+    const std::vector<double> g = stage_gaps(t, k);
+    ASSERT_GT(g.size(), 15000u);
+    double sum = 0, sum2 = 0;
+    for (double x : g) {
+      sum += x;
+      sum2 += x * x;
+    }
+    const double n = static_cast<double>(g.size());
+    const double m = sum / n, cv = std::sqrt(sum2 / n - m * m) / m;
+    EXPECT_NEAR(cv, 2.0, 0.2);                       // the Gamma gaps keep their CV
+    EXPECT_NEAR(m, 1.0 / rates[k], 0.1 / rates[k]);  // at the stage's own rate
+  }
+}
+
+TEST(LoadStages, InvalidLibrarySpecsNameTheRate) {
+  SyntheticSpec s = spec(1, 1, 0);
+  s.stages = {LoadStage{8, 0}};
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("rate") + ": load stage 1");
+  s.stages = {LoadStage{8, 10}, LoadStage{std::numeric_limits<double>::infinity(), 10}};
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), opt("rate") + ": load stage 2");
+  s.stages = std::vector<LoadStage>(65, LoadStage{1, 1});
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "65 load stages, at most 64");
+  s.stages = {LoadStage{1e6, 1e3}};
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "expect 1000000000 requests");
+  s.stages = {LoadStage{1e-3, 2e8}};
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "past the simulated horizon");
 }
 
 TEST(Synthetic, UniformLengthsWithinBoundsAndCoverThem) {

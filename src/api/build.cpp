@@ -143,28 +143,43 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
                                 opt("trace"), opt("trace"), opt("rate"), opt("num_requests"),
                                 opt("prompt_len"), opt("output_len")));
   }
+  // A load profile (--rate 8:600,20:600) sets the number of requests by its durations.
+  const bool staged = in.rate && is_load_profile(*in.rate);
+  if (staged && in.num_requests) {
+    throw UserError(fmt::format(
+        "{} {} gives load stages, whose durations set the number of requests; drop {} {} (or give {} a "
+        "single rate)",
+        opt("rate"), quote_value(*in.rate), opt("num_requests"), *in.num_requests, opt("rate")));
+  }
   std::vector<std::string> missing;
   if (!in.rate) missing.push_back(opt("rate"));
-  if (!in.num_requests) missing.push_back(opt("num_requests"));
+  if (!in.num_requests && !staged) missing.push_back(opt("num_requests"));
   if (!in.prompt_len) missing.push_back(opt("prompt_len"));
   if (!in.output_len) missing.push_back(opt("output_len"));
   if (!missing.empty()) throw UserError(fmt::format("synthetic workload is missing {}", join(missing, ", ")));
   SyntheticSpec s;
   const std::string& rate = *in.rate;
   const std::string r = to_lower(rate);
-  if (r == "inf" || r == "infinity") {
+  if (staged) {
+    s.stages = parse_load_stages(rate, opt("rate"));
+    s.rate = s.stages.front().rate;
+  } else if (r == "inf" || r == "infinity") {
     s.rate = std::numeric_limits<double>::infinity();
   } else {
     auto v = parse_double(rate);
     if (!v || *v <= 0) {
       throw UserError(
-          fmt::format("{} '{}' must be a positive number of requests/s or 'inf'", opt("rate"), rate));
+          fmt::format("{} '{}' must be a positive number of requests/s or 'inf', or load stages "
+                      "RATE:DURATION_S[,RATE:DURATION_S...] (e.g. 8:600,20:600)",
+                      opt("rate"), rate));
     }
     s.rate = *v;
   }
-  s.num_requests = *in.num_requests;
-  if (s.num_requests < 1)
-    throw UserError(fmt::format("{} must be at least 1, got {}", opt("num_requests"), s.num_requests));
+  if (!staged) {
+    s.num_requests = *in.num_requests;
+    if (s.num_requests < 1)
+      throw UserError(fmt::format("{} must be at least 1, got {}", opt("num_requests"), s.num_requests));
+  }
   s.prompt = LengthDist::parse(*in.prompt_len, opt("prompt_len"));
   s.output = LengthDist::parse(*in.output_len, opt("output_len"));
   s.seed = in.seed;
@@ -179,10 +194,17 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
     throw UserError(fmt::format("{} must be at least 1, got {}", opt("prefix_groups"), prefix_groups));
   s.shared_prefix = shared_prefix;
   s.prefix_groups = prefix_groups;
-  w.description =
-      fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}", s.num_requests,
-                  rate, s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness),
-                  *in.prompt_len, *in.output_len, s.seed);
+  const std::string arrivals = s.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", s.burstiness);
+  if (staged) {
+    std::vector<std::string> stages;
+    for (const LoadStage& st : s.stages)
+      stages.push_back(fmt::format("{} req/s for {} s", st.rate, st.duration_s));
+    w.description = fmt::format("synthetic: load stages {} ({} within each), prompt {}, output {}, seed {}",
+                                join(stages, ", then "), arrivals, *in.prompt_len, *in.output_len, s.seed);
+  } else {
+    w.description = fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}",
+                                s.num_requests, rate, arrivals, *in.prompt_len, *in.output_len, s.seed);
+  }
   if (s.shared_prefix > 0) {
     w.description += fmt::format(", shared prefix {} tokens in {} group{}", s.shared_prefix, s.prefix_groups,
                                  s.prefix_groups == 1 ? "" : "s");

@@ -81,9 +81,12 @@ std::vector<OptionSpec> make_table() {
        "Request trace: CSV (arrival_s,prompt_tokens,output_tokens) or APEX JSONL; '@sample' = the embedded "
        "sample trace",
        "", kRun, false, false, [](T t, V v) { t.workload().trace = str(v); }},
-      {"rate", "--rate", Kind::Text, "Synthetic arrivals: requests/s (Poisson), or 'inf' for all at t=0", "",
-       kRun, false, false, [](T t, V v) { t.workload().rate = str(v); }},
-      {"num_requests", "--num-requests", Kind::Int64, "Synthetic: number of requests", "", kRun, false, false,
+      {"rate", "--rate", Kind::Text,
+       "Synthetic arrivals: requests/s (Poisson), 'inf' for all at t=0, or load stages "
+       "RATE:DURATION_S[,RATE:DURATION_S...] (8:600,20:600 = 8 req/s for 600 s, then 20 req/s for 600 s)",
+       "", kRun, false, false, [](T t, V v) { t.workload().rate = str(v); }},
+      {"num_requests", "--num-requests", Kind::Int64,
+       "Synthetic: number of requests (not with load stages, whose durations set it)", "", kRun, false, false,
        [](T t, V v) { t.workload().num_requests = i64(v); }},
       {"prompt_len", "--prompt-len", Kind::Text,
        "Synthetic prompt length: N, uniform:LO:HI, normal:M:S, lognormal:M:S", "", kRun, false, false,
@@ -144,6 +147,11 @@ std::vector<OptionSpec> make_table() {
        kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.prefix_caching = yes(v); }},
       {"step_overhead_ms", "--step-overhead-ms", Kind::Double, "Engine: CPU time per scheduler step, ms", "",
        kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.step_overhead_s = num(v) * 1e-3; }},
+      {"frontend_latency_ms", "--frontend-latency-ms", Kind::Double,
+       "Client-side latency per request (HTTP, tokenization, streaming) added to TTFT and E2E, ms "
+       "(default: the engine's; 0 = engine-side metrics)",
+       "", kRun, false, false,
+       [](T t, V v) { t.deployment().engine.knobs.frontend_latency_s = num(v) * 1e-3; }},
       {"disable_custom_all_reduce", "--disable-custom-all-reduce", Kind::Flag,
        "Engine: use NCCL for every TP all-reduce (vLLM --disable-custom-all-reduce)", "", kRun, false, false,
        [](T t, V v) {

@@ -66,7 +66,9 @@ SimulateResponse simulate(const SimulateRequest& request) {
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
   const bool records = !request.per_request.empty();
   if (records) check_writable(request.per_request);  // before the run, not after it
-  out.result = apex::simulate(instance, *src, RunOptions{records, request.breakdown});
+  RunOptions run{records, request.breakdown};
+  if (w.spec) run.stages = w.spec->stages;
+  out.result = apex::simulate(instance, *src, run);
   if (records) write_per_request(request.per_request, out.result);
   out.info = RunInfo{d.model.name,
                      d.cluster.describe(),

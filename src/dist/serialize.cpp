@@ -16,7 +16,8 @@ namespace {
 // The structural parts listed above, counted: a field added to one of them stops this from
 // compiling until it is added to its NLOHMANN list. Every other field of SimResult is sent
 // through the metric registry (sim/metrics/registry.cpp), which keeps its own inventory.
-[[maybe_unused]] void structural_inventory(Plan& p, Stage& s, RequestRecord& q) {
+[[maybe_unused]] void structural_inventory(Plan& p, Stage& s, RequestRecord& q, StageResult& l) {
+  [[maybe_unused]] auto& [rate, start, end, metrics] = l;
   [[maybe_unused]] auto& [dp, tp, pp, ep, attn_dp, stages] = p;
   [[maybe_unused]] auto& [first_layer, end_layer, cell_counts, has_embedding, has_lm_head] = s;
   [[maybe_unused]] auto& [id, arrival, ttft, e2e, tpot, prompt, output, replica, preemptions] = q;
@@ -29,13 +30,23 @@ Json sim_result_to_json(const SimResult& r) {
   for (const Metric& m : metric_registry()) {
     if (m.raw()) fields[std::string(m.id)] = metric_raw_json(m, r);
   }
-  return Json{{"plan", r.plan}, {"request_records", r.request_records}, {"fields", fields}};
+  Json stages = Json::array();
+  for (const StageResult& l : r.stages) {
+    stages.push_back(Json{
+        {"rate", l.rate}, {"start", l.start}, {"end", l.end}, {"metrics", sim_result_to_json(l.metrics)}});
+  }
+  return Json{
+      {"plan", r.plan}, {"request_records", r.request_records}, {"fields", fields}, {"stages", stages}};
 }
 
 SimResult sim_result_from_json(const Json& j) {
   SimResult r;
   j.at("plan").get_to(r.plan);
   j.at("request_records").get_to(r.request_records);
+  for (const Json& l : j.at("stages")) {
+    r.stages.push_back(StageResult{l.at("rate").get<double>(), l.at("start").get<double>(),
+                                   l.at("end").get<double>(), sim_result_from_json(l.at("metrics"))});
+  }
   const Json& fields = j.at("fields");
   std::size_t raw = 0;
   for (const Metric& m : metric_registry()) {

@@ -78,6 +78,10 @@ struct EngineCosts {
   // (given the previous one was). 0 = off.
   int spec_tokens = 0;
   double spec_acceptance = 0.8;
+  // Client-side latency per request outside the engine loop (HTTP, tokenization, detokenization
+  // and streaming), seconds: added to every request's TTFT and E2E, never to its decode (TPOT,
+  // ITL) nor to the engine's scheduling. 0 = engine-side metrics.
+  double frontend_latency = 0;
 };
 
 // Expected tokens one speculative decode step emits with k draft tokens, each accepted with

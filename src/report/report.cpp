@@ -76,6 +76,19 @@ Json breakdown_json(const SimResult& r) {
   return Json{{"seconds", seconds}, {"share", share}, {"total_s", total}};
 }
 
+namespace {
+
+// The per-request metrics of a load stage, with the keys of the result's "metrics" section.
+Json stage_json(const StageResult& s) {
+  Json metrics = Json::object();
+  for (const Metric& m : metric_registry()) {
+    if (m.per_request && !m.section.empty()) metrics[std::string(m.key)] = metric_report_json(m, s.metrics);
+  }
+  return Json{{"rate", s.rate}, {"start_s", s.start}, {"end_s", s.end}, {"metrics", metrics}};
+}
+
+}  // namespace
+
 Json result_json(const SimResult& r, const EnginePolicy* engine) {
   Json j;
   j["plan"] = plan_json(r.plan);
@@ -91,8 +104,17 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
     j["engine"]["gpu_memory_utilization"] = engine->gpu_memory_utilization;
     j["engine"]["block_size"] = engine->block_size;
     j["engine"]["chunked_prefill"] = engine->chunked_prefill;
+    // Only when set, so engine-side results keep their shape.
+    if (engine->costs.frontend_latency > 0)
+      j["engine"]["frontend_latency_ms"] = engine->costs.frontend_latency * 1e3;
   }
   if (r.time.measured) j["breakdown"] = breakdown_json(r);
+  if (r.stages.size() > 1) {  // a single stage is the whole run
+    Json stages = Json::array();
+    for (const StageResult& s : r.stages)
+      stages.push_back(stage_json(s));
+    j["stages"] = stages;
+  }
   return j;
 }
 
@@ -156,6 +178,27 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
   return j;
 }
 
+namespace {
+
+// One line per load stage: its offered rate, requests (those that arrived in it) and latencies.
+std::string stages_table(const SimResult& r) {
+  std::string out =
+      fmt::format("  {:<18} {:>8} {:>8} {:>10} {:>9} {:>10} {:>10} {:>9} {:>8}\n", "load stages", "req/s",
+                  "requests", "TTFT mean", "TTFT p90", "TPOT mean", "E2E mean", "E2E p90", "served");
+  for (const StageResult& s : r.stages) {
+    const SimResult& m = s.metrics;
+    out += fmt::format("    {:<16} {:>8.4g} {:>8} {:>10} {:>9} {:>10} {:>10} {:>9} {:>8.3f}\n",
+                       fmt::format("{:g}-{:g} s", s.start, s.end), s.rate, m.requests, ms(m.ttft.mean),
+                       ms(m.ttft.p90), ms(m.tpot.mean), ms(m.e2e.mean), ms(m.e2e.p90), m.requests_per_s);
+  }
+  out +=
+      "  (milliseconds; a request counts in the stage it arrived in; served = its requests / (first arrival "
+      "to last completion))\n";
+  return out;
+}
+
+}  // namespace
+
 std::string simulate_table(const SimResult& r, const RunInfo& info, const EnginePolicy& e) {
   std::string out;
   out += fmt::format("APEX simulate — {} on {}\n", info.model, info.cluster);
@@ -186,6 +229,10 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
       "{:.0f} W per GPU on average\n",
       r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
   line("SLO attainment");
+  if (e.costs.frontend_latency > 0) {
+    out += fmt::format("  front end           {} ms per request included in TTFT and E2E (not in TPOT/ITL)\n",
+                       ms(e.costs.frontend_latency));
+  }
   out += fmt::format(
       "  memory per GPU      weights {}, KV cache {} ({} tokens/replica), activations {}, reserve {} of {}\n",
       format_bytes(r.memory.weights), format_bytes(r.memory.kv_cache), r.memory.kv_tokens(),
@@ -208,6 +255,7 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
       out += fmt::format(" (of {:.2f} s of replica time)\n", total);
     }
   }
+  if (r.stages.size() > 1) out += stages_table(r);
   if (!info.launch.empty()) out += fmt::format("  launch it           {}\n", info.launch.front());
   return out;
 }

@@ -204,11 +204,13 @@ class BoundCalculator {
         dec.spec_tokens = k;
         t_tok = std::min(t_tok, iteration(dec) / (k + 1));
       }
-      ttft[i] = t_first;
-      e2e[i] = t_first + t_tok * (r.output - 1);
+      // The client-side latencies, as the collector measures them (the front end adds to both).
+      const double frontend = engine_.costs.frontend_latency;
+      ttft[i] = t_first + frontend;
+      e2e[i] = t_first + t_tok * (r.output - 1) + frontend;
       if (r.output > 1) tpot.push_back(t_tok);
-      last_end = std::max(last_end, ns_to_seconds(r.arrival) + e2e[i]);
-      const bool ok = (d_.ttft_slo <= 0 || t_first <= d_.ttft_slo) &&
+      last_end = std::max(last_end, ns_to_seconds(r.arrival) + e2e[i] - frontend);
+      const bool ok = (d_.ttft_slo <= 0 || ttft[i] <= d_.ttft_slo) &&
                       (d_.tpot_slo <= 0 || r.output <= 1 || t_tok <= d_.tpot_slo);
       if (ok) ++meets;
       out_tokens += r.output;

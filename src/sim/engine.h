@@ -66,6 +66,7 @@ struct EngineOverrides {
   std::optional<bool> prefix_caching;
   std::optional<int> spec_tokens;
   std::optional<double> spec_acceptance;
+  std::optional<double> frontend_latency_s;
 
   // Calls f(member pointer) for every knob (one list: merging, printing, option tables).
   template <class F>
@@ -81,6 +82,7 @@ struct EngineOverrides {
     f(&EngineOverrides::prefix_caching);
     f(&EngineOverrides::spec_tokens);
     f(&EngineOverrides::spec_acceptance);
+    f(&EngineOverrides::frontend_latency_s);
   }
   // These knobs with every knob set in `over` taking its value from there.
   EngineOverrides merged_with(const EngineOverrides& over) const {

@@ -53,6 +53,9 @@ std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, c
 struct RunOptions {
   bool record_requests = false;  // keep one RequestRecord per request (memory grows with the trace)
   bool breakdown = false;        // attribute GPU time to kernel classes (SimResult::time); slower
+  // The load profile of the requests (SyntheticSpec::stages): measure each stage's requests
+  // (Request::stage) apart as well, in SimResult::stages. Empty = no stage results.
+  std::vector<LoadStage> stages{};
 };
 
 // Runs the simulation of an instance. Throws UserError for a request the deployment can never

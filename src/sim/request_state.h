@@ -32,6 +32,7 @@ struct ActiveRequest {
   bool holds_prefix = false;       // counted in the cached prefix's references
   std::int32_t replica = 0;
   std::int32_t preemptions = 0;
+  std::int32_t stage = 0;  // the load stage it arrived in (Request::stage)
 
   std::int32_t num_tokens() const { return prompt + generated; }
 };

@@ -187,11 +187,12 @@ SimResult Simulation::run() {
       a.output = next.output;
       a.prefix_group = next.prefix_group;
       a.prefix = next.prefix;
+      a.stage = next.stage;
       const std::size_t target = route();
       a.replica = static_cast<std::int32_t>(target);
       replicas_[target].scheduler().enqueue(slot);
       dirty[target] = 1;
-      metrics_.on_arrival(next.arrival, requests_.live());
+      metrics_.on_arrival(a, requests_.live());
       ++index;
       prev_arrival = std::max(prev_arrival, original_arrival);
       have_next = source_.next(next);

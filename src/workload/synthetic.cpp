@@ -85,19 +85,24 @@ std::int32_t sample_length(const LengthDist& d, Rng& rng) {
   return static_cast<std::int32_t>(std::clamp(v, 1.0, static_cast<double>(kMaxRequestTokens)));
 }
 
+// The most requests one synthetic run may have.
+constexpr std::int64_t kMaxSyntheticRequests = 100'000'000;
+
 class SyntheticSource final : public RequestSource {
  public:
-  explicit SyntheticSource(const SyntheticSpec& s) : spec_(s), rng_(s.seed) {}
+  explicit SyntheticSource(const SyntheticSpec& s) : spec_(s), rng_(s.seed) {
+    double end = 0;
+    for (const LoadStage& st : spec_.stages) {
+      end += st.duration_s;
+      stage_end_.push_back(end);
+    }
+  }
   bool next(Request& out) override {
-    if (static_cast<std::int64_t>(i_) >= spec_.num_requests) return false;
-    if (i_ > 0 && std::isfinite(spec_.rate)) {
-      const double mean_gap = 1.0 / spec_.rate;
-      if (spec_.burstiness == 1.0) {
-        t_ += rng_.exponential(mean_gap);
-      } else {  // Gamma gaps with CV = burstiness: shape 1/cv^2, scale mean*cv^2
-        const double shape = 1.0 / (spec_.burstiness * spec_.burstiness);
-        t_ += rng_.gamma(shape, mean_gap / shape);
-      }
+    if (spec_.stages.empty()) {
+      if (static_cast<std::int64_t>(i_) >= spec_.num_requests) return false;
+      if (i_ > 0 && std::isfinite(spec_.rate)) t_ += gap(spec_.rate);
+    } else if (!next_staged_arrival()) {
+      return false;
     }
     if (!(t_ <= 1e8)) {  // also a gap that is not finite (a rate so small its mean gap overflows)
       throw UserError(
@@ -105,11 +110,12 @@ class SyntheticSource final : public RequestSource {
                       "{} or lower {}",
                       i_, opt("rate"), opt("num_requests")));
     }
-    out.arrival = std::isfinite(spec_.rate) ? seconds_to_ns(t_) : 0;
+    out.arrival = std::isfinite(spec_.rate) || !spec_.stages.empty() ? seconds_to_ns(t_) : 0;
     out.prompt = sample_length(spec_.prompt, rng_);
     out.output = sample_length(spec_.output, rng_);
     out.prefix_group = -1;
     out.prefix = 0;
+    out.stage = static_cast<std::int32_t>(stage_);
     if (spec_.shared_prefix > 0) {
       out.prefix_group =
           static_cast<std::int64_t>(i_ % static_cast<std::uint64_t>(std::max(1, spec_.prefix_groups)));
@@ -121,10 +127,37 @@ class SyntheticSource final : public RequestSource {
   }
 
  private:
+  // One inter-arrival gap at `rate`: exponential (Poisson), or Gamma with CV = burstiness (shape
+  // 1/cv^2, scale mean*cv^2).
+  double gap(double rate) {
+    const double mean_gap = 1.0 / rate;
+    if (spec_.burstiness == 1.0) return rng_.exponential(mean_gap);
+    const double shape = 1.0 / (spec_.burstiness * spec_.burstiness);
+    return rng_.gamma(shape, mean_gap / shape);
+  }
+  // Advances t_ to the next arrival of the load profile; false after the last stage's end. A gap
+  // that crosses a stage's end is dropped and the arrivals restart at the next stage's start at
+  // its rate (for Poisson arrivals this is exactly the piecewise-constant-rate process).
+  bool next_staged_arrival() {
+    if (stage_ >= spec_.stages.size()) return false;
+    if (i_ > 0) t_ += gap(spec_.stages[stage_].rate);
+    while (!(t_ < stage_end_[stage_])) {
+      if (++stage_ == spec_.stages.size()) return false;
+      t_ = stage_end_[stage_ - 1] + gap(spec_.stages[stage_].rate);
+    }
+    if (static_cast<std::int64_t>(i_) >= kMaxSyntheticRequests) {
+      throw UserError(fmt::format("the load stages of {} produce more than {} requests; shorten them",
+                                  opt("rate"), kMaxSyntheticRequests));
+    }
+    return true;
+  }
+
   SyntheticSpec spec_;
   Rng rng_;
   std::uint64_t i_ = 0;
   double t_ = 0;
+  std::size_t stage_ = 0;
+  std::vector<double> stage_end_;  // cumulative end of each stage, s
 };
 
 }  // namespace
@@ -217,14 +250,82 @@ std::int32_t LengthDist::max_value() const {
   return static_cast<std::int32_t>(a);
 }
 
+bool is_load_profile(const std::string& text) {
+  return text.find_first_of(":,") != std::string::npos;
+}
+
+std::vector<LoadStage> parse_load_stages(const std::string& text, const std::string& where) {
+  const auto bad = [&](const std::string& why) {
+    return UserError(
+        fmt::format("{} {}: {}; write a rate R (requests/s, or 'inf') or load stages "
+                    "RATE:DURATION_S[,RATE:DURATION_S...] "
+                    "(positive finite numbers, at most {} stages), e.g. 8:600,20:600",
+                    where, quote_value(text), why, kMaxLoadStages));
+  };
+  std::vector<LoadStage> out;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i <= text.size(); ++i) {
+    if (i < text.size() && text[i] != ',') continue;
+    const std::string item = text.substr(start, i - start);
+    start = i + 1;
+    if (out.size() == kMaxLoadStages) throw bad(fmt::format("more than {} stages", kMaxLoadStages));
+    const std::size_t stage = out.size() + 1;
+    const auto colon = item.find(':');
+    if (trim(item).empty()) throw bad(fmt::format("stage {} is empty", stage));
+    if (colon == std::string::npos || item.find(':', colon + 1) != std::string::npos)
+      throw bad(fmt::format("stage {} {} is not RATE:DURATION_S", stage, quote_value(item)));
+    const std::string rate = item.substr(0, colon), duration = item.substr(colon + 1);
+    const auto r = parse_double(rate);
+    if (!r || !(*r > 0))
+      throw bad(
+          fmt::format("the rate {} of stage {} is not a positive finite number", quote_value(rate), stage));
+    const auto d = parse_double(duration);
+    if (!d || !(*d > 0)) {
+      throw bad(fmt::format("the duration {} of stage {} is not a positive finite number of seconds",
+                            quote_value(duration), stage));
+    }
+    out.push_back(LoadStage{*r, *d});
+  }
+  return out;
+}
+
 std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
-  if (!(spec.rate > 0))
-    throw UserError(fmt::format("{} must be positive (or 'inf'), got {}", opt("rate"), spec.rate));
-  if (spec.num_requests < 1)
-    throw UserError(fmt::format("{} must be at least 1, got {}", opt("num_requests"), spec.num_requests));
-  if (spec.num_requests > 100'000'000) {
-    throw UserError(fmt::format("{} {} exceeds the limit of 100,000,000 requests per run",
-                                opt("num_requests"), spec.num_requests));
+  if (spec.stages.empty()) {
+    if (!(spec.rate > 0))
+      throw UserError(fmt::format("{} must be positive (or 'inf'), got {}", opt("rate"), spec.rate));
+    if (spec.num_requests < 1)
+      throw UserError(fmt::format("{} must be at least 1, got {}", opt("num_requests"), spec.num_requests));
+    if (spec.num_requests > kMaxSyntheticRequests) {
+      throw UserError(fmt::format("{} {} exceeds the limit of 100,000,000 requests per run",
+                                  opt("num_requests"), spec.num_requests));
+    }
+  } else {
+    if (spec.stages.size() > kMaxLoadStages) {
+      throw UserError(
+          fmt::format("{}: {} load stages, at most {}", opt("rate"), spec.stages.size(), kMaxLoadStages));
+    }
+    double duration = 0, expected = 0;
+    for (std::size_t k = 0; k < spec.stages.size(); ++k) {
+      const LoadStage& st = spec.stages[k];
+      if (!(st.rate > 0) || !std::isfinite(st.rate) || !(st.duration_s > 0) ||
+          !std::isfinite(st.duration_s)) {
+        throw UserError(fmt::format(
+            "{}: load stage {} has rate {} and duration {} s; both must be positive finite numbers",
+            opt("rate"), k + 1, st.rate, st.duration_s));
+      }
+      duration += st.duration_s;
+      expected += st.rate * st.duration_s;
+    }
+    if (!(duration <= 1e8)) {
+      throw UserError(fmt::format("{}: the load stages last {} s, past the simulated horizon of 1e8 s",
+                                  opt("rate"), duration));
+    }
+    if (!(expected <= static_cast<double>(kMaxSyntheticRequests))) {
+      throw UserError(
+          fmt::format("{}: the load stages expect {:.0f} requests, above the limit of "
+                      "100,000,000 requests per run",
+                      opt("rate"), expected));
+    }
   }
   if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
     throw UserError(fmt::format("{} must be a positive number (1 = Poisson), got {}", opt("burstiness"),
@@ -242,8 +343,15 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
 Trace synthesize(const SyntheticSpec& spec) {
   auto src = synthetic_source(spec);
   Trace t;
-  t.name = fmt::format("synthetic(rate={}, n={}, seed={})", spec.rate, spec.num_requests, spec.seed);
-  t.requests.reserve(static_cast<std::size_t>(spec.num_requests));
+  if (spec.stages.empty()) {
+    t.name = fmt::format("synthetic(rate={}, n={}, seed={})", spec.rate, spec.num_requests, spec.seed);
+    t.requests.reserve(static_cast<std::size_t>(spec.num_requests));
+  } else {
+    std::vector<std::string> stages;
+    for (const LoadStage& st : spec.stages)
+      stages.push_back(fmt::format("{}:{}", st.rate, st.duration_s));
+    t.name = fmt::format("synthetic(stages={}, seed={})", join(stages, ","), spec.seed);
+  }
   Request r;
   while (src->next(r))
     t.requests.push_back(r);

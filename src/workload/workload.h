@@ -28,6 +28,8 @@ struct Request {
   // `prefix_group` (a system prompt, a shared document, earlier turns); -1 = none.
   std::int64_t prefix_group = -1;
   std::int32_t prefix = 0;
+  // The load stage the request arrived in (SyntheticSpec::stages); 0 for a trace or a single rate.
+  std::int32_t stage = 0;
 };
 
 // A stream of requests in arrival order. The simulator pulls from it lazily, so a synthetic
@@ -73,6 +75,20 @@ struct LengthDist {
   std::int32_t max_value() const;  // upper bound used for feasibility checks (p99.9 for unbounded)
 };
 
+// One stage of a load profile: arrivals at `rate` requests/s for `duration_s` seconds.
+struct LoadStage {
+  double rate = 0;
+  double duration_s = 0;
+};
+constexpr std::size_t kMaxLoadStages = 64;
+
+// A load profile "RATE:DURATION_S[,RATE:DURATION_S...]" ("8:600,20:600": 8 req/s for 600 s, then
+// 20 req/s for 600 s). Rates and durations are positive finite numbers; at most kMaxLoadStages
+// stages. UserError naming `where` with the accepted form.
+std::vector<LoadStage> parse_load_stages(const std::string& text, const std::string& where);
+// True when `text` is written as a load profile (has a ':' or ','), not as a single rate.
+bool is_load_profile(const std::string& text);
+
 struct SyntheticSpec {
   double rate = 1.0;        // requests/s; +inf = every request arrives at t = 0
   double burstiness = 1.0;  // coefficient of variation of inter-arrival gaps (1 = Poisson; Gamma otherwise),
@@ -84,6 +100,11 @@ struct SyntheticSpec {
   // is in group i mod prefix_groups); the prompt is the prefix plus a sample of `prompt`.
   std::int32_t shared_prefix = 0;
   std::int32_t prefix_groups = 1;
+  // A load profile (non-empty): stage k runs from the end of stage k-1 (the first from t = 0) for
+  // its duration, with arrivals at its rate (Poisson, or Gamma gaps with `burstiness`, restarted
+  // at the stage's start); the first request arrives at t = 0 as with a single rate, and the run
+  // ends with the last arrival before the last stage's end. `rate` and `num_requests` are unused.
+  std::vector<LoadStage> stages{};
 };
 
 // The Gamma sampler's shape is 1 / burstiness^2: outside this range it is not finite (a hang or a NaN).

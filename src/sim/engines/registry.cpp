@@ -174,6 +174,13 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
     }
     p.costs.spec_acceptance = *o.spec_acceptance;
   }
+  if (o.frontend_latency_s) {
+    if (!(*o.frontend_latency_s >= 0) || *o.frontend_latency_s > 60) {
+      throw UserError(fmt::format("{} must be a number of milliseconds between 0 and 60000, got {}",
+                                  opt("frontend_latency_ms"), *o.frontend_latency_s * 1e3));
+    }
+    p.costs.frontend_latency = *o.frontend_latency_s;
+  }
 }
 
 EnginePolicy resolve_decoder(const EngineSpec& spec, const EngineContext& c, const EngineKnobs& o) {

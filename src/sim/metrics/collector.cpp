@@ -10,7 +10,29 @@ MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOption
     : inst_(instance),
       options_(options),
       peak_flops_(math_peak_flops(instance.d().cluster.gpu, instance.sharded.math)),
-      power_(instance.d().cluster.gpu, peak_flops_) {}
+      power_(instance.d().cluster.gpu, peak_flops_),
+      frontend_ns_(seconds_to_ns(instance.engine.costs.frontend_latency)),
+      stages_(options.stages.size()) {}
+
+void RequestStats::fill(SimResult& out) {
+  out.requests = finished;
+  out.prompt_tokens = prompt_tokens;
+  out.output_tokens = output_tokens;
+  out.ttft = summarize(ttft);
+  out.tpot = summarize(tpot);
+  out.e2e = summarize(e2e);
+  out.queue = summarize(queue);
+  out.itl = itl.summary_seconds();
+  out.first_arrival = first_arrival < 0 ? 0 : ns_to_seconds(first_arrival);
+  out.last_completion = ns_to_seconds(last_completion);
+  out.makespan = finished > 0 ? ns_to_seconds(last_completion - first_arrival) : 0;
+  if (out.makespan > 0) {
+    out.throughput_tokens_per_s = static_cast<double>(output_tokens) / out.makespan;
+    out.requests_per_s = static_cast<double>(finished) / out.makespan;
+    out.goodput_requests_per_s = static_cast<double>(slo_met) / out.makespan;
+  }
+  out.slo_attainment = finished > 0 ? static_cast<double>(slo_met) / static_cast<double>(finished) : 0;
+}
 
 void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
   emitted_tokens_ += static_cast<std::uint64_t>(n);
@@ -19,35 +41,42 @@ void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
   } else {
     // n tokens in one step share the interval (token-weighted, as vLLM's time_per_output_token).
     const TimeNs gap = now - a.last_token;
-    for (std::int32_t i = 0; i < n; ++i)
-      itl_.add(gap / n);
+    each_stats(a, [&](RequestStats& s) {
+      for (std::int32_t i = 0; i < n; ++i)
+        s.itl.add(gap / n);
+    });
   }
   a.last_token = now;
 }
 
 void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
-  const double t_ttft = ns_to_seconds(a.first_token - a.arrival);
-  const double t_e2e = ns_to_seconds(now - a.arrival);
-  ttft_.push_back(t_ttft);
-  e2e_.push_back(t_e2e);
+  // TTFT and E2E as the client sees them: the engine's plus the front end's latency (HTTP,
+  // tokenization, detokenization and streaming). TPOT is the engine's decode, unchanged by it.
+  const double t_ttft = ns_to_seconds(a.first_token - a.arrival + frontend_ns_);
+  const double t_e2e = ns_to_seconds(now - a.arrival + frontend_ns_);
   double t_tpot = 0;
   if (a.output > 1) {
-    t_tpot = (t_e2e - t_ttft) / static_cast<double>(a.output - 1);
-    tpot_.push_back(t_tpot);
+    t_tpot = (ns_to_seconds(now - a.arrival) - ns_to_seconds(a.first_token - a.arrival)) /
+             static_cast<double>(a.output - 1);
   }
   bool ok = true;
   const Deployment& d = inst_.d();
   if (d.ttft_slo > 0 && t_ttft > d.ttft_slo) ok = false;
   if (d.tpot_slo > 0 && a.output > 1 && t_tpot > d.tpot_slo) ok = false;
-  if (ok) ++slo_met_;
+  each_stats(a, [&](RequestStats& s) {
+    s.ttft.push_back(t_ttft);
+    s.e2e.push_back(t_e2e);
+    if (a.output > 1) s.tpot.push_back(t_tpot);
+    if (ok) ++s.slo_met;
+    ++s.finished;
+    s.prompt_tokens += static_cast<std::uint64_t>(a.prompt);
+    s.output_tokens += static_cast<std::uint64_t>(a.output);
+    s.last_completion = std::max(s.last_completion, now);
+  });
   if (options_.record_requests) {
     records_.push_back(RequestRecord{a.id, ns_to_seconds(a.arrival), t_ttft, t_e2e, t_tpot, a.prompt,
                                      a.output, a.replica, a.preemptions});
   }
-  ++finished_;
-  prompt_tokens_ += static_cast<std::uint64_t>(a.prompt);
-  output_tokens_ += static_cast<std::uint64_t>(a.output);
-  last_completion_ = std::max(last_completion_, now);
 }
 
 void MetricsCollector::on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
@@ -69,17 +98,17 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   out.plan = inst_.plan;
   out.memory = memory;
   out.engine = inst_.engine.name;
-  out.requests = finished_;
-  out.prompt_tokens = prompt_tokens_;
-  out.output_tokens = output_tokens_;
-  out.ttft = summarize(ttft_);
-  out.tpot = summarize(tpot_);
-  out.e2e = summarize(e2e_);
-  out.queue = summarize(queue_);
-  out.itl = itl_.summary_seconds();
-  out.first_arrival = first_arrival_ < 0 ? 0 : ns_to_seconds(first_arrival_);
-  out.last_completion = ns_to_seconds(last_completion_);
-  out.makespan = finished_ > 0 ? ns_to_seconds(last_completion_ - first_arrival_) : 0;
+  all_.fill(out);
+  double stage_start = 0;
+  for (std::size_t k = 0; k < stages_.size(); ++k) {
+    const LoadStage& st = options_.stages[k];
+    StageResult& sr = out.stages.emplace_back();
+    sr.rate = st.rate;
+    sr.start = stage_start;
+    sr.end = stage_start + st.duration_s;
+    stage_start = sr.end;
+    stages_[k].fill(sr.metrics);
+  }
   out.iterations = iterations_;
   out.preemptions = preemptions_;
   out.peak_kv_utilization = peak_kv_;
@@ -95,9 +124,6 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   const int gpus = inst_.plan.gpus();
   const int dp = inst_.plan.dp;
   if (out.makespan > 0) {
-    out.throughput_tokens_per_s = static_cast<double>(output_tokens_) / out.makespan;
-    out.requests_per_s = static_cast<double>(finished_) / out.makespan;
-    out.goodput_requests_per_s = static_cast<double>(slo_met_) / out.makespan;
     out.mfu = flops_ / (out.makespan * peak_flops_ * gpus);
     out.mbu = bytes_ / (out.makespan * inst_.d().cluster.gpu.hbm_bandwidth * gpus);
     out.mean_active_requests = active_time_integral_ / out.makespan;
@@ -108,14 +134,14 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   out.energy_j = power_.idle_energy(gpus, out.makespan) + dynamic_energy_;
   // Physical sanity, always on: every request that arrived finished with all its tokens, and no
   // GPU drew more than its maximum power.
-  APEX_ASSERT(arrived_ == finished_, "requests not conserved: arrived != finished");
-  APEX_ASSERT(emitted_tokens_ == output_tokens_, "tokens not conserved: sampled != requested output tokens");
+  const std::uint64_t finished = all_.finished, output_tokens = all_.output_tokens;
+  APEX_ASSERT(arrived_ == finished, "requests not conserved: arrived != finished");
+  APEX_ASSERT(emitted_tokens_ == output_tokens, "tokens not conserved: sampled != requested output tokens");
   const double max_energy = inst_.d().cluster.gpu.power_max_w * gpus * out.makespan;
   APEX_ASSERT(out.energy_j <= max_energy * (1 + 1e-9) + 1e-9, "energy above max power x GPUs x makespan");
-  out.energy_per_output_token_j = output_tokens_ > 0 ? out.energy_j / static_cast<double>(output_tokens_) : 0;
-  out.energy_per_request_j = finished_ > 0 ? out.energy_j / static_cast<double>(finished_) : 0;
+  out.energy_per_output_token_j = output_tokens > 0 ? out.energy_j / static_cast<double>(output_tokens) : 0;
+  out.energy_per_request_j = finished > 0 ? out.energy_j / static_cast<double>(finished) : 0;
   out.mean_power_per_gpu_w = out.makespan > 0 ? out.energy_j / (out.makespan * gpus) : 0;
-  out.slo_attainment = finished_ > 0 ? static_cast<double>(slo_met_) / static_cast<double>(finished_) : 0;
   return out;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "core/error.h"
 #include "core/stats.h"
 #include "perf/energy.h"
 #include "sim/instance.h"
@@ -13,13 +14,26 @@
 
 namespace apex {
 
+// The per-request measurements of a set of requests: the whole run, or one load stage.
+struct RequestStats {
+  std::vector<double> ttft, tpot, e2e, queue;  // seconds; ttft and e2e client-side
+  LogHistogram itl;
+  std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
+  TimeNs first_arrival = -1, last_completion = 0;
+
+  // The per-request fields of a result: latency summaries, counts, makespan and the rates over it.
+  void fill(SimResult& out);  // sorts the samples
+};
+
 class MetricsCollector {
  public:
   MetricsCollector(const PlanInstance& instance, const RunOptions& options);
 
-  void on_arrival(TimeNs arrival, std::uint64_t active) {
+  void on_arrival(const ActiveRequest& a, std::uint64_t active) {
     ++arrived_;
-    if (first_arrival_ < 0) first_arrival_ = arrival;
+    each_stats(a, [&](RequestStats& s) {
+      if (s.first_arrival < 0) s.first_arrival = a.arrival;
+    });
     peak_active_ = std::max(peak_active_, active);
   }
   // Time passes from one instant to the next with `active` requests in the system.
@@ -28,7 +42,7 @@ class MetricsCollector {
   }
   void on_scheduled(ActiveRequest& a, TimeNs now) {
     if (a.queue_recorded) return;
-    queue_.push_back(ns_to_seconds(now - a.arrival));
+    each_stats(a, [&](RequestStats& s) { s.queue.push_back(ns_to_seconds(now - a.arrival)); });
     a.queue_recorded = true;
   }
   void on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now);
@@ -45,17 +59,26 @@ class MetricsCollector {
   SimResult result(const MemoryFootprint& memory);
 
  private:
+  // The statistics a request counts in: the run's, and its load stage's when stages are measured.
+  template <class F>
+  void each_stats(const ActiveRequest& a, F&& f) {
+    f(all_);
+    if (stages_.empty()) return;
+    APEX_ASSERT(a.stage >= 0 && static_cast<std::size_t>(a.stage) < stages_.size(),
+                "request of a load stage the run does not measure");
+    f(stages_[static_cast<std::size_t>(a.stage)]);
+  }
+
   const PlanInstance& inst_;
   RunOptions options_;
   double peak_flops_;
   PowerModel power_;
-  std::vector<double> ttft_, tpot_, e2e_, queue_;
-  LogHistogram itl_;
-  std::uint64_t finished_ = 0, prompt_tokens_ = 0, output_tokens_ = 0, slo_met_ = 0;
+  TimeNs frontend_ns_;  // client-side latency added to every TTFT and E2E
+  RequestStats all_;
+  std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
   std::uint64_t prefix_hit_tokens_ = 0;
   std::uint64_t arrived_ = 0, emitted_tokens_ = 0;  // for the conservation checks
-  TimeNs first_arrival_ = -1, last_completion_ = 0;
   double flops_ = 0, bytes_ = 0, dynamic_energy_ = 0, busy_replica_time_ = 0;
   double peak_kv_ = 0;
   double active_time_integral_ = 0;  // ∫ (requests in the system) dt, for Little's law

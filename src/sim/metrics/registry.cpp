@@ -12,15 +12,16 @@ namespace {
 
 // The inventory of SimResult's fields, counted by structured bindings: adding a field to
 // SimResult, MemoryFootprint, Summary, TimeBreakdown or StepBreakdown stops this from compiling
-// until the field is registered below and the names here are updated. SimResult's plan and
-// request_records are structural (serialized whole by dist/serialize.cpp); every other leaf field
+// until the field is registered below and the names here are updated. SimResult's plan,
+// request_records and stages are structural (serialized whole by dist/serialize.cpp, a stage's
+// metrics as a SimResult of its own); every other leaf field
 // is one raw entry of the registry (tests/test_dist.cpp checks the count, 51).
 [[maybe_unused]] void field_inventory(SimResult& r) {
   [[maybe_unused]] auto& [plan, memory, engine, ttft, tpot, itl, e2e, queue, requests, prompt_tokens,
                           output_tokens, first_arrival, last_completion, makespan, throughput, requests_per_s,
                           mfu, mbu, energy, energy_per_token, energy_per_request, power, slo, goodput,
                           iterations, preemptions, batch_seqs, batch_tokens, busy, peak_kv, peak_active,
-                          prefix_hits, mean_active, time, records] = r;
+                          prefix_hits, mean_active, time, records, stages] = r;
   [[maybe_unused]] auto& [capacity, budget, weights, activation, reserve, kv_cache, kv_per_token, kv_blocks,
                           block_size] = r.memory;
   [[maybe_unused]] auto& [count, mean, p50, p90, p99, min, max] = r.ttft;
@@ -63,10 +64,11 @@ std::vector<Metric> build() {
        .section = "metrics",
        .key = "ttft_s",
        .unit = "s",
-       .description = "time to first token: arrival to the first output token",
+       .description = "time to first token: arrival to the first output token, plus the front-end latency",
        .label = "TTFT",
        .csv = CsvFormat::Precise,
-       .csv_stats = all},
+       .csv_stats = all,
+       .per_request = true},
       APEX_FIELD(r.ttft));
   add(v,
       {.id = "tpot",
@@ -76,7 +78,8 @@ std::vector<Metric> build() {
        .description = "time per output token after the first, per request",
        .label = "TPOT",
        .csv = CsvFormat::Precise,
-       .csv_stats = all},
+       .csv_stats = all,
+       .per_request = true},
       APEX_FIELD(r.tpot));
   add(v,
       {.id = "itl",
@@ -86,17 +89,19 @@ std::vector<Metric> build() {
        .description = "inter-token latency, weighted by tokens",
        .label = "ITL",
        .csv = CsvFormat::Precise,
-       .csv_stats = {"mean", "p99"}},
+       .csv_stats = {"mean", "p99"},
+       .per_request = true},
       APEX_FIELD(r.itl));
   add(v,
       {.id = "e2e",
        .section = "metrics",
        .key = "e2e_s",
        .unit = "s",
-       .description = "end-to-end latency: arrival to the last output token",
+       .description = "end-to-end latency: arrival to the last output token, plus the front-end latency",
        .label = "E2E",
        .csv = CsvFormat::Precise,
-       .csv_stats = all},
+       .csv_stats = all,
+       .per_request = true},
       APEX_FIELD(r.e2e));
   add(v,
       {.id = "queue",
@@ -104,7 +109,8 @@ std::vector<Metric> build() {
        .key = "queue_s",
        .unit = "s",
        .description = "queueing: arrival to first scheduled",
-       .label = "queue"},
+       .label = "queue",
+       .per_request = true},
       APEX_FIELD(r.queue));
   // Rates, utilization, energy, SLOs.
   add(v,
@@ -114,7 +120,8 @@ std::vector<Metric> build() {
        .unit = "tokens/s",
        .description = "output tokens / makespan",
        .csv = CsvFormat::Precise,
-       .table = {"throughput", "{:.1f} output tok/s"}},
+       .table = {"throughput", "{:.1f} output tok/s"},
+       .per_request = true},
       APEX_FIELD(r.throughput_tokens_per_s));
   add(v,
       {.id = "requests_per_s",
@@ -123,7 +130,8 @@ std::vector<Metric> build() {
        .unit = "requests/s",
        .description = "finished requests / makespan",
        .csv = CsvFormat::Precise,
-       .table = {"throughput", ", {:.3f} req/s"}},
+       .table = {"throughput", ", {:.3f} req/s"},
+       .per_request = true},
       APEX_FIELD(r.requests_per_s));
   add(v,
       {.id = "makespan",
@@ -132,7 +140,8 @@ std::vector<Metric> build() {
        .unit = "s",
        .description = "first arrival to last completion",
        .csv = CsvFormat::Precise,
-       .table = {"throughput", " over a {:.1f} s makespan"}},
+       .table = {"throughput", " over a {:.1f} s makespan"},
+       .per_request = true},
       APEX_FIELD(r.makespan));
   add(v,
       {.id = "mfu",
@@ -188,14 +197,16 @@ std::vector<Metric> build() {
        .unit = "1",
        .description = "fraction of requests meeting every given SLO",
        .csv = CsvFormat::Precise,
-       .table = {"SLO attainment", "{:.1f}%", 100}},
+       .table = {"SLO attainment", "{:.1f}%", 100},
+       .per_request = true},
       APEX_FIELD(r.slo_attainment));
   add(v,
       {.id = "goodput_requests_per_s",
        .section = "metrics",
        .key = "goodput_requests_per_s",
        .unit = "requests/s",
-       .description = "requests meeting every SLO / makespan"},
+       .description = "requests meeting every SLO / makespan",
+       .per_request = true},
       APEX_FIELD(r.goodput_requests_per_s));
   add(v,
       {.id = "requests",
@@ -203,7 +214,8 @@ std::vector<Metric> build() {
        .key = "requests",
        .unit = "requests",
        .description = "finished requests",
-       .table = {"requests", "{}"}},
+       .table = {"requests", "{}"},
+       .per_request = true},
       APEX_FIELD(r.requests));
   add(v,
       {.id = "prompt_tokens",
@@ -211,7 +223,8 @@ std::vector<Metric> build() {
        .key = "prompt_tokens",
        .unit = "tokens",
        .description = "prompt tokens of the finished requests",
-       .table = {"requests", " ({} prompt"}},
+       .table = {"requests", " ({} prompt"},
+       .per_request = true},
       APEX_FIELD(r.prompt_tokens));
   add(v,
       {.id = "output_tokens",
@@ -219,7 +232,8 @@ std::vector<Metric> build() {
        .key = "output_tokens",
        .unit = "tokens",
        .description = "output tokens of the finished requests",
-       .table = {"requests", " + {} output tokens)"}},
+       .table = {"requests", " + {} output tokens)"},
+       .per_request = true},
       APEX_FIELD(r.output_tokens));
   add(v, {.id = "first_arrival", .unit = "s", .description = "arrival of the first request"},
       APEX_FIELD(r.first_arrival));

@@ -47,6 +47,9 @@ struct Metric {
   CsvFormat csv = CsvFormat::None;
   std::vector<std::string_view> csv_stats{};  // summaries: the statistics written, one CSV column each
   MetricText table{};
+  // Measured from the requests alone (RequestStats in sim/metrics/collector.h): reported for each
+  // load stage too (StageResult::metrics holds only these).
+  bool per_request = false;
   std::function<MetricValue(const SimResult&)> get{};
   std::function<void(SimResult&, const MetricValue&)> set{};  // empty for derived entries
 

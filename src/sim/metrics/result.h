@@ -33,6 +33,8 @@ struct RequestRecord {
   std::int32_t preemptions = 0;
 };
 
+struct StageResult;
+
 struct SimResult {
   Plan plan;
   MemoryFootprint memory;
@@ -58,6 +60,18 @@ struct SimResult {
   double mean_active_requests = 0;         // time-averaged requests in the system (Little's L)
   TimeBreakdown time;
   std::vector<RequestRecord> request_records;  // in completion order; only with record_requests
+  // One per load stage of a load profile (RunOptions::stages), the requests that arrived in it;
+  // empty otherwise.
+  std::vector<StageResult> stages;
+};
+
+// The requests that arrived in one load stage, measured as a run of their own: `metrics` holds
+// the per-request fields of a SimResult (the metrics the registry marks per_request) and nothing
+// else.
+struct StageResult {
+  double rate = 0;            // offered requests/s
+  double start = 0, end = 0;  // seconds from the start of the run
+  SimResult metrics;
 };
 
 }  // namespace apex
