@@ -257,5 +257,48 @@ TEST(EngineKnobs, CountKnobsHaveAnUpperLimitNamedInTheMessage) {
   EXPECT_EQ(p.costs.graph_max_tokens, 512);  // min(2 x max_num_seqs, 512), no overflow
 }
 
+TEST(CustomAllReduce, VllmSymmetricMemoryTiersOnHopper) {
+  // all_reduce_utils.py: custom below min(CUSTOM_ALL_REDUCE_MAX_SIZES["9.0"][tp], 8 MiB), torch
+  // symm-mem below SYMM_MEM_ALL_REDUCE_MAX_SIZES["9.0"][tp], NCCL above.
+  constexpr double MiB = 1024.0 * 1024;
+  const EngineCosts h100 = resolve_engine("vllm", find_gpu("h100-sxm"), 8192, {}).costs;
+  EXPECT_EQ(h100.custom_ar_max_bytes[2], 8 * MiB);
+  EXPECT_EQ(h100.custom_ar_max_bytes[4], 8 * MiB);
+  EXPECT_EQ(h100.custom_ar_max_bytes[6], MiB / 2);
+  EXPECT_EQ(h100.custom_ar_max_bytes[8], MiB / 4);
+  EXPECT_TRUE(h100.uses_custom_all_reduce(8, 1, true, 128 * 1024));  // a small decode step
+  EXPECT_FALSE(h100.uses_custom_all_reduce(8, 1, true, 1.5 * MiB));  // 128 seqs x 6144 x 2 B
+  EXPECT_TRUE(h100.uses_symm_mem_all_reduce(8, 1, true, 1.5 * MiB));
+  EXPECT_FALSE(h100.uses_symm_mem_all_reduce(8, 1, true, 64 * MiB));  // NCCL
+  EXPECT_FALSE(h100.uses_custom_all_reduce(8, 1, true, 64 * MiB));
+  const EngineCosts b200 = resolve_engine("vllm", find_gpu("b200"), 8192, {}).costs;
+  EXPECT_EQ(b200.custom_ar_max_bytes[8], MiB);
+  EXPECT_EQ(b200.symm_mem_max_bytes[8], 128 * MiB);
+  // No symmetric-memory table for Ampere / Ada / Volta: vLLM's 8 MiB default, then NCCL.
+  for (const char* gpu : {"a100-sxm-80gb", "l40s", "v100-pcie-16gb"}) {
+    const EngineCosts e = resolve_engine("vllm", find_gpu(gpu), 8192, {}).costs;
+    EXPECT_EQ(e.custom_ar_max_bytes[8], 8 * MiB) << gpu;
+    EXPECT_EQ(e.symm_mem_max_bytes[8], 0) << gpu;
+  }
+  // vLLM 0.6 predates the symmetric-memory tier.
+  EXPECT_EQ(resolve_engine("vllm-0.6", find_gpu("h100-sxm"), 8192, {}).costs.custom_ar_max_bytes[8], 8 * MiB);
+}
+
+TEST(CustomAllReduce, EnginesOnPcieGpus) {
+  // vLLM and SGLang (same rule): 2 PCIe GPUs run the custom kernel, 4 do not; TensorRT-LLM falls
+  // back to NCCL without NVLink at any size (allreduceOp.cpp ifFallbackToNCCL).
+  for (const Gpu& g : gpu_presets()) {
+    if (g.intra_node.fully_connected) continue;
+    SCOPED_TRACE(g.name);
+    for (const char* engine : {"vllm", "vllm-0.6", "sglang"}) {
+      const EngineCosts e = resolve_engine(engine, g, 8192, {}).costs;
+      EXPECT_TRUE(e.uses_custom_all_reduce(2, 1, false, 16384)) << engine;
+      EXPECT_FALSE(e.uses_custom_all_reduce(4, 1, false, 16384)) << engine;
+      EXPECT_FALSE(e.uses_custom_all_reduce(8, 1, false, 16384)) << engine;
+    }
+    EXPECT_FALSE(resolve_engine("trtllm", g, 8192, {}).costs.uses_custom_all_reduce(2, 1, false, 16384));
+  }
+}
+
 }  // namespace
 }  // namespace apex

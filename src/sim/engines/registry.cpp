@@ -1,5 +1,7 @@
 // sim/engines/registry.cpp — the list of engines, and what every engine shares: applying and
 // validating the user's knobs, and the encoder-decoder rules.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -85,6 +87,26 @@ bool carries_mtp_module(const Model& model) {
 
 bool vllm_big_gpu(const Gpu& gpu) {
   return gpu.hbm_bytes >= 70.0 * 1024 * 1024 * 1024 && gpu.name.find("a100") == std::string::npos;
+}
+
+void set_vllm_symm_mem_all_reduce(const Gpu& gpu, EngineCosts& costs) {
+  constexpr double MiB = 1024.0 * 1024;
+  using Sizes = std::array<double, 4>;  // TP 2, 4, 6, 8
+  Sizes custom{}, symm{};
+  if (gpu.compute_capability == 9.0) {
+    custom = {64 * MiB, 32 * MiB, MiB / 2, MiB / 4};
+    symm = {64 * MiB, 32 * MiB, 64 * MiB, 64 * MiB};
+  } else if (gpu.compute_capability == 10.0) {
+    custom = {2 * MiB, 2 * MiB, MiB, MiB};
+    symm = {8 * MiB, 32 * MiB, 128 * MiB, 128 * MiB};
+  } else {
+    return;  // no symmetric-memory tier: the 8 MiB custom cap of EngineCosts
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::size_t tp = 2 * (i + 1);
+    costs.custom_ar_max_bytes[tp] = std::min(custom[i], EngineCosts::kCustomArMaxBytes);
+    costs.symm_mem_max_bytes[tp] = symm[i];
+  }
 }
 
 std::string launch_model_id(const Model& model) {

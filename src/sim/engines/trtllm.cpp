@@ -34,6 +34,9 @@ EngineSpec trtllm_engine() {
     p.costs.step_overhead = 0.3e-3;
     p.costs.per_seq_overhead = 1e-6;
     p.prefix_caching = true;  // KvCacheConfig.enable_block_reuse defaults to True
+    // AllReduceStrategy AUTO falls back to NCCL unless every GPU pair is P2P over NVLink, even for
+    // 2 GPUs (cpp/tensorrt_llm/thop/allreduceOp.cpp ifFallbackToNCCL).
+    p.costs.custom_ar_pcie_gpus = 0;
     return p;
   };
   s.launch_command = [](const LaunchContext& c) {

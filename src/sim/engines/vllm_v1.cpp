@@ -36,6 +36,9 @@ EngineSpec vllm_v1_engine() {
     // window layers keep the last window, chunked-local layers the current chunk.
     p.free_local_kv = true;
     p.prefix_caching = true;  // enable_prefix_caching defaults to True in V1 (vllm/config/cache.py)
+    // Symmetric memory is on by default: on Hopper and Blackwell custom all-reduce below a per-TP
+    // cap, torch symm-mem above it, then NCCL.
+    set_vllm_symm_mem_all_reduce(c.gpu, p.costs);
     return p;
   };
   s.finalize = [](EnginePolicy& p, const EngineKnobs& o, const EngineContext&) {
