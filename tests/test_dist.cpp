@@ -107,7 +107,7 @@ TEST(Dist, RegistryCoversEveryLeafFieldOfSimResult) {
   // 1 engine name + 5 summaries + 25 scalars + 9 memory-footprint fields + 11 time-breakdown fields
   // (measured, 8 kernel classes, CPU overhead, PP transfer); plan and request_records are sent
   // whole. registry.cpp counts the fields by structured bindings, so a new field breaks the build.
-  EXPECT_EQ(raw_metrics().size(), 51u);
+  EXPECT_EQ(raw_metrics().size(), 53u);
   for (const Metric& m : metric_registry()) {
     EXPECT_FALSE(m.id.empty());
     EXPECT_FALSE(m.description.empty()) << m.id;

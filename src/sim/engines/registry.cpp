@@ -174,6 +174,20 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
+  if (o.cpu_offload_gib) {
+    const double gib = *o.cpu_offload_gib;
+    if (!(gib >= 0 && gib <= kMaxCpuOffloadGib)) {
+      throw UserError(fmt::format("{} must be between 0 (off) and {} GiB, got {}", opt("cpu_offload_gib"),
+                                  kMaxCpuOffloadGib, gib));
+    }
+    if (gib > 0 && !p.supports_cpu_offload) {
+      throw UserError(
+          fmt::format("{}: engine '{}' ({}) has no CPU KV offload; only the vLLM V1 engine "
+                      "(--engine vllm, native offloading) supports it",
+                      opt("cpu_offload_gib"), p.name, p.version));
+    }
+    p.cpu_offload_bytes = gib * 1024.0 * 1024 * 1024;
+  }
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
       throw UserError(fmt::format("{} must be between 0 (off) and 16 draft tokens per step, got {}",

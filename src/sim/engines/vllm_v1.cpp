@@ -3,6 +3,8 @@
 // @b4622cf (docs/engines.md).
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "sim/engines/engine_spec.h"
 #include "sim/engines/vllm_launch.h"
 #include "sim/scheduler/scheduler.h"
@@ -39,6 +41,8 @@ EngineSpec vllm_v1_engine() {
     // Symmetric memory is on by default: on Hopper and Blackwell custom all-reduce below a per-TP
     // cap, torch symm-mem above it, then NCCL.
     set_vllm_symm_mem_all_reduce(c.gpu, p.costs);
+    // Native CPU KV offload (--kv-offloading-backend native, --kv-offloading-size GiB).
+    p.supports_cpu_offload = true;
     return p;
   };
   s.finalize = [](EnginePolicy& p, const EngineKnobs& o, const EngineContext&) {
@@ -46,7 +50,14 @@ EngineSpec vllm_v1_engine() {
     p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
   };
   s.launch_command = [](const LaunchContext& c) {
-    return vllm_launch_command(c, "", c.engine.prefix_caching ? "" : " --no-enable-prefix-caching");
+    std::string extra = c.engine.prefix_caching ? "" : " --no-enable-prefix-caching";
+    // vllm/engine/arg_utils.py (CacheConfig group): --kv-offloading-backend, --kv-offloading-size
+    // (GiB summed over the TP x PP ranks of one engine).
+    if (c.engine.cpu_offload_bytes > 0) {
+      extra += fmt::format(" --kv-offloading-backend native --kv-offloading-size {:g}",
+                           c.engine.cpu_offload_bytes / (1024.0 * 1024 * 1024));
+    }
+    return vllm_launch_command(c, "", extra);
   };
   return s;
 }
