@@ -159,7 +159,7 @@ TEST(Engines, KnobsMergeKnobByKnob) {
   EXPECT_EQ(base.merged_with(over).frontend_latency_s, 0.0);
   int knobs = 0;
   EngineKnobs::for_each_knob([&](auto) { ++knobs; });
-  EXPECT_EQ(knobs, 12);
+  EXPECT_EQ(knobs, 13);
 }
 
 TEST(Engines, FrontendLatencyDefaultsToZeroForEveryEngineAndIsOverridable) {
@@ -270,6 +270,184 @@ TEST(EngineKnobs, CountKnobsHaveAnUpperLimitNamedInTheMessage) {
   const EnginePolicy p = resolve_engine("vllm", g, 8192, at_limit);
   EXPECT_EQ(p.max_num_seqs, kMaxNumSeqsLimit);
   EXPECT_EQ(p.costs.graph_max_tokens, 512);  // min(2 x max_num_seqs, 512), no overflow
+}
+
+TEST(CustomAllReduce, VllmSymmetricMemoryTiersOnHopper) {
+  // all_reduce_utils.py: custom below min(CUSTOM_ALL_REDUCE_MAX_SIZES["9.0"][tp], 8 MiB), torch
+  // symm-mem below SYMM_MEM_ALL_REDUCE_MAX_SIZES["9.0"][tp], NCCL above.
+  constexpr double MiB = 1024.0 * 1024;
+  const EngineCosts h100 = resolve_engine("vllm", find_gpu("h100-sxm"), 8192, {}).costs;
+  EXPECT_EQ(h100.custom_ar_max_bytes[2], 8 * MiB);
+  EXPECT_EQ(h100.custom_ar_max_bytes[4], 8 * MiB);
+  EXPECT_EQ(h100.custom_ar_max_bytes[6], MiB / 2);
+  EXPECT_EQ(h100.custom_ar_max_bytes[8], MiB / 4);
+  EXPECT_TRUE(h100.uses_custom_all_reduce(8, 1, true, 128 * 1024));  // a small decode step
+  EXPECT_FALSE(h100.uses_custom_all_reduce(8, 1, true, 1.5 * MiB));  // 128 seqs x 6144 x 2 B
+  EXPECT_TRUE(h100.uses_symm_mem_all_reduce(8, 1, true, 1.5 * MiB));
+  EXPECT_FALSE(h100.uses_symm_mem_all_reduce(8, 1, true, 64 * MiB));  // NCCL
+  EXPECT_FALSE(h100.uses_custom_all_reduce(8, 1, true, 64 * MiB));
+  const EngineCosts b200 = resolve_engine("vllm", find_gpu("b200"), 8192, {}).costs;
+  EXPECT_EQ(b200.custom_ar_max_bytes[8], MiB);
+  EXPECT_EQ(b200.symm_mem_max_bytes[8], 128 * MiB);
+  // No symmetric-memory table for Ampere / Ada / Volta: vLLM's 8 MiB default, then NCCL.
+  for (const char* gpu : {"a100-sxm-80gb", "l40s", "v100-pcie-16gb"}) {
+    const EngineCosts e = resolve_engine("vllm", find_gpu(gpu), 8192, {}).costs;
+    EXPECT_EQ(e.custom_ar_max_bytes[8], 8 * MiB) << gpu;
+    EXPECT_EQ(e.symm_mem_max_bytes[8], 0) << gpu;
+  }
+  // vLLM 0.6 predates the symmetric-memory tier.
+  EXPECT_EQ(resolve_engine("vllm-0.6", find_gpu("h100-sxm"), 8192, {}).costs.custom_ar_max_bytes[8], 8 * MiB);
+}
+
+TEST(CustomAllReduce, EnginesOnPcieGpus) {
+  // vLLM and SGLang (same rule): 2 PCIe GPUs run the custom kernel, 4 do not; TensorRT-LLM falls
+  // back to NCCL without NVLink at any size (allreduceOp.cpp ifFallbackToNCCL).
+  for (const Gpu& g : gpu_presets()) {
+    if (g.intra_node.fully_connected) continue;
+    SCOPED_TRACE(g.name);
+    for (const char* engine : {"vllm", "vllm-0.6", "sglang"}) {
+      const EngineCosts e = resolve_engine(engine, g, 8192, {}).costs;
+      EXPECT_TRUE(e.uses_custom_all_reduce(2, 1, false, 16384)) << engine;
+      EXPECT_FALSE(e.uses_custom_all_reduce(4, 1, false, 16384)) << engine;
+      EXPECT_FALSE(e.uses_custom_all_reduce(8, 1, false, 16384)) << engine;
+    }
+    EXPECT_FALSE(resolve_engine("trtllm", g, 8192, {}).costs.uses_custom_all_reduce(2, 1, false, 16384));
+  }
+}
+
+TEST(Kv, CpuOffloadTierKeepsEvictedPrefixesAndLoadsThemBack) {
+  // A GPU pool of 10 blocks and a CPU tier of 3: a prefix of 2 blocks evicted from the GPU moves
+  // to the CPU tier; a later request of its group loads it back (its own blocks until computed).
+  KvManager kv(10, 16, LocalKv{}, &group_lru_prefix_cache(), CpuOffloadTier{3, 1e-3});
+  auto request = [](std::int64_t group) {
+    ActiveRequest a;
+    a.prompt = 100;
+    a.output = 4;
+    a.prefix_group = group;
+    a.prefix = 40;  // 32 cacheable tokens (two blocks)
+    return a;
+  };
+  auto compute_and_release = [&](ActiveRequest& a, TimeNs now) {
+    ASSERT_TRUE(kv.allocate(a, a.num_tokens() - a.computed));
+    a.computed = a.num_tokens();
+    kv.prefix_cache().on_computed(a);
+    kv.release(a, now);
+  };
+  ActiveRequest a = request(1), b = request(2), c = request(3);
+  compute_and_release(a, 10);
+  EXPECT_TRUE(kv.make_free(10));  // group 1 leaves the GPU for the CPU tier
+  EXPECT_TRUE(kv.conserved());
+  ActiveRequest a2 = request(1);
+  EXPECT_EQ(kv.prefix_cache().acquire(a2), 32);  // loaded back, not recomputed
+  EXPECT_EQ(a2.cpu_loaded_blocks, 2);
+  EXPECT_EQ(a2.computed, 32);
+  EXPECT_FALSE(a2.holds_prefix);
+  EXPECT_EQ(kv.blocks_needed(a2, 68), 7);  // the loaded prefix takes GPU blocks again
+  a2.cpu_loaded_blocks = 0;
+  compute_and_release(a2, 20);  // cached on the GPU again
+  ActiveRequest a3 = request(1);
+  EXPECT_EQ(kv.prefix_cache().acquire(a3), 32);
+  EXPECT_EQ(a3.cpu_loaded_blocks, 0);  // a GPU hit
+  EXPECT_TRUE(a3.holds_prefix);
+  kv.release(a3, 25);
+  // The tier is LRU within its 3 blocks: group 2 then group 3 evicted from the GPU push group 1
+  // (refreshed at its second eviction) and then group 2 out.
+  compute_and_release(b, 30);
+  EXPECT_TRUE(kv.make_free(10));  // groups 1 and 2 to the tier: 4 blocks > 3, group 1 dropped
+  compute_and_release(c, 40);
+  EXPECT_TRUE(kv.make_free(10));  // group 3 in, group 2 out
+  ActiveRequest r1 = request(1), r2 = request(2), r3 = request(3);
+  EXPECT_EQ(kv.prefix_cache().acquire(r1), 0);
+  EXPECT_EQ(kv.prefix_cache().acquire(r2), 0);
+  EXPECT_EQ(kv.prefix_cache().acquire(r3), 32);
+  EXPECT_EQ(r3.cpu_loaded_blocks, 2);
+  // Without a tier an evicted prefix is gone.
+  KvManager plain(10, 16, LocalKv{}, &group_lru_prefix_cache());
+  ActiveRequest p = request(1);
+  ASSERT_TRUE(plain.allocate(p, 100));
+  p.computed = 100;
+  plain.prefix_cache().on_computed(p);
+  plain.release(p, 10);
+  EXPECT_TRUE(plain.make_free(10));
+  ActiveRequest p2 = request(1);
+  EXPECT_EQ(plain.prefix_cache().acquire(p2), 0);
+}
+
+TEST(Kv, CpuOffloadTierSizeAndLoadTime) {
+  // 8 GiB over 2 GPUs, 2 MiB per block per GPU: 2048 blocks; a block over 64 GB/s at the measured
+  // 50/64 DMA efficiency takes 2 MiB / 50 GB/s.
+  const CpuOffloadTier t = cpu_offload_tier(8.0 * kGiB, 2, 2.0 * kMiB, 64e9);
+  EXPECT_EQ(t.blocks, 2048);
+  EXPECT_DOUBLE_EQ(t.seconds_per_block, 2.0 * kMiB / 50e9);
+  EXPECT_DOUBLE_EQ(cpu_offload_tier(1.0 * kGiB, 1, kMiB, 0).seconds_per_block,
+                   kMiB / (kDefaultHostBandwidth * kHostDmaEfficiency));
+  EXPECT_EQ(cpu_offload_tier(0, 1, kMiB, 64e9).blocks, 0);
+}
+
+TEST(CpuOffload, KnobIsValidatedAndOnlyVllmV1TakesIt) {
+  const Gpu& h100 = find_gpu("h100-sxm");
+  EngineOverrides o;
+  o.cpu_offload_gib = 16;
+  EXPECT_DOUBLE_EQ(resolve_engine("vllm", h100, 8192, o).cpu_offload_bytes, 16 * kGiB);
+  EXPECT_EQ(resolve_engine("vllm", h100, 8192, {}).cpu_offload_bytes, 0);
+  for (const char* engine : {"vllm-0.6", "sglang", "trtllm"}) {
+    const std::string msg = testing::user_error_of([&] { (void)resolve_engine(engine, h100, 8192, o); });
+    EXPECT_NE(msg.find(fmt::format("engine '{}'", engine)), std::string::npos) << msg;
+    EXPECT_NE(msg.find("CPU KV offload"), std::string::npos) << msg;
+  }
+  EngineOverrides off;
+  off.cpu_offload_gib = 0;
+  EXPECT_EQ(resolve_engine("sglang", h100, 8192, off).cpu_offload_bytes, 0);  // 0 = off: accepted
+  EngineOverrides bad;
+  bad.cpu_offload_gib = -1;
+  EXPECT_EQ(testing::user_error_of([&] { (void)resolve_engine("vllm", h100, 8192, bad); }),
+            fmt::format("{} must be between 0 (off) and 1048576 GiB, got -1", opt("cpu_offload_gib")));
+}
+
+// A prefix working set larger than the GPU cache but smaller than GPU + CPU: offload raises the
+// hit rate and lowers mean TTFT; a zero-size tier changes nothing.
+TEST(CpuOffload, WorkingSetBeyondTheGpuCacheHitsTheCpuTier) {
+  Deployment d;
+  d.model = load_model("llama-3.1-8b");
+  d.cluster = make_cluster("l40s", 1, 1);
+  d.max_model_len = 8192;
+  d.engine_overrides.gpu_memory_utilization = 0.55;  // ~74K tokens of KV: 18 prefixes of 4000
+  Plan p;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.rate = 1;
+  s.num_requests = 300;
+  s.prompt = LengthDist::parse("200", "p");
+  s.output = LengthDist::parse("64", "o");
+  s.shared_prefix = 4000;
+  s.prefix_groups = 40;  // 40 x 4000 x 128 KiB = 20 GiB of prefixes
+  s.seed = 3;
+  const Trace t = synthesize(s);
+  auto run = [&](std::optional<double> gib) {
+    Deployment x = d;
+    x.engine_overrides.cpu_offload_gib = gib;
+    auto src = source_of(t);
+    return simulate_plan(x, p, *src);
+  };
+  const SimResult off = run(std::nullopt), zero = run(0.0), on = run(24.0);
+  EXPECT_EQ(result_json(zero).dump(), result_json(off).dump());
+  EXPECT_FALSE(result_json(off)["counters"].contains("prefix_cache_cpu_hit_rate"));
+  EXPECT_EQ(off.cpu_offload_blocks, 0u);
+  EXPECT_EQ(on.cpu_offload_blocks, static_cast<std::uint64_t>(24 * kGiB / (16 * 131072.0)));
+  // Round-robin groups cycle through more prefixes than the GPU holds: LRU never hits.
+  EXPECT_EQ(off.prefix_hit_tokens, 0u);
+  // With the tier every request after its group's first loads the prefix back (4000 tokens).
+  EXPECT_EQ(on.prefix_cpu_hit_tokens, (300u - 40u) * 4000u);
+  EXPECT_EQ(on.prefix_hit_tokens, on.prefix_cpu_hit_tokens);
+  EXPECT_DOUBLE_EQ(result_json(on)["counters"]["prefix_cache_cpu_hit_rate"].get<double>(),
+                   (300.0 - 40) * 4000 / (300.0 * 4200));
+  EXPECT_LT(on.ttft.mean, 0.5 * off.ttft.mean);
+  Deployment x = d;
+  x.engine_overrides.cpu_offload_gib = 24;
+  EXPECT_NE(
+      launch_command(x, p, x.engine_policy()).find(" --kv-offloading-backend native --kv-offloading-size 24"),
+      std::string::npos);
+  EXPECT_EQ(launch_command(d, p, d.engine_policy()).find("kv-offloading"), std::string::npos);
 }
 
 }  // namespace

@@ -168,6 +168,34 @@ TEST(GpuTable, UnitsOfTheKeys) {
   EXPECT_EQ(find_gpu("gb200").max_gpus_per_node, 72);
 }
 
+TEST(GpuTable, ScaleUpTopologyHostLinkAndComputeCapability) {
+  // PCIe-only presets are not fully connected (vLLM's custom all-reduce needs NVLink beyond 2 GPUs);
+  // NVLink / NVSwitch / xGMI presets are.
+  int pcie = 0;
+  for (const Gpu& g : gpu_presets()) {
+    SCOPED_TRACE(g.name);
+    const bool is_pcie = g.intra_node.name.rfind("pcie", 0) == 0;
+    pcie += is_pcie ? 1 : 0;
+    EXPECT_EQ(g.intra_node.fully_connected, !is_pcie);
+    EXPECT_GE(g.host_bandwidth, 16e9);
+    EXPECT_LE(g.host_bandwidth, 450e9);
+  }
+  EXPECT_EQ(pcie, 2);  // l40s, v100-pcie-16gb
+  EXPECT_FALSE(find_gpu("l40s").intra_node.fully_connected);
+  EXPECT_EQ(find_gpu("h100-sxm").compute_capability, 9.0);
+  EXPECT_EQ(find_gpu("b200").compute_capability, 10.0);
+  EXPECT_EQ(find_gpu("l40s").compute_capability, 8.9);
+  EXPECT_EQ(find_gpu("mi300x").compute_capability, 0.0);
+  EXPECT_EQ(find_gpu("h100-sxm").host_bandwidth, 64e9);
+  EXPECT_EQ(find_gpu("v100-pcie-16gb").host_bandwidth, 16e9);
+  // A cluster file inherits the flag from its base and may override it.
+  const std::string path = testing::write_temp_file("pcie_h100.json",
+                                                    R"({"gpu": "h100-sxm", "gpus_per_node": 4,
+          "intra_node_link": {"name": "pcie5", "bandwidth": "64GB/s", "fully_connected": false}})");
+  EXPECT_FALSE(load_cluster_json(path).intra_node.fully_connected);
+  EXPECT_TRUE(load_cluster_json(kData + "/custom_cluster.json").intra_node.fully_connected);
+}
+
 TEST(GpuTable, AMissingFieldNamesTheGpuAndTheKey) {
   std::string msg = internal_error_of([] { gpus_from_table(table_without("b200", "peak_fp8_tflops"), "t"); });
   EXPECT_CONTAINS(msg, "(b200)");

@@ -110,6 +110,59 @@ TEST(CostModel, TensorParallelLayerHasTwoAllReduces) {
   EXPECT_EQ(cost1.layer(0, b).communication, 0.0);
 }
 
+TEST(CustomAllReduce, VllmRuleFollowsTheScaleUpLink) {
+  // vLLM custom_all_reduce.py: world size 2/4/6/8 on one node; beyond 2 GPUs only fully connected
+  // (NVLink); per call only below the cap.
+  const EngineCosts v;
+  constexpr double kb16 = 16 * 1024;
+  EXPECT_TRUE(v.uses_custom_all_reduce(4, 1, true, kb16));
+  EXPECT_FALSE(v.uses_custom_all_reduce(4, 1, false, kb16));  // 4 PCIe GPUs: NCCL
+  EXPECT_FALSE(v.uses_custom_all_reduce(8, 1, false, kb16));
+  EXPECT_TRUE(v.uses_custom_all_reduce(2, 1, false, kb16));  // 2 PCIe GPUs are allowed
+  EXPECT_FALSE(v.uses_custom_all_reduce(3, 1, true, kb16));  // unsupported world size
+  EXPECT_FALSE(v.uses_custom_all_reduce(16, 1, true, kb16));
+  EXPECT_FALSE(v.uses_custom_all_reduce(8, 2, true, kb16));  // spans nodes
+  EXPECT_TRUE(v.uses_custom_all_reduce(8, 1, true, 8.0 * 1024 * 1024 - 16));
+  EXPECT_FALSE(v.uses_custom_all_reduce(8, 1, true, 8.0 * 1024 * 1024));  // not below 8 MiB
+  EXPECT_FALSE(v.uses_symm_mem_all_reduce(8, 1, true, 16e6));             // no such tier by default
+  EngineCosts nvlink_only = v;                                            // TensorRT-LLM
+  nvlink_only.custom_ar_pcie_gpus = 0;
+  EXPECT_FALSE(nvlink_only.uses_custom_all_reduce(2, 1, false, kb16));
+  EXPECT_TRUE(nvlink_only.uses_custom_all_reduce(2, 1, true, kb16));
+}
+
+TEST(CustomAllReduce, PcieTp4DecodeRunsNcclTp2RunsCustom) {
+  const Model m = load_model("llama-2-7b");
+  Precision fp16;
+  fp16.weight = fp16.activation = fp16.kv = DType::FP16;
+  BatchShape b;
+  b.decode_seqs = 1;
+  b.decode_kv = 1000;
+  b.sampled = 1;
+  const double bytes = 4096.0 * 2;  // one decode token's activations
+  for (int tp : {2, 4}) {
+    const Cluster c = make_cluster("v100-pcie-16gb", 1, tp);
+    ASSERT_FALSE(c.intra_node.fully_connected);
+    Plan p;
+    p.tp = tp;
+    ASSERT_FALSE(make_plan(m, c, p));
+    auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+    const CommGroup g{tp, 1, c.intra_node, c.inter_node};
+    const Collective used = tp == 2 ? Collective::CustomAllReduce : Collective::AllReduce;
+    EXPECT_DOUBLE_EQ(CostModel(m, c, p, fp16, ops, EngineCosts{}).layer(0, b).communication,
+                     2 * ops->collective(used, bytes, g))
+        << "tp " << tp;
+  }
+  // With no custom-kernel rows for V100 the calibration borrows NCCL's fit (calib/fit.cpp), so a
+  // measured 4-GPU NCCL all-reduce of 16 KB (34 us, ../shared/measurements/v100_pcie) sets the cost.
+  const Gpu& v100 = find_gpu("v100-pcie-16gb");
+  auto ops = make_analytical_ops(v100);
+  const CommGroup g4{4, 1, v100.intra_node, v100.inter_node};
+  const double nccl = ops->collective(Collective::AllReduce, 16384, g4);
+  EXPECT_NEAR(nccl, 34e-6, 10e-6);
+  EXPECT_DOUBLE_EQ(ops->collective(Collective::CustomAllReduce, 16384, g4), nccl);
+}
+
 TEST(CostModel, StageTimeIsLayerTimeTimesCountPlusEnds) {
   const Model m = load_model("llama-3.1-8b");
   const Cluster c = make_cluster("h100-sxm", 1, 2);

@@ -161,6 +161,9 @@ std::vector<OptionSpec> make_table() {
        "Engine: overlap the CPU work of the next step with the GPU step on|off (vLLM --async-scheduling; "
        "default: the engine's, on for vllm 0.15)",
        "", kRun, false, false, [](T t, V v) { t.deployment().engine.knobs.async_scheduling = yes(v); }},
+      {"cpu_offload_gib", "--cpu-offload-gib", Kind::Double,
+       "Engine: CPU KV offload pool per replica, GiB (vLLM V1 native offloading; 0 = off)", "", kRun, false,
+       false, [](T t, V v) { t.deployment().engine.knobs.cpu_offload_gib = num(v); }},
       {"spec_tokens", "--spec-tokens", Kind::Int,
        "Speculative decoding: draft tokens per step from a one-layer draft (MTP / EAGLE); 0 = off", "", kRun,
        false, false, [](T t, V v) { t.deployment().engine.knobs.spec_tokens = i32(v); }},

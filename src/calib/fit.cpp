@@ -532,8 +532,22 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       (inter ? p.inter_correction[op] : p.intra_correction[op]) = fit_correction(at, resid, 2);
     }
   }
-  // Families without their own rows borrow a measured sibling: inter-node from intra-node with
-  // the NIC as the link (bandwidth comes from the cluster), custom all-reduce from NCCL.
+  // Families without their own rows borrow a measured sibling: custom all-reduce from NCCL (on
+  // 2 PCIe GPUs, the one case vLLM runs it without NVLink, the measured custom kernel is within
+  // ~20% of NCCL: L40S rows), inter-node from intra-node with the NIC as the link (bandwidth
+  // comes from the cluster).
+  const auto custom = static_cast<std::size_t>(Collective::CustomAllReduce);
+  const auto nccl = static_cast<std::size_t>(Collective::AllReduce);
+  bool have_custom = false, have_nccl = false;
+  for (const auto& r : m.comm) {
+    auto k = comm_key(r);
+    if (k && !k->inter && k->op == Collective::CustomAllReduce) have_custom = true;
+    if (k && !k->inter && k->op == Collective::AllReduce) have_nccl = true;
+  }
+  if (!have_custom && have_nccl) {
+    p.intra[custom] = p.intra[nccl];
+    p.intra_correction[custom] = p.intra_correction[nccl];
+  }
   for (std::size_t op = 0; op < kNumCollectives; ++op) {
     bool have_inter = false;
     for (const auto& r : m.comm) {

@@ -88,6 +88,7 @@ Link read_link(const Json& j, const Link& fallback, const std::string& where) {
   if (r.optional("bandwidth"))
     l.bandwidth = plausible_quantity(r, "bandwidth", Dimension::Bandwidth, kLinkBandwidth);
   if (r.optional("latency")) l.latency = plausible_quantity(r, "latency", Dimension::Time, kLatency);
+  l.fully_connected = r.boolean_or("fully_connected", fallback.fully_connected);
   r.reject_unknown();
   if (l.bandwidth <= 0) throw UserError(fmt::format("{}: 'bandwidth' must be positive", where));
   return l;
@@ -114,6 +115,7 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   q("power_idle", Dimension::Power, kPower, g.power_idle_w);
   q("power_max", Dimension::Power, kPower, g.power_max_w);
   q("boost_clock", Dimension::Frequency, kClock, g.boost_clock_hz);
+  q("host_bandwidth", Dimension::Bandwidth, kLinkBandwidth, g.host_bandwidth);
   g.price_per_hour = r.number_or("price_per_hour_usd", g.price_per_hour);
   if (!(g.price_per_hour >= 0 && g.price_per_hour <= kMaxPricePerHour)) {
     throw UserError(fmt::format("{} = {} is outside 0 to {} (USD per GPU-hour)", r.path("price_per_hour_usd"),

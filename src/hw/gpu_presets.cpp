@@ -40,10 +40,22 @@ double positive(JsonObjectReader& r, std::string_view key) {
   return x;
 }
 
-Link read_link(JsonObjectReader& gpu, std::string_view key) {
+// A cited flag: {"value": true|false, "source": "..."}.
+bool cited_flag(JsonObjectReader& r, std::string_view key) {
+  JsonObjectReader v(r.required(key), r.path(key));
+  const Json& x = v.required("value");
+  if (!x.is_boolean()) throw UserError(fmt::format("{}: value must be true or false", v.path("value")));
+  if (v.string("source").empty()) throw UserError(fmt::format("{}: empty 'source'", r.path(key)));
+  v.reject_unknown();
+  return x.get<bool>();
+}
+
+// `scale_up`: the intra-node link, which states whether it connects every GPU pair directly.
+Link read_link(JsonObjectReader& gpu, std::string_view key, bool scale_up) {
   JsonObjectReader r(gpu.required(key), gpu.path(key));
   Link l;
   l.name = r.string("name");
+  if (scale_up) l.fully_connected = cited_flag(r, "fully_connected");
   const bool bytes = r.has("bandwidth_gbyte_per_s"), bits = r.has("bandwidth_gbit_per_s");
   if (bytes == bits) {
     throw UserError(fmt::format("{}: give exactly one of 'bandwidth_gbyte_per_s' and 'bandwidth_gbit_per_s'",
@@ -82,8 +94,10 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   if (per_node != std::floor(per_node))
     throw UserError(fmt::format("{}: value must be an integer", e.path("max_gpus_per_node")));
   g.max_gpus_per_node = static_cast<int>(per_node);
-  g.intra_node = read_link(e, "intra_node");
-  g.inter_node = read_link(e, "inter_node");
+  g.compute_capability = cited(e, "compute_capability");
+  g.host_bandwidth = positive(e, "host_link_gbyte_per_s") * kGiga;
+  g.intra_node = read_link(e, "intra_node", true);
+  g.inter_node = read_link(e, "inter_node", false);
   e.reject_unknown();
   if (g.description.empty() || g.calibration_key.empty() || g.sources.empty())
     throw UserError(

@@ -13,6 +13,9 @@ struct Link {
   std::string name;      // "nvlink4", "ib-ndr-400", "pcie4"
   double bandwidth = 0;  // bytes/s per GPU per direction
   double latency = 0;    // seconds, one hop
+  // Scale-up links only: every GPU pair of a node has a direct NVLink / NVSwitch / xGMI path (what
+  // vLLM's is_fully_connected reports); false for GPUs whose peers talk over PCIe.
+  bool fully_connected = false;
 };
 
 struct Gpu {
@@ -24,13 +27,15 @@ struct Gpu {
   double peak_bf16 = 0, peak_fp16 = 0, peak_fp8 = 0, peak_int8 = 0, peak_fp4 = 0, peak_fp32 = 0;
   double l2_bytes = 0;
   double boost_clock_hz = 0;
-  double power_idle_w = 0;      // engine loaded, GPU idle
-  double power_max_w = 0;       // board power limit (TDP)
-  double price_per_hour = 0;    // USD, on-demand list price (illustrative, overridable)
-  Link intra_node;              // scale-up link of one GPU (NVLink / xGMI / PCIe)
-  Link inter_node;              // default scale-out NIC per GPU
-  int max_gpus_per_node = 8;    // largest scale-up domain
-  std::string calibration_key;  // folder name of the fitted parameters ("h100_sxm")
+  double power_idle_w = 0;        // engine loaded, GPU idle
+  double power_max_w = 0;         // board power limit (TDP)
+  double price_per_hour = 0;      // USD, on-demand list price (illustrative, overridable)
+  Link intra_node;                // scale-up link of one GPU (NVLink / xGMI / PCIe)
+  Link inter_node;                // default scale-out NIC per GPU
+  int max_gpus_per_node = 8;      // largest scale-up domain
+  double compute_capability = 0;  // CUDA compute capability (9.0 = Hopper); 0 = not a CUDA GPU or unknown
+  double host_bandwidth = 0;      // GPU <-> host CPU memory, bytes/s per direction (PCIe, NVLink-C2C)
+  std::string calibration_key;    // folder name of the fitted parameters ("h100_sxm")
   std::string sources;
   double clock_scale = 1.0;  // sustained SM clock / boost clock (DVFS); tensor peaks already scaled
 

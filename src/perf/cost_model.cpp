@@ -329,11 +329,13 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
 }
 
 double CostModel::tp_all_reduce(double bytes) const {
-  // vLLM (custom_all_reduce.py): world size 2, 4, 6 or 8 on one fully connected node, message
-  // under 8 MiB; otherwise NCCL.
-  constexpr double kCustomMaxBytes = 8.0 * 1024 * 1024;
-  const bool custom = engine_.custom_all_reduce && tp_group_.nodes == 1 && plan_.tp <= 8 &&
-                      plan_.tp % 2 == 0 && bytes < kCustomMaxBytes;
+  // The engine's rule (EngineCosts::uses_custom_all_reduce) on this cluster's scale-up link.
+  const bool full = tp_group_.intra.fully_connected;
+  if (engine_.uses_symm_mem_all_reduce(plan_.tp, tp_group_.nodes, full, bytes)) {
+    return std::min(ops_->collective(Collective::CustomAllReduce, bytes, tp_group_),
+                    ops_->collective(Collective::AllReduce, bytes, tp_group_));
+  }
+  const bool custom = engine_.uses_custom_all_reduce(plan_.tp, tp_group_.nodes, full, bytes);
   return ops_->collective(custom ? Collective::CustomAllReduce : Collective::AllReduce, bytes, tp_group_);
 }
 

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -63,7 +64,38 @@ struct EngineCosts {
   int graph_max_tokens = 512;      // batches up to this many tokens replay a CUDA graph
   double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
   bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
-  bool custom_all_reduce = true;   // vLLM's custom all-reduce for < 8 MiB within a node (tp <= 8)
+  // Custom all-reduce (vLLM custom_all_reduce.py; SGLang copies its rule, TensorRT-LLM has its
+  // own kernels): only a TP group on one node whose size has a cap below, whose GPUs are fully
+  // connected (NVLink / NVSwitch / xGMI) or number at most `custom_ar_pcie_gpus`, and only for
+  // messages under the cap of that size; everything else runs NCCL.
+  bool custom_all_reduce = true;
+  int custom_ar_pcie_gpus = 2;  // the largest group that runs it over PCIe (vLLM: 2 GPUs)
+  // Message cap by TP size (bytes, index = GPUs); 0 = that size is not supported.
+  std::array<double, 9> custom_ar_max_bytes = {
+      0, 0, kCustomArMaxBytes, 0, kCustomArMaxBytes, 0, kCustomArMaxBytes, 0, kCustomArMaxBytes};
+  static constexpr double kCustomArMaxBytes = 8.0 * 1024 * 1024;  // vLLM's default max_size, 8 MiB
+  // vLLM's torch symmetric-memory all-reduce (Hopper / Blackwell): messages from the custom cap up
+  // to this size (by TP size; 0 = no such tier) on the same GPUs. No kernel table measures it; vLLM
+  // routes a message there because it beats both custom all-reduce and NCCL at that size, so it is
+  // priced as the cheaper of the two.
+  std::array<double, 9> symm_mem_max_bytes{};
+
+  // Whether an all-reduce of `bytes` over a TP group of `gpus` GPUs on `nodes` nodes runs the
+  // custom kernel; `fully_connected`: the node's scale-up link (hw::Link::fully_connected).
+  bool uses_custom_all_reduce(int gpus, int nodes, bool fully_connected, double bytes) const {
+    if (!custom_all_reduce || nodes != 1 || gpus < 2 || gpus >= static_cast<int>(custom_ar_max_bytes.size()))
+      return false;
+    if (!fully_connected && gpus > custom_ar_pcie_gpus) return false;
+    return bytes < custom_ar_max_bytes[static_cast<std::size_t>(gpus)];
+  }
+  // The same for the symmetric-memory tier (only where the custom kernel is not used).
+  bool uses_symm_mem_all_reduce(int gpus, int nodes, bool fully_connected, double bytes) const {
+    if (!custom_all_reduce || nodes != 1 || gpus < 2 || gpus >= static_cast<int>(symm_mem_max_bytes.size()))
+      return false;
+    if (!fully_connected && gpus > custom_ar_pcie_gpus) return false;
+    return bytes < symm_mem_max_bytes[static_cast<std::size_t>(gpus)] &&
+           !uses_custom_all_reduce(gpus, nodes, fully_connected, bytes);
+  }
   // Asynchronous scheduling (vLLM >= 0.14 default): the CPU work of step n+1 (scheduling, input
   // preparation, output processing) runs while step n is on the GPU, so only the part of it that
   // exceeds the GPU step is exposed, plus `async_gap` per step; the scheduler decides step n+1 when

@@ -94,7 +94,7 @@ Json result_json(const SimResult& r, const EnginePolicy* engine) {
   j["plan"] = plan_json(r.plan);
   j["feasible"] = true;
   for (const Metric& m : metric_registry()) {
-    if (m.section.empty() || m.section == "breakdown") continue;  // not reported; the breakdown below
+    if (m.section.empty() || m.section == "breakdown" || !m.reported(r)) continue;  // the breakdown below
     j[std::string(m.section)][std::string(m.key)] = metric_report_json(m, r);
   }
   if (engine != nullptr) {

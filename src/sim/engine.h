@@ -40,6 +40,11 @@ struct EnginePolicy {
   // Automatic prefix caching, and the cache policy (sim/kv/) the engine runs when it is on.
   bool prefix_caching = false;
   const PrefixCacheSpec* prefix_cache = nullptr;
+  // CPU KV offload (vLLM 0.15 --kv-offloading-backend native): prefix blocks evicted from the GPU
+  // are kept in a CPU pool of this many bytes per replica (LRU) and loaded back on a hit instead
+  // of recomputed. 0 = off; only engines that set supports_cpu_offload accept a size.
+  bool supports_cpu_offload = false;
+  double cpu_offload_bytes = 0;
   EngineCosts costs;
 
   MemoryKnobs memory_knobs() const {
@@ -52,6 +57,7 @@ struct EnginePolicy {
 // engine's setting, small enough that no product the engines form with them overflows an int.
 inline constexpr int kMaxNumSeqsLimit = 1 << 20;           // 1,048,576 sequences per step
 inline constexpr int kMaxNumBatchedTokensLimit = 1 << 28;  // 268,435,456 tokens per step
+inline constexpr double kMaxCpuOffloadGib = 1 << 20;       // 1 PiB of host memory per replica
 
 // The engine knobs a user may set, each declared once; unset = the engine's default.
 struct EngineOverrides {
@@ -67,6 +73,7 @@ struct EngineOverrides {
   std::optional<int> spec_tokens;
   std::optional<double> spec_acceptance;
   std::optional<double> frontend_latency_s;
+  std::optional<double> cpu_offload_gib;  // CPU KV offload pool per replica, GiB (0 = off)
 
   // Calls f(member pointer) for every knob (one list: merging, printing, option tables).
   template <class F>
@@ -83,6 +90,7 @@ struct EngineOverrides {
     f(&EngineOverrides::spec_tokens);
     f(&EngineOverrides::spec_acceptance);
     f(&EngineOverrides::frontend_latency_s);
+    f(&EngineOverrides::cpu_offload_gib);
   }
   // These knobs with every knob set in `over` taking its value from there.
   EngineOverrides merged_with(const EngineOverrides& over) const {

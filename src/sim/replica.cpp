@@ -38,6 +38,7 @@ void Replica::try_schedule(TimeNs now) {
     // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
     // stage's start waits for the previous stage and for the stage's previous micro-batch.
     cost_.stage_times(mb.shape, stage_s_);
+    if (mb.kv_load_blocks > 0) stage_s_[0] += kv_->load_seconds(mb.kv_load_blocks);  // CPU KV offload
     const TimeNs cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
     const TimeNs overhead = overlapped ? std::max(seconds_to_ns(ec.async_gap), last_start_ + cpu - now)
                                        : std::max<TimeNs>(1, cpu);

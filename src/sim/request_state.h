@@ -25,11 +25,12 @@ struct ActiveRequest {
   bool in_flight = false;
   bool running = false;  // in the scheduler's running list (holds blocks)
   bool queue_recorded = false;
-  double spec_credit = 0;          // speculative decoding: expected accepted tokens not yet emitted
-  std::int64_t prefix_group = -1;  // prefix caching: the group whose cached blocks this request uses
-  std::int32_t prefix = 0;         // shared prompt tokens of that group
-  std::int32_t shared_blocks = 0;  // blocks of the cached prefix this request reads
-  bool holds_prefix = false;       // counted in the cached prefix's references
+  double spec_credit = 0;              // speculative decoding: expected accepted tokens not yet emitted
+  std::int64_t prefix_group = -1;      // prefix caching: the group whose cached blocks this request uses
+  std::int32_t prefix = 0;             // shared prompt tokens of that group
+  std::int32_t shared_blocks = 0;      // blocks of the cached prefix this request reads
+  bool holds_prefix = false;           // counted in the cached prefix's references
+  std::int32_t cpu_loaded_blocks = 0;  // CPU KV offload: prefix blocks loaded back at admission
   std::int32_t replica = 0;
   std::int32_t preemptions = 0;
   std::int32_t stage = 0;  // the load stage it arrived in (Request::stage)
@@ -69,6 +70,7 @@ class RequestTable {
 struct MicroBatch {
   std::vector<std::int32_t> slots;
   BatchShape shape;
+  std::int64_t kv_load_blocks = 0;  // CPU KV offload: prefix blocks loaded from host memory first
   TimeNs start = 0;
 };
 

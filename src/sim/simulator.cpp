@@ -57,6 +57,9 @@ class Simulation final : public EventSink, public SchedulerEvents {
   }
   void on_preempt(ActiveRequest&) override { metrics_.on_preempt(); }
   void on_prefix_hit(std::int32_t tokens) override { metrics_.on_prefix_hit(tokens); }
+  void on_prefix_cpu_hit(std::int32_t tokens) override {
+    prefix_cpu_hit_tokens_ += static_cast<std::uint64_t>(tokens);
+  }
 
  private:
   void push(TimeNs t, EventKind k, int replica, int batch) {
@@ -77,6 +80,8 @@ class Simulation final : public EventSink, public SchedulerEvents {
   std::vector<std::size_t> loads_;  // scratch for the router
   std::priority_queue<Event, std::vector<Event>, EventLater> events_;
   std::uint64_t seq_ = 0;
+  CpuOffloadTier offload_;  // per replica
+  std::uint64_t prefix_cpu_hit_tokens_ = 0;
 };
 
 Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const RunOptions& options)
@@ -102,9 +107,15 @@ Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const R
   const PrefixCacheSpec* prefix = e.prefix_caching ? e.prefix_cache : nullptr;
   APEX_ASSERT(e.scheduler != nullptr, "engine policy without a scheduler");
   const Plan& plan = instance.plan;
+  if (prefix != nullptr && e.cpu_offload_bytes > 0) {
+    offload_ = cpu_offload_tier(e.cpu_offload_bytes, plan.tp * plan.pp,
+                                static_cast<double>(e.block_size) * memory.kv_bytes_per_token,
+                                d_.cluster.gpu.host_bandwidth);
+  }
   replicas_.reserve(static_cast<std::size_t>(plan.dp));
   for (int r = 0; r < plan.dp; ++r) {
-    auto kv = std::make_unique<KvManager>(memory.kv_blocks, e.block_size, instance.local_kv, prefix);
+    auto kv =
+        std::make_unique<KvManager>(memory.kv_blocks, e.block_size, instance.local_kv, prefix, offload_);
     replicas_.emplace_back(r, plan.pp, plan.tp, options.breakdown, std::move(kv), cost_, metrics_, *this);
     Replica& rep = replicas_.back();
     rep.set_scheduler(e.scheduler->make(SchedulerContext{e, requests_, rep.kv(), shapes_, *this}));
@@ -212,7 +223,10 @@ SimResult Simulation::run() {
     APEX_ASSERT(r.idle(), "simulation ended with unfinished requests");
     APEX_ASSERT(r.kv().conserved(), "KV blocks leaked: free + cached prefixes != total");
   }
-  return metrics_.result(inst_.memory);
+  SimResult r = metrics_.result(inst_.memory);
+  r.cpu_offload_blocks = static_cast<std::uint64_t>(offload_.blocks);
+  r.prefix_cpu_hit_tokens = prefix_cpu_hit_tokens_;
+  return r;
 }
 
 }  // namespace

@@ -61,5 +61,11 @@ EnginePolicy policy_of(const EngineSpec& spec);
 bool carries_mtp_module(const Model& model);
 // vLLM's device check: at least 70 GiB and not an A100 (vllm/engine/arg_utils.py).
 bool vllm_big_gpu(const Gpu& gpu);
+// vLLM's all-reduce tiers with symmetric memory on (VLLM_ALLREDUCE_USE_SYMM_MEM, default 1): on
+// Hopper (9.0) and Blackwell (10.0) custom all-reduce only below
+// min(CUSTOM_ALL_REDUCE_MAX_SIZES[cc][tp], 8 MiB), then torch symm-mem up to
+// SYMM_MEM_ALL_REDUCE_MAX_SIZES[cc][tp], then NCCL; elsewhere custom below 8 MiB, then NCCL
+// (vllm/distributed/device_communicators/all_reduce_utils.py, custom_all_reduce.py).
+void set_vllm_symm_mem_all_reduce(const Gpu& gpu, EngineCosts& costs);
 
 }  // namespace apex

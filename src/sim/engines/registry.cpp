@@ -1,5 +1,7 @@
 // sim/engines/registry.cpp — the list of engines, and what every engine shares: applying and
 // validating the user's knobs, and the encoder-decoder rules.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -94,6 +96,26 @@ bool vllm_big_gpu(const Gpu& gpu) {
   return gpu.hbm_bytes >= 70.0 * 1024 * 1024 * 1024 && gpu.name.find("a100") == std::string::npos;
 }
 
+void set_vllm_symm_mem_all_reduce(const Gpu& gpu, EngineCosts& costs) {
+  constexpr double MiB = 1024.0 * 1024;
+  using Sizes = std::array<double, 4>;  // TP 2, 4, 6, 8
+  Sizes custom{}, symm{};
+  if (gpu.compute_capability == 9.0) {
+    custom = {64 * MiB, 32 * MiB, MiB / 2, MiB / 4};
+    symm = {64 * MiB, 32 * MiB, 64 * MiB, 64 * MiB};
+  } else if (gpu.compute_capability == 10.0) {
+    custom = {2 * MiB, 2 * MiB, MiB, MiB};
+    symm = {8 * MiB, 32 * MiB, 128 * MiB, 128 * MiB};
+  } else {
+    return;  // no symmetric-memory tier: the 8 MiB custom cap of EngineCosts
+  }
+  for (std::size_t i = 0; i < 4; ++i) {
+    const std::size_t tp = 2 * (i + 1);
+    costs.custom_ar_max_bytes[tp] = std::min(custom[i], EngineCosts::kCustomArMaxBytes);
+    costs.symm_mem_max_bytes[tp] = symm[i];
+  }
+}
+
 std::string launch_model_id(const Model& model) {
   std::string id = model_hf_id(model.name);
   if (!id.empty()) return id;
@@ -160,6 +182,20 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
   if (o.async_scheduling) p.costs.async_scheduling = *o.async_scheduling;
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
+  if (o.cpu_offload_gib) {
+    const double gib = *o.cpu_offload_gib;
+    if (!(gib >= 0 && gib <= kMaxCpuOffloadGib)) {
+      throw UserError(fmt::format("{} must be between 0 (off) and {} GiB, got {}", opt("cpu_offload_gib"),
+                                  kMaxCpuOffloadGib, gib));
+    }
+    if (gib > 0 && !p.supports_cpu_offload) {
+      throw UserError(
+          fmt::format("{}: engine '{}' ({}) has no CPU KV offload; only vLLM 0.15 "
+                      "(--engine vllm, native offloading) supports it",
+                      opt("cpu_offload_gib"), p.name, p.version));
+    }
+    p.cpu_offload_bytes = gib * 1024.0 * 1024 * 1024;
+  }
   if (o.spec_tokens) {
     if (*o.spec_tokens < 0 || *o.spec_tokens > 16) {
       throw UserError(fmt::format("{} must be between 0 (off) and 16 draft tokens per step, got {}",

@@ -36,6 +36,9 @@ EngineSpec trtllm_engine() {
     // Its CUTLASS MoE runs on the pairs its all-to-all delivered, not vLLM's masked EP kernel.
     p.costs.moe_ep_masked = false;
     p.prefix_caching = true;  // KvCacheConfig.enable_block_reuse defaults to True
+    // AllReduceStrategy AUTO falls back to NCCL unless every GPU pair is P2P over NVLink, even for
+    // 2 GPUs (cpp/tensorrt_llm/thop/allreduceOp.cpp ifFallbackToNCCL).
+    p.costs.custom_ar_pcie_gpus = 0;
     return p;
   };
   s.launch_command = [](const LaunchContext& c) {

@@ -3,6 +3,8 @@
 // vllm/config/vllm.py (async_scheduling None -> True unless PP > 1 / non-EAGLE drafts / another
 // executor; _set_cudagraph_sizes), vllm/v1/engine/core.py step_with_batch_queue (batch queue of 2),
 // vllm/v1/core/sched/async_scheduler.py (output placeholders).
+#include <fmt/format.h>
+
 #include "sim/engines/engine_spec.h"
 #include "sim/engines/vllm_launch.h"
 
@@ -28,12 +30,20 @@ EngineSpec vllm_0_15_engine() {
     // The engine core keeps two batches in flight: step n+1 is scheduled and its inputs prepared
     // while step n runs (pipeline parallelism turns this off in 0.15; sim/replica.cpp).
     p.costs.async_scheduling = true;
+    // Native CPU KV offload (--kv-offloading-backend native, --kv-offloading-size GiB; 0.14+).
+    p.supports_cpu_offload = true;
     return p;
   };
   s.finalize = vllm_v1_finalize;
   s.launch_command = [](const LaunchContext& c) {
     std::string extra = c.engine.prefix_caching ? "" : " --no-enable-prefix-caching";
     if (!c.engine.costs.async_scheduling) extra += " --no-async-scheduling";
+    // vllm/engine/arg_utils.py (CacheConfig group): --kv-offloading-backend, --kv-offloading-size
+    // (GiB summed over the TP x PP ranks of one engine).
+    if (c.engine.cpu_offload_bytes > 0) {
+      extra += fmt::format(" --kv-offloading-backend native --kv-offloading-size {:g}",
+                           c.engine.cpu_offload_bytes / (1024.0 * 1024 * 1024));
+    }
     return vllm_launch_command(c, "", extra);
   };
   return s;

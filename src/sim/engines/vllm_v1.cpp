@@ -27,6 +27,9 @@ EnginePolicy vllm_v1_policy(const EngineSpec& spec, const EngineContext& c) {
   // window layers keep the last window, chunked-local layers the current chunk.
   p.free_local_kv = true;
   p.prefix_caching = true;  // enable_prefix_caching defaults to True in V1 (vllm/config/cache.py)
+  // Symmetric memory is on by default: on Hopper and Blackwell custom all-reduce below a per-TP
+  // cap, torch symm-mem above it, then NCCL.
+  set_vllm_symm_mem_all_reduce(c.gpu, p.costs);
   return p;
 }
 
@@ -48,7 +51,8 @@ EngineSpec vllm_0_11_engine() {
   s.defaults = [spec = s](const EngineContext& c, const EngineKnobs&) { return vllm_v1_policy(spec, c); };
   s.finalize = vllm_v1_finalize;
   s.launch_command = [](const LaunchContext& c) {
-    return vllm_launch_command(c, "", c.engine.prefix_caching ? "" : " --no-enable-prefix-caching");
+    std::string extra = c.engine.prefix_caching ? "" : " --no-enable-prefix-caching";
+    return vllm_launch_command(c, "", extra);
   };
   return s;
 }

@@ -15,7 +15,16 @@ std::int32_t GroupLruPrefixCache::cacheable(const ActiveRequest& a) const {
 std::int32_t GroupLruPrefixCache::acquire(ActiveRequest& a) {
   if (a.computed != 0 || a.holds_prefix) return 0;
   auto it = prefixes_.find(a.prefix_group);
-  if (it == prefixes_.end() || cacheable(a) < it->second.tokens) return 0;
+  if (it == prefixes_.end()) {
+    // Only in host memory: loaded back into the request's own blocks (not recomputed).
+    auto cpu = offloaded_.find(a.prefix_group);
+    if (cpu == offloaded_.end() || cacheable(a) < cpu->second.tokens) return 0;
+    cpu->second.last_use = ++tick_;
+    a.cpu_loaded_blocks = cpu->second.blocks;
+    a.computed = cpu->second.tokens;
+    return cpu->second.tokens;
+  }
+  if (cacheable(a) < it->second.tokens) return 0;
   Cached& c = it->second;
   if (c.refs++ == 0) evictable_blocks_ -= c.blocks;
   a.holds_prefix = true;
@@ -60,9 +69,29 @@ bool GroupLruPrefixCache::evict_for(BlockPool& pool, std::int64_t blocks) {
     APEX_ASSERT(victim != prefixes_.end(), "evictable prefix blocks without an unreferenced prefix");
     pool.give(victim->second.blocks);
     evictable_blocks_ -= victim->second.blocks;
+    offload(victim->first, victim->second);
     prefixes_.erase(victim);
   }
   return pool.free() >= blocks;
+}
+
+void GroupLruPrefixCache::offload(std::int64_t group, const Cached& c) {
+  if (c.blocks > cpu_capacity_) return;  // no tier, or the prefix is larger than all of it
+  auto it = offloaded_.find(group);
+  if (it != offloaded_.end()) {  // already kept (loaded back earlier): refresh
+    it->second.last_use = ++tick_;
+    return;
+  }
+  while (cpu_used_ + c.blocks > cpu_capacity_) {
+    auto victim = offloaded_.begin();
+    for (auto o = offloaded_.begin(); o != offloaded_.end(); ++o) {
+      if (o->second.last_use < victim->second.last_use) victim = o;
+    }
+    cpu_used_ -= victim->second.blocks;
+    offloaded_.erase(victim);
+  }
+  offloaded_.emplace(group, Offloaded{c.tokens, c.blocks, ++tick_});
+  cpu_used_ += c.blocks;
 }
 
 std::int64_t GroupLruPrefixCache::idle_blocks() const {
@@ -75,8 +104,8 @@ std::int64_t GroupLruPrefixCache::idle_blocks() const {
 }
 
 namespace {
-std::unique_ptr<PrefixCache> make_group_lru(const BlockPool& pool) {
-  return std::make_unique<GroupLruPrefixCache>(pool);
+std::unique_ptr<PrefixCache> make_group_lru(const BlockPool& pool, std::int64_t cpu_blocks) {
+  return std::make_unique<GroupLruPrefixCache>(pool, cpu_blocks);
 }
 }  // namespace
 

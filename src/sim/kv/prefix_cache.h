@@ -21,6 +21,9 @@ class PrefixCache {
   virtual ~PrefixCache() = default;
   // At admission of a request that computed nothing yet: if its prefix is cached, reference it
   // (so eviction cannot take it), mark those tokens computed and return their count; else 0.
+  // A prefix found only in the CPU offload tier is loaded back instead: its tokens count as
+  // computed, `a.cpu_loaded_blocks` says how many blocks come from host memory, and the request
+  // holds them as its own blocks until on_computed caches them on the GPU again.
   virtual std::int32_t acquire(ActiveRequest& a) = 0;
   // After a step computed more of `a`: the first request to compute its prefix leaves those blocks
   // in the cache (moving them from the request's private blocks to shared ones).
@@ -48,7 +51,8 @@ class NoPrefixCache final : public PrefixCache {
 struct PrefixCacheSpec {
   std::string name;
   std::string description;
-  std::unique_ptr<PrefixCache> (*make)(const BlockPool& pool);
+  // `cpu_blocks`: capacity of the CPU offload tier in blocks (0 = no tier).
+  std::unique_ptr<PrefixCache> (*make)(const BlockPool& pool, std::int64_t cpu_blocks);
 };
 const PrefixCacheSpec& group_lru_prefix_cache();
 

@@ -15,13 +15,14 @@ namespace {
 // until the field is registered below and the names here are updated. SimResult's plan,
 // request_records and stages are structural (serialized whole by dist/serialize.cpp, a stage's
 // metrics as a SimResult of its own); every other leaf field
-// is one raw entry of the registry (tests/test_dist.cpp checks the count, 51).
+// is one raw entry of the registry (tests/test_dist.cpp checks the count, 53).
 [[maybe_unused]] void field_inventory(SimResult& r) {
   [[maybe_unused]] auto& [plan, memory, engine, ttft, tpot, itl, e2e, queue, requests, prompt_tokens,
                           output_tokens, first_arrival, last_completion, makespan, throughput, requests_per_s,
                           mfu, mbu, energy, energy_per_token, energy_per_request, power, slo, goodput,
                           iterations, preemptions, batch_seqs, batch_tokens, busy, peak_kv, peak_active,
-                          prefix_hits, mean_active, time, records, stages] = r;
+                          prefix_hits, prefix_cpu_hits, cpu_offload_blocks, mean_active, time, records,
+                          stages] = r;
   [[maybe_unused]] auto& [capacity, budget, weights, activation, reserve, kv_cache, kv_per_token, kv_blocks,
                           block_size] = r.memory;
   [[maybe_unused]] auto& [count, mean, p50, p90, p99, min, max] = r.ttft;
@@ -375,6 +376,29 @@ std::vector<Metric> build() {
                       : 0.0;
          });
   add(v,
+      {.id = "prefix_cpu_hit_tokens",
+       .unit = "tokens",
+       .description = "prompt tokens whose KV was loaded back from the CPU offload tier"},
+      APEX_FIELD(r.prefix_cpu_hit_tokens));
+  add(v,
+      {.id = "cpu_offload_blocks",
+       .unit = "blocks",
+       .description = "CPU KV offload tier per replica (0 = off)"},
+      APEX_FIELD(r.cpu_offload_blocks));
+  derive(v,
+         {.id = "prefix_cache_cpu_hit_rate",
+          .section = "counters",
+          .key = "prefix_cache_cpu_hit_rate",
+          .unit = "1",
+          .description = "prefix_cpu_hit_tokens / prompt_tokens (reported with CPU KV offload on)",
+          .table = {"prefix cache", ", {:.1f}% loaded back from the CPU offload tier", 100},
+          .present = [](const SimResult& r) { return r.cpu_offload_blocks > 0; }},
+         [](const SimResult& r) -> MetricValue {
+           return r.prompt_tokens > 0
+                      ? static_cast<double>(r.prefix_cpu_hit_tokens) / static_cast<double>(r.prompt_tokens)
+                      : 0.0;
+         });
+  add(v,
       {.id = "mean_active_requests",
        .unit = "requests",
        .description = "time-averaged requests in the system (Little's L)"},
@@ -567,7 +591,7 @@ std::vector<std::string> metric_csv_cells(const SimResult& r) {
 std::string metric_table_line(const SimResult& r, std::string_view line) {
   std::string out;
   for (const Metric& m : metric_registry()) {
-    if (m.table.line != line) continue;
+    if (m.table.line != line || !m.reported(r)) continue;
     const MetricValue v = m.get(r);
     const auto text = fmt::runtime(m.table.text);
     if (const auto* x = std::get_if<double>(&v)) {

@@ -50,10 +50,14 @@ struct Metric {
   // Measured from the requests alone (RequestStats in sim/metrics/collector.h): reported for each
   // load stage too (StageResult::metrics holds only these).
   bool per_request = false;
+  // Reported (result JSON, table) only when this holds; null = always. For metrics of a feature
+  // that is off by default, so that runs without it report exactly what they did before.
+  bool (*present)(const SimResult&) = nullptr;
   std::function<MetricValue(const SimResult&)> get{};
   std::function<void(SimResult&, const MetricValue&)> set{};  // empty for derived entries
 
   bool raw() const { return static_cast<bool>(set); }
+  bool reported(const SimResult& r) const { return present == nullptr || present(r); }
 };
 
 // The registry, in report order (CSV columns, latency rows and table fragments follow it).

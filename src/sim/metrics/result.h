@@ -55,9 +55,11 @@ struct SimResult {
   double mean_batch_seqs = 0, mean_batch_tokens = 0;
   double busy_fraction = 0;  // share of replica-time with a micro-batch in flight
   double peak_kv_utilization = 0;
-  std::uint64_t peak_active_requests = 0;  // arrived, not finished (memory scales with this)
-  std::uint64_t prefix_hit_tokens = 0;     // prompt tokens whose KV came from the prefix cache
-  double mean_active_requests = 0;         // time-averaged requests in the system (Little's L)
+  std::uint64_t peak_active_requests = 0;   // arrived, not finished (memory scales with this)
+  std::uint64_t prefix_hit_tokens = 0;      // prompt tokens whose KV came from the prefix cache
+  std::uint64_t prefix_cpu_hit_tokens = 0;  // of those, loaded back from the CPU offload tier
+  std::uint64_t cpu_offload_blocks = 0;     // CPU KV offload tier per replica, blocks (0 = off)
+  double mean_active_requests = 0;          // time-averaged requests in the system (Little's L)
   TimeBreakdown time;
   std::vector<RequestRecord> request_records;  // in completion order; only with record_requests
   // One per load stage of a load profile (RunOptions::stages), the requests that arrived in it;

@@ -13,6 +13,7 @@ bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now, TimeNs admit_until) 
   preempted_ = false;
   mb.slots.clear();
   mb.shape = BatchShape{};
+  mb.kv_load_blocks = 0;
   return build(mb);
 }
 
@@ -75,6 +76,7 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
     if (hit > 0) {
       c_.kv.prefix_cache().release(a, now_);
       a.computed = 0;
+      a.cpu_loaded_blocks = 0;
     }
     return false;
   };
@@ -86,6 +88,12 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
   if (need > c_.kv.pool().free() - watermark && !c_.kv.make_free(need + watermark)) return undo();
   if (!reserve(a)) return undo();
   if (hit > 0) c_.events.on_prefix_hit(hit);
+  if (a.cpu_loaded_blocks > 0) {
+    // Loaded from host memory before the step computes on it.
+    c_.events.on_prefix_cpu_hit(hit);
+    mb.kv_load_blocks += a.cpu_loaded_blocks;
+    a.cpu_loaded_blocks = 0;
+  }
   c_.kv.allocate(a, q);
   waiting_.pop_front();
   running_.push_back(slot);

@@ -26,6 +26,8 @@ class SchedulerEvents {
   virtual void on_finish(std::int32_t slot, TimeNs now) = 0;                 // last token; blocks released
   virtual void on_preempt(ActiveRequest& a) = 0;
   virtual void on_prefix_hit(std::int32_t tokens) = 0;  // prompt tokens served from the prefix cache
+  // Of those, tokens loaded back from the CPU offload tier (also counted by on_prefix_hit).
+  virtual void on_prefix_cpu_hit(std::int32_t /*tokens*/) {}
 };
 
 struct SchedulerContext {
