@@ -108,7 +108,7 @@ class ModuleTest(unittest.TestCase):
         with self.assertRaises(ValueError) as e:
             apex.simulate(**base, rate="8:600,")
         self.assertIn("rate= '8:600,': stage 2 is empty", str(e.exception))
-        plain = apex.simulate(**base, rate=10, num_requests=20)
+        plain = apex.simulate(**base, rate=10, num_requests=20, frontend_latency_ms=0)
         fe = apex.simulate(**base, rate=10, num_requests=20, frontend_latency_ms=10)
         self.assertEqual(fe["engine"]["frontend_latency_ms"], 10.0)
         self.assertAlmostEqual(fe["metrics"]["ttft_s"]["mean"] - plain["metrics"]["ttft_s"]["mean"], 0.010, places=9)

@@ -346,12 +346,15 @@ TEST(CliSimulate, LoadStagesReportEachStageInJsonAndTable) {
 }
 
 TEST(CliSimulate, FrontendLatencyIsReportedAndAddedToTtft) {
-  const CliRun a = apex(kSim + " --format json");
+  // 0 = engine-side figures; vLLM's default is the fitted latency (data/engine_fits.json).
+  const CliRun a = apex(kSim + " --frontend-latency-ms 0 --format json");
   const CliRun b = apex(kSim + " --frontend-latency-ms 25 --format json");
   ASSERT_EQ(a.code, 0) << a.err;
   ASSERT_EQ(b.code, 0) << b.err;
   const json x = parse_or_fail(a.out), y = parse_or_fail(b.out);
   EXPECT_FALSE(x["engine"].contains("frontend_latency_ms"));
+  EXPECT_NEAR(parse_or_fail(apex(kSim + " --format json").out)["engine"]["frontend_latency_ms"].get<double>(),
+              7.1, 1e-9);
   EXPECT_EQ(y["engine"]["frontend_latency_ms"].get<double>(), 25.0);
   EXPECT_NEAR(y["metrics"]["ttft_s"]["mean"].get<double>() - x["metrics"]["ttft_s"]["mean"].get<double>(),
               0.025, 1e-9);

@@ -25,6 +25,9 @@ Deployment make_deployment(const std::string& model, const std::string& gpu, int
   d.model = load_model(model);
   d.cluster = make_cluster(gpu, 1, gpus);
   d.max_model_len = std::min<std::int64_t>(d.model.max_positions, 32768);
+  // Engine-side figures: the closed forms below are the engine's; the client-side front-end
+  // latency (vLLM's fitted default) has its own tests (FrontendLatency).
+  d.engine_overrides.frontend_latency_s = 0.0;
   return d;
 }
 
@@ -116,9 +119,11 @@ TEST(AsyncScheduling, LoneRequestDecodeStepsHideTheCpuWork) {
   EXPECT_EQ(sync.ttft.mean, r.ttft.mean);
 }
 
-// The scheduler decides step n+1 when step n starts: a request arriving during step n can join
-// step n + 2 at the earliest (without async: step n + 1).
-TEST(AsyncScheduling, ARequestArrivingMidStepJoinsTheStepAfterNext) {
+// A request arriving during a step joins the next one, as without async: the vLLM 0.15 runs
+// (../shared/reference/vllm_v1_serving.csv) show no extra step of TTFT (docs/engines.md). It
+// starts the moment the step ends (its CPU work hid behind that step), without async a CPU step
+// later.
+TEST(AsyncScheduling, ARequestArrivingMidStepJoinsTheNextStep) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const Plan p = plan_of(d, 1, 1, 1);
   const EnginePolicy e = d.engine_policy();
@@ -135,14 +140,8 @@ TEST(AsyncScheduling, ARequestArrivingMidStepJoinsTheStepAfterNext) {
   tr.requests.push_back(Request{1, b_arrival, 300, 2});
   auto src = source_of(tr);
   const SimResult r = simulate_plan(d, p, *src);
-  // A starts on arrival (queue 0), so B's queue time is twice the mean. B waits out step 10 and
-  // all of step 11 (A alone, a decode of context 511), then starts.
-  const TimeNs expected_start = t + step10 + gpu_ns(cost, decode_shape(511));
-  EXPECT_NEAR(2 * r.queue.mean, ns_to_seconds(expected_start - b_arrival), 2e-9);
-  d.engine_overrides.async_scheduling = false;
-  auto src2 = source_of(tr);
-  const SimResult s = simulate_plan(d, p, *src2);
-  EXPECT_LT(s.queue.mean, r.queue.mean);
+  // A starts on arrival (queue 0), so B's queue time is twice the mean.
+  EXPECT_NEAR(2 * r.queue.mean, ns_to_seconds(t + step10 - b_arrival), 2e-9);
 }
 
 TEST(Simulator, ChunkedPrefillSplitsALongPromptByTheTokenBudget) {

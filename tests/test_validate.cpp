@@ -7,8 +7,12 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "model/registry.h"
+#include "sim/deployment.h"
+#include "test_util.h"
 #include "validate/serving.h"
 #include "validate/serving_translate.h"
+#include "validate/staged.h"
 
 namespace apex {
 namespace {
@@ -56,6 +60,78 @@ TEST(ServingValidation, ExpertParallelRowsWithinTheBar) {
     EXPECT_GE(e.n, 10u) << model;
     EXPECT_LE(e.median, 0.25) << "median |error| over " << e.n << " " << model << " rows";
   }
+}
+
+// vLLM 0.15.1 multi-stage runs (../shared/reference/vllm_v1_serving.csv, issue #9's goals): out of
+// sample (front-end latency fitted leave-one-model-out) the median absolute error of stage mean E2E
+// and clean decode is <= 10%, of stage mean TTFT <= 15%; the shipped front-end latency
+// (data/engine_fits.json) is the fitted one. Saturation: two stages are known to disagree (both
+// Qwen3-14B near capacity, docs/validation.md); the test holds that count.
+const std::string kStaged = std::string(APEX_SHARED_DIR) + "/reference/vllm_v1_serving.csv";
+
+TEST(StagedValidation, VllmV1RunsWithinTheGoalsOutOfSample) {
+  if (!std::filesystem::exists(kStaged)) GTEST_SKIP() << kStaged << " not present";
+  const auto runs = read_staged_runs(kStaged);
+  ASSERT_EQ(runs.size(), 32u);
+  const auto cases = simulate_staged(runs, 2);
+  std::size_t simulated = 0;
+  for (const auto& c : cases) {
+    EXPECT_TRUE(c.simulated()) << c.run.id << ": " << c.skip_reason;
+    simulated += c.simulated();
+  }
+  EXPECT_EQ(simulated, 32u);
+  const StagedFit fit = fit_staged(cases);
+  EXPECT_EQ(fit.out_of_sample.stages, 55u);
+  EXPECT_LE(fit.out_of_sample.e2e_mean, 0.10);
+  EXPECT_LE(fit.out_of_sample.decode, 0.10);
+  EXPECT_LE(fit.out_of_sample.ttft_mean, 0.15);
+  EXPECT_LE(fit.out_of_sample.saturation_mismatches, 2u);
+  EXPECT_EQ(fit.lomo_frontend.size(), 8u);
+  // The default engine ships the in-sample fit.
+  Deployment d;
+  d.model = load_model("llama-3.1-8b");
+  d.cluster = make_cluster("h100-sxm", 1, 1);
+  EXPECT_NEAR(d.engine_policy().costs.frontend_latency, fit.frontend_s, 0.05e-3);
+}
+
+TEST(StagedValidation, ReadsTheWorkloadAndFlagsOfARun) {
+  const std::string csv =
+      "experiment,scope,model,engine,engine_version,key_flags,gpu,num_gpus,tp,pp,dp,ep,dtype,workload,metric,"
+      "value,unit,source\n"
+      "x1,stage_1 (6.0 req/s x 600 s),meta-llama/Llama-3.1-70B-Instruct,vllm,0.15.1,\"--tensor-parallel-size "
+      "4 "
+      "--max-num-batched-tokens 8192 --max-num-seqs 128; CPU KV blocks=6553\",H100-SXM-80GB,4,4,1,1,1,bf16,"
+      "\"9 system prompts x 5 users, system_prompt_len=100, question_len=447 (random), output_len=248 (x); "
+      "stages: 2.5 req/s x 600 s then 6.0 req/s x 600 s; scope=stage_1\",ttft_mean_s,0.05,s,src\n";
+  const std::string path = testing::write_temp_file("staged_runs.csv", csv);
+  const auto runs = read_staged_runs(path);
+  ASSERT_EQ(runs.size(), 1u);
+  const StagedRun& r = runs[0];
+  EXPECT_EQ(r.tp, 4);
+  EXPECT_EQ(r.max_num_batched_tokens, 8192);
+  EXPECT_EQ(r.max_num_seqs, 128);
+  EXPECT_TRUE(r.cpu_offload);
+  EXPECT_EQ(r.groups, 9);
+  EXPECT_EQ(r.users, 5);
+  EXPECT_EQ(r.system_len, 100);
+  EXPECT_EQ(r.question_len, 447);
+  EXPECT_EQ(r.output_len, 248);
+  ASSERT_EQ(r.stages.size(), 2u);
+  EXPECT_EQ(r.stages[0].rate, 2.5);
+  EXPECT_EQ(r.stages[1].duration_s, 600);
+  // Only TTFT mean was given for stage 1: an incomplete stage is not compared.
+  EXPECT_FALSE(r.measured[1].has_value());
+  EXPECT_EQ(preset_for_hf_model("RedHatAI/Llama-4-Scout-17B-16E-Instruct-FP8-dynamic"),
+            "llama-4-scout-17b-16e");
+  EXPECT_EQ(preset_for_hf_model("Qwen/Qwen2.5-7B-Instruct"), "qwen2.5-7b");
+  EXPECT_EQ(preset_for_hf_model("mistralai/Mixtral-8x22B-v0.1"), "mixtral-8x22b");
+  EXPECT_EQ(preset_for_hf_model("nobody/unknown-model"), "");
+  // A stage the workload does not have is named with its line.
+  const std::string bad = testing::write_temp_file("staged_bad.csv", csv.substr(0, csv.find("x1,stage_1")) +
+                                                                         "x1,stage_7 (1 req/s x 1 s)" +
+                                                                         csv.substr(csv.find(",meta-llama")));
+  EXPECT_NE(testing::user_error_of([&] { (void)read_staged_runs(bad); }).find("staged_bad.csv:2"),
+            std::string::npos);
 }
 
 TEST(ServingValidation, EverySkippedRowSaysWhy) {

@@ -135,8 +135,9 @@ struct ValidateRequest {
   std::string what;  // ops | serving
   std::string measurements;
   std::string reference;
-  std::string output;  // serving: write the markdown report here
-  std::string gpu;     // ops: only this GPU
+  std::string stage_reference;  // vllm_v1_serving.csv: measured multi-stage runs
+  std::string output;           // serving: write the markdown report here
+  std::string gpu;              // ops: only this GPU
   std::string format = "table";
 };
 

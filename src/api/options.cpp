@@ -216,6 +216,10 @@ std::vector<OptionSpec> make_table() {
        false, false, [](T t, V v) { t.validate->measurements = str(v); }},
       {"reference", "--reference", Kind::Text, "serving: serving_measurements.csv", "", kVal, false, false,
        [](T t, V v) { t.validate->reference = str(v); }},
+      {"stage_reference", "--stage-reference", Kind::Text,
+       "serving: measured multi-stage runs (vllm_v1_serving.csv): per-stage errors and the fitted front-end "
+       "latency",
+       "", kVal, false, false, [](T t, V v) { t.validate->stage_reference = str(v); }},
       {"output", "-o,--output", Kind::Text, "serving: write the markdown report here", "", kVal, false, false,
        [](T t, V v) { t.validate->output = str(v); }},
       {"gpu", "--gpu", Kind::Text, "Only this GPU (preset name or folder name)", "", kVal, false, false,

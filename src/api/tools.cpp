@@ -18,6 +18,7 @@
 #include "core/units.h"
 #include "model/registry.h"
 #include "validate/serving.h"
+#include "validate/staged.h"
 
 namespace apex::api {
 namespace {
@@ -82,26 +83,45 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
   return {format == "json" ? all.dump(2) + "\n" : text, {}};
 }
 
-TextResponse validate_serving_text(const std::string& reference, const std::string& output) {
-  if (reference.empty()) {
-    throw UserError(fmt::format("apex validate serving needs {} serving_measurements.csv", opt("reference")));
+TextResponse validate_serving_text(const std::string& reference, const std::string& stage_reference,
+                                   const std::string& output) {
+  if (reference.empty() && stage_reference.empty()) {
+    throw UserError(
+        fmt::format("apex validate serving needs {} serving_measurements.csv and/or {} "
+                    "vllm_v1_serving.csv",
+                    opt("reference"), opt("stage_reference")));
   }
   if (!output.empty()) check_writable(output);  // before the simulations, not after them
-  const auto cases = validate_serving(read_serving_rows(reference), default_threads());
-  // A skipped row's reason may quote a library UserError: its markers are spelled as flags.
-  const std::string md = render_for_cli(serving_markdown(cases, reference));
+  std::string md, note;
+  if (!reference.empty()) {
+    const auto cases = validate_serving(read_serving_rows(reference), default_threads());
+    // A skipped row's reason may quote a library UserError: its markers are spelled as flags.
+    md = render_for_cli(serving_markdown(cases, reference));
+    const ErrorStats e = error_stats(cases);
+    note += fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100,
+                        e.p90 * 100);
+  }
+  if (!stage_reference.empty()) {
+    const auto cases = simulate_staged(read_staged_runs(stage_reference), default_threads());
+    const StagedFit fit = fit_staged(cases);
+    if (!md.empty()) md += "\n";
+    md += render_for_cli(staged_markdown(cases, fit, stage_reference));
+    const StagedSummary& o = fit.out_of_sample;
+    note += fmt::format(
+        "{} stages: front-end latency {:.1f} ms; out of sample median |error| E2E {:.1f}%, decode {:.1f}%, "
+        "TTFT {:.1f}%, {} saturation mismatches\n",
+        o.stages, fit.frontend_s * 1e3, o.e2e_mean * 100, o.decode * 100, o.ttft_mean * 100,
+        o.saturation_mismatches);
+  }
   if (output.empty()) return {md, {}};
   write_file(output, md);
-  const ErrorStats e = error_stats(cases);
-  return {{},
-          fmt::format("{} rows simulated: median |error| {:.1f}%, p90 {:.1f}%\n", e.n, e.median * 100,
-                      e.p90 * 100)};
+  return {{}, note};
 }
 
 }  // namespace
 
 TextResponse validate(const ValidateRequest& r) {
-  if (r.what == "serving") return validate_serving_text(r.reference, r.output);
+  if (r.what == "serving") return validate_serving_text(r.reference, r.stage_reference, r.output);
   if (r.what != "ops") {
     const std::vector<std::string> kinds = {"ops", "serving"};
     throw UserError("apex validate: " + unknown_name_message("target", r.what, kinds));

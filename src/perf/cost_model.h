@@ -98,8 +98,8 @@ struct EngineCosts {
   }
   // Asynchronous scheduling (vLLM >= 0.14 default): the CPU work of step n+1 (scheduling, input
   // preparation, output processing) runs while step n is on the GPU, so only the part of it that
-  // exceeds the GPU step is exposed, plus `async_gap` per step; the scheduler decides step n+1 when
-  // step n starts, so requests that arrive during step n join step n+2 at the earliest.
+  // exceeds the GPU step is exposed, plus `async_gap` per step. A request that arrives during step
+  // n still joins step n+1 (docs/engines.md: the vLLM V1 runs show no extra step of TTFT).
   bool async_scheduling = false;
   // The engine runs expert parallelism with vLLM's masked fused-MoE kernel (MoeArgs::ep_masked).
   bool moe_ep_masked = true;

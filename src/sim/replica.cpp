@@ -27,13 +27,16 @@ void Replica::try_schedule(TimeNs now) {
       ++b;
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
     const EngineCosts& ec = cost_.engine_costs();
-    // Asynchronous scheduling: when the previous step has just ended, this step was decided (and
-    // its CPU work began) when that one started on the GPU. A step that finds nothing then is
-    // decided now, after the engine waited for the previous one, as without it.
+    if (!scheduler_->next_batch(mb, now)) return;
+    // Asynchronous scheduling: when the previous step has just ended and this step carries a
+    // request known when that one started, this step's CPU work began then, behind it; only what
+    // exceeds it is exposed (plus async_gap). A step of requests that all arrived later (an engine
+    // that had drained) pays its CPU work, as without async.
     bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
-    if (!scheduler_->next_batch(mb, now, overlapped ? last_start_ : now)) {
-      if (!overlapped || !scheduler_->next_batch(mb, now, now)) return;
+    if (overlapped) {
       overlapped = false;
+      scheduler_->for_each(
+          mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
     }
     // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
     // stage's start waits for the previous stage and for the stage's previous micro-batch.

@@ -2,8 +2,7 @@
 // micro-batch, which pays the engine's CPU step overhead and then walks the pipeline stages in
 // FIFO order (a stage starts when the previous stage is done and the stage is free); up to pp
 // micro-batches are in flight. With asynchronous scheduling (EngineCosts::async_scheduling, pp = 1)
-// the next step is decided when the current one starts on the GPU: its CPU work overlaps the
-// current step, and it sees only the requests that had arrived by then. The replica only keeps time: batching
+// the CPU work of the next step overlaps the current step on the GPU. The replica only keeps time: batching
 // is the scheduler's, KV the KV manager's, measurement the collector's.
 #pragma once
 

@@ -7,9 +7,8 @@
 
 namespace apex {
 
-bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now, TimeNs admit_until) {
+bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
   now_ = now;
-  admit_until_ = admit_until;
   preempted_ = false;
   mb.slots.clear();
   mb.shape = BatchShape{};
@@ -70,7 +69,6 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
   const EnginePolicy& e = c_.engine;
   const std::int32_t slot = waiting_.front();
   ActiveRequest& a = at(slot);
-  if (a.arrival > admit_until_) return false;
   const std::int32_t hit = c_.kv.prefix_cache().acquire(a);
   auto undo = [&] {
     if (hit > 0) {

@@ -48,11 +48,8 @@ class BatchScheduler {
   void enqueue(std::int32_t slot) { waiting_.push_back(slot); }
   std::size_t load() const { return waiting_.size() + running_.size(); }
   bool has_work() const { return !waiting_.empty() || !running_.empty(); }
-  // Builds the next micro-batch at `now` into `mb`; false when nothing can be scheduled. Waiting
-  // requests that arrived after `admit_until` are not seen yet (asynchronous scheduling decides a
-  // step before the previous one ends).
-  bool next_batch(MicroBatch& mb, TimeNs now, TimeNs admit_until);
-  bool next_batch(MicroBatch& mb, TimeNs now) { return next_batch(mb, now, now); }
+  // Builds the next micro-batch at `now` into `mb`; false when nothing can be scheduled.
+  bool next_batch(MicroBatch& mb, TimeNs now);
   // `mb` finished at `now`: its requests advance (tokens sampled, speculative drafts accepted,
   // prefixes cached); finished requests release their blocks.
   void complete(MicroBatch& mb, TimeNs now);
@@ -88,7 +85,6 @@ class BatchScheduler {
   std::vector<std::int32_t> running_;
   bool preempted_ = false;  // something was preempted during this step's build
   TimeNs now_ = 0;
-  TimeNs admit_until_ = 0;
 
  private:
   std::int32_t pick_victim() const;
