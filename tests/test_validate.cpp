@@ -266,7 +266,9 @@ TEST(ServingMarkdown, RendersTablesIntoTheTemplate) {
 TEST(ServingMarkdown, TheShippedTemplateHoldsTheProse) {
   const std::string md = serving_markdown(two_cases(), "ref.csv");
   EXPECT_EQ(md.find("{{"), std::string::npos);
-  EXPECT_NE(md.find("--reference ref.csv -o docs/validation.md"), std::string::npos);
+  EXPECT_NE(md.find("--reference ref.csv --stage-reference ../shared/reference/vllm_v1_serving.csv -o "
+                    "docs/validation.md"),
+            std::string::npos);
   EXPECT_NE(md.find("## Outliers"), std::string::npos);
   EXPECT_NE(md.find("## Rows not simulated\n\n| rows | reason |"), std::string::npos);
 }
