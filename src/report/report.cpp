@@ -44,7 +44,7 @@ std::string ms(double s) {
 }  // namespace
 
 std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& e) {
-  return launch_command(d.model, d.precision, plan, e, d.max_model_len);
+  return launch_command(d.model, d.precision, plan, e, d.max_model_len, d.cluster.gpus_per_node);
 }
 
 namespace {

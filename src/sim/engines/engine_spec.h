@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sim/engine.h"
@@ -21,7 +22,20 @@ struct LaunchContext {
   const EnginePolicy& engine;
   std::optional<std::int64_t> max_model_len;  // set when the user chose it
   std::string model_id;                       // Hugging Face id, or the config's folder
+  int gpus_per_node = 0;                      // the cluster's node size (0: one node holds it all)
 };
+
+// Where a plan's GPUs land: how many nodes one replica spans and whether every replica fits on
+// one node (then an engine's own data parallelism can hold them in one server).
+struct LaunchLayout {
+  int replica_gpus = 1;       // tp x pp
+  int nodes_per_replica = 1;  // > 1: one replica needs a multi-node launch
+  bool one_node = true;       // all dp x tp x pp GPUs on one node
+};
+LaunchLayout launch_layout(const LaunchContext& c);
+// "   # x{n} servers of {gpus} GPUs each behind a load balancer{why}": the plan's replicas as
+// separate deployments (`why` says why the engine's own data parallelism does not serve them).
+std::string separate_replicas_note(int n, int gpus, std::string_view why);
 
 struct EngineSpec {
   std::string name;  // the --engine value
@@ -47,12 +61,14 @@ const EngineSpec* engine_reported_as(const std::string& text);
 // Adds an engine (a name already registered is replaced). Not thread-safe: call before simulating.
 void register_engine(EngineSpec spec);
 
-// The model argument of a launch command: the Hugging Face id of a preset, or the folder of a
-// config.json path.
+// The model argument of a launch command: the Hugging Face id of a preset, the folder of a
+// config.json path ("." for a bare file name), or the folder given itself.
 std::string launch_model_id(const Model& model);
-// The launch command of `engine` for this deployment.
+// The launch command of `engine` for this deployment; `gpus_per_node` places multi-node plans
+// (0: everything on one node).
 std::string launch_command(const Model& model, const Precision& precision, const Plan& plan,
-                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len);
+                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len,
+                           int gpus_per_node = 0);
 
 // Shared by the engine files: a policy with the spec's identity filled in.
 EnginePolicy policy_of(const EngineSpec& spec);

@@ -119,16 +119,31 @@ void set_vllm_symm_mem_all_reduce(const Gpu& gpu, EngineCosts& costs) {
 std::string launch_model_id(const Model& model) {
   std::string id = model_hf_id(model.name);
   if (!id.empty()) return id;
+  if (!model.name.ends_with(".json")) return model.name;  // a checkpoint folder
   const auto slash = model.name.find_last_of('/');
-  return slash == std::string::npos ? model.name : model.name.substr(0, slash);  // the config's folder
+  return slash == std::string::npos ? "." : model.name.substr(0, slash);  // the config's folder
+}
+
+LaunchLayout launch_layout(const LaunchContext& c) {
+  LaunchLayout l;
+  l.replica_gpus = c.plan.tp * c.plan.pp;
+  const int node = c.gpus_per_node > 0 ? c.gpus_per_node : c.plan.gpus();
+  l.nodes_per_replica = (l.replica_gpus + node - 1) / node;
+  l.one_node = c.plan.gpus() <= node;
+  return l;
+}
+
+std::string separate_replicas_note(int n, int gpus, std::string_view why) {
+  return fmt::format("   # x{} servers of {} GPUs each behind a load balancer{}", n, gpus, why);
 }
 
 std::string launch_command(const Model& model, const Precision& precision, const Plan& plan,
-                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len) {
+                           const EnginePolicy& engine, std::optional<std::int64_t> max_model_len,
+                           int gpus_per_node) {
   const EngineSpec& spec = find_engine(engine.name);
   if (!spec.launch_command) return {};
   return spec.launch_command(
-      LaunchContext{model, precision, plan, engine, max_model_len, launch_model_id(model)});
+      LaunchContext{model, precision, plan, engine, max_model_len, launch_model_id(model), gpus_per_node});
 }
 
 namespace {

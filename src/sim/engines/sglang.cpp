@@ -31,18 +31,24 @@ EngineSpec sglang_engine() {
     p.prefix_caching = true;  // RadixAttention is on unless --disable-radix-cache
     return p;
   };
+  // Flags from python/sglang/srt/server_args.py @001067f (tests/test_launch.cpp). --tp-size is
+  // the GPUs of one replica (data_parallel_controller.py launch_dp_schedulers gives each of the
+  // --dp-size replicas tp_size x pp_size GPUs); with --enable-dp-attention, --tp-size is the whole
+  // group and --dp-size its attention ranks (dp == tp: attention data-parallel, experts over TP).
   s.launch_command = [](const LaunchContext& c) {
     const Plan& plan = c.plan;
     const EnginePolicy& e = c.engine;
+    const LaunchLayout layout = launch_layout(c);
     const int k = e.costs.spec_tokens;
     const bool mtp = carries_mtp_module(c.model);
+    // Replicas share one server (SGLang's own DP controller) only without DP attention, on one node.
+    const bool native_dp = plan.dp > 1 && !plan.attn_dp && layout.one_node;
     std::string cmd = fmt::format(
-        "python -m sglang.launch_server --model-path {} --tp {} --chunked-prefill-size {} "
+        "python -m sglang.launch_server --model-path {} --tp-size {} --chunked-prefill-size {} "
         "--max-running-requests {} --mem-fraction-static {:.2f}",
-        c.model_id, plan.tp * plan.dp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
-    if (plan.dp > 1 || plan.attn_dp)
-      cmd += fmt::format(" --dp {}", plan.attn_dp ? plan.tp * plan.dp : plan.dp);
-    if (plan.attn_dp) cmd += " --enable-dp-attention";
+        c.model_id, plan.tp, e.max_num_batched_tokens, e.max_num_seqs, e.gpu_memory_utilization);
+    if (plan.attn_dp) cmd += fmt::format(" --dp-size {} --enable-dp-attention", plan.tp);
+    if (native_dp) cmd += fmt::format(" --dp-size {}", plan.dp);
     if (plan.ep > 1) cmd += fmt::format(" --ep-size {}", plan.ep);
     if (plan.pp > 1) cmd += fmt::format(" --pp-size {}", plan.pp);
     if (c.precision.weight == DType::FP8) cmd += " --quantization fp8";
@@ -54,6 +60,18 @@ EngineSpec sglang_engine() {
           "--speculative-num-draft-tokens {}",
           mtp ? "NEXTN" : "EAGLE", k, k + 1);
       if (!mtp) cmd += " --speculative-draft-model-path <EAGLE draft checkpoint>";
+    }
+    if (layout.nodes_per_replica > 1) {
+      cmd += fmt::format(" --nnodes {} --node-rank <0..{}> --dist-init-addr <head-ip>:5000",
+                         layout.nodes_per_replica, layout.nodes_per_replica - 1);
+      cmd += fmt::format("   # run on each of the {} nodes with its rank; rank 0 on <head-ip>",
+                         layout.nodes_per_replica);
+    }
+    if (plan.dp > 1 && !native_dp) {
+      cmd +=
+          separate_replicas_note(plan.dp, layout.replica_gpus,
+                                 plan.attn_dp ? " (--dp-size here is one replica's data-parallel attention)"
+                                              : " (they do not fit on one node)");
     }
     return cmd;
   };

@@ -46,9 +46,12 @@ EngineSpec vllm_v0_engine() {
     return p;
   };
   s.launch_command = [](const LaunchContext& c) {
+    // 0.6's --enable-chunked-prefill is a StoreBoolean (nargs "?"): "False" turns it off; it has
+    // no --no-enable-chunked-prefill, no data or expert parallelism, no --speculative-config.
     return vllm_launch_command(
-        c, c.engine.chunked_prefill ? " --enable-chunked-prefill" : " --no-enable-chunked-prefill",
-        c.engine.prefix_caching ? " --enable-prefix-caching" : "");
+        c, c.engine.chunked_prefill ? " --enable-chunked-prefill" : " --enable-chunked-prefill False",
+        c.engine.prefix_caching ? " --enable-prefix-caching" : "",
+        VllmParser{.data_and_expert_parallel = false, .speculative_config = false});
   };
   return s;
 }
