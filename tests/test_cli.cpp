@@ -714,10 +714,13 @@ TEST(CliSearch, JsonHasBestPlansStats) {
     EXPECT_EQ(p["plan"]["dp"].get<int>() * p["plan"]["tp"].get<int>() * p["plan"]["pp"].get<int>(), 2);
   }
   EXPECT_EQ(j["best"]["plan"], j["plans"][0]["plan"]);
-  // Ranked best first for the default objective (throughput).
+  // Ranked best first for the default objective (mean E2E; plans within 1% tie and are ordered by
+  // the tie-breaks, so each plan is at most 1% worse than the one ranked above it).
+  EXPECT_EQ(j["ranking"]["objective"], "e2e");
+  EXPECT_EQ(j["ranking"]["objective_is_default"], true);
   for (std::size_t i = 1; i < j["plans"].size(); ++i) {
-    EXPECT_GE(j["plans"][i - 1]["metrics"]["throughput_tokens_per_s"].get<double>(),
-              j["plans"][i]["metrics"]["throughput_tokens_per_s"].get<double>() * (1 - 1e-9));
+    EXPECT_LE(j["plans"][i - 1]["metrics"]["e2e_s"]["mean"].get<double>(),
+              j["plans"][i]["metrics"]["e2e_s"]["mean"].get<double>() / (1 - 0.01) * (1 + 1e-9));
   }
   const json& s = j["stats"];
   for (const char* k : {"enumerated", "simulated", "wall_s"}) {
@@ -788,8 +791,9 @@ TEST(CliHelp, EveryFlagIsListedWithItsHelp) {
   EXPECT_EQ(sim.out.find("--objective"), std::string::npos);
   const CliRun srch = apex("search --help");
   EXPECT_EQ(srch.code, 0);
-  for (const char* s : {"--objective TEXT=throughput", "--top INT=10", "--tune TEXT", "--allow-fewer-gpus",
-                        "--gpu-price FLOAT", "--spec-tokens INT", "--prefix-caching TEXT"}) {
+  for (const char* s :
+       {"--objective TEXT=e2e", "--min-attainment FLOAT", "--top INT=10", "--tune TEXT", "--allow-fewer-gpus",
+        "--gpu-price FLOAT", "--spec-tokens INT", "--prefix-caching TEXT"}) {
     EXPECT_CONTAINS(srch.out, s);
   }
   EXPECT_EQ(srch.out.find("--dp-attention"), std::string::npos);
