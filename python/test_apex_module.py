@@ -116,7 +116,7 @@ class ModuleTest(unittest.TestCase):
 
     def test_help_lists_the_keywords(self):
         self.assertIn("max_num_seqs: Engine: max sequences per step", apex.simulate.__doc__)
-        self.assertIn("objective [throughput]", apex.search.__doc__)
+        self.assertIn("objective [e2e]", apex.search.__doc__)
 
 
 if __name__ == "__main__":

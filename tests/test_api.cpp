@@ -44,7 +44,7 @@ TEST(OptionTable, ConceptIsTheFlagWithUnderscoresAndUniquePerCommand) {
   }
   EXPECT_EQ(find_option(Command::Simulate, "tp")->long_flag(), "--tp");
   EXPECT_EQ(find_option(Command::Search, "tp"), nullptr);  // search enumerates plans
-  EXPECT_EQ(find_option(Command::Search, "objective")->default_text, "throughput");
+  EXPECT_EQ(find_option(Command::Search, "objective")->default_text, "e2e");
   EXPECT_EQ(find_option(Command::Simulate, "output")->long_flag(), "--output");
   EXPECT_EQ(options_of(Command::Simulate).front()->name, "model");
 }

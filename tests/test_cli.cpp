@@ -714,10 +714,13 @@ TEST(CliSearch, JsonHasBestPlansStats) {
     EXPECT_EQ(p["plan"]["dp"].get<int>() * p["plan"]["tp"].get<int>() * p["plan"]["pp"].get<int>(), 2);
   }
   EXPECT_EQ(j["best"]["plan"], j["plans"][0]["plan"]);
-  // Ranked best first for the default objective (throughput).
+  // Ranked best first for the default objective (mean E2E; plans within 1% tie and are ordered by
+  // the tie-breaks, so each plan is at most 1% worse than the one ranked above it).
+  EXPECT_EQ(j["ranking"]["objective"], "e2e");
+  EXPECT_EQ(j["ranking"]["objective_is_default"], true);
   for (std::size_t i = 1; i < j["plans"].size(); ++i) {
-    EXPECT_GE(j["plans"][i - 1]["metrics"]["throughput_tokens_per_s"].get<double>(),
-              j["plans"][i]["metrics"]["throughput_tokens_per_s"].get<double>() * (1 - 1e-9));
+    EXPECT_LE(j["plans"][i - 1]["metrics"]["e2e_s"]["mean"].get<double>(),
+              j["plans"][i]["metrics"]["e2e_s"]["mean"].get<double>() / (1 - 0.01) * (1 + 1e-9));
   }
   const json& s = j["stats"];
   for (const char* k : {"enumerated", "simulated", "wall_s"}) {
@@ -788,8 +791,9 @@ TEST(CliHelp, EveryFlagIsListedWithItsHelp) {
   EXPECT_EQ(sim.out.find("--objective"), std::string::npos);
   const CliRun srch = apex("search --help");
   EXPECT_EQ(srch.code, 0);
-  for (const char* s : {"--objective TEXT=throughput", "--top INT=10", "--tune TEXT", "--allow-fewer-gpus",
-                        "--gpu-price FLOAT", "--spec-tokens INT", "--prefix-caching TEXT"}) {
+  for (const char* s :
+       {"--objective TEXT=e2e", "--min-attainment FLOAT", "--top INT=10", "--tune TEXT", "--allow-fewer-gpus",
+        "--gpu-price FLOAT", "--spec-tokens INT", "--prefix-caching TEXT"}) {
     EXPECT_CONTAINS(srch.out, s);
   }
   EXPECT_EQ(srch.out.find("--dp-attention"), std::string::npos);
@@ -994,6 +998,147 @@ TEST(CliHardening, EncoderDecoderUtilizationsArePhysical) {
   EXPECT_LE(m["mbu"].get<double>(), 1.0);
   EXPECT_GT(m["mfu"].get<double>(), 0.0);
   EXPECT_LE(m["mfu"].get<double>(), 1.0);
+}
+
+}  // namespace
+
+// ---- Ranking (issue #11): the default objective is printed, ties say what decided them, SLOs
+// bring a minimum attainment, SLO attainment is reported only when an SLO was given.
+namespace {
+
+const std::string kItem7 =
+    "search --model llama-3.1-8b --rate 20 --num-requests 1000 --prompt-len 1024 --output-len 256 "
+    "--objective cost "
+    "--allow-fewer-gpus --ttft-slo-ms 100 --tpot-slo-ms 20";
+
+TEST(CliRanking, CostWithSlosDoesNotPickAPlanMissingThem) {
+  const CliRun r = apex(kItem7 + " --format json --top 3");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_or_fail(r.out);
+  EXPECT_EQ(j["best"]["plan"]["label"], "dp1-tp2-pp1");
+  EXPECT_GE(j["best"]["metrics"]["slo_attainment"].get<double>(), 0.9);
+  for (const auto& p : j["plans"]) {
+    EXPECT_GE(p["metrics"]["slo_attainment"].get<double>(), 0.9);
+    // The objective is the cost per SLO-meeting token: the plain cost ÷ attainment.
+    EXPECT_NEAR(
+        p["objective"]["value"].get<double>(),
+        p["cost_per_million_output_tokens_usd"].get<double>() / p["metrics"]["slo_attainment"].get<double>(),
+        1e-12);
+  }
+  EXPECT_EQ(j["stats"]["rejected"]["slo-attainment-below-min"], 1);
+  EXPECT_EQ(j["ranking"]["min_attainment"], 0.9);
+  bool example = false;
+  for (const auto& e : j["stats"]["rejected_examples"]) {
+    if (e["reason_code"] != "slo-attainment-below-min") continue;
+    example = true;
+    EXPECT_EQ(e["plan"]["label"], "dp1-tp1-pp1");
+    EXPECT_EQ(e["reason"], "meets the SLOs for 31.8% of requests, below --min-attainment 0.9");
+  }
+  EXPECT_TRUE(example);
+  const CliRun t = apex(kItem7 + " --format table --top 3");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_CONTAINS(t.out, "SLOs       TTFT ≤ 100 ms, TPOT ≤ 20 ms; a plan must meet them for 90% of requests");
+  EXPECT_CONTAINS(t.out, "slo-attainment-below-min     1  e.g. dp1-tp1-pp1: meets the SLOs for 31.8%");
+  // A stricter minimum rejects more: dp1-tp1-pp2 meets the SLOs for 99.3%.
+  const json strict = parse_or_fail(apex(kItem7 + " --format json --top 3 --min-attainment 1").out);
+  EXPECT_GE(strict["stats"]["rejected"]["slo-attainment-below-min"].get<int>(), 2);
+  for (const auto& p : strict["plans"])
+    EXPECT_EQ(p["metrics"]["slo_attainment"].get<double>(), 1.0);
+}
+
+TEST(CliRanking, MinAttainmentIsAFractionAndNamedInErrors) {
+  for (const char* bad : {"1.5", "-0.1", "2"}) {
+    expect_user_error(
+        "search " + kModel1Gpu + " " + kSynthetic + " --ttft-slo-ms 100 --min-attainment " + bad,
+        "--min-attainment must be a fraction of requests in 0..1");
+  }
+  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --min-attainment lots",
+                    "--min-attainment: 'lots' is not a number");
+  expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --min-attainment nan",
+                    "--min-attainment: 'nan' is not a number");
+  // Unmeetable SLOs under the default minimum: a user error saying how close the best plan came.
+  expect_user_error(
+      "search " + kModel1Gpu + " " + kSynthetic + " --tpot-slo-ms 0.01",
+      "no plan meets the SLOs for 90.0% of requests (--min-attainment 0.9): the best, dp1-tp1-pp1, "
+      "meets them for 0.0%",
+      "lower --min-attainment (0 ranks every plan)");
+}
+
+TEST(CliRanking, DefaultObjectiveIsMeanE2eAndSaysSo) {
+  const std::string args =
+      "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 4 --rate 1 --num-requests 60 "
+      "--prompt-len 512 --output-len 64 --allow-fewer-gpus --top 6 --seed 1";
+  const CliRun t = apex(args + " --format table");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_CONTAINS(t.out, "objective  e2e: mean end-to-end latency, s (lower is better; the default)");
+  EXPECT_CONTAINS(t.out, "every plan serves the offered rate, so throughput cannot");
+  EXPECT_EQ(t.out.find("SLOs "), std::string::npos);
+  const json j = parse_or_fail(apex(args + " --format json").out);
+  EXPECT_EQ(j["stats"]["objective"], "e2e");
+  EXPECT_EQ(j["ranking"]["objective_is_default"], true);
+  EXPECT_EQ(j["ranking"]["tie_tolerance"], 0.01);
+  EXPECT_EQ(j["ranking"]["tie_breaks"], json({"fewer GPUs", "exact e2e", "enumeration order"}));
+  EXPECT_EQ(j["best"]["plan"]["label"], "dp1-tp4-pp1");
+  // Rank 2 and 3 tie within 1%: the 2-GPU plan goes first though its E2E is 0.5% higher.
+  EXPECT_EQ(j["plans"][1]["plan"]["label"], "dp1-tp2-pp1");
+  EXPECT_EQ(j["plans"][2]["plan"]["label"], "dp2-tp2-pp1");
+  EXPECT_EQ(j["plans"][1]["objective"]["tie_group"], 2);
+  EXPECT_EQ(j["plans"][2]["objective"]["tie_group"], 2);
+  EXPECT_GT(j["plans"][1]["objective"]["value"].get<double>(),
+            j["plans"][2]["objective"]["value"].get<double>());
+  // An explicit objective is not "the default"; throughput still ranks (closed loop, offline).
+  const json tp = parse_or_fail(apex(args + " --format json --objective throughput").out);
+  EXPECT_EQ(tp["ranking"]["objective"], "throughput");
+  EXPECT_EQ(tp["ranking"]["objective_is_default"], false);
+  // Under open-loop arrivals every plan serves the offered rate: the top plans tie on throughput,
+  // and the output says mean E2E decided.
+  EXPECT_GE(tp["ranking"]["tied"].get<int>(), 3);
+  EXPECT_EQ(tp["ranking"]["decided_by"], "mean E2E");
+  EXPECT_EQ(tp["best"]["plan"]["label"], "dp1-tp4-pp1");
+  const CliRun tt = apex(args + " --format table --objective throughput");
+  EXPECT_CONTAINS(tt.out, "   1= dp1-tp4-pp1");
+  EXPECT_CONTAINS(tt.out, "within 1%, below the simulator's error); mean E2E decided");
+}
+
+TEST(CliRanking, UnmeetableGoodputTiesAndFollowsMeanE2eOverAllPlans) {
+  const std::string args =
+      "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 4 --rate 20 --num-requests "
+      "200 --prompt-len 1024 --output-len 256 --seed 3 --allow-fewer-gpus --objective goodput "
+      "--tpot-slo-ms 0.1 --min-attainment 0";
+  const json all = parse_or_fail(apex(args + " --format json --top 100").out);
+  double best_e2e = 1e300, best_ttft = 1e300;
+  for (const auto& p : all["plans"]) {
+    best_e2e = std::min(best_e2e, p["metrics"]["e2e_s"]["mean"].get<double>());
+    best_ttft = std::min(best_ttft, p["metrics"]["ttft_s"]["mean"].get<double>());
+  }
+  EXPECT_EQ(all["ranking"]["tied"], all["plans"].size());
+  const json j = parse_or_fail(apex(args + " --format json --top 2").out);
+  EXPECT_EQ(j["ranking"]["tied"], 2);
+  EXPECT_EQ(j["ranking"]["decided_by"], "mean E2E");
+  EXPECT_EQ(j["best"]["metrics"]["e2e_s"]["mean"].get<double>(), best_e2e);
+  const CliRun t = apex(args + " --format table --top 1");
+  ASSERT_EQ(t.code, 0) << t.err;
+  EXPECT_CONTAINS(t.out, "SLOs       TPOT ≤ 0.1 ms; every plan is ranked (--min-attainment 0)");
+  // The note is over every plan, whatever --top shows.
+  char note[128];
+  std::snprintf(note, sizeof note, "over all %zu simulated plans the best mean TTFT is %.1f ms",
+                all["plans"].size(), best_ttft * 1e3);
+  EXPECT_CONTAINS(t.out, note);
+}
+
+TEST(CliRanking, SloAttainmentIsShownOnlyWithAnSlo) {
+  const CliRun plain = apex(kSim + " --format table");
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_EQ(plain.out.find("SLO attainment"), std::string::npos) << plain.out;
+  const CliRun slo = apex(kSim + " --format table --ttft-slo-ms 1000 --tpot-slo-ms 50");
+  ASSERT_EQ(slo.code, 0) << slo.err;
+  EXPECT_CONTAINS(slo.out, "SLO attainment      100.0% of requests meet TTFT ≤ 1000 ms, TPOT ≤ 50 ms");
+  const CliRun tight = apex(kSim + " --format table --tpot-slo-ms 0.01");
+  EXPECT_CONTAINS(tight.out, "SLO attainment      0.0% of requests meet TPOT ≤ 0.01 ms");
+  const CliRun html = apex(kSim + " --format html");
+  EXPECT_EQ(html.out.find("SLO attainment"), std::string::npos);
+  // The JSON keeps its stable key (CLI contract): 1 without SLOs.
+  EXPECT_EQ(parse_or_fail(apex(kSim + " --format json").out)["metrics"]["slo_attainment"], 1.0);
 }
 
 }  // namespace

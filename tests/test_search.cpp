@@ -2,6 +2,9 @@
 // ranking sanity, infeasibility reporting.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -261,6 +264,214 @@ TEST(PlanSpace, CountedUpFrontAndBoundedWithAClearMessage) {
   d.cluster.nodes = 1 << 20;
   EXPECT_CONTAINS(apex::testing::user_error_of([&] { (void)count_plans(d, o); }),
                   "8388608 GPUs (1048576 nodes x 8), more than the planner's limit of 65536");
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---- Ranking (issue #11): the default objective, ties within the simulator's error, minimum SLO
+// attainment, cost per SLO-meeting token.
+namespace apex {
+namespace {
+
+std::vector<std::uint64_t> ids(const SearchReport& r) {
+  std::vector<std::uint64_t> out;
+  for (const auto& o : r.ranked)
+    out.push_back(o.candidate.id);
+  return out;
+}
+
+TEST(Ranking, ObjectiveTieIsOnePercentRelative) {
+  EXPECT_DOUBLE_EQ(kObjectiveTieTolerance, 0.01);
+  EXPECT_TRUE(objective_tie(100, 99.0));   // 1.0% of 100
+  EXPECT_FALSE(objective_tie(100, 98.9));  // 1.1%
+  EXPECT_TRUE(objective_tie(0.2674, 0.2688));
+  EXPECT_TRUE(objective_tie(0, 0));  // every plan scores 0: a tie
+  EXPECT_FALSE(objective_tie(0, 1e-9));
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_TRUE(objective_tie(inf, inf));
+  EXPECT_FALSE(objective_tie(inf, 1e300));
+}
+
+TEST(Ranking, DefaultObjectiveIsMeanE2e) {
+  EXPECT_EQ(SearchOptions{}.objective, Objective::E2eMean);
+  EXPECT_EQ(objective_name(kDefaultObjective), "e2e");
+  EXPECT_EQ(objective_description(kDefaultObjective), "mean end-to-end latency, s");
+}
+
+TEST(Ranking, PlansWithinOnePercentAreOrderedByFewerGpus) {
+  const Deployment d = deployment("llama-3.1-8b", 1, 4);
+  const Trace t = workload(1, 60, "512", "64", 1);
+  SearchOptions o;
+  o.top = 6;
+  o.plan.require_all_gpus = false;
+  const SearchReport r = search(d, t, o);
+  ASSERT_EQ(r.ranked.size(), 6u);
+  EXPECT_EQ(r.ranking.tie_breaks, (std::vector<std::string>{"fewer GPUs", "exact e2e", "enumeration order"}));
+  EXPECT_EQ(r.ranked[0].candidate.label(), "dp1-tp4-pp1");
+  EXPECT_EQ(r.ranking.tied, 1u);  // the best is more than 1% ahead of the rest
+  EXPECT_TRUE(r.ranking.decided_by.empty());
+  // dp2-tp2 has the lower mean E2E (0.2674 s) but dp1-tp2 (0.2688 s) is within 1% on half the GPUs.
+  EXPECT_EQ(r.ranked[1].candidate.label(), "dp1-tp2-pp1");
+  EXPECT_EQ(r.ranked[2].candidate.label(), "dp2-tp2-pp1");
+  EXPECT_EQ(r.ranked[1].tie_group, 2);
+  EXPECT_EQ(r.ranked[2].tie_group, 2);
+  EXPECT_GT(r.ranked[1].score, r.ranked[2].score);
+  EXPECT_NEAR(r.ranked[1].score, 0.2688, 5e-4);
+  EXPECT_NEAR(r.ranked[2].score, 0.2674, 5e-4);
+  EXPECT_EQ(r.ranked[3].tie_group, 3);
+}
+
+TEST(Ranking, UnmeetableGoodputFollowsMeanE2eAndTheNoteCoversEveryPlan) {
+  Deployment d = deployment("llama-3.1-8b", 1, 4);
+  d.tpot_slo = 1e-4;  // 0.1 ms: no plan meets it
+  const Trace t = workload(20, 200, "1024", "256", 3);
+  SearchOptions o;
+  o.objective = Objective::Goodput;
+  o.min_attainment = 0;
+  o.plan.require_all_gpus = false;
+  o.top = 100;
+  const SearchReport all = search(d, t, o);
+  ASSERT_EQ(all.ranked.size(), all.feasible);
+  double best_e2e = 1e300, best_ttft = 1e300, best_tpot = 1e300;
+  for (const auto& p : all.ranked) {
+    EXPECT_EQ(p.score, 0.0);
+    best_e2e = std::min(best_e2e, p.result->e2e.mean);
+    best_ttft = std::min(best_ttft, p.result->ttft.mean);
+    best_tpot = std::min(best_tpot, p.result->tpot.mean);
+  }
+  o.top = 3;
+  const SearchReport r = search(d, t, o);
+  ASSERT_EQ(r.ranked.size(), 3u);
+  EXPECT_EQ(r.ranking.tied, 3u);
+  EXPECT_EQ(r.ranking.decided_by, "mean E2E");
+  EXPECT_EQ(r.ranking.tie_breaks.front(), "SLO attainment");
+  EXPECT_EQ(r.ranked.front().result->e2e.mean, best_e2e);  // not an arbitrary plan
+  EXPECT_LT(r.ranked[0].result->e2e.mean, r.ranked[1].result->e2e.mean);
+  EXPECT_LT(r.ranked[1].result->e2e.mean, r.ranked[2].result->e2e.mean);
+  // The best mean TTFT and TPOT are over every feasible plan, not the three shown.
+  EXPECT_EQ(r.simulated, r.feasible);
+  EXPECT_EQ(r.ranking.best_ttft_mean, best_ttft);
+  EXPECT_EQ(r.ranking.best_tpot_mean, best_tpot);
+  const std::string table = search_table(r, RunInfo{});
+  EXPECT_CONTAINS(table,
+                  "tie: the top 3 plans tie on goodput (within 1%, below the simulator's error); mean E2E");
+  EXPECT_CONTAINS(
+      table, fmt::format("the best mean TTFT is {:.1f} ms ({})", best_ttft * 1e3, r.ranking.best_ttft_plan));
+  // With the default minimum attainment (90% once an SLO is set) nothing qualifies: a UserError
+  // naming the best attainment and latencies.
+  o.min_attainment.reset();
+  const std::string msg = apex::testing::user_error_of([&] { (void)search(d, t, o); });
+  EXPECT_CONTAINS(msg, "no plan meets the SLOs for 90.0% of requests");
+  EXPECT_CONTAINS(msg, fmt::format("the best mean TTFT is {:.1f} ms", best_ttft * 1e3));
+  EXPECT_CONTAINS(msg, opt("min_attainment"));
+}
+
+// The issue's example: cost with SLOs must not rank first a plan that meets them for a third of
+// the requests.
+TEST(Ranking, CostWithSlosCountsOnlyRequestsMeetingThemAndMinAttainmentRejects) {
+  Deployment d = deployment("llama-3.1-8b", 1, 8);
+  d.ttft_slo = 0.1;
+  d.tpot_slo = 0.02;
+  const Trace t = workload(20, 1000, "1024", "256", 0);
+  SearchOptions o;
+  o.objective = Objective::Cost;
+  o.plan.require_all_gpus = false;
+  o.top = 5;
+  const SearchReport r = search(d, t, o);
+  EXPECT_DOUBLE_EQ(r.ranking.min_attainment, kDefaultMinAttainment);
+  ASSERT_EQ(r.ranked.size(), 5u);
+  EXPECT_EQ(r.ranked.front().candidate.label(), "dp1-tp2-pp1");
+  for (const auto& p : r.ranked) {
+    EXPECT_GE(p.result->slo_attainment, 0.9);
+    EXPECT_DOUBLE_EQ(p.score, p.cost_per_million_tokens / p.result->slo_attainment);
+  }
+  ASSERT_EQ(r.rejected.count(kRejectBelowMinAttainment), 1u);
+  EXPECT_EQ(r.rejected.at(kRejectBelowMinAttainment), 1u);  // dp1-tp1-pp1, the cheapest per token
+  const auto ex = std::find_if(r.rejected_examples.begin(), r.rejected_examples.end(),
+                               [](const PlanOutcome& e) { return e.reason == kRejectBelowMinAttainment; });
+  ASSERT_NE(ex, r.rejected_examples.end());
+  EXPECT_EQ(ex->candidate.label(), "dp1-tp1-pp1");
+  EXPECT_CONTAINS(ex->detail,
+                  "meets the SLOs for 31.8% of requests, below " + opt("min_attainment") + " 0.9");
+  // Without the minimum the 1-GPU plan is ranked, but its cost per SLO-meeting token (raw cost ÷
+  // 0.318) is above the 2-GPU plan's, so it still does not win.
+  o.min_attainment = 0;
+  o.top = 40;
+  const SearchReport any = search(d, t, o);
+  EXPECT_EQ(any.ranked.front().candidate.label(), "dp1-tp2-pp1");
+  const auto one = std::find_if(any.ranked.begin(), any.ranked.end(),
+                                [](const PlanOutcome& p) { return p.candidate.label() == "dp1-tp1-pp1"; });
+  ASSERT_NE(one, any.ranked.end());
+  EXPECT_NEAR(one->result->slo_attainment, 0.318, 1e-9);
+  EXPECT_LT(one->cost_per_million_tokens, any.ranked.front().cost_per_million_tokens);
+  EXPECT_GT(one->score, any.ranked.front().score);
+  EXPECT_EQ(any.rejected.count(kRejectBelowMinAttainment), 0u);
+}
+
+TEST(Ranking, MinAttainmentIsValidatedAndDefaultsByTheSlos) {
+  Deployment d = deployment("llama-3.1-8b", 1, 1);
+  const Trace t = workload(1, 5, "64", "8");
+  SearchOptions o;
+  EXPECT_DOUBLE_EQ(search(d, t, o).ranking.min_attainment, 0.0);  // no SLO: every plan
+  for (double bad : {-0.1, 1.5, std::numeric_limits<double>::quiet_NaN()}) {
+    o.min_attainment = bad;
+    EXPECT_CONTAINS(apex::testing::user_error_of([&] { (void)search(d, t, o); }),
+                    opt("min_attainment") + " must be a fraction of requests in 0..1");
+  }
+  o.min_attainment.reset();
+  d.ttft_slo = 10;
+  EXPECT_DOUBLE_EQ(search(d, t, o).ranking.min_attainment, 0.9);
+  o.min_attainment = 1;
+  EXPECT_DOUBLE_EQ(search(d, t, o).ranking.min_attainment, 1.0);
+}
+
+// Ties, tie-breaks and the minimum attainment keep the pruned search exact.
+TEST(Ranking, PrunedSearchEqualsExhaustiveWithTiesAndSlos) {
+  struct Case {
+    int gpus;
+    bool light;  // the light load (ties on throughput and between DP widths) or a heavier one
+    Objective objective;
+    double ttft_slo, tpot_slo;
+    std::size_t tied_top3;        // expected ranking.tied with top 3
+    std::uint64_t below_minimum;  // plans rejected for attainment (exhaustive): with TPOT <= 4.5 ms only
+                                  // dp1-tp4, dp1-tp2 and dp2-tp2 of the 12 feasible plans qualify
+  };
+  const Trace heavy = workload(6, 150, "lognormal:800:500", "lognormal:200:150", 4);
+  const Trace light = workload(1, 60, "512", "64", 1);
+  for (const Case& c :
+       {Case{8, false, Objective::E2eMean, 0, 0, 1, 0}, Case{8, false, Objective::Cost, 0.15, 0.012, 1, 0},
+        Case{8, false, Objective::Goodput, 0.15, 0.012, 1, 0},
+        Case{8, false, Objective::TtftMean, 0.15, 0, 1, 0}, Case{4, true, Objective::Throughput, 0, 0, 3, 0},
+        Case{4, true, Objective::Goodput, 0, 0.0045, 3, 9},
+        Case{4, true, Objective::Cost, 0, 0.0045, 1, 9}}) {
+    SCOPED_TRACE(fmt::format("{} GPUs {} ttft {} tpot {}", c.gpus, objective_name(c.objective), c.ttft_slo,
+                             c.tpot_slo));
+    Deployment d = deployment("llama-3.1-8b", 1, c.gpus);
+    d.ttft_slo = c.ttft_slo;
+    d.tpot_slo = c.tpot_slo;
+    for (int top : {1, 3}) {
+      SearchOptions o;
+      o.objective = c.objective;
+      o.top = top;
+      o.wave = 1;
+      o.plan.require_all_gpus = false;
+      const SearchReport pruned = search(d, c.light ? light : heavy, o);
+      o.exhaustive = true;
+      const SearchReport full = search(d, c.light ? light : heavy, o);
+      EXPECT_EQ(ids(pruned), ids(full)) << "top " << top;
+      EXPECT_EQ(ranking(pruned), ranking(full));
+      EXPECT_EQ(pruned.ranking.tied, full.ranking.tied);
+      EXPECT_EQ(pruned.ranking.decided_by, full.ranking.decided_by);
+      for (std::size_t i = 0; i < full.ranked.size(); ++i)
+        EXPECT_EQ(pruned.ranked[i].tie_group, full.ranked[i].tie_group);
+      const auto below = full.rejected.find(kRejectBelowMinAttainment);
+      EXPECT_EQ(below == full.rejected.end() ? 0 : below->second, c.below_minimum);
+      if (top == 3) {
+        EXPECT_EQ(full.ranking.tied, c.tied_top3);
+      }
+    }
+  }
 }
 
 }  // namespace

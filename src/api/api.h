@@ -105,7 +105,8 @@ struct OutputInput {
 };
 
 struct SearchInput {
-  std::string objective = "throughput";
+  std::optional<std::string> objective;  // unset: kDefaultObjective
+  std::optional<double> min_attainment;  // unset: 0.9 with an SLO, else 0
   int top = 10;
   bool exhaustive = false;
   int threads = 0;

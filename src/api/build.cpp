@@ -221,7 +221,9 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
 
 SearchOptions build_search_options(const SearchInput& in) {
   SearchOptions s;
-  s.objective = parse_objective(in.objective);
+  s.objective = in.objective ? parse_objective(*in.objective) : kDefaultObjective;
+  s.objective_is_default = !in.objective;
+  s.min_attainment = in.min_attainment;  // validated by the search, which knows whether an SLO is set
   s.top = in.top;
   s.exhaustive = in.exhaustive;
   if (in.threads < 0)

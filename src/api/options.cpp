@@ -192,8 +192,13 @@ std::vector<OptionSpec> make_table() {
       {"output", "-o,--output", Kind::Text, "Write the result to this file instead of stdout", "", kRun,
        false, true, [](T t, V v) { t.output().path = str(v); }},
       // search
-      {"objective", "--objective", Kind::Text, "Objective (see `apex list objectives`)", "throughput", kSrch,
+      {"objective", "--objective", Kind::Text,
+       "Objective (see `apex list objectives`; default: e2e, the mean end-to-end latency)", "e2e", kSrch,
        false, false, [](T t, V v) { t.search->search.objective = str(v); }},
+      {"min_attainment", "--min-attainment", Kind::Double,
+       "Reject plans meeting the SLOs for fewer than this fraction of requests, 0..1 (default: 0.9 with an "
+       "SLO, else 0)",
+       "", kSrch, false, false, [](T t, V v) { t.search->search.min_attainment = num(v); }},
       {"top", "--top", Kind::Int, "How many ranked plans to report", "10", kSrch, false, false,
        [](T t, V v) { t.search->search.top = i32(v); }},
       {"exhaustive", "--exhaustive", Kind::Flag, "Simulate every feasible plan (no bound pruning)", "", kSrch,

@@ -77,6 +77,8 @@ SimulateResponse simulate(const SimulateRequest& request) {
                      precision_label(d),
                      d.cluster.gpu.price_per_hour,
                      {launch_command(d, plan, out.engine)}};
+  out.info.ttft_slo_s = d.ttft_slo;
+  out.info.tpot_slo_s = d.tpot_slo;
   return out;
 }
 
@@ -119,6 +121,8 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
                      precision_label(d),
                      s.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour),
                      {}};
+  out.info.ttft_slo_s = d.ttft_slo;
+  out.info.tpot_slo_s = d.tpot_slo;
   for (const auto& ranked : out.report.ranked) {
     out.info.launch.push_back(launch_command(d, ranked.candidate.plan, ranked.instance->engine));
   }

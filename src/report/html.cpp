@@ -144,10 +144,13 @@ std::string simulate_html(const SimResult& r, const RunInfo& info, const EngineP
                  "Latency percentiles", "ms");
   b += fmt::format(
       "<h2>Throughput and utilization</h2><p>{:.1f} output tokens/s, {:.3f} requests/s over {:.1f} s; "
-      "MFU {:.1f}%, MBU {:.1f}%; energy {:.3g} kJ ({:.3f} J per output token, {:.0f} W per GPU on average); "
-      "SLO attainment {:.1f}%.</p>",
+      "MFU {:.1f}%, MBU {:.1f}%; energy {:.3g} kJ ({:.3f} J per output token, {:.0f} W per GPU on average){}."
+      "</p>",
       r.throughput_tokens_per_s, r.requests_per_s, r.makespan, r.mfu * 100, r.mbu * 100, r.energy_j / 1e3,
-      r.energy_per_output_token_j, r.mean_power_per_gpu_w, r.slo_attainment * 100);
+      r.energy_per_output_token_j, r.mean_power_per_gpu_w,
+      slo_text(info).empty()
+          ? ""
+          : fmt::format("; SLO attainment {:.1f}% ({})", r.slo_attainment * 100, escape(slo_text(info))));
   b += bar_chart({"weights", "KV cache", "activations", "runtime reserve"},
                  {r.memory.weights / kGiB, std::max(0.0, r.memory.kv_cache) / kGiB,
                   r.memory.activation / kGiB, r.memory.runtime_reserve / kGiB},
@@ -166,6 +169,7 @@ std::string search_html(const SearchReport& s, const RunInfo& info) {
       escape(info.workload), escape(info.engine), escape(info.precision), objective_name(s.objective),
       higher_is_better(s.objective) ? "higher" : "lower", s.enumerated, s.feasible, s.simulated, s.pruned,
       s.wall_s, s.threads);
+  if (!tie_text(s).empty()) b += fmt::format("<p class=\"meta\">Tie: {}.</p>", escape(tie_text(s)));
   b += "<h2>Ranked plans</h2><table><tr><th>rank</th><th>plan</th><th>GPUs</th><th>objective</th><th>TTFT "
        "ms</th>"
        "<th>TPOT ms</th><th>p99 TPOT ms</th><th>E2E s</th><th>out "

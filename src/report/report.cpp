@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/units.h"
@@ -42,6 +43,21 @@ std::string ms(double s) {
 }
 
 }  // namespace
+
+std::string slo_text(const RunInfo& info) {
+  std::string out;
+  if (info.ttft_slo_s > 0) out = fmt::format("TTFT ≤ {:g} ms", info.ttft_slo_s * 1e3);
+  if (info.tpot_slo_s > 0)
+    out += fmt::format("{}TPOT ≤ {:g} ms", out.empty() ? "" : ", ", info.tpot_slo_s * 1e3);
+  return out;
+}
+
+std::string tie_text(const SearchReport& s) {
+  const RankingInfo& k = s.ranking;
+  if (k.tied < 2) return {};
+  return fmt::format("the top {} plans tie on {} (within {:g}%, below the simulator's error); {} decided",
+                     k.tied, objective_name(s.objective), k.tie_tolerance * 100, k.decided_by);
+}
 
 std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& e) {
   return launch_command(d.model, d.precision, plan, e, d.max_model_len, d.cluster.gpus_per_node);
@@ -140,7 +156,10 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
     if (o.candidate.knobs.max_num_batched_tokens) {
       r["plan"]["max_num_batched_tokens"] = *o.candidate.knobs.max_num_batched_tokens;
     }
-    r["objective"] = Json{{"name", objective_name(s.objective)}, {"value", o.score}, {"bound", o.bound}};
+    r["objective"] = Json{{"name", objective_name(s.objective)},
+                          {"value", o.score},
+                          {"bound", o.bound},
+                          {"tie_group", o.tie_group}};
     r["cost_per_million_output_tokens_usd"] = o.cost_per_million_tokens;
     plans.push_back(r);
   }
@@ -175,6 +194,16 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
                   {"workload", info.workload},
                   {"engine", info.engine},
                   {"precision", info.precision}};
+  const RankingInfo& k = s.ranking;
+  j["ranking"] = Json{{"objective", objective_name(s.objective)},
+                      {"description", objective_description(s.objective)},
+                      {"higher_is_better", higher_is_better(s.objective)},
+                      {"objective_is_default", k.objective_is_default},
+                      {"tie_tolerance", k.tie_tolerance},
+                      {"tie_breaks", k.tie_breaks},
+                      {"tied", k.tied},
+                      {"decided_by", k.tied > 1 ? Json(k.decided_by) : Json()},
+                      {"min_attainment", k.min_attainment}};
   return j;
 }
 
@@ -228,7 +257,10 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
       "  energy              {:.3g} kJ: {:.3f} J per output token, {:.1f} J per request, "
       "{:.0f} W per GPU on average\n",
       r.energy_j / 1e3, r.energy_per_output_token_j, r.energy_per_request_j, r.mean_power_per_gpu_w);
-  line("SLO attainment");
+  if (!slo_text(info).empty()) {  // without an SLO every request "meets" it: nothing to report
+    out += fmt::format("  {:<20}{} of requests meet {}\n", "SLO attainment",
+                       metric_table_line(r, "SLO attainment"), slo_text(info));
+  }
   if (e.costs.frontend_latency > 0) {
     out += fmt::format("  front end           {} ms per request included in TTFT and E2E (not in TPOT/ITL)\n",
                        ms(e.costs.frontend_latency));
@@ -263,20 +295,37 @@ std::string simulate_table(const SimResult& r, const RunInfo& info, const Engine
 std::string search_table(const SearchReport& s, const RunInfo& info) {
   std::string out;
   out += fmt::format("APEX search — {} on {}\n", info.model, info.cluster);
-  out += fmt::format("  workload   {}\n  engine     {}, precision {}\n  objective  {} ({} is better)\n\n",
-                     info.workload, info.engine, info.precision, objective_name(s.objective),
-                     higher_is_better(s.objective) ? "higher" : "lower");
+  out += fmt::format("  workload   {}\n  engine     {}, precision {}\n", info.workload, info.engine,
+                     info.precision);
+  out += fmt::format("  objective  {}: {} ({} is better{})\n", objective_name(s.objective),
+                     objective_description(s.objective), higher_is_better(s.objective) ? "higher" : "lower",
+                     s.ranking.objective_is_default ? "; the default" : "");
+  if (s.ranking.objective_is_default) {
+    out +=
+        "             (under open-loop arrivals every plan serves the offered rate, so throughput cannot\n"
+        "             rank them; --objective to choose another)\n";
+  }
+  if (s.ranking.slo) {
+    out += s.ranking.min_attainment > 0
+               ? fmt::format("  SLOs       {}; a plan must meet them for {:g}% of requests ({})\n",
+                             slo_text(info), s.ranking.min_attainment * 100, "--min-attainment")
+               : fmt::format("  SLOs       {}; every plan is ranked ({} 0)\n", slo_text(info),
+                             "--min-attainment");
+  }
+  out += "\n";
   out += fmt::format("  {:>4} {:<22} {:>5} {:>12} {:>9} {:>9} {:>9} {:>9} {:>10} {:>8} {:>11} {:>10}\n",
                      "rank", "plan", "GPUs", "objective", "TTFT ms", "TPOT ms", "p99 TPOT", "E2E s",
                      "out tok/s", "$/Mtok", "weights/GPU", "KV tokens");
   int rank = 1;
+  const bool tie = s.ranking.tied > 1;
   for (const auto& o : s.ranked) {
     const SimResult& r = *o.result;
+    const std::string rank_text = fmt::format("{}{}", rank++, tie && o.tie_group == 1 ? "=" : "");
     out += fmt::format(
         "  {:>4} {:<22} {:>5} {:>12.4g} {:>9} {:>9} {:>9} {:>9.2f} {:>10.1f} {:>8.2f} {:>11} {:>10}\n",
-        rank++, o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean), ms(r.tpot.p99),
-        r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens, format_bytes(r.memory.weights),
-        r.memory.kv_tokens());
+        rank_text, o.candidate.label(), r.plan.gpus(), o.score, ms(r.ttft.mean), ms(r.tpot.mean),
+        ms(r.tpot.p99), r.e2e.mean, r.throughput_tokens_per_s, o.cost_per_million_tokens,
+        format_bytes(r.memory.weights), r.memory.kv_tokens());
   }
   if (!s.ranked.empty()) {
     const auto& best = s.ranked.front();
@@ -291,18 +340,19 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
       }
     }
     out += "\n";
+    if (tie) {
+      out += fmt::format("  tie: {} (= in the rank column;\n       tie-breaks in order: {})\n", tie_text(s),
+                         fmt::join(s.ranking.tie_breaks, ", "));
+    }
     if (!info.launch.empty()) out += fmt::format("  launch it:  {}\n", info.launch.front());
     if (!s.baseline_note.empty()) out += fmt::format("  note: {}\n", s.baseline_note);
-    if (s.objective == Objective::Goodput && best.score <= 0) {
-      double ttft = best.result->ttft.mean, tpot = best.result->tpot.mean;
-      for (const auto& o : s.ranked) {
-        ttft = std::min(ttft, o.result->ttft.mean);
-        tpot = std::min(tpot, o.result->tpot.mean);
-      }
+    if (s.ranking.slo && best.result->slo_attainment <= 0) {
       out += fmt::format(
-          "  note: no plan meets the SLOs for any request; the best mean TTFT is {} ms and the best "
-          "mean TPOT {} ms (loosen the SLOs, add GPUs, use --weight-dtype fp8 or lower the load)\n",
-          ms(ttft), ms(tpot));
+          "  note: no plan meets the SLOs for any request; over all {} simulated plans the best mean TTFT is "
+          "{} ms ({}) and the best mean TPOT {} ms ({}) (loosen the SLOs, add GPUs, use --weight-dtype fp8 "
+          "or lower the load)\n",
+          s.simulated, ms(s.ranking.best_ttft_mean), s.ranking.best_ttft_plan, ms(s.ranking.best_tpot_mean),
+          s.ranking.best_tpot_plan);
     }
   }
   out += fmt::format(

@@ -21,8 +21,14 @@ struct RunInfo {
   std::string engine;
   std::string precision;
   double price_per_gpu_hour = 0;
-  std::vector<std::string> launch;  // engine launch command per reported plan (ranked order)
+  std::vector<std::string> launch;        // engine launch command per reported plan (ranked order)
+  double ttft_slo_s = 0, tpot_slo_s = 0;  // the SLOs given (0 = none): attainment is shown only with one
 };
+
+// "TTFT ≤ 100 ms, TPOT ≤ 20 ms" (the SLOs given), empty without SLOs.
+std::string slo_text(const RunInfo& info);
+// The tie note of a search ("the top 3 plans tie ... decided by ..."), empty without a tie.
+std::string tie_text(const SearchReport& s);
 
 Json result_json(const SimResult& r, const EnginePolicy* engine = nullptr);
 // Seconds and shares of each part of a run's time (simulate --breakdown).

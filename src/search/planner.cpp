@@ -222,6 +222,7 @@ class BoundCalculator {
     opt.output_tokens = static_cast<std::uint64_t>(out_tokens);
     opt.throughput_tokens_per_s = out_tokens / opt.makespan;
     opt.goodput_requests_per_s = static_cast<double>(meets) / opt.makespan;
+    opt.slo_attainment = static_cast<double>(meets) / static_cast<double>(n);  // as optimistic as goodput
     opt.energy_per_output_token_j = d_.cluster.gpu.power_idle_w * plan_.gpus() * opt.makespan / out_tokens;
     const ObjectiveSpec& spec = objective_spec(o);
     if (spec.sample == ObjectiveSample::Ttft) opt.ttft = summarize(ttft);
@@ -247,12 +248,70 @@ bool better(Objective o, double a, double b) {
   return higher_is_better(o) ? a > b : a < b;
 }
 
-// Ranking order: objective, then fewer GPUs, then plan id.
+// Objective order: the exact value, then fewer GPUs, then plan id (the order tie groups are cut
+// from, and the order the pruning threshold reads its K-th plan in).
 bool rank_less(Objective o, const PlanOutcome& a, const PlanOutcome& b) {
   if (a.score != b.score) return better(o, a.score, b.score);
   if (a.candidate.plan.gpus() != b.candidate.plan.gpus())
     return a.candidate.plan.gpus() < b.candidate.plan.gpus();
   return a.candidate.id < b.candidate.id;
+}
+
+// One key of the order within a tie group (RankingInfo in planner.h).
+struct TieBreak {
+  std::string name;
+  bool higher_is_better;
+  std::function<double(const PlanOutcome&)> key;
+};
+
+std::vector<TieBreak> tie_breaks(Objective o, bool slo) {
+  std::vector<TieBreak> out;
+  if (slo)
+    out.push_back({"SLO attainment", true, [](const PlanOutcome& p) { return p.result->slo_attainment; }});
+  if (o != Objective::E2eMean)
+    out.push_back({"mean E2E", false, [](const PlanOutcome& p) { return p.result->e2e.mean; }});
+  out.push_back({"fewer GPUs", false,
+                 [](const PlanOutcome& p) { return static_cast<double>(p.candidate.plan.gpus()); }});
+  out.push_back({fmt::format("exact {}", objective_name(o)), higher_is_better(o),
+                 [](const PlanOutcome& p) { return p.score; }});
+  out.push_back(
+      {"enumeration order", false, [](const PlanOutcome& p) { return static_cast<double>(p.candidate.id); }});
+  return out;
+}
+
+// The first tie-break telling a and b apart (nullptr: none does).
+const TieBreak* deciding(const std::vector<TieBreak>& breaks, const PlanOutcome& a, const PlanOutcome& b) {
+  for (const TieBreak& t : breaks) {
+    if (t.key(a) != t.key(b)) return &t;
+  }
+  return nullptr;
+}
+
+// `v` in objective order → the final ranking: tie groups cut from the top, each ordered by the
+// tie-breaks.
+void rank_tie_groups(std::vector<PlanOutcome>& v, const std::vector<TieBreak>& breaks) {
+  const auto before = [&](const PlanOutcome& a, const PlanOutcome& b) {
+    const TieBreak* t = deciding(breaks, a, b);
+    if (t == nullptr) return false;
+    const double ka = t->key(a), kb = t->key(b);
+    return t->higher_is_better ? ka > kb : ka < kb;
+  };
+  int group = 0;
+  for (std::size_t start = 0; start < v.size();) {
+    std::size_t end = start + 1;
+    while (end < v.size() && objective_tie(v[start].score, v[end].score))
+      ++end;
+    std::sort(v.begin() + static_cast<std::ptrdiff_t>(start), v.begin() + static_cast<std::ptrdiff_t>(end),
+              before);
+    ++group;
+    for (std::size_t i = start; i < end; ++i)
+      v[i].tie_group = group;
+    start = end;
+  }
+}
+
+std::string percent(double x) {
+  return fmt::format("{:.1f}%", 100 * x);
 }
 
 std::optional<Candidate> baseline_candidate(const Deployment& d) {
@@ -288,6 +347,17 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     throw UserError(fmt::format("{} goodput needs {} and/or {}", opt("objective"), opt("ttft_slo_ms"),
                                 opt("tpot_slo_ms")));
   }
+  RankingInfo& ranking = report.ranking;
+  ranking.objective_is_default = options.objective_is_default;
+  ranking.slo = d.ttft_slo > 0 || d.tpot_slo > 0;
+  ranking.min_attainment = options.min_attainment.value_or(ranking.slo ? kDefaultMinAttainment : 0.0);
+  if (!(ranking.min_attainment >= 0 && ranking.min_attainment <= 1)) {
+    throw UserError(fmt::format("{} must be a fraction of requests in 0..1, got {}", opt("min_attainment"),
+                                ranking.min_attainment));
+  }
+  const std::vector<TieBreak> breaks = tie_breaks(options.objective, ranking.slo);
+  for (const TieBreak& t : breaks)
+    ranking.tie_breaks.push_back(t.name);
   const std::int64_t longest = required_kv_tokens(d, trace.max_total());
   const bool tpot_objective = options.objective == Objective::TpotMean ||
                               options.objective == Objective::TpotP50 ||
@@ -363,13 +433,14 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
 
   // 3. Simulate in waves; between waves, prune plans whose bound cannot beat the K-th best.
   std::vector<PlanOutcome> done;
+  std::optional<std::pair<std::string, double>> best_missed;  // (plan, attainment) below the minimum
   const auto k = static_cast<std::size_t>(options.top);
   const std::size_t wave = static_cast<std::size_t>(std::max(1, options.wave));
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
     o.result = simulate(*o.instance, *src);
     o.score = objective_value(options.objective, *o.result, price);
-    o.cost_per_million_tokens = objective_value(Objective::Cost, *o.result, price);
+    o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
   };
   std::size_t next = 0;
   while (next < feasible.size()) {
@@ -378,10 +449,14 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       PlanOutcome& o = feasible[next++];
       if (!options.exhaustive && done.size() >= k) {
         // The bound is optimistic; a 2% margin keeps pruning exact where the cost model is not
-        // perfectly monotone in batch composition (tested: pruned == exhaustive).
+        // perfectly monotone in batch composition (tested: pruned == exhaustive). A plan ranks
+        // in the top K only if it ties with a plan at least as good as the K-th (the tie groups
+        // are cut in objective order), so the threshold is the K-th widened by the tie tolerance.
         const double kth = done[k - 1].score;
-        const double margin = higher_is_better(options.objective) ? 1.02 : 0.98;
-        if (better(options.objective, kth, o.bound * margin)) {
+        const bool higher = higher_is_better(options.objective);
+        const double reach = higher ? kth * (1 - kObjectiveTieTolerance) : kth / (1 - kObjectiveTieTolerance);
+        const double margin = higher ? 1.02 : 0.98;
+        if (better(options.objective, reach, o.bound * margin)) {
           ++report.pruned;
           continue;
         }
@@ -393,13 +468,43 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     } else {
       parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
     }
-    for (PlanOutcome* o : batch)
+    for (PlanOutcome* o : batch) {
+      const SimResult& r = *o->result;
+      const std::string label = o->candidate.label();
+      if (report.simulated == 0 || r.ttft.mean < ranking.best_ttft_mean) {
+        ranking.best_ttft_mean = r.ttft.mean;
+        ranking.best_ttft_plan = label;
+      }
+      if (report.simulated == 0 || r.tpot.mean < ranking.best_tpot_mean) {
+        ranking.best_tpot_mean = r.tpot.mean;
+        ranking.best_tpot_plan = label;
+      }
+      ++report.simulated;
+      if (r.slo_attainment < ranking.min_attainment) {
+        if (!best_missed || r.slo_attainment > best_missed->second) best_missed = {label, r.slo_attainment};
+        PlanOutcome slim;
+        slim.candidate = o->candidate;
+        slim.reason = kRejectBelowMinAttainment;
+        slim.detail = fmt::format("meets the SLOs for {} of requests, below {} {}", percent(r.slo_attainment),
+                                  opt("min_attainment"), ranking.min_attainment);
+        reject(std::move(slim));
+        continue;
+      }
       done.push_back(*o);
-    report.simulated += batch.size();
+    }
     std::sort(done.begin(), done.end(),
               [&](const PlanOutcome& a, const PlanOutcome& b) { return rank_less(options.objective, a, b); });
   }
   if (report.pruned > 0) report.rejected["bound-cannot-beat-top-k"] += report.pruned;
+  if (done.empty()) {  // every plan was simulated (nothing is pruned before K plans are kept)
+    throw UserError(fmt::format(
+        "no plan meets the SLOs for {} of requests ({} {}): the best, {}, meets them for {}; over all {} "
+        "feasible plans the best mean TTFT is {:.1f} ms ({}) and the best mean TPOT {:.1f} ms ({}); loosen "
+        "the SLOs, add GPUs, use {} fp8, lower the load, or lower {} (0 ranks every plan)",
+        percent(ranking.min_attainment), opt("min_attainment"), ranking.min_attainment, best_missed->first,
+        percent(best_missed->second), report.simulated, ranking.best_ttft_mean * 1e3, ranking.best_ttft_plan,
+        ranking.best_tpot_mean * 1e3, ranking.best_tpot_plan, opt("weight_dtype"), opt("min_attainment")));
+  }
 
   // Baseline for the speed-up figure.
   if (auto base = baseline_candidate(d)) {
@@ -428,7 +533,14 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   } else {
     report.baseline_note = "no naive plan (max TP within a node) divides the attention heads";
   }
+  rank_tie_groups(done, breaks);
   if (done.size() > k) done.resize(k);
+  ranking.tied = static_cast<std::size_t>(
+      std::count_if(done.begin(), done.end(), [](const PlanOutcome& o) { return o.tie_group == 1; }));
+  if (ranking.tied > 1) {
+    const TieBreak* t = deciding(breaks, done[0], done[1]);
+    ranking.decided_by = t != nullptr ? t->name : "enumeration order";
+  }
   report.ranked = std::move(done);
   report.wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

@@ -32,8 +32,15 @@ using WaveRunner = std::function<void(std::vector<PlanOutcome*>& wave, int threa
 // far above any real search, it keeps an absurd input from exhausting memory.
 inline constexpr std::uint64_t kMaxPlanCandidates = 200000;
 
+// The reason code (rejected-plans histogram) of a simulated plan whose SLO attainment is below
+// SearchOptions::min_attainment.
+inline constexpr const char* kRejectBelowMinAttainment = "slo-attainment-below-min";
+// The default of SearchOptions::min_attainment when an SLO is given (0 without SLOs).
+inline constexpr double kDefaultMinAttainment = 0.9;
+
 struct SearchOptions {
-  Objective objective = Objective::Throughput;
+  Objective objective = kDefaultObjective;
+  bool objective_is_default = false;  // for the report: the objective was not chosen by the user
   int top = 10;
   bool exhaustive = false;             // simulate every feasible plan (no bound pruning)
   int threads = 0;                     // 0 = all cores
@@ -44,6 +51,9 @@ struct SearchOptions {
   int wave = 8;                              // plans simulated between two updates of the pruning threshold
   WaveRunner runner;                         // empty = the local thread pool
   std::uint64_t max_candidates = kMaxPlanCandidates;  // UserError when the plan space is larger
+  // Simulated plans meeting every SLO for fewer than this fraction of requests are rejected
+  // (kRejectBelowMinAttainment); 0..1. Unset: kDefaultMinAttainment with an SLO, 0 without.
+  std::optional<double> min_attainment;
 };
 
 struct Candidate {
@@ -60,13 +70,35 @@ struct PlanOutcome {
   std::string detail;                    // full message
   std::optional<PlanInstance> instance;  // feasible plans: built once by the feasibility check
   std::optional<SimResult> result;
-  double score = 0;  // objective value (natural units)
-  double bound = 0;  // optimistic objective value from the analytical bound
-  double cost_per_million_tokens = 0;
+  double score = 0;                    // objective value (natural units)
+  double bound = 0;                    // optimistic objective value from the analytical bound
+  double cost_per_million_tokens = 0;  // every request counted (the cost objective divides by attainment)
+  int tie_group = 0;                   // ranked plans: 1-based group of plans tying on the objective
+};
+
+// How the ranking was decided. Plans are sorted by the objective; from the best down, every plan
+// whose objective ties with the best remaining one (objective_tie: within kObjectiveTieTolerance)
+// joins its group, and a group is ordered by the tie-breaks, in order: SLO attainment (higher;
+// only with SLOs), mean E2E latency (lower; not when that is the objective), fewer GPUs, the
+// objective's exact value, and the enumeration order. The pruning threshold widens by the same
+// tolerance, so a pruned search still ranks exactly what the exhaustive one does.
+struct RankingInfo {
+  bool objective_is_default = false;
+  double tie_tolerance = kObjectiveTieTolerance;
+  std::vector<std::string> tie_breaks;  // names, in the order applied
+  std::size_t tied = 1;                 // ranked plans in the best plan's group (1: no tie)
+  std::string decided_by;               // tied: the tie-break that put the best ahead of the second
+  double min_attainment = 0;
+  bool slo = false;  // an SLO is set
+  // Best mean TTFT and TPOT over every simulated plan (all feasible plans when none was pruned),
+  // with the plan reaching it.
+  double best_ttft_mean = 0, best_tpot_mean = 0;
+  std::string best_ttft_plan, best_tpot_plan;
 };
 
 struct SearchReport {
-  Objective objective = Objective::Throughput;
+  Objective objective = kDefaultObjective;
+  RankingInfo ranking;
   std::vector<PlanOutcome> ranked;                // simulated plans, best first, at most `top`
   std::vector<PlanOutcome> rejected_examples;     // first rejection of each reason
   std::map<std::string, std::uint64_t> rejected;  // reason -> count
@@ -86,7 +118,8 @@ std::uint64_t count_plans(const Deployment& d, const SearchOptions& options);
 std::vector<Candidate> enumerate_plans(const Deployment& d, const SearchOptions& options);
 
 // Runs the search on a loaded trace. UserError when nothing is feasible (message carries the
-// histogram and the nearest miss).
+// histogram and the nearest miss) or when no simulated plan reaches the minimum SLO attainment
+// (message names the best attainment and the best mean TTFT and TPOT).
 SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions& options);
 
 }  // namespace apex
