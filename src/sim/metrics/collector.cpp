@@ -12,16 +12,24 @@ MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOption
       peak_flops_(math_peak_flops(instance.d().cluster.gpu, instance.sharded.math)),
       power_(instance.d().cluster.gpu, peak_flops_),
       frontend_ns_(seconds_to_ns(instance.engine.costs.frontend_latency)),
-      stages_(options.stages.size()) {}
+      all_(options.record_requests),
+      stages_(options.stages.size(), RequestStats(options.record_requests)) {}
+
+std::size_t MetricsCollector::stats_memory_bytes() const {
+  std::size_t bytes = all_.memory_bytes();
+  for (const RequestStats& s : stages_)
+    bytes += s.memory_bytes();
+  return bytes;
+}
 
 void RequestStats::fill(SimResult& out) {
   out.requests = finished;
   out.prompt_tokens = prompt_tokens;
   out.output_tokens = output_tokens;
-  out.ttft = summarize(ttft);
-  out.tpot = summarize(tpot);
-  out.e2e = summarize(e2e);
-  out.queue = summarize(queue);
+  out.ttft = ttft.summary();
+  out.tpot = tpot.summary();
+  out.e2e = e2e.summary();
+  out.queue = queue.summary();
   out.itl = itl.summary_seconds();
   out.first_arrival = first_arrival < 0 ? 0 : ns_to_seconds(first_arrival);
   out.last_completion = ns_to_seconds(last_completion);
@@ -64,9 +72,9 @@ void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
   if (d.ttft_slo > 0 && t_ttft > d.ttft_slo) ok = false;
   if (d.tpot_slo > 0 && a.output > 1 && t_tpot > d.tpot_slo) ok = false;
   each_stats(a, [&](RequestStats& s) {
-    s.ttft.push_back(t_ttft);
-    s.e2e.push_back(t_e2e);
-    if (a.output > 1) s.tpot.push_back(t_tpot);
+    s.ttft.add(t_ttft);
+    s.e2e.add(t_e2e);
+    if (a.output > 1) s.tpot.add(t_tpot);
     if (ok) ++s.slo_met;
     ++s.finished;
     s.prompt_tokens += static_cast<std::uint64_t>(a.prompt);
