@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <numeric>
 #include <utility>
 
@@ -1068,6 +1070,90 @@ TEST(CollectorMemory, HistogramPercentilesMatchTheExactOnesOfARun) {
   }
   // At least one percentile really came from the histogram (not a disguised exact path).
   EXPECT_NE(a.ttft.p90, e.ttft.p90);
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---------------------------------------------------------------------------------------------
+// Physical invariants on every run (issue #10 part 4): ITL >= the weight-read time of a step,
+// TTFT >= the prefill compute bound
+
+namespace apex {
+namespace {
+
+// The analytical backend with every kernel `factor` times faster: a cost model that beats the
+// hardware, as a broken backend or an unchecked table would.
+class FasterThanHardware final : public OpModel {
+ public:
+  FasterThanHardware(const Gpu& gpu, double factor) : base_(make_analytical_ops(gpu)), f_(factor) {}
+  std::string name() const override { return "faster-than-hardware"; }
+  double gemm(const GemmArgs& a) const override { return base_->gemm(a) * f_; }
+  double attention_prefill(const PrefillAttnArgs& a) const override {
+    return base_->attention_prefill(a) * f_;
+  }
+  double attention_decode(const DecodeAttnArgs& a) const override { return base_->attention_decode(a) * f_; }
+  double collective(Collective op, double bytes, const CommGroup& g) const override {
+    return base_->collective(op, bytes, g) * f_;
+  }
+  double elementwise(double bytes) const override { return base_->elementwise(bytes) * f_; }
+  double moe(const MoeArgs& a) const override { return base_->moe(a) * f_; }
+
+ private:
+  std::unique_ptr<OpModel> base_;
+  double f_;
+};
+
+std::string internal_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InternalError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected InternalError, got: " << e.what();
+  }
+  return {};
+}
+
+TEST(PhysicalInvariants, AStepFasterThanHbmTripsTheItlFloor) {
+  Deployment d = make_deployment("llama-3.1-70b", "h100-sxm", 8);
+  const Plan p = plan_of(d, 1, 8, 1);
+  const Trace t = one_request(16, 64);  // a prompt too short for the TTFT floor to matter
+  // The real cost model: the token interval is above the weight-read time (70B / 8 GPUs / HBM).
+  const SimResult ok = run(d, p, t);
+  const double read_s = 2 * 70.6e9 / 8 / d.cluster.gpu.hbm_bandwidth;
+  EXPECT_GT(ok.itl.min, read_s * 0.9);
+  d.ops = std::make_shared<FasterThanHardware>(d.cluster.gpu, 1e-3);
+  EXPECT_CONTAINS(internal_error_of([&] { run(d, p, t); }), "ITL below the weight-read time of a step");
+}
+
+TEST(PhysicalInvariants, APrefillFasterThanPeakTripsTheTtftFloor) {
+  Deployment d = make_deployment("llama-3.1-70b", "h100-sxm", 8);
+  const Plan p = plan_of(d, 1, 8, 1);
+  const Trace t = one_request(16000, 1);  // one token: no ITL sample
+  const SimResult ok = run(d, p, t);
+  const double compute_s = 2 * 70e9 * 16000 / (8 * d.cluster.gpu.peak_bf16);
+  EXPECT_GT(ok.ttft.min, compute_s);
+  d.ops = std::make_shared<FasterThanHardware>(d.cluster.gpu, 1e-3);
+  const std::string msg = internal_error_of([&] { run(d, p, t); });
+  EXPECT_CONTAINS(msg, "TTFT below the prefill compute bound: request 0 (16000 prompt tokens to compute)");
+}
+
+// What a user can set cannot break them: a custom GPU at the edges of the plausible ranges (the
+// cluster loader refuses anything beyond, test_hw), and the profile backend's tables (clamped to
+// the roofline, rows far below it refused: test_perf).
+TEST(PhysicalInvariants, GpusAtTheEdgesOfThePlausibleRangesKeepThem) {
+  for (const auto& [bw, peak] : {std::pair{1e15, 1e18}, {1e15, 1e12}, {1e9, 1e18}, {1e9, 1e12}}) {
+    SCOPED_TRACE(std::to_string(bw) + " B/s, " + std::to_string(peak) + " FLOP/s");
+    Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+    d.cluster.gpu.hbm_bandwidth = bw;
+    d.cluster.gpu.peak_bf16 = d.cluster.gpu.peak_fp16 = peak;
+    const SimResult r = run(d, plan_of(d, 1, 1, 1), one_request(2000, 8));
+    EXPECT_GE(r.itl.min, 16.06e9 * 0.8 / bw);  // the weights (embedding aside) read at least once
+    EXPECT_GE(r.ttft.min, 2 * 6.98e9 * 2000 / peak);
+    EXPECT_LE(r.mbu, 1.0);
+    EXPECT_LE(r.mfu, 1.0);
+  }
 }
 
 }  // namespace

@@ -82,6 +82,9 @@ class MetricsCollector {
   double peak_flops_;
   PowerModel power_;
   TimeNs frontend_ns_;  // client-side latency added to every TTFT and E2E
+  // Physical floors (the constructor): the shortest possible token interval, and the FLOPs per
+  // prompt token and FLOP rate of a replica that bound a first token from below.
+  double itl_floor_ns_ = 0, prefill_flops_per_token_ = 0, replica_flop_rate_ = 1;
   RequestStats all_;
   std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
