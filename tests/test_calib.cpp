@@ -3,10 +3,16 @@
 // GEMM and attention, <= 15% for collectives, on H100, H200, A100 and B200.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <string>
+#include <utility>
 
 #include "calib/calib.h"
+#include "core/error.h"
+#include "perf/measurements.h"
 #include "perf/params.h"
+#include "test_util.h"
 
 namespace apex {
 namespace {
@@ -44,6 +50,37 @@ MoeRow moe_row(const std::string& dtype, std::int64_t tokens, double us) {
 }
 
 // FP8 MoE is priced from the FP8 kernel family that is faster relative to bf16 on the same shapes.
+// collectives.csv counts are narrowed to int only once in range: a huge or non-positive GPU or node
+// count names the file, line, column and range.
+TEST(Measurements, CollectiveCountsAreRangeChecked) {
+  const std::string dir = ::testing::TempDir() + "/apex_meas_counts";
+  std::filesystem::create_directories(dir);
+  auto load_with = [&](const std::string& row) {
+    std::FILE* f = std::fopen((dir + "/collectives.csv").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(("op,num_gpus,num_nodes,message_bytes,latency_us\n" + row + "\n").c_str(), f);
+    std::fclose(f);
+  };
+  load_with("all_reduce,16,2,1048576,50");
+  const MeasurementSet ok = load_measurements(dir);
+  ASSERT_EQ(ok.comm.size(), 1u);
+  EXPECT_EQ(ok.comm[0].gpus, 16);
+  EXPECT_EQ(ok.comm[0].nodes, 2);
+  for (const auto& [row, want] : {
+           std::pair<std::string, std::string>{"all_reduce,8,4294967297,1024,5",
+                                               ":2: column 'num_nodes' = 4294967297 is outside 1 to 8"},
+           {"all_reduce,8,0,1024,5", ":2: column 'num_nodes' = 0 is outside 1 to 8"},
+           {"all_reduce,8,16,1024,5", ":2: column 'num_nodes' = 16 is outside 1 to 8"},
+           {"all_reduce,4294967304,1,1024,5", ":2: column 'num_gpus' = 4294967304 is outside 1 to 65536"},
+           {"all_reduce,-8,1,1024,5", ":2: column 'num_gpus' = -8 is outside 1 to 65536"},
+       }) {
+    SCOPED_TRACE(row);
+    load_with(row);
+    const std::string msg = testing::user_error_of([&] { (void)load_measurements(dir); });
+    EXPECT_NE(msg.find("collectives.csv" + want), std::string::npos) << msg;
+  }
+}
+
 TEST(Fp8MoeFlavour, PicksTheFasterFamily) {
   std::vector<MoeRow> rows;
   for (std::int64_t t : {1, 16, 256, 4096}) {

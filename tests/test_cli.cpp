@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -150,6 +151,21 @@ void expect_result_object(const json& r) {
 
 // ---------------------------------------------------------------------------------------------
 // User errors: exit 2 and one clear line
+
+// A profile table faster than the GPU could run it would let a step read the weights faster than
+// HBM (ITL below the weight-read time, an internal error at the end): refused up front, exit 2.
+TEST(CliErrors, ProfileTableFasterThanTheGpuIsAUserError) {
+  const std::string dir = ::testing::TempDir() + "/apex_cli_fast_profile";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/gemm.csv") << "m,n,k,dtype,latency_us\n1,4096,4096,bf16,0.001\n";
+  expect_user_error(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 1 --perf profile --profile-dir " +
+          quote(dir) +
+          " --perf-fallback analytical --rate 1 --num-requests 4 --prompt-len 100 "
+          "--output-len 10",
+      "gemm.csv: gemm m=1 n=4096 k=4096 bf16 takes 0.001 us, below half the h100-sxm roofline",
+      "not a measurement of this GPU?");
+}
 
 TEST(CliErrors, UnknownModelDidYouMean) {
   expect_user_error("simulate --model llama-3.1-70 --gpus-per-node 1 " + kSynthetic,

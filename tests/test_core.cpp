@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/dtype.h"
@@ -259,6 +260,89 @@ TEST(LogHistogram, MeanExactPercentilesWithinTenthOfPercent) {
   EXPECT_NEAR(got.p99, want.p99, want.p99 * 1e-3);
   EXPECT_DOUBLE_EQ(got.min, want.min);
   EXPECT_DOUBLE_EQ(got.max, want.max);
+}
+
+// Per-request latencies (TTFT, TPOT, E2E, queue) in seconds: the histogram's percentiles are within
+// the stated resolution of the exact ones, count, mean, min and max exact; zeros (a request
+// scheduled on arrival) stay exactly 0.
+TEST(LatencySample, HistogramPercentilesWithinTheStatedResolutionOfTheExactOnes) {
+  EXPECT_EQ(LogHistogram::kRelativeResolution, 5e-4);
+  std::uint64_t state = 777;
+  auto uniform = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) * 0x1.0p-53;
+  };
+  for (int trial = 0; trial < 20; ++trial) {
+    SCOPED_TRACE(trial);
+    LatencySample approx, exact(true);
+    const int n = 1 + trial * trial * 50;  // 1 .. 18k samples
+    for (int i = 0; i < n; ++i) {
+      // Log-uniform between 1 ms and 100 s, a fifth of them exactly 0 in odd trials.
+      const double v = (trial % 2 == 1 && uniform() < 0.2) ? 0.0 : 1e-3 * std::pow(1e5, uniform());
+      approx.add(v);
+      exact.add(v);
+    }
+    const Summary got = approx.summary(), want = exact.summary();
+    EXPECT_EQ(got.count, want.count);
+    EXPECT_NEAR(got.mean, want.mean, want.mean * 1e-15);
+    EXPECT_EQ(got.min, want.min);
+    EXPECT_EQ(got.max, want.max);
+    for (auto [g, w] : {std::pair{got.p50, want.p50}, {got.p90, want.p90}, {got.p99, want.p99}}) {
+      EXPECT_LE(std::abs(g - w), w * LogHistogram::kRelativeResolution * (1 + 1e-9)) << g << " vs " << w;
+      if (w == 0) {
+        EXPECT_EQ(g, 0.0);
+      }
+    }
+  }
+}
+
+TEST(LogHistogram, MemoryDependsOnTheRangeNotTheNumberOfSamples) {
+  std::uint64_t state = 99;
+  auto sample = [&] {  // 10 ms .. 10 s, log-uniform
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return 1e-2 * std::pow(1e3, static_cast<double>(state >> 11) * 0x1.0p-53);
+  };
+  LatencySample small, large;
+  for (int i = 0; i < 10'000; ++i)
+    small.add(sample());
+  for (int i = 0; i < 1'000'000; ++i)
+    large.add(sample());
+  // ln(1000) / ln(1.001) = 6911 buckets cover the range; 100x the samples add none beyond it.
+  // Grown in 512-bucket chunks: 7168 buckets held.
+  EXPECT_EQ(large.memory_bytes(), small.memory_bytes());
+  EXPECT_LT(large.memory_bytes(), 7168u * 8 + 1024);
+  EXPECT_GT(large.memory_bytes(), 6911u * 8);
+  EXPECT_EQ(large.summary().count, 1'000'000u);
+  // Exact values cost 8 bytes each.
+  LatencySample kept(true);
+  for (int i = 0; i < 10'000; ++i)
+    kept.add(sample());
+  EXPECT_GE(kept.memory_bytes(), 10'000u * 8);
+}
+
+TEST(LogHistogram, MergeEqualsOneHistogramOfBothSamples) {
+  LogHistogram a, b, both;
+  std::uint64_t state = 5;
+  for (int i = 0; i < 5000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto v = static_cast<std::int64_t>(state >> 40);  // 0 .. 16.7M ns, zeros included
+    (i % 3 == 0 ? a : b).add(v);
+    both.add(v);
+  }
+  LogHistogram empty;
+  a.merge(empty);
+  a.merge(b);
+  const Summary m = a.summary_seconds(), w = both.summary_seconds();
+  EXPECT_EQ(a.count(), both.count());
+  EXPECT_EQ(a.buckets(), both.buckets());
+  EXPECT_EQ(m.mean, w.mean);  // integer nanoseconds: the sum is exact in any order
+  EXPECT_EQ(m.p50, w.p50);
+  EXPECT_EQ(m.p90, w.p90);
+  EXPECT_EQ(m.p99, w.p99);
+  EXPECT_EQ(m.min, w.min);
+  EXPECT_EQ(m.max, w.max);
+  empty.merge(both);
+  EXPECT_EQ(empty.summary_seconds().p90, w.p90);
 }
 
 TEST(LogHistogram, SmallSamplesAndOrderIndependence) {

@@ -142,6 +142,46 @@ TEST(Engines, SchedulersFollowTheEngine) {
   EXPECT_EQ(v0.max_num_batched_tokens, 512);  // V0's chunked budget
 }
 
+// vLLM V0 without chunked prefill budgets a whole max-model-length prompt per step (an int): a
+// length beyond the step limit is a user error naming the flags, never a narrowed budget.
+TEST(Engines, V0WholePromptBudgetIsRangeChecked) {
+  const Gpu& h100 = find_gpu("h100-sxm");
+  EngineKnobs off;
+  off.chunked_prefill = false;
+  EXPECT_EQ(resolve_engine("vllm-0.6", h100, 1'000'000, off).max_num_batched_tokens, 1'000'000);
+  EXPECT_EQ(resolve_engine("vllm-0.6", h100, kMaxNumBatchedTokensLimit, off).max_num_batched_tokens,
+            kMaxNumBatchedTokensLimit);
+  for (std::int64_t len :
+       {std::int64_t{kMaxNumBatchedTokensLimit} + 1, std::int64_t{2'000'000'000}, std::int64_t{1} << 40}) {
+    SCOPED_TRACE(len);
+    const std::string msg = testing::user_error_of([&] { (void)resolve_engine("vllm-0.6", h100, len, off); });
+    EXPECT_CONTAINS(msg, fmt::format("max model length {} exceeds the step limit of 268435456 tokens", len));
+    EXPECT_CONTAINS(msg, opt("max_model_len"));
+    EXPECT_CONTAINS(msg, opt("chunked_prefill") + " on");
+  }
+  // Chunked (its default above 32K): the 512-token budget, whatever the length.
+  EXPECT_EQ(resolve_engine("vllm-0.6", h100, std::int64_t{1} << 40, {}).max_num_batched_tokens, 512);
+}
+
+// An encoder-decoder model's budget holds its whole input + output positions: bounded first.
+TEST(Engines, EncoderDecoderBudgetIsRangeChecked) {
+  const Gpu& h100 = find_gpu("h100-sxm");
+  Model m = load_model("whisper-large-v3");
+  ASSERT_TRUE(m.encoder_decoder);
+  const EnginePolicy ok = resolve_engine("vllm", EngineContext{h100, &m, m.max_positions}, {});
+  EXPECT_GE(ok.max_num_batched_tokens, m.max_source_positions + m.max_target_positions);
+  for (std::int64_t src : {std::int64_t{kMaxNumBatchedTokensLimit}, std::int64_t{1} << 62}) {
+    SCOPED_TRACE(src);
+    m.max_source_positions = src;
+    const std::string msg = testing::user_error_of([&] {
+      (void)resolve_engine("vllm", EngineContext{h100, &m, m.max_positions}, {});
+    });
+    EXPECT_CONTAINS(
+        msg, fmt::format("{} input + {} output positions exceed the step limit of 268435456 tokens", src,
+                         m.max_target_positions));
+  }
+}
+
 TEST(Engines, KnobsMergeKnobByKnob) {
   EngineKnobs base, over;
   base.max_num_seqs = 8;

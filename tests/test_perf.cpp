@@ -9,6 +9,7 @@
 #include "perf/cost_model.h"
 #include "perf/params.h"
 #include "perf/profile.h"
+#include "test_util.h"
 
 #include <array>
 #include <cstdio>
@@ -247,6 +248,41 @@ namespace apex {
 namespace {
 
 const std::string kProfile = std::string(APEX_TEST_DATA) + "/profile";
+
+// A table row far faster than the GPU's roofline is not a measurement of it: refused, naming the
+// row; one merely faster than HBM (a benchmark loop keeps small matrices in L2) is kept, and the
+// time a simulated step sees is clamped to the roofline, as the analytical backend's.
+std::string profile_dir_with(const std::string& name, const std::string& gemm_rows) {
+  const std::string dir = ::testing::TempDir() + "/" + name;
+  std::filesystem::create_directories(dir);
+  std::FILE* f = std::fopen((dir + "/gemm.csv").c_str(), "w");
+  EXPECT_NE(f, nullptr);
+  if (f != nullptr) {
+    std::fputs(("m,n,k,dtype,latency_us\n" + gemm_rows).c_str(), f);
+    std::fclose(f);
+  }
+  return dir;
+}
+
+TEST(ProfileOps, RowsBelowHalfTheRooflineAreRefusedAndLookupsClampedToIt) {
+  const Gpu& h100 = find_gpu("h100-sxm");
+  // 8192 x 8192 bf16 weights: 134 MB, 82 MB beyond the 50 MB L2 -> 24.4 us from HBM at 3.35 TB/s.
+  const double weights_s = 8192.0 * 8192 * 2 / h100.hbm_bandwidth;  // 40 us, the full read
+  const std::string fast = profile_dir_with("apex_profile_fast", "1,8192,8192,bf16,20\n");
+  auto ops = make_profile_ops(h100, fast, false);
+  EXPECT_NEAR(ops->gemm({1, 8192, 8192, DType::BF16, DType::BF16}),
+              weights_s + 4.0 * 8192 / h100.hbm_bandwidth, 1e-9);
+  const std::string absurd =
+      profile_dir_with("apex_profile_absurd", "1,8192,8192,bf16,20\n4,8192,8192,bf16,2\n");
+  EXPECT_CONTAINS(
+      testing::user_error_of([&] { (void)make_profile_ops(h100, absurd, false); }),
+      "apex_profile_absurd/gemm.csv: gemm m=4 n=8192 k=8192 bf16 takes 2 us, below half the h100-sxm "
+      "roofline of 24.4 us");
+  // Compute-bound: 2 * 4096^3 FLOPs at 989 TFLOPS = 139 us; 10 us is refused whatever the cache.
+  const std::string flops = profile_dir_with("apex_profile_flops", "4096,4096,4096,bf16,10\n");
+  EXPECT_CONTAINS(testing::user_error_of([&] { (void)make_profile_ops(h100, flops, false); }),
+                  "gemm m=4096 n=4096 k=4096 bf16 takes 10 us, below half the h100-sxm roofline of 139");
+}
 
 TEST(ProfileOps, ExactGridPointsReturnTheMeasurement) {
   auto ops = make_profile_ops(find_gpu("h100-sxm"), kProfile, false);

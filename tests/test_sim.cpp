@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
+#include <memory>
 #include <numeric>
+#include <utility>
 
 #include "core/error.h"
 #include "core/option_ref.h"
@@ -13,6 +16,7 @@
 #include "search/planner.h"
 #include "search_checks.h"
 #include "sim/instance.h"
+#include "sim/metrics/collector.h"
 #include "sim/metrics/registry.h"
 #include "sim_shapes.h"
 #include "test_util.h"
@@ -970,6 +974,184 @@ TEST(FrontendLatency, BadValuesAreUserErrors) {
     d.engine_overrides.frontend_latency_s = v;
     EXPECT_CONTAINS(testing::user_error_of([&] { (void)d.engine_policy(); }),
                     opt("frontend_latency_ms") + " must be a number of milliseconds between 0 and 60000");
+  }
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---------------------------------------------------------------------------------------------
+// Memory per request: the collector's statistics are bounded histograms (issue #10)
+
+namespace apex {
+namespace {
+
+// Feeds `n` requests with latencies from fixed ranges straight into a collector (no simulation:
+// two million requests in well under a second) and returns its statistics' memory.
+std::size_t collector_bytes_after(const PlanInstance& inst, std::uint64_t n, SimResult* out = nullptr) {
+  MetricsCollector m(inst, RunOptions{});
+  std::uint64_t state = 42;
+  auto ms = [&](double lo, double hi) {  // uniform, in ns
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<TimeNs>((lo + (hi - lo) * static_cast<double>(state >> 11) * 0x1.0p-53) * 1e6);
+  };
+  for (std::uint64_t i = 0; i < n; ++i) {
+    ActiveRequest a;
+    a.id = i;
+    a.arrival = static_cast<TimeNs>(i) * 1'000'000;
+    a.prompt = 100;
+    a.output = 4;
+    m.on_arrival(a, 1);
+    m.on_scheduled(a, a.arrival + ms(1, 50));
+    TimeNs t = a.arrival + ms(60, 2000);
+    for (int k = 0; k < a.output; ++k) {
+      m.on_tokens(a, 1, t);
+      t += ms(5, 50);
+    }
+    m.on_finish(a, t);
+  }
+  const std::size_t bytes = m.stats_memory_bytes();
+  if (out != nullptr) *out = m.result(inst.memory);
+  return bytes;
+}
+
+TEST(CollectorMemory, DoesNotGrowWithTheNumberOfRequests) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const PlanInstance inst = instantiate_or_throw(d, plan_of(d, 1, 1, 1), {}, std::nullopt);
+  const std::size_t small = collector_bytes_after(inst, 10'000);
+  SimResult r;
+  const std::size_t large = collector_bytes_after(inst, 2'000'000, &r);
+  EXPECT_EQ(r.requests, 2'000'000u);
+  EXPECT_EQ(r.ttft.count, 2'000'000u);
+  EXPECT_EQ(r.itl.count, 6'000'000u);
+  // 200x the requests, the same ranges: at most a few buckets more (the extremes), never the
+  // 4 x 8 bytes per request the exact vectors took (64 MB here).
+  EXPECT_LE(large, small + 5 * 512 * 8);  // at most one more 512-bucket chunk per histogram
+  EXPECT_LT(large, 256u * 1024);
+  EXPECT_NEAR(r.ttft.p50, 1.03, 0.01);      // uniform 60 ms .. 2 s
+  EXPECT_NEAR(r.queue.p90, 0.0451, 0.001);  // uniform 1 .. 50 ms
+}
+
+// A simulation without per-request records summarizes from the histograms; with them, exactly.
+// The two agree to the stated resolution on every percentile, and exactly on counts and means.
+TEST(CollectorMemory, HistogramPercentilesMatchTheExactOnesOfARun) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  const SyntheticSpec s = staged_spec("12:120");
+  const Trace t = synthesize(s);
+  RunOptions approx;
+  approx.stages = s.stages;
+  RunOptions exact = approx;
+  exact.record_requests = true;
+  const SimResult a = run_with(d, p, t, approx), e = run_with(d, p, t, exact);
+  ASSERT_GT(e.requests, 1000u);
+  EXPECT_TRUE(a.request_records.empty());
+  EXPECT_EQ(e.request_records.size(), e.requests);
+  auto same = [](const Summary& g, const Summary& w, const char* what) {
+    SCOPED_TRACE(what);
+    EXPECT_EQ(g.count, w.count);
+    EXPECT_NEAR(g.mean, w.mean, w.mean * 1e-14);
+    EXPECT_EQ(g.min, w.min);
+    EXPECT_EQ(g.max, w.max);
+    const double res = LogHistogram::kRelativeResolution * (1 + 1e-9);
+    EXPECT_LE(std::abs(g.p50 - w.p50), w.p50 * res);
+    EXPECT_LE(std::abs(g.p90 - w.p90), w.p90 * res);
+    EXPECT_LE(std::abs(g.p99 - w.p99), w.p99 * res);
+  };
+  for (const SimResult* r : {&a, &e})
+    ASSERT_EQ(r->stages.size(), 1u);
+  for (auto [g, w] : {std::pair{&a, &e}, {&a.stages[0].metrics, &e.stages[0].metrics}}) {
+    same(g->ttft, w->ttft, "ttft");
+    same(g->tpot, w->tpot, "tpot");
+    same(g->e2e, w->e2e, "e2e");
+    same(g->queue, w->queue, "queue");
+    EXPECT_EQ(g->itl.p99, w->itl.p99);  // ITL is always the histogram
+  }
+  // At least one percentile really came from the histogram (not a disguised exact path).
+  EXPECT_NE(a.ttft.p90, e.ttft.p90);
+}
+
+}  // namespace
+}  // namespace apex
+
+// ---------------------------------------------------------------------------------------------
+// Physical invariants on every run (issue #10 part 4): ITL >= the weight-read time of a step,
+// TTFT >= the prefill compute bound
+
+namespace apex {
+namespace {
+
+// The analytical backend with every kernel `factor` times faster: a cost model that beats the
+// hardware, as a broken backend or an unchecked table would.
+class FasterThanHardware final : public OpModel {
+ public:
+  FasterThanHardware(const Gpu& gpu, double factor) : base_(make_analytical_ops(gpu)), f_(factor) {}
+  std::string name() const override { return "faster-than-hardware"; }
+  double gemm(const GemmArgs& a) const override { return base_->gemm(a) * f_; }
+  double attention_prefill(const PrefillAttnArgs& a) const override {
+    return base_->attention_prefill(a) * f_;
+  }
+  double attention_decode(const DecodeAttnArgs& a) const override { return base_->attention_decode(a) * f_; }
+  double collective(Collective op, double bytes, const CommGroup& g) const override {
+    return base_->collective(op, bytes, g) * f_;
+  }
+  double elementwise(double bytes) const override { return base_->elementwise(bytes) * f_; }
+  double moe(const MoeArgs& a) const override { return base_->moe(a) * f_; }
+
+ private:
+  std::unique_ptr<OpModel> base_;
+  double f_;
+};
+
+std::string internal_error_of(const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const InternalError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "expected InternalError, got: " << e.what();
+  }
+  return {};
+}
+
+TEST(PhysicalInvariants, AStepFasterThanHbmTripsTheItlFloor) {
+  Deployment d = make_deployment("llama-3.1-70b", "h100-sxm", 8);
+  const Plan p = plan_of(d, 1, 8, 1);
+  const Trace t = one_request(16, 64);  // a prompt too short for the TTFT floor to matter
+  // The real cost model: the token interval is above the weight-read time (70B / 8 GPUs / HBM).
+  const SimResult ok = run(d, p, t);
+  const double read_s = 2 * 70.6e9 / 8 / d.cluster.gpu.hbm_bandwidth;
+  EXPECT_GT(ok.itl.min, read_s * 0.9);
+  d.ops = std::make_shared<FasterThanHardware>(d.cluster.gpu, 1e-3);
+  EXPECT_CONTAINS(internal_error_of([&] { run(d, p, t); }), "ITL below the weight-read time of a step");
+}
+
+TEST(PhysicalInvariants, APrefillFasterThanPeakTripsTheTtftFloor) {
+  Deployment d = make_deployment("llama-3.1-70b", "h100-sxm", 8);
+  const Plan p = plan_of(d, 1, 8, 1);
+  const Trace t = one_request(16000, 1);  // one token: no ITL sample
+  const SimResult ok = run(d, p, t);
+  const double compute_s = 2 * 70e9 * 16000 / (8 * d.cluster.gpu.peak_bf16);
+  EXPECT_GT(ok.ttft.min, compute_s);
+  d.ops = std::make_shared<FasterThanHardware>(d.cluster.gpu, 1e-3);
+  const std::string msg = internal_error_of([&] { run(d, p, t); });
+  EXPECT_CONTAINS(msg, "TTFT below the prefill compute bound: request 0 (16000 prompt tokens to compute)");
+}
+
+// What a user can set cannot break them: a custom GPU at the edges of the plausible ranges (the
+// cluster loader refuses anything beyond, test_hw), and the profile backend's tables (clamped to
+// the roofline, rows far below it refused: test_perf).
+TEST(PhysicalInvariants, GpusAtTheEdgesOfThePlausibleRangesKeepThem) {
+  for (const auto& [bw, peak] : {std::pair{1e15, 1e18}, {1e15, 1e12}, {1e9, 1e18}, {1e9, 1e12}}) {
+    SCOPED_TRACE(std::to_string(bw) + " B/s, " + std::to_string(peak) + " FLOP/s");
+    Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+    d.cluster.gpu.hbm_bandwidth = bw;
+    d.cluster.gpu.peak_bf16 = d.cluster.gpu.peak_fp16 = peak;
+    const SimResult r = run(d, plan_of(d, 1, 1, 1), one_request(2000, 8));
+    EXPECT_GE(r.itl.min, 16.06e9 * 0.8 / bw);  // the weights (embedding aside) read at least once
+    EXPECT_GE(r.ttft.min, 2 * 6.98e9 * 2000 / peak);
+    EXPECT_LE(r.mbu, 1.0);
+    EXPECT_LE(r.mfu, 1.0);
   }
 }
 

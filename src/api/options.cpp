@@ -118,8 +118,9 @@ std::vector<OptionSpec> make_table() {
       {"ep", "--ep", Kind::Int, "Expert-parallel width of MoE layers (divides --tp)", "1", kSim, false, false,
        [](T t, V v) { t.simulate->plan.ep = i32(v); }},
       {"per_request", "--per-request", Kind::Text,
-       "Write one CSV row per request (id, arrival, lengths, TTFT, TPOT, E2E, replica, preemptions)", "",
-       kSim, false, false, [](T t, V v) { t.simulate->per_request = str(v); }},
+       "Write one CSV row per request (id, arrival, lengths, TTFT, TPOT, E2E, replica, preemptions); "
+       "latency percentiles are then exact (else within 0.05%)",
+       "", kSim, false, false, [](T t, V v) { t.simulate->per_request = str(v); }},
       {"breakdown", "--breakdown", Kind::Flag,
        "Report where the time goes: GEMM, MoE, attention, communication, elementwise, LM head, launches, "
        "pipeline transfers, CPU overhead",

@@ -9,9 +9,13 @@ namespace {
 constexpr double kGamma = 1.001;
 const double kLogGamma = std::log(kGamma);
 
-std::int32_t bucket_of(std::int64_t v) {
-  return static_cast<std::int32_t>(
-      std::floor(std::log(static_cast<double>(std::max<std::int64_t>(v, 1))) / kLogGamma));
+// v >= 1 (and finite: at most ~1.8e308 ns, bucket 709783), so the index fits an int32.
+std::int32_t bucket_of(double v) {
+  return static_cast<std::int32_t>(std::floor(std::log(std::min(v, 1.7e308)) / kLogGamma));
+}
+constexpr std::size_t kChunk = 512;  // buckets a histogram grows by
+std::size_t round_up(std::size_t n) {
+  return (n + kChunk - 1) / kChunk * kChunk;
 }
 double bucket_value(std::int32_t b) {  // geometric middle of the bucket
   return std::exp((static_cast<double>(b) + 0.5) * kLogGamma);
@@ -47,38 +51,89 @@ Summary summarize(std::vector<double>& values) {
 
 void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
   if (times == 0) return;
-  const std::int32_t b = value_ns == last_value_ ? last_bucket_ : bucket_of(value_ns);
+  if (value_ns < 1) {
+    add_ns(static_cast<double>(value_ns), times);
+    return;
+  }
+  const std::int32_t b = value_ns == last_value_ ? last_bucket_ : bucket_of(static_cast<double>(value_ns));
   last_value_ = value_ns;
   last_bucket_ = b;
-  if (buckets_.empty()) {
-    first_ = b;
-    buckets_.assign(1, 0);
-    min_ = max_ = value_ns;
-  } else if (b < first_) {
-    buckets_.insert(buckets_.begin(), static_cast<std::size_t>(first_ - b), 0);
-    first_ = b;
-  } else if (b >= first_ + static_cast<std::int32_t>(buckets_.size())) {
-    buckets_.resize(static_cast<std::size_t>(b - first_ + 1), 0);
+  add_to_bucket(b, static_cast<double>(value_ns), times);
+}
+
+void LogHistogram::add_ns(double value_ns, std::uint64_t times) {
+  if (times == 0) return;
+  if (!(value_ns >= 1)) {  // below 1 ns (or NaN): counted, not bucketed
+    underflow_ += times;
+    note(value_ns, times);
+    return;
   }
-  buckets_[static_cast<std::size_t>(b - first_)] += times;
+  add_to_bucket(bucket_of(value_ns), value_ns, times);
+}
+
+void LogHistogram::note(double value_ns, std::uint64_t times) {
+  min_ = count_ == 0 ? value_ns : std::min(min_, value_ns);
+  max_ = count_ == 0 ? value_ns : std::max(max_, value_ns);
   count_ += times;
   sum_ns_ += static_cast<long double>(value_ns) * static_cast<long double>(times);
-  min_ = std::min(min_, value_ns);
-  max_ = std::max(max_, value_ns);
+}
+
+void LogHistogram::cover(std::int32_t lo, std::int32_t hi) {
+  if (buckets_.empty()) {
+    first_ = lo;
+    buckets_.reserve(round_up(static_cast<std::size_t>(hi - lo + 1)));
+    buckets_.assign(static_cast<std::size_t>(hi - lo + 1), 0);
+    return;
+  }
+  const std::int32_t last = first_ + static_cast<std::int32_t>(buckets_.size()) - 1;
+  lo = std::min(lo, first_);
+  hi = std::max(hi, last);
+  const auto size = static_cast<std::size_t>(hi - lo + 1);
+  if (size == buckets_.size()) return;
+  // Grown in steps of kChunk buckets (not doubled): the memory follows the range of the values.
+  if (size > buckets_.capacity()) buckets_.reserve(round_up(size));
+  if (lo < first_) buckets_.insert(buckets_.begin(), static_cast<std::size_t>(first_ - lo), 0);
+  first_ = lo;
+  buckets_.resize(size, 0);
+}
+
+void LogHistogram::add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times) {
+  cover(b, b);
+  buckets_[static_cast<std::size_t>(b - first_)] += times;
+  note(value_ns, times);
+}
+
+void LogHistogram::merge(const LogHistogram& other) {
+  if (other.count_ == 0) return;
+  if (count_ == 0) {
+    *this = other;
+    return;
+  }
+  if (!other.buckets_.empty()) {
+    cover(other.first_, other.first_ + static_cast<std::int32_t>(other.buckets_.size()) - 1);
+    for (std::size_t i = 0; i < other.buckets_.size(); ++i)
+      buckets_[static_cast<std::size_t>(other.first_ - first_) + i] += other.buckets_[i];
+  }
+  underflow_ += other.underflow_;
+  count_ += other.count_;
+  sum_ns_ += other.sum_ns_;
+  min_ = std::min(min_, other.min_);
+  max_ = std::max(max_, other.max_);
 }
 
 double LogHistogram::value_at_rank(std::uint64_t rank) const {
-  if (rank == 0) return static_cast<double>(min_);
-  if (rank + 1 >= count_) return static_cast<double>(max_);
-  std::uint64_t seen = 0;
+  if (rank == 0) return min_;
+  if (rank + 1 >= count_) return max_;
+  if (rank < underflow_) return min_;  // every sample below 1 ns is reported as the smallest
+  std::uint64_t seen = underflow_;
   for (std::size_t i = 0; i < buckets_.size(); ++i) {
     seen += buckets_[i];
     if (seen > rank) {
       const double v = bucket_value(first_ + static_cast<std::int32_t>(i));
-      return std::clamp(v, static_cast<double>(min_), static_cast<double>(max_));
+      return std::clamp(v, min_, max_);
     }
   }
-  return static_cast<double>(max_);
+  return max_;
 }
 
 Summary LogHistogram::summary_seconds() const {
@@ -97,8 +152,34 @@ Summary LogHistogram::summary_seconds() const {
   s.p50 = pct(0.50);
   s.p90 = pct(0.90);
   s.p99 = pct(0.99);
-  s.min = static_cast<double>(min_) * 1e-9;
-  s.max = static_cast<double>(max_) * 1e-9;
+  s.min = min_ * 1e-9;
+  s.max = max_ * 1e-9;
+  return s;
+}
+
+void LatencySample::add(double seconds) {
+  if (exact_) {
+    values_.push_back(seconds);
+    return;
+  }
+  min_ = hist_.count() == 0 ? seconds : std::min(min_, seconds);
+  max_ = hist_.count() == 0 ? seconds : std::max(max_, seconds);
+  sum_ += seconds;
+  hist_.add_seconds(seconds);
+}
+
+Summary LatencySample::summary() {
+  if (exact_) return summarize(values_);
+  Summary s = hist_.summary_seconds();
+  if (s.count == 0) return s;
+  s.mean = static_cast<double>(sum_ / static_cast<long double>(s.count));
+  s.min = min_;
+  s.max = max_;
+  // The percentiles from the histogram are clamped to its own min and max (in ns); keep them
+  // within the exact ones.
+  s.p50 = std::clamp(s.p50, min_, max_);
+  s.p90 = std::clamp(s.p90, min_, max_);
+  s.p99 = std::clamp(s.p99, min_, max_);
   return s;
 }
 

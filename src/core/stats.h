@@ -1,6 +1,7 @@
 // core/stats.h — summaries of per-request and per-token samples.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -19,24 +20,62 @@ Summary summarize(std::vector<double>& values);
 // Percentile q in [0, 1] of sorted values, linear interpolation.
 double percentile_sorted(const std::vector<double>& sorted, double q);
 
-// Constant-memory histogram of positive durations in integer nanoseconds, with logarithmic buckets
-// of relative width 0.1%, for token-weighted inter-token latencies (millions of samples). The mean is
-// exact; percentiles are exact to within 0.05%. Deterministic: depends only on the multiset of samples.
+// Bounded-memory histogram of positive durations in nanoseconds, with logarithmic buckets of
+// relative width 0.1% (gamma = 1.001): a percentile is within 0.05% (relative) of the exact one
+// (numpy linear interpolation over the same sample), min and max are exact, and the mean is exact
+// (the sum is kept). Values below 1 ns share one bucket, reported as the sample's minimum (absolute
+// error < 1 ns). Memory is one counter per bucket between the smallest and the largest value
+// (at most ~44k buckets for 1 ns .. 292 years), whatever the number of samples. Deterministic: the
+// counts depend only on the multiset of samples; merge() of two histograms equals one histogram fed
+// both samples (the sum up to the order of the additions).
 class LogHistogram {
  public:
+  static constexpr double kRelativeResolution = 5e-4;  // percentiles within 0.05% of the exact ones
+
   void add(std::int64_t value_ns, std::uint64_t times = 1);
+  void add_ns(double value_ns, std::uint64_t times = 1);  // fractional nanoseconds
+  void add_seconds(double seconds) { add_ns(seconds * 1e9); }
+  void merge(const LogHistogram& other);
   Summary summary_seconds() const;
   std::uint64_t count() const { return count_; }
+  std::size_t buckets() const { return buckets_.size(); }
+  std::size_t memory_bytes() const { return sizeof(*this) + buckets_.capacity() * sizeof(std::uint64_t); }
 
  private:
-  double value_at_rank(std::uint64_t rank) const;  // 0-based rank, in ns
+  void cover(std::int32_t lo, std::int32_t hi);  // extends buckets_ to hold [lo, hi]
+  void add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times);
+  void note(double value_ns, std::uint64_t times);  // count, sum, min and max
+  double value_at_rank(std::uint64_t rank) const;   // 0-based rank, in ns
   std::vector<std::uint64_t> buckets_;
-  std::int32_t first_ = 0;  // bucket index of buckets_[0]
+  std::int32_t first_ = 0;       // bucket index of buckets_[0]
+  std::uint64_t underflow_ = 0;  // samples below 1 ns
   std::uint64_t count_ = 0;
   long double sum_ns_ = 0;
-  std::int64_t min_ = 0, max_ = 0;
+  double min_ = 0, max_ = 0;
   std::int64_t last_value_ = -1;  // one-entry cache: a batch's tokens often share one interval
   std::int32_t last_bucket_ = 0;
+};
+
+// A sample of latencies in seconds, one per request. By default a LogHistogram: memory independent
+// of the number of samples, percentiles within LogHistogram::kRelativeResolution (0.05%) of the
+// exact ones; count, mean (sum kept in seconds), min and max exact. With `exact` (a simulation that
+// keeps per-request records, which grow with the trace anyway) every value is kept and summarized
+// by summarize(): exact percentiles.
+class LatencySample {
+ public:
+  explicit LatencySample(bool exact = false) : exact_(exact) {}
+  void add(double seconds);
+  Summary summary();  // sorts the kept values
+  std::size_t memory_bytes() const {
+    return sizeof(*this) + hist_.memory_bytes() + values_.capacity() * sizeof(double);
+  }
+
+ private:
+  bool exact_;
+  LogHistogram hist_;
+  std::vector<double> values_;
+  long double sum_ = 0;
+  double min_ = 0, max_ = 0;
 };
 
 }  // namespace apex

@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/text.h"
+#include "hw/hardware.h"
 
 namespace apex {
 namespace {
@@ -60,6 +61,15 @@ class CsvTable {
       throw UserError(
           fmt::format("{}:{}: column '{}' is not an integer: '{}'", path_, line_, name, field(name)));
     return *v;
+  }
+  // A count (GPUs, nodes) within [lo, hi]: narrowed to int only once it is in range.
+  int count(const char* name, std::int64_t lo, std::int64_t hi) const {
+    const std::int64_t v = integer(name);
+    if (v < lo || v > hi) {
+      throw UserError(
+          fmt::format("{}:{}: column '{}' = {} is outside {} to {}", path_, line_, name, v, lo, hi));
+    }
+    return static_cast<int>(v);
   }
   bool has(const char* name) const { return cols_.count(name) > 0; }
 
@@ -132,8 +142,8 @@ MeasurementSet load_measurements(const std::string& dir) {
     t.each({"op", "num_gpus", "message_bytes", "latency_us"}, [&](const CsvTable& r) {
       CommRow c;
       c.op = r.str("op");
-      c.gpus = static_cast<int>(r.integer("num_gpus"));
-      c.nodes = r.has("num_nodes") ? static_cast<int>(r.integer("num_nodes")) : 1;
+      c.gpus = r.count("num_gpus", 1, kMaxClusterGpus);
+      c.nodes = r.has("num_nodes") ? r.count("num_nodes", 1, c.gpus) : 1;  // a node holds >= 1 GPU
       c.bytes = r.num("message_bytes");
       c.dtype = r.has("dtype") ? r.str("dtype") : "fp16";
       c.source = r.has("source") ? r.str("source") : "";

@@ -3,6 +3,7 @@
 #include "perf/profile.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <map>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "core/dtype.h"
 #include "core/error.h"
 #include "core/option_ref.h"
 
@@ -140,11 +142,36 @@ class ProfileOps final : public OpModel {
     if (it != gemm_.end()) {
       if (auto t = it->second.lookup(
               {static_cast<double>(a.m), static_cast<double>(a.n), static_cast<double>(a.k)}, why)) {
-        return *t;
+        return std::max(*t, gemm_roofline(a));
       }
     }
     return miss(fmt::format("gemm m={} n={} k={} {}", a.m, a.n, a.k, key), why,
                 [&] { return fallback_->gemm(a); });
+  }
+
+  // A kernel benchmarked in a loop keeps a small matrix in L2 and may beat HBM; in a model step the
+  // weights stream from HBM (the other layers evict them), so a looked-up time is never below the
+  // roofline the analytical backend clamps to (FLOPs / peak, bytes / HBM bandwidth).
+  double math_peak(DType weight, DType activation) const {
+    const double peak = gpu_.peak_flops(gemm_math_dtype(weight, activation));
+    return peak > 0 ? peak : gpu_.peak_flops(DType::FP16);
+  }
+  double gemm_roofline(const GemmArgs& a) const {
+    const auto m = static_cast<double>(a.m), n = static_cast<double>(a.n), k = static_cast<double>(a.k);
+    const double ab = activation_bytes(a.activation);
+    const double bytes = m * k * ab + n * k * dtype_bytes(a.weight) + m * n * ab;
+    return std::max(2.0 * m * n * k / math_peak(a.weight, a.activation), bytes / gpu_.hbm_bandwidth);
+  }
+  double moe_roofline(const MoeArgs& a) const {
+    const double width = static_cast<double>(a.inter) / a.tp, h = static_cast<double>(a.hidden);
+    const double pairs = static_cast<double>(a.tokens * a.topk) / a.ep;
+    const double p_hit =
+        1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
+    const double active = std::max(1.0, static_cast<double>(a.experts) / a.ep * p_hit);
+    const double mats = a.gated ? 3.0 : 2.0;
+    const double bytes = active * mats * h * width * dtype_bytes(a.weight) + 2.0 * pairs * h * 2.0;
+    return std::max(2.0 * pairs * mats * h * width / math_peak(a.weight, a.activation),
+                    bytes / gpu_.hbm_bandwidth);
   }
 
   double attention_prefill(const PrefillAttnArgs& a) const override {
@@ -190,10 +217,16 @@ class ProfileOps final : public OpModel {
     auto it = moe_.find(key);
     std::string why = "no moe rows of that shape (hidden, inter, topk, experts, tp, ep, dtype, distribution)";
     if (it != moe_.end()) {
-      if (auto t = it->second.lookup({static_cast<double>(a.tokens)}, why)) return *t;
+      if (auto t = it->second.lookup({static_cast<double>(a.tokens)}, why))
+        return std::max(*t, moe_roofline(a));
     }
     return miss(fmt::format("moe tokens={} {}", a.tokens, key), why, [&] { return fallback_->moe(a); });
   }
+
+  // A measured row below half its roofline (FLOPs / peak, and the weight bytes an L2-resident
+  // benchmark loop cannot hold / HBM bandwidth) is not a measurement of this GPU (wrong table,
+  // wrong units): refused, naming the row.
+  static constexpr double kMinRooflineFraction = 0.5;
 
   std::uint64_t fallbacks() const { return fallbacks_.load(); }
 
@@ -233,9 +266,50 @@ class ProfileOps final : public OpModel {
                 why, fallback);
   }
 
+  // The roofline of a measured kernel: `flops` at the dtype's peak, `weight_bytes` from HBM; a row
+  // faster than kMinRooflineFraction of it is a user error naming the row.
+  void check_roofline(const char* file, const std::string& row, const std::string& dtype, double flops,
+                      double weight_elements, double us) const {
+    // The table's dtype names: the math dtype and the bytes of one stored weight.
+    struct Kind {
+      const char* name;
+      DType math;
+      double weight_bytes;
+    };
+    static constexpr Kind kKinds[] = {{"bf16", DType::BF16, 2},
+                                      {"fp16", DType::FP16, 2},
+                                      {"fp32", DType::FP32, 4},
+                                      {"fp8", DType::FP8, 1},
+                                      {"fp8_block", DType::FP8, 1},
+                                      {"int8", DType::INT8, 1},
+                                      {"fp4", DType::FP4, 0.5},
+                                      {"nvfp4", DType::FP4, 0.5},
+                                      {"int4_wo", DType::BF16, 0.5},
+                                      {"w4a16_mxfp4", DType::BF16, 0.5},
+                                      {"w4a8_mxfp4_mxfp8", DType::FP8, 0.5}};
+    const Kind* k = nullptr;
+    for (const Kind& c : kKinds) {
+      if (dtype == c.name) k = &c;
+    }
+    if (k == nullptr) return;  // a kernel family APEX does not look up
+    const double peak = gpu_.peak_flops(k->math);
+    const double hbm_bytes = std::max(0.0, weight_elements * k->weight_bytes - gpu_.l2_bytes);
+    const double roof = std::max(peak > 0 ? flops / peak : 0.0, hbm_bytes / gpu_.hbm_bandwidth);
+    if (!(us * 1e-6 >= kMinRooflineFraction * roof)) {
+      throw UserError(fmt::format(
+          "{}/{}: {} takes {} us, below half the {} roofline of {:.3g} us (FLOPs / peak, weights beyond "
+          "L2 / HBM bandwidth): not a measurement of this GPU?",
+          dir_, file, row, us, gpu_.name, roof * 1e6));
+    }
+  }
+
   void build_gemm(const MeasurementSet& m) {
     std::map<std::string, std::vector<const GemmRow*>> rows;
     for (const auto& r : m.gemm) {
+      const auto [mm, nn, kk] =
+          std::array<double, 3>{static_cast<double>(r.m), static_cast<double>(r.n), static_cast<double>(r.k)};
+      check_roofline("gemm.csv", fmt::format("gemm m={} n={} k={} {}", r.m, r.n, r.k, r.dtype), r.dtype,
+                     2 * mm * nn * kk, nn * kk, r.us);
       const std::string key = r.dtype == "fp16" ? "bf16" : r.dtype;
       rows[key].push_back(&r);
     }
@@ -307,6 +381,17 @@ class ProfileOps final : public OpModel {
     std::map<std::string, std::vector<const MoeRow*>> by;
     const std::string fp8 = fp8_moe_flavour(m.moe);  // the FP8 kernel a tuned deployment runs
     for (const auto& r : m.moe) {
+      // Per rank at least: its share of the token-expert pairs through two hidden x inter/tp
+      // GEMMs (three when gated), and one expert's weights.
+      const double h = static_cast<double>(r.hidden), inter = static_cast<double>(r.inter);
+      const double tp = static_cast<double>(std::max<std::int64_t>(1, r.tp));
+      const double ep = static_cast<double>(std::max<std::int64_t>(1, r.ep));
+      check_roofline("moe.csv",
+                     fmt::format("moe tokens={} hidden={} inter={} topk={} experts={} tp={} ep={} {}",
+                                 r.tokens, r.hidden, r.inter, r.topk, r.experts, r.tp, r.ep, r.dtype),
+                     r.dtype,
+                     4 * static_cast<double>(r.tokens) * static_cast<double>(r.topk) * h * inter / (tp * ep),
+                     2 * h * inter / tp, r.us);
       if ((r.dtype == "fp8" || r.dtype == "fp8_block") && r.dtype != fp8) continue;
       const std::string dt = r.dtype == "fp16"    ? "bf16"
                              : r.dtype == "nvfp4" ? "fp4"

@@ -267,15 +267,25 @@ EnginePolicy resolve_engine(const std::string& name, const EngineContext& c, con
                     opt("chunked_prefill"), m->name));
   }
   o.chunked_prefill = false;
+  // Each at most the limit first: their sum cannot overflow.
+  const std::int64_t lim = kMaxNumBatchedTokensLimit;
+  const std::int64_t whole_len = m->max_source_positions > lim || m->max_target_positions > lim
+                                     ? lim + 1
+                                     : m->max_source_positions + m->max_target_positions;
+  if (whole_len > lim) {
+    throw UserError(
+        fmt::format("{}: {} input + {} output positions exceed the step limit of {} tokens "
+                    "(its encoder needs its whole input in one step)",
+                    m->name, m->max_source_positions, m->max_target_positions, kMaxNumBatchedTokensLimit));
+  }
   if (!o.max_num_batched_tokens) {
     EngineKnobs probe = o;
     probe.chunked_prefill = true;
     const int budget = resolve_decoder(spec, c, probe).max_num_batched_tokens;
-    o.max_num_batched_tokens =
-        static_cast<int>(std::max<std::int64_t>(budget, m->max_source_positions + m->max_target_positions));
+    o.max_num_batched_tokens = static_cast<int>(std::max<std::int64_t>(budget, whole_len));
   }
   // A request preempted mid-decode recomputes its input and its generated tokens in one step.
-  const EngineContext whole{c.gpu, m, m->max_source_positions + m->max_target_positions};
+  const EngineContext whole{c.gpu, m, whole_len};
   return resolve_decoder(spec, whole, o);
 }
 

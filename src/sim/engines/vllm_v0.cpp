@@ -3,6 +3,11 @@
 // vllm/core/scheduler.py _schedule_default / _schedule_chunked_prefill (docs/engines.md).
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "core/option_ref.h"
+
 #include "sim/engines/engine_spec.h"
 #include "sim/engines/vllm_launch.h"
 #include "sim/scheduler/scheduler.h"
@@ -10,9 +15,18 @@
 namespace apex {
 namespace {
 
-// The token budget V0 starts with: 512 with chunked prefill, else the whole max model length.
+// The token budget V0 starts with: 512 with chunked prefill, else the whole max model length,
+// which must then fit the budget's int (and the engine's token limit).
 int v0_budget(bool chunked, std::int64_t max_model_len) {
-  return chunked ? 512 : static_cast<int>(std::max<std::int64_t>(max_model_len, 2048));
+  if (chunked) return 512;
+  if (max_model_len > kMaxNumBatchedTokensLimit) {
+    throw UserError(fmt::format(
+        "vllm-0.6 without chunked prefill schedules a whole max-model-length prompt in one step, but the "
+        "max model length {} exceeds the step limit of {} tokens; pass {} at most {}, or {} on",
+        max_model_len, kMaxNumBatchedTokensLimit, opt("max_model_len"), kMaxNumBatchedTokensLimit,
+        opt("chunked_prefill")));
+  }
+  return static_cast<int>(std::max<std::int64_t>(max_model_len, 2048));
 }
 
 }  // namespace

@@ -2,7 +2,11 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
+#include "core/dtype.h"
 #include "core/error.h"
+#include "plan/sharding.h"
 
 namespace apex {
 
@@ -12,16 +16,51 @@ MetricsCollector::MetricsCollector(const PlanInstance& instance, const RunOption
       peak_flops_(math_peak_flops(instance.d().cluster.gpu, instance.sharded.math)),
       power_(instance.d().cluster.gpu, peak_flops_),
       frontend_ns_(seconds_to_ns(instance.engine.costs.frontend_latency)),
-      stages_(options.stages.size()) {}
+      all_(options.record_requests),
+      stages_(options.stages.size(), RequestStats(options.record_requests)) {
+  // Physical floors of every run (checked always; cheap). A replica's G GPUs together stream its
+  // weights once per step and compute at most G x peak FLOP/s. Counted low, so only a model faster
+  // than the hardware trips them: the embedding tables (a lookup reads a few rows), the LM head
+  // (its width may differ) and an encoder (read only in steps that encode) are left out, and
+  // packed weights count at their bare width (no scales).
+  const ShardedModel& sm = instance.sharded;
+  const Model& m = sm.model();
+  const Plan& plan = instance.plan;
+  const double replica_gpus = static_cast<double>(plan.tp) * plan.pp;
+  double streamed = sm.weight_bytes_per_replica;  // routed experts excluded (read as activated)
+  for (const Stage& st : plan.stages) {
+    Stage left_out = st;  // the embedding, the LM head and (encoder-decoder) the encoder
+    for (std::size_t c = 0; c < m.cells.size(); ++c) {
+      if (m.cells[c].role != CellRole::Encoder) left_out.cell_counts[c] = 0;
+    }
+    streamed -= stage_weight_bytes(m, plan, left_out, sm.precision) * plan.tp;
+  }
+  streamed *= dtype_bytes(sm.precision.weight) / sm.weight_width;
+  // A token interval holds at least one whole step (a request is in one micro-batch at a time,
+  // which passes every stage); speculative decoding emits up to spec_tokens + 1 tokens in one.
+  itl_floor_ns_ = std::max(0.0, streamed) / (replica_gpus * instance.d().cluster.gpu.hbm_bandwidth) /
+                  (instance.engine.costs.spec_tokens + 1) * 1e9;
+  // A first token needs the prompt's linear FLOPs (the prefix a cache may hold excepted); an
+  // encoder-decoder model's, its encoder's over the input.
+  prefill_flops_per_token_ = m.encoder_decoder ? sm.encoder_flops_per_token : sm.linear_flops_per_token;
+  replica_flop_rate_ = replica_gpus * peak_flops_;
+}
+
+std::size_t MetricsCollector::stats_memory_bytes() const {
+  std::size_t bytes = all_.memory_bytes();
+  for (const RequestStats& s : stages_)
+    bytes += s.memory_bytes();
+  return bytes;
+}
 
 void RequestStats::fill(SimResult& out) {
   out.requests = finished;
   out.prompt_tokens = prompt_tokens;
   out.output_tokens = output_tokens;
-  out.ttft = summarize(ttft);
-  out.tpot = summarize(tpot);
-  out.e2e = summarize(e2e);
-  out.queue = summarize(queue);
+  out.ttft = ttft.summary();
+  out.tpot = tpot.summary();
+  out.e2e = e2e.summary();
+  out.queue = queue.summary();
   out.itl = itl.summary_seconds();
   out.first_arrival = first_arrival < 0 ? 0 : ns_to_seconds(first_arrival);
   out.last_completion = ns_to_seconds(last_completion);
@@ -59,14 +98,21 @@ void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
     t_tpot = (ns_to_seconds(now - a.arrival) - ns_to_seconds(a.first_token - a.arrival)) /
              static_cast<double>(a.output - 1);
   }
+  // Physical sanity, always on: no first token before the prefill's compute could be done.
+  const std::int32_t computed = inst_.d().model.encoder_decoder ? a.prompt : std::max(0, a.prompt - a.prefix);
+  const double ttft_floor = static_cast<double>(computed) * prefill_flops_per_token_ / replica_flop_rate_;
+  APEX_ASSERT(t_ttft >= ttft_floor * (1 - 1e-6) - 1e-6,
+              fmt::format("TTFT below the prefill compute bound: request {} ({} prompt tokens to compute) "
+                          "got its first token after {:.6g} s, its linear FLOPs need {:.6g} s at peak",
+                          a.id, computed, t_ttft, ttft_floor));
   bool ok = true;
   const Deployment& d = inst_.d();
   if (d.ttft_slo > 0 && t_ttft > d.ttft_slo) ok = false;
   if (d.tpot_slo > 0 && a.output > 1 && t_tpot > d.tpot_slo) ok = false;
   each_stats(a, [&](RequestStats& s) {
-    s.ttft.push_back(t_ttft);
-    s.e2e.push_back(t_e2e);
-    if (a.output > 1) s.tpot.push_back(t_tpot);
+    s.ttft.add(t_ttft);
+    s.e2e.add(t_e2e);
+    if (a.output > 1) s.tpot.add(t_tpot);
     if (ok) ++s.slo_met;
     ++s.finished;
     s.prompt_tokens += static_cast<std::uint64_t>(a.prompt);
@@ -121,6 +167,11 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
     out.mean_batch_seqs = static_cast<double>(batch_seqs_) / static_cast<double>(iterations_);
     out.mean_batch_tokens = static_cast<double>(batch_tokens_) / static_cast<double>(iterations_);
   }
+  // No token interval shorter than one step's weight reads from HBM (out.itl.min is exact).
+  APEX_ASSERT(out.itl.count == 0 || out.itl.min * 1e9 >= itl_floor_ns_ * (1 - 1e-6) - inst_.plan.pp - 1,
+              fmt::format("ITL below the weight-read time of a step: {:.6g} s, reading the weights from HBM "
+                          "takes {:.6g} s",
+                          out.itl.min, itl_floor_ns_ * 1e-9));
   const int gpus = inst_.plan.gpus();
   const int dp = inst_.plan.dp;
   if (out.makespan > 0) {

@@ -16,13 +16,18 @@ namespace apex {
 
 // The per-request measurements of a set of requests: the whole run, or one load stage.
 struct RequestStats {
-  std::vector<double> ttft, tpot, e2e, queue;  // seconds; ttft and e2e client-side
-  LogHistogram itl;
+  explicit RequestStats(bool exact) : ttft(exact), tpot(exact), e2e(exact), queue(exact) {}
+  LatencySample ttft, tpot, e2e, queue;  // ttft and e2e client-side
+  LogHistogram itl;                      // token-weighted, always the histogram
   std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
   TimeNs first_arrival = -1, last_completion = 0;
 
   // The per-request fields of a result: latency summaries, counts, makespan and the rates over it.
-  void fill(SimResult& out);  // sorts the samples
+  void fill(SimResult& out);
+  std::size_t memory_bytes() const {
+    return ttft.memory_bytes() + tpot.memory_bytes() + e2e.memory_bytes() + queue.memory_bytes() +
+           itl.memory_bytes();
+  }
 };
 
 class MetricsCollector {
@@ -42,7 +47,7 @@ class MetricsCollector {
   }
   void on_scheduled(ActiveRequest& a, TimeNs now) {
     if (a.queue_recorded) return;
-    each_stats(a, [&](RequestStats& s) { s.queue.push_back(ns_to_seconds(now - a.arrival)); });
+    each_stats(a, [&](RequestStats& s) { s.queue.add(ns_to_seconds(now - a.arrival)); });
     a.queue_recorded = true;
   }
   void on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now);
@@ -57,6 +62,9 @@ class MetricsCollector {
   TimeBreakdown& time() { return time_; }
 
   SimResult result(const MemoryFootprint& memory);
+  // Heap and object bytes of the per-request statistics (records excluded): bounded by the range
+  // of the latencies, not by the number of requests, unless exact values are kept.
+  std::size_t stats_memory_bytes() const;
 
  private:
   // The statistics a request counts in: the run's, and its load stage's when stages are measured.
@@ -74,6 +82,9 @@ class MetricsCollector {
   double peak_flops_;
   PowerModel power_;
   TimeNs frontend_ns_;  // client-side latency added to every TTFT and E2E
+  // Physical floors (the constructor): the shortest possible token interval, and the FLOPs per
+  // prompt token and FLOP rate of a replica that bound a first token from below.
+  double itl_floor_ns_ = 0, prefill_flops_per_token_ = 0, replica_flop_rate_ = 1;
   RequestStats all_;
   std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
