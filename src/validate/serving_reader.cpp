@@ -1,60 +1,41 @@
 // validate/serving_reader.cpp — reads the rows of a serving-measurements CSV
 // (../shared/reference/serving_measurements.csv): columns by header name, line numbers kept.
-#include <fstream>
-#include <map>
-
 #include <fmt/format.h>
 
 #include "core/error.h"
 #include "core/text.h"
+#include "validate/csv_table.h"
 #include "validate/serving.h"
 
 namespace apex {
 
 std::vector<ServingRow> read_serving_rows(const std::string& csv_path) {
-  std::ifstream in(csv_path);
-  if (!in) throw UserError(fmt::format("cannot read serving measurements '{}'", csv_path));
-  std::string line;
-  std::getline(in, line);
-  const auto header = split_csv(line);
-  std::map<std::string, std::size_t> col;
-  for (std::size_t i = 0; i < header.size(); ++i)
-    col[std::string(header[i])] = i;
-  for (const char* need : {"source", "model", "engine", "gpu", "num_gpus", "tp", "pp", "dtype", "input_len",
-                           "output_len", "concurrency_or_rate", "metric", "value", "unit"}) {
-    if (!col.count(need)) throw UserError(fmt::format("{}:1: missing column '{}'", csv_path, need));
-  }
   std::vector<ServingRow> rows;
-  std::size_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (trim(line).empty()) continue;
-    const auto f = split_csv(line);
-    auto get = [&](const char* name) -> std::string {
-      const auto it = col.find(name);
-      return it != col.end() && it->second < f.size() ? std::string(f[it->second]) : std::string();
-    };
-    ServingRow r;
-    r.line = lineno;
-    r.source = get("source");
-    r.model = get("model");
-    r.engine = get("engine");
-    r.gpu = get("gpu");
-    r.num_gpus = static_cast<int>(parse_int(get("num_gpus")).value_or(0));
-    r.tp = static_cast<int>(parse_int(get("tp")).value_or(0));
-    r.pp = static_cast<int>(parse_int(get("pp")).value_or(0));
-    r.dp = get("dp");
-    r.ep = get("ep");
-    r.dtype = get("dtype");
-    r.input_len = get("input_len");
-    r.output_len = get("output_len");
-    r.load = get("concurrency_or_rate");
-    r.metric = get("metric");
-    r.value = parse_double(get("value")).value_or(0);
-    r.unit = get("unit");
-    r.notes = get("notes");
-    rows.push_back(std::move(r));
-  }
+  for_each_csv_row(csv_path, "serving measurements",
+                   {"source", "model", "engine", "gpu", "num_gpus", "tp", "pp", "dtype", "input_len",
+                    "output_len", "concurrency_or_rate", "metric", "value", "unit"},
+                   [&](std::size_t lineno, const CsvGet& get) {
+                     ServingRow r;
+                     r.line = lineno;
+                     r.source = get("source");
+                     r.model = get("model");
+                     r.engine = get("engine");
+                     r.gpu = get("gpu");
+                     r.num_gpus = static_cast<int>(parse_int(get("num_gpus")).value_or(0));
+                     r.tp = static_cast<int>(parse_int(get("tp")).value_or(0));
+                     r.pp = static_cast<int>(parse_int(get("pp")).value_or(0));
+                     r.dp = get("dp");
+                     r.ep = get("ep");
+                     r.dtype = get("dtype");
+                     r.input_len = get("input_len");
+                     r.output_len = get("output_len");
+                     r.load = get("concurrency_or_rate");
+                     r.metric = get("metric");
+                     r.value = parse_double(get("value")).value_or(0);
+                     r.unit = get("unit");
+                     r.notes = get("notes");
+                     rows.push_back(std::move(r));
+                   });
   return rows;
 }
 

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -17,6 +16,7 @@
 #include "core/text.h"
 #include "model/registry.h"
 #include "sim/instance.h"
+#include "validate/csv_table.h"
 
 namespace apex {
 namespace {
@@ -173,66 +173,50 @@ std::string preset_for_hf_model(const std::string& hf_id) {
 }
 
 std::vector<StagedRun> read_staged_runs(const std::string& csv_path) {
-  std::ifstream in(csv_path);
-  if (!in) throw UserError(fmt::format("cannot read staged serving runs '{}'", csv_path));
-  std::string line;
-  std::getline(in, line);
-  const auto header = split_csv(line);
-  std::map<std::string, std::size_t> col;
-  for (std::size_t i = 0; i < header.size(); ++i)
-    col[std::string(header[i])] = i;
-  for (const char* need : {"experiment", "scope", "model", "key_flags", "gpu", "tp", "dtype", "workload",
-                           "metric", "value", "unit"}) {
-    if (!col.count(need)) throw UserError(fmt::format("{}:1: missing column '{}'", csv_path, need));
-  }
   std::vector<StagedRun> runs;
   std::map<std::string, std::size_t> index;
-  std::size_t lineno = 1;
-  while (std::getline(in, line)) {
-    ++lineno;
-    if (trim(line).empty()) continue;
-    const auto f = split_csv(line);
-    auto get = [&](const char* name) -> std::string {
-      const auto it = col.find(name);
-      return it != col.end() && it->second < f.size() ? std::string(f[it->second]) : std::string();
-    };
-    const std::string where = fmt::format("{}:{}", csv_path, lineno);
-    const std::string id = get("experiment");
-    auto [it, fresh] = index.emplace(id, runs.size());
-    if (fresh) {
-      StagedRun r;
-      r.id = id;
-      r.hf_model = get("model");
-      r.gpu_text = get("gpu");
-      r.dtype_text = get("dtype");
-      r.tp = static_cast<int>(parse_int(get("tp")).value_or(0));
-      if (r.tp < 1 || r.tp > 64)
-        throw UserError(fmt::format("{}: tp '{}' is not a GPU count", where, get("tp")));
-      parse_flags(r, get("key_flags"));
-      parse_workload(r, get("workload"), where);
-      r.measured.assign(r.stages.size(), std::nullopt);
-      runs.push_back(std::move(r));
-    }
-    StagedRun& r = runs[it->second];
-    const std::string scope = get("scope");
-    if (scope.rfind("stage_", 0) != 0) continue;  // the pooled summary
-    const auto k = parse_int(scope.substr(6, scope.find(' ') - 6));
-    if (!k || *k < 0 || static_cast<std::size_t>(*k) >= r.stages.size()) {
-      throw UserError(fmt::format("{}: scope '{}' names no stage of the run's workload", where, scope));
-    }
-    const auto v = parse_double(get("value"));
-    if (!v || !(*v > 0) || !std::isfinite(*v) || get("unit") != "s") {
-      throw UserError(fmt::format("{}: value '{}' {} is not a positive time in seconds", where, get("value"),
-                                  get("unit")));
-    }
-    auto& m = r.measured[static_cast<std::size_t>(*k)];
-    if (!m) m = StageMeasure{};
-    const std::string metric = get("metric");
-    if (metric == "ttft_mean_s") m->ttft_mean = *v;
-    if (metric == "ttft_p90_s") m->ttft_p90 = *v;
-    if (metric == "e2e_mean_s") m->e2e_mean = *v;
-    if (metric == "e2e_p90_s") m->e2e_p90 = *v;
-  }
+  for_each_csv_row(
+      csv_path, "staged serving runs",
+      {"experiment", "scope", "model", "key_flags", "gpu", "tp", "dtype", "workload", "metric", "value",
+       "unit"},
+      [&](std::size_t lineno, const CsvGet& get) {
+        const std::string where = fmt::format("{}:{}", csv_path, lineno);
+        const std::string id = get("experiment");
+        auto [it, fresh] = index.emplace(id, runs.size());
+        if (fresh) {
+          StagedRun r;
+          r.id = id;
+          r.hf_model = get("model");
+          r.gpu_text = get("gpu");
+          r.dtype_text = get("dtype");
+          r.tp = static_cast<int>(parse_int(get("tp")).value_or(0));
+          if (r.tp < 1 || r.tp > 64)
+            throw UserError(fmt::format("{}: tp '{}' is not a GPU count", where, get("tp")));
+          parse_flags(r, get("key_flags"));
+          parse_workload(r, get("workload"), where);
+          r.measured.assign(r.stages.size(), std::nullopt);
+          runs.push_back(std::move(r));
+        }
+        StagedRun& r = runs[it->second];
+        const std::string scope = get("scope");
+        if (scope.rfind("stage_", 0) != 0) return;  // the pooled summary
+        const auto k = parse_int(scope.substr(6, scope.find(' ') - 6));
+        if (!k || *k < 0 || static_cast<std::size_t>(*k) >= r.stages.size()) {
+          throw UserError(fmt::format("{}: scope '{}' names no stage of the run's workload", where, scope));
+        }
+        const auto v = parse_double(get("value"));
+        if (!v || !(*v > 0) || !std::isfinite(*v) || get("unit") != "s") {
+          throw UserError(fmt::format("{}: value '{}' {} is not a positive time in seconds", where,
+                                      get("value"), get("unit")));
+        }
+        auto& m = r.measured[static_cast<std::size_t>(*k)];
+        if (!m) m = StageMeasure{};
+        const std::string metric = get("metric");
+        if (metric == "ttft_mean_s") m->ttft_mean = *v;
+        if (metric == "ttft_p90_s") m->ttft_p90 = *v;
+        if (metric == "e2e_mean_s") m->e2e_mean = *v;
+        if (metric == "e2e_p90_s") m->e2e_p90 = *v;
+      });
   for (auto& r : runs) {
     for (auto& m : r.measured) {
       if (m && !(m->ttft_mean > 0 && m->e2e_mean > 0 && m->ttft_p90 > 0 && m->e2e_p90 > 0)) m.reset();
