@@ -1158,3 +1158,25 @@ TEST(CliRanking, SloAttainmentIsShownOnlyWithAnSlo) {
 }
 
 }  // namespace
+
+namespace {
+
+// Issue #11 item 5: a closed loop needs no rate; its clients cap the requests in flight.
+TEST(CliClosedLoop, ConcurrencyWithoutARate) {
+  const CliRun r = apex(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 1 --concurrency 8 --num-requests 64 "
+      "--prompt-len 128 --output-len 16 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_or_fail(r.out);
+  EXPECT_EQ(j["metrics"]["requests"].get<int>(), 64);
+  EXPECT_EQ(j["counters"]["peak_active_requests"].get<int>(), 8);
+  EXPECT_NE(j["run"]["workload"].get<std::string>().find("closed loop: 8 clients"), std::string::npos);
+  // Without a closed loop a rate is still required.
+  const CliRun open = apex(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 1 --num-requests 64 --prompt-len 128 "
+      "--output-len 16");
+  EXPECT_EQ(open.code, 2);
+  EXPECT_CONTAINS(open.err, "synthetic workload is missing --rate");
+}
+
+}  // namespace

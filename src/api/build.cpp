@@ -152,13 +152,15 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
         opt("rate"), quote_value(*in.rate), opt("num_requests"), *in.num_requests, opt("rate")));
   }
   std::vector<std::string> missing;
-  if (!in.rate) missing.push_back(opt("rate"));
+  // A closed loop needs no rate: its clients send a request when the previous one completes
+  // (with a rate as well, arrivals are also paced by it, like a benchmark's --request-rate).
+  if (!in.rate && in.concurrency <= 0) missing.push_back(opt("rate"));
   if (!in.num_requests && !staged) missing.push_back(opt("num_requests"));
   if (!in.prompt_len) missing.push_back(opt("prompt_len"));
   if (!in.output_len) missing.push_back(opt("output_len"));
   if (!missing.empty()) throw UserError(fmt::format("synthetic workload is missing {}", join(missing, ", ")));
   SyntheticSpec s;
-  const std::string& rate = *in.rate;
+  const std::string rate = in.rate.value_or("inf");
   const std::string r = to_lower(rate);
   if (staged) {
     s.stages = parse_load_stages(rate, opt("rate"));
@@ -201,6 +203,9 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
       stages.push_back(fmt::format("{} req/s for {} s", st.rate, st.duration_s));
     w.description = fmt::format("synthetic: load stages {} ({} within each), prompt {}, output {}, seed {}",
                                 join(stages, ", then "), arrivals, *in.prompt_len, *in.output_len, s.seed);
+  } else if (!in.rate) {
+    w.description = fmt::format("synthetic: {} requests, prompt {}, output {}, seed {}", s.num_requests,
+                                *in.prompt_len, *in.output_len, s.seed);
   } else {
     w.description = fmt::format("synthetic: {} requests at {} req/s ({}), prompt {}, output {}, seed {}",
                                 s.num_requests, rate, arrivals, *in.prompt_len, *in.output_len, s.seed);
