@@ -21,15 +21,9 @@
 namespace apex {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return s;
-}
-
 // The repository name without the organisation and a quantization suffix.
 std::string repo_tail(const std::string& hf_id) {
-  std::string t = lower(hf_id.substr(hf_id.find('/') == std::string::npos ? 0 : hf_id.find('/') + 1));
+  std::string t = to_lower(hf_id.substr(hf_id.find('/') == std::string::npos ? 0 : hf_id.find('/') + 1));
   for (const char* suffix : {"-fp8-dynamic", "-fp8"}) {
     const std::string s(suffix);
     if (t.size() > s.size() && t.compare(t.size() - s.size(), s.size(), s) == 0)
@@ -75,7 +69,7 @@ void parse_flags(StagedRun& r, const std::string& flags) {
 }
 
 std::string gpu_for(const std::string& text) {
-  const std::string t = lower(text);
+  const std::string t = to_lower(text);
   if (t.find("h100") != std::string::npos) return "h100-sxm";
   if (t.find("a100") != std::string::npos) return "a100-sxm-80gb";
   if (t.find("l40s") != std::string::npos) return "l40s";
@@ -102,7 +96,7 @@ void run_case(StagedCase& c) {
     Deployment d;
     d.model = load_model(c.model);
     d.cluster = make_cluster(c.gpu, 1, r.tp);
-    if (lower(r.dtype_text).find("fp8") != std::string::npos) {
+    if (to_lower(r.dtype_text).find("fp8") != std::string::npos) {
       d.precision.weight = DType::FP8;  // compressed-tensors FP8-dynamic: W8A8
       d.precision.activation = DType::FP8;
     }
