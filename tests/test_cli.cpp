@@ -370,7 +370,7 @@ TEST(CliSimulate, FrontendLatencyIsReportedAndAddedToTtft) {
   const json x = parse_or_fail(a.out), y = parse_or_fail(b.out);
   EXPECT_FALSE(x["engine"].contains("frontend_latency_ms"));
   EXPECT_NEAR(parse_or_fail(apex(kSim + " --format json").out)["engine"]["frontend_latency_ms"].get<double>(),
-              7.1, 1e-9);
+              9.0, 1e-9);
   EXPECT_EQ(y["engine"]["frontend_latency_ms"].get<double>(), 25.0);
   EXPECT_NEAR(y["metrics"]["ttft_s"]["mean"].get<double>() - x["metrics"]["ttft_s"]["mean"].get<double>(),
               0.025, 1e-9);
@@ -1048,13 +1048,13 @@ TEST(CliRanking, CostWithSlosDoesNotPickAPlanMissingThem) {
     if (e["reason_code"] != "slo-attainment-below-min") continue;
     example = true;
     EXPECT_EQ(e["plan"]["label"], "dp1-tp1-pp1");
-    EXPECT_EQ(e["reason"], "meets the SLOs for 31.8% of requests, below --min-attainment 0.9");
+    EXPECT_EQ(e["reason"], "meets the SLOs for 52.0% of requests, below --min-attainment 0.9");
   }
   EXPECT_TRUE(example);
   const CliRun t = apex(kItem7 + " --format table --top 3");
   ASSERT_EQ(t.code, 0) << t.err;
   EXPECT_CONTAINS(t.out, "SLOs       TTFT ≤ 100 ms, TPOT ≤ 20 ms; a plan must meet them for 90% of requests");
-  EXPECT_CONTAINS(t.out, "slo-attainment-below-min     1  e.g. dp1-tp1-pp1: meets the SLOs for 31.8%");
+  EXPECT_CONTAINS(t.out, "slo-attainment-below-min     1  e.g. dp1-tp1-pp1: meets the SLOs for 52.0%");
   // A stricter minimum rejects more: dp1-tp1-pp2 meets the SLOs for 99.3%.
   const json strict = parse_or_fail(apex(kItem7 + " --format json --top 3 --min-attainment 1").out);
   EXPECT_GE(strict["stats"]["rejected"]["slo-attainment-below-min"].get<int>(), 2);

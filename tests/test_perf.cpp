@@ -405,5 +405,52 @@ TEST(MixedStep, MarginalGemmCostOfAPrefillChunkMatchesTheKernelTable) {
   EXPECT_LT(cost.layer(0, mixed).gemm, 0.8 * (cost.layer(0, decode).gemm + cost.layer(0, alone).gemm));
 }
 
+// vLLM V1 runs one varlen attention kernel over a mixed step's chunks and decodes: the step pays
+// the kernel's fixed cost once. Adding a chunk to a decode batch then costs the chunk's prefill
+// kernel less that fixed cost (the smallest decode call), which itself matches the kernel table's
+// smallest measured call; engines with separate kernels pay both.
+TEST(MixedStep, VarlenAttentionPaysTheKernelFloorOnce) {
+  const Json j = parse_json(R"({"model_type":"llama","hidden_size":4096,"num_attention_heads":32,
+      "num_key_value_heads":8,"intermediate_size":8192,"num_hidden_layers":1,"vocab_size":32000,
+      "max_position_embeddings":8192})",
+                            "inline");
+  const Model m = model_from_hf_config(j, "varlen-layer", "inline");
+  const Cluster c = make_cluster("h100-sxm", 1, 1);
+  Plan p;
+  ASSERT_FALSE(make_plan(m, c, p));
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  EngineCosts separate, varlen;
+  varlen.varlen_attention = true;
+  const CostModel two(m, c, p, Precision{}, ops, separate), one(m, c, p, Precision{}, ops, varlen);
+  const ShapeBuilder shapes_of(one, false);
+  BatchShape decode, chunk, mixed;
+  for (int i = 0; i < 32; ++i) {
+    shapes_of.add(decode, TokenSpan{1000, 1, 1000, 1});
+    shapes_of.add(mixed, TokenSpan{1000, 1, 1000, 1});
+  }
+  shapes_of.add(chunk, TokenSpan{512, 0, 0, 256});
+  shapes_of.add(mixed, TokenSpan{512, 0, 0, 256});
+  const double floor = ops->attention_decode({1, 1, 32, 8, 128, DType::BF16, false});
+  const double d = one.layer(0, decode).attention, q = one.layer(0, chunk).attention;
+  EXPECT_DOUBLE_EQ(two.layer(0, mixed).attention, d + q);
+  EXPECT_NEAR(one.layer(0, mixed).attention, d + q - floor, 1e-12);
+  EXPECT_GT(floor, 5e-6);            // a real fixed cost, not rounding
+  EXPECT_LT(floor, std::min(d, q));  // so the whole floor is saved, not clamped
+  // Decode-only and prefill-only steps are one kernel either way.
+  EXPECT_DOUBLE_EQ(one.layer(0, decode).attention, two.layer(0, decode).attention);
+  EXPECT_DOUBLE_EQ(one.layer(0, chunk).attention, two.layer(0, chunk).attention);
+  const std::string table = std::string(APEX_SHARED_DIR) + "/measurements/h100_sxm/attention_decode.csv";
+  if (!std::filesystem::exists(table)) return;
+  std::ifstream in(table);
+  std::string line;
+  double smallest = 0;
+  while (std::getline(in, line)) {
+    // batch_size,past_kv_len,num_heads,num_kv_heads,head_dim,window_size,dtype,kv_dtype,latency_us
+    if (line.rfind("1,1,32,8,128,0,bf16,bf16,", 0) == 0) smallest = std::stod(line.substr(25));
+  }
+  ASSERT_GT(smallest, 0) << "no batch-1 row in " << table;
+  EXPECT_NEAR(floor / (smallest * 1e-6), 1.0, 0.15);  // fitted t0 against the measured call
+}
+
 }  // namespace
 }  // namespace apex

@@ -139,11 +139,52 @@ std::vector<T> thin(const std::vector<T>& rows, std::size_t cap) {
 // the median solution so that nodes few rows reach stay near it (a weaker pull let pairs of
 // neighbouring nodes run to opposite extremes to fit one row between them); conjugate gradients
 // on the normal equations, a fixed number of iterations: deterministic.
+// A grid plane no row rounds to (a coordinate value with no measurement near it) is set by no
+// data of its own: rows between it and a measured neighbour plane would use its nodes as levers
+// and extrapolate (the 16-bit GEMM tables have n = 16384, 51200 and 65536 but nothing near 32768;
+// the 2^15 nodes ran 25-35% above both neighbours, pricing every gate/up projection 20k-50k wide
+// that much too slow). Each node of such a plane gets a strong smoothness row along that
+// dimension: zero second difference in log space between its two neighbours (linear
+// interpolation), or equality with its one neighbour at an edge. Only the first `ordinal_dims`
+// dimensions are treated so (the MoE grid's last dimension is a kernel class, not a size).
 void refine_correction(Correction& c, const std::vector<std::array<double, 4>>& at,
-                       const std::vector<double>& resid) {
+                       const std::vector<double>& resid, std::size_t ordinal_dims) {
   const std::size_t nodes = c.log_factor.size();
   const std::size_t rows = at.size();
   if (nodes == 0 || rows == 0) return;
+  // Smoothness rows: up to three (node, coefficient) terms each, linear in the node factors.
+  struct Smooth {
+    std::array<std::size_t, 3> node{};
+    std::array<double, 3> coef{};
+    std::size_t terms = 0;
+  };
+  std::vector<Smooth> smooth;
+  {
+    const std::size_t dims = c.size.size();
+    std::vector<std::size_t> stride(dims, 1);
+    for (std::size_t d = dims; d-- > 1;)
+      stride[d - 1] = stride[d] * static_cast<std::size_t>(c.size[d]);
+    std::vector<std::vector<char>> measured(dims);  // [dim][node index]: some row rounds there
+    for (std::size_t d = 0; d < dims; ++d) {
+      measured[d].assign(static_cast<std::size_t>(c.size[d]), 0);
+      for (const auto& x : at)
+        measured[d][static_cast<std::size_t>(
+            std::clamp(static_cast<int>(std::lround(x[d])) - c.lo[d], 0, c.size[d] - 1))] = 1;
+    }
+    for (std::size_t n = 0; n < nodes; ++n) {
+      for (std::size_t d = 0; d < std::min(ordinal_dims, dims); ++d) {
+        const auto i = static_cast<int>(n / stride[d] % static_cast<std::size_t>(c.size[d]));
+        if (measured[d][static_cast<std::size_t>(i)]) continue;
+        const bool lo = i > 0, hi = i + 1 < c.size[d];
+        if (lo && hi) {
+          smooth.push_back({{n, n - stride[d], n + stride[d]}, {1.0, -0.5, -0.5}, 3});
+        } else if (lo || hi) {
+          smooth.push_back({{n, lo ? n - stride[d] : n + stride[d], 0}, {1.0, -1.0, 0}, 2});
+        }
+      }
+    }
+  }
+  const double stiff = 30.0;  // the smoothness rows outweigh any row's pull on a lever node
   std::vector<double> f0(nodes);
   for (std::size_t n = 0; n < nodes; ++n)
     f0[n] = std::exp(static_cast<double>(c.log_factor[n]));
@@ -177,12 +218,20 @@ void refine_correction(Correction& c, const std::vector<std::array<double, 4>>& 
     for (std::size_t i = 0; i < rows; ++i)
       m[i] = 1.0 / std::sqrt(std::max(std::fabs(predict(i, f) - 1.0), 0.02));
     // Solve for a step x: rows m_i (a_i·x) = m_i (1 − a_i·F); pull·x = pull·(f0 − F).
+    // Smoothness in log space, linearized at F: Σ_j c_j (log F_j + x_j / F_j) = 0.
+    const std::size_t base = rows + nodes;
     auto apply = [&](const std::vector<double>& x, std::vector<double>& out) {
-      out.resize(rows + nodes);
+      out.resize(base + smooth.size());
       for (std::size_t i = 0; i < rows; ++i)
         out[i] = m[i] * predict(i, x);
       for (std::size_t n = 0; n < nodes; ++n)
         out[rows + n] = pull * x[n];
+      for (std::size_t j = 0; j < smooth.size(); ++j) {
+        double v = 0;
+        for (std::size_t t = 0; t < smooth[j].terms; ++t)
+          v += smooth[j].coef[t] * x[smooth[j].node[t]] / f[smooth[j].node[t]];
+        out[base + j] = stiff * v;
+      }
     };
     auto apply_t = [&](const std::vector<double>& y, std::vector<double>& out) {
       out.assign(nodes, 0.0);
@@ -192,12 +241,22 @@ void refine_correction(Correction& c, const std::vector<std::array<double, 4>>& 
       }
       for (std::size_t n = 0; n < nodes; ++n)
         out[n] += pull * y[rows + n];
+      for (std::size_t j = 0; j < smooth.size(); ++j) {
+        for (std::size_t t = 0; t < smooth[j].terms; ++t)
+          out[smooth[j].node[t]] += stiff * smooth[j].coef[t] / f[smooth[j].node[t]] * y[base + j];
+      }
     };
-    std::vector<double> x(nodes, 0.0), r(rows + nodes), s, p, q;
+    std::vector<double> x(nodes, 0.0), r(base + smooth.size()), s, p, q;
     for (std::size_t i = 0; i < rows; ++i)
       r[i] = m[i] * (1.0 - predict(i, f));
     for (std::size_t n = 0; n < nodes; ++n)
       r[rows + n] = pull * (f0[n] - f[n]);
+    for (std::size_t j = 0; j < smooth.size(); ++j) {
+      double v = 0;
+      for (std::size_t t = 0; t < smooth[j].terms; ++t)
+        v += smooth[j].coef[t] * std::log(f[smooth[j].node[t]]);
+      r[base + j] = -stiff * v;
+    }
     apply_t(r, s);
     p = s;
     double gamma = dot(s, s);
@@ -228,7 +287,7 @@ void refine_correction(Correction& c, const std::vector<std::array<double, 4>>& 
 // round to it; a second pass fits what the interpolation between nodes leaves over; then
 // refine_correction fits the interpolation itself.
 Correction fit_correction(const std::vector<std::array<double, 4>>& at, const std::vector<double>& resid,
-                          std::size_t dims, std::size_t min_rows = 2) {
+                          std::size_t dims, std::size_t min_rows = 2, std::size_t ordinal_dims = 4) {
   Correction c;
   if (at.empty()) return c;
   std::vector<double> lo(dims, 1e9), hi(dims, -1e9);
@@ -291,7 +350,7 @@ Correction fit_correction(const std::vector<std::array<double, 4>>& at, const st
       }
     }
   }
-  refine_correction(c, at, resid);
+  refine_correction(c, at, resid, ordinal_dims);
   return c;
 }
 
@@ -407,7 +466,7 @@ OpParams fit_op_params(const Gpu& gpu, const MeasurementSet& m, const OpParams& 
       resid.push_back(std::log(us * 1e-6 / ops->moe(a)));
     }
     // Each MoE shape was swept once per distribution: one row per node is all there is.
-    p.moe_correction[ci] = fit_correction(at, resid, 4, 1);
+    p.moe_correction[ci] = fit_correction(at, resid, 4, 1, 3);
   }
   for (std::size_t i = 1; i < OpParams::kGemmClasses; ++i) {
     if (!p.moe_fitted[i]) p.moe[i] = p.moe[i == 4 && p.moe_fitted[1] ? 1 : 0];

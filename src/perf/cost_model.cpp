@@ -57,6 +57,7 @@ CostModel::CostModel(const ShardedModel& sharded, const Cluster& cluster, std::s
   }
   for (const auto& st : plan_.stages)
     stage_cells_.push_back(st.cell_counts);
+  attention_floor_.assign(model.cells.size(), -1.0);
   for (const auto& c : model.cells) {
     window_ = std::max(window_, c.attn.window);
     chunk_ = std::max(chunk_, c.attn.chunk);
@@ -282,7 +283,6 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     return t;
   }
   const bool windowed = c.attn.window > 0 || c.attn.chunk > 0;
-  double t = 0;
   std::int64_t heads = c.attn.num_heads / tp;
   std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
   std::int64_t head_dim = c.attn.head_dim;
@@ -298,6 +298,7 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     decode_head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
     latent = true;
   }
+  double prefill = 0, decode = 0;
   if (b.prefill_seqs > 0) {
     PrefillAttnArgs p;
     p.seqs = b.prefill_seqs;
@@ -308,7 +309,7 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     p.kv_heads = kv_heads;
     p.head_dim = head_dim;
     p.kv = precision_.kv;
-    t += ops_->attention_prefill(p);
+    prefill = ops_->attention_prefill(p);
   }
   if (b.decode_seqs > 0) {
     DecodeAttnArgs d;
@@ -323,9 +324,20 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     d.head_dim = decode_head_dim;
     d.kv = precision_.kv;
     d.latent = latent;
-    t += ops_->attention_decode(d);
+    decode = ops_->attention_decode(d);
+    if (prefill > 0 && engine_.varlen_attention) {
+      // One varlen kernel over the chunks and the decodes: its fixed cost (that of the smallest
+      // call) is paid once, never more than the cheaper part.
+      double& floor = attention_floor_[cell_index];
+      if (floor < 0) {
+        d.seqs = d.kv_tokens = 1;
+        d.heads = heads;
+        floor = ops_->attention_decode(d);
+      }
+      return prefill + decode - std::min({floor, prefill, decode});
+    }
   }
-  return t;
+  return prefill + decode;
 }
 
 double CostModel::tp_all_reduce(double bytes) const {

@@ -64,6 +64,11 @@ struct EngineCosts {
   int graph_max_tokens = 512;      // batches up to this many tokens replay a CUDA graph
   double eager_launch = 4e-6;      // launch cost per kernel outside a CUDA graph
   bool graph_decode_only = false;  // V0: only decode-only batches are graph-captured
+  // One attention kernel per layer for a step that mixes decodes and prefill chunks (vLLM V1's
+  // FlashAttention backend calls flash_attn_varlen_func once over every scheduled token), so the
+  // kernel's fixed cost is paid once. false: a prefill and a decode kernel (vLLM V0, TensorRT-LLM's
+  // context and generation phases, SGLang's separate extend and decode batches).
+  bool varlen_attention = false;
   // Custom all-reduce (vLLM custom_all_reduce.py; SGLang copies its rule, TensorRT-LLM has its
   // own kernels): only a TP group on one node whose size has a cap below, whose GPUs are fully
   // connected (NVLink / NVSwitch / xGMI) or number at most `custom_ar_pcie_gpus`, and only for
@@ -245,6 +250,10 @@ class CostModel {
   mutable std::vector<std::vector<char>> dense_known_;
   mutable std::vector<double> lm_head_cache_;    // [sampled], negative = not computed
   mutable std::vector<double> embedding_cache_;  // [tokens], negative = not computed
+  // Per cell: the fixed cost of one attention kernel launch (the smallest decode call), which a
+  // varlen mixed step pays once instead of twice (EngineCosts::varlen_attention).
+  // Computed on first use; negative = not computed.
+  mutable std::vector<double> attention_floor_;
   double embedding(std::int64_t tokens) const;
 };
 

@@ -21,6 +21,9 @@ EnginePolicy vllm_v1_policy(const EngineSpec& spec, const EngineContext& c) {
   // CUDA graphs: FULL_AND_PIECEWISE, capture sizes up to min(2 * max_num_seqs, 512).
   p.costs.graph_max_tokens = std::min(2 * p.max_num_seqs, 512);
   p.costs.graph_decode_only = false;
+  // One attention call per layer over every scheduled token, decodes and chunks alike
+  // (vllm/v1/attention/backends/flash_attn.py FlashAttentionImpl.forward: flash_attn_varlen_func).
+  p.costs.varlen_attention = true;
   p.costs.step_overhead = 1.0e-3;
   p.costs.per_seq_overhead = 4e-6;
   // Hybrid KV-cache manager (vLLM >= 0.10; docs.vllm.ai design/hybrid_kv_cache_manager): sliding-
