@@ -85,7 +85,19 @@ TEST(StagedValidation, VllmV1RunsWithinTheGoalsOutOfSample) {
   EXPECT_LE(fit.out_of_sample.e2e_mean, 0.10);
   EXPECT_LE(fit.out_of_sample.decode, 0.10);
   EXPECT_LE(fit.out_of_sample.ttft_mean, 0.15);
-  EXPECT_LE(fit.out_of_sample.saturation_mismatches, 2u);
+  EXPECT_LE(fit.out_of_sample.saturation_mismatches, 1u);
+  // The memory model against vLLM's own KV-cache block counts (logged for 10 runs): every dense
+  // model within 3%, never more than 1% under (a planner must not promise capacity and then find
+  // less; a little over is memory vLLM holds that APEX does not count, UNSURE which).
+  std::size_t logged = 0;
+  for (const auto& c : cases) {
+    if (!c.simulated() || !c.run.gpu_kv_blocks || c.model.rfind("llama-4", 0) == 0) continue;
+    ++logged;
+    const double ratio = static_cast<double>(c.kv_blocks) / static_cast<double>(*c.run.gpu_kv_blocks);
+    EXPECT_GT(ratio, 0.99) << c.run.id;
+    EXPECT_LT(ratio, 1.03) << c.run.id;
+  }
+  EXPECT_GE(logged, 7u);
   EXPECT_EQ(fit.lomo_frontend.size(), 8u);
   // The default engine ships the in-sample fit.
   Deployment d;

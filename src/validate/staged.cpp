@@ -65,6 +65,8 @@ void parse_flags(StagedRun& r, const std::string& flags) {
   if (auto v = match_number(flags, R"(--max-num-seqs (\d+))")) r.max_num_seqs = static_cast<int>(*v);
   if (auto v = match_number(flags, R"(--gpu-memory-utilization ([\d.]+))")) r.gpu_memory_utilization = *v;
   const auto cpu_blocks = match_number(flags, R"(CPU KV blocks=(\d+))");
+  if (const auto gpu_blocks = match_number(flags, R"(GPU KV blocks=(\d+))"))
+    r.gpu_kv_blocks = static_cast<std::int64_t>(*gpu_blocks);
   r.cpu_offload = flags.find("CPU KV offload=ON") != std::string::npos || (cpu_blocks && *cpu_blocks > 0);
 }
 
@@ -111,6 +113,7 @@ void run_case(StagedCase& c) {
     Plan p;
     p.tp = r.tp;
     const PlanInstance inst = instantiate_or_throw(d, p, {}, r.system_len + r.question_len + r.output_len);
+    c.kv_blocks = inst.memory.kv_tokens() / inst.engine.block_size;
     SyntheticSpec w;
     w.prompt = LengthDist::parse(std::to_string(r.question_len), "question_len");
     w.output = LengthDist::parse(std::to_string(r.output_len), "output_len");

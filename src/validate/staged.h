@@ -34,6 +34,8 @@ struct StagedRun {
   std::optional<int> max_num_seqs;
   std::optional<double> gpu_memory_utilization;
   bool cpu_offload = false;
+  // vLLM's GPU KV-cache block count from the run's log, where the data records it.
+  std::optional<std::int64_t> gpu_kv_blocks;
   // Workload: `groups` system prompts of `system_len` tokens, each request a `question_len`-token
   // question after its group's prompt, exactly `output_len` tokens out (ignore_eos).
   int groups = 1, users = 1, system_len = 0, question_len = 0, output_len = 0;
@@ -60,6 +62,7 @@ struct StagedCase {
   std::string setup;       // the deployment, in words
   std::string skip_reason;
   std::vector<StageOutcome> stages;
+  std::int64_t kv_blocks = 0;  // simulated GPU KV-cache blocks (KV tokens per replica / block size)
   bool simulated() const { return skip_reason.empty(); }
 };
 

@@ -78,6 +78,22 @@ std::string staged_markdown(const std::vector<StagedCase>& cases, const StagedFi
                         s.measured_saturated ? "yes" : "no", s.simulated_saturated ? "yes" : "no", c.setup);
     }
   }
+  std::string kv;
+  for (const auto& c : cases) {
+    if (!c.simulated() || !c.run.gpu_kv_blocks || *c.run.gpu_kv_blocks <= 0) continue;
+    kv += fmt::format("| {} | {} | {} | {} | {} |\n", c.run.id, c.model, c.gpu, c.run.tp,
+                      pct(static_cast<double>(c.kv_blocks) / static_cast<double>(*c.run.gpu_kv_blocks) - 1));
+  }
+  if (!kv.empty()) {
+    md +=
+        "\n### KV-cache size\n\nWhere a run's log gives vLLM's GPU KV-cache block count, the simulated count "
+        "(what gpu-memory-utilization leaves after weights, activations and the runtime reserve, in "
+        "block-size blocks) against it. Llama 4 Scout runs vLLM's hybrid KV-cache manager (chunked local "
+        "layers in their own groups), whose logged block count is not per token of every layer: UNSURE "
+        "how to compare it.\n\n| run | model | GPU | TP | blocks (simulated / logged − 1) "
+        "|\n|---|---|---|---|---|\n";
+    md += kv;
+  }
   bool any_skipped = false;
   for (const auto& c : cases) {
     if (c.simulated()) continue;
