@@ -547,3 +547,24 @@ TEST(DType, BytesNamesAndParsing) {
 
 }  // namespace
 }  // namespace apex
+
+namespace apex {
+namespace {
+// json_member_spans finds each member's exact text without parsing it (the calibration loader
+// parses only the requested GPU's part), skipping strings that hold brackets and quotes.
+TEST(JsonSpans, MembersOfANestedObjectAreTheirExactText) {
+  const std::string text =
+      R"({"about": "x {[", "gpus": {"a": {"k": [1, 2, {"s": "}\"]"}]}, "b": 3.5, "c": "q"}, "z": 1})";
+  const auto spans = json_member_spans(text, {"gpus"}, "doc");
+  ASSERT_EQ(spans.size(), 3u);
+  EXPECT_EQ(spans[0].first, "a");
+  EXPECT_EQ(spans[0].second, R"({"k": [1, 2, {"s": "}\"]"}]})");
+  EXPECT_EQ(parse_json(spans[0].second, "a")["k"][2]["s"], "}\"]");
+  EXPECT_EQ(spans[1].first, "b");
+  EXPECT_EQ(spans[1].second, "3.5");
+  EXPECT_EQ(spans[2].second, R"("q")");
+  EXPECT_THROW(json_member_spans(text, {"nope"}, "doc"), UserError);
+  EXPECT_THROW(json_member_spans(R"({"gpus": {"a": [1, 2})", {"gpus"}, "doc"), UserError);
+}
+}  // namespace
+}  // namespace apex

@@ -34,7 +34,110 @@ std::string shorten_quoted_tokens(std::string what) {
          what.substr(close + 1);
 }
 
+// A scanner over JSON text: positions only, no values.
+struct SpanScanner {
+  std::string_view t;
+  std::string_view where;
+  std::size_t i = 0;
+  [[noreturn]] void fail(std::string_view what) const {
+    throw UserError(fmt::format("{}:{}: {}", where, line_col(t, i), what));
+  }
+  void ws() {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\r' || t[i] == '\t'))
+      ++i;
+  }
+  void expect(char c) {
+    ws();
+    if (i >= t.size() || t[i] != c) fail(fmt::format("expected '{}'", c));
+    ++i;
+  }
+  std::string_view string() {  // at '"': the raw contents, i past the closing quote
+    expect('"');
+    const std::size_t start = i;
+    while (i < t.size() && t[i] != '"')
+      i += t[i] == '\\' ? 2 : 1;
+    if (i >= t.size()) fail("unterminated string");
+    return t.substr(start, i++ - start);
+  }
+  void value() {  // skips one value
+    ws();
+    if (i >= t.size()) fail("expected a value");
+    if (t[i] == '"') {
+      string();
+      return;
+    }
+    if (t[i] != '{' && t[i] != '[') {
+      while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && t[i] != ' ' && t[i] != '\n')
+        ++i;
+      return;
+    }
+    int depth = 0;
+    while (i < t.size()) {
+      const char c = t[i];
+      if (c == '"') {
+        string();
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if ((c == '}' || c == ']') && --depth == 0) {
+        ++i;
+        return;
+      }
+      ++i;
+    }
+    fail("unbalanced brackets");
+  }
+  // Calls f(key, value span) for each member of the object at i.
+  template <class F>
+  void members(F&& f) {
+    expect('{');
+    ws();
+    if (i < t.size() && t[i] == '}') {
+      ++i;
+      return;
+    }
+    while (true) {
+      const std::string_view key = string();
+      expect(':');
+      ws();
+      const std::size_t start = i;
+      value();
+      f(key, t.substr(start, i - start));
+      ws();
+      if (i < t.size() && t[i] == ',') {
+        ++i;
+        continue;
+      }
+      expect('}');
+      return;
+    }
+  }
+};
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::string_view text,
+                                                                        const std::vector<std::string>& path,
+                                                                        std::string_view where) {
+  std::string_view object = text;
+  for (const std::string& key : path) {
+    std::string_view found;
+    bool seen = false;
+    SpanScanner s{object, where};
+    s.members([&](std::string_view k, std::string_view v) {
+      if (!seen && k == key) {
+        found = v;
+        seen = true;
+      }
+    });
+    if (!seen) throw UserError(fmt::format("{}: no key '{}'", where, key));
+    object = found;
+  }
+  std::vector<std::pair<std::string, std::string_view>> out;
+  SpanScanner s{object, where};
+  s.members([&](std::string_view k, std::string_view v) { out.emplace_back(std::string(k), v); });
+  return out;
+}
 
 Json parse_json(std::string_view text, std::string_view where) {
   try {

@@ -16,6 +16,15 @@ using Json = nlohmann::json;
 // Parses text as JSON; UserError "<where>:<line>:<col>: malformed JSON: ..." on failure.
 Json parse_json(std::string_view text, std::string_view where);
 
+// The members of the object at `path` (keys from the top level down, e.g. {"gpus"}) of JSON
+// `text`, each as its key and the exact text of its value, found by scanning (strings skipped,
+// brackets matched) without parsing any value: for reading one member of a large embedded
+// document. Keys are taken literally (no escapes). UserError naming `where` when the text is
+// not an object along that path.
+std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::string_view text,
+                                                                        const std::vector<std::string>& path,
+                                                                        std::string_view where);
+
 class JsonObjectReader {
  public:
   // `where` is the file name and key path shown in messages, e.g. "cluster.json: gpu".

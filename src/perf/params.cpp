@@ -1,10 +1,13 @@
 // perf/params.cpp — (de)serialization of fitted op parameters and the shipped set.
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/text.h"
 #include "perf/params.h"
 
@@ -242,20 +245,23 @@ OpParams params_from_json(const Json& j, const std::string& where) {
 }
 
 std::optional<OpParams> shipped_params(const std::string& calibration_key) {
-  // Parsed once per process; the planner asks for them once per plan and thread.
-  static const std::map<std::string, OpParams> all = [] {
-    std::map<std::string, OpParams> out;
-    const Json j = parse_json(embedded::calibration(), "embedded data/calibration.json");
-    if (auto it = j.find("gpus"); it != j.end()) {
-      for (const auto& [key, value] : it->items()) {
-        out.emplace(key, params_from_json(value, "data/calibration.json: gpus." + key));
-      }
-    }
-    return out;
-  }();
-  auto it = all.find(calibration_key);
-  if (it == all.end()) return std::nullopt;
-  return it->second;
+  // Each GPU's parameters are parsed the first time they are asked for, and only that GPU's part
+  // of the embedded document (a process simulating one GPU reads a seventh of it); the planner
+  // asks once per plan and thread.
+  static const std::vector<std::pair<std::string, std::string_view>> spans =
+      json_member_spans(embedded::calibration(), {"gpus"}, "embedded data/calibration.json");
+  static std::mutex mutex;
+  static std::map<std::string, std::optional<OpParams>, std::less<>> parsed;
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (auto it = parsed.find(calibration_key); it != parsed.end()) return it->second;
+  std::optional<OpParams> p;
+  for (const auto& [key, text] : spans) {
+    if (key != calibration_key) continue;
+    const Json j = parse_json(text, "embedded data/calibration.json: gpus." + key);
+    p = params_from_json(j, "data/calibration.json: gpus." + key);
+    break;
+  }
+  return parsed.emplace(calibration_key, std::move(p)).first->second;
 }
 
 }  // namespace apex
