@@ -27,6 +27,12 @@ int print(const api::TextResponse& r) {
   return 0;
 }
 
+// Warnings go to stderr, once each, never into the document on stdout.
+void warn(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings)
+    std::cerr << "apex: warning: " << w << "\n";
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -92,7 +98,9 @@ int main(int argc, char** argv) {
       sim.apply(api::target(simulate_request));
       const Format format = api::resolve_format(simulate_request.output, isatty(STDOUT_FILENO) != 0);
       if (!simulate_request.output.path.empty()) api::check_writable(simulate_request.output.path);
-      api::write_output(simulate_request.output, api::simulate(simulate_request).render(format));
+      const api::SimulateResponse r = api::simulate(simulate_request);
+      warn(r.warnings);
+      api::write_output(simulate_request.output, r.render(format));
       return 0;
     }
     if (srch.parsed()) {
@@ -100,7 +108,9 @@ int main(int argc, char** argv) {
       srch.apply(api::target(search_request));
       const Format format = api::resolve_format(search_request.output, isatty(STDOUT_FILENO) != 0);
       if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
-      api::write_output(search_request.output, api::search(search_request).render(format));
+      const api::SearchResponse r = api::search(search_request);
+      warn(r.warnings);
+      api::write_output(search_request.output, r.render(format));
       return 0;
     }
     return 2;

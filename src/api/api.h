@@ -155,6 +155,9 @@ struct ListRequest {
 
 // The library's inputs built from a request (what simulate and search run on).
 Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& workload);
+// What the user should know about a deployment that runs but on weaker ground (a custom GPU
+// without fitted op-model parameters); one sentence each, for stderr.
+std::vector<std::string> deployment_warnings(const DeploymentInput& in, const Deployment& d);
 struct Workload {
   std::optional<Trace> trace;         // loaded (search, or files)
   std::optional<SyntheticSpec> spec;  // streamed synthetic traffic (simulate)
@@ -175,7 +178,8 @@ struct SimulateResponse {
   SimResult result;
   EnginePolicy engine;
   RunInfo info;
-  Json json() const;  // the result object of CLI.md, with "run" and "launch"
+  std::vector<std::string> warnings;  // for stderr, never part of the document
+  Json json() const;                  // the result object of CLI.md, with "run" and "launch"
   std::string render(Format f) const;
 };
 SimulateResponse simulate(const SimulateRequest& request);
@@ -183,7 +187,8 @@ SimulateResponse simulate(const SimulateRequest& request);
 struct SearchResponse {
   SearchReport report;
   RunInfo info;
-  Json json() const;  // {best, plans, stats}
+  std::vector<std::string> warnings;  // for stderr, never part of the document
+  Json json() const;                  // {best, plans, stats}
   std::string render(Format f) const;
 };
 // `runner` spreads the simulations (MPI); empty = the local thread pool.

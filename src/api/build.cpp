@@ -114,6 +114,20 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   return d;
 }
 
+std::vector<std::string> deployment_warnings(const DeploymentInput& in, const Deployment& d) {
+  std::vector<std::string> out;
+  const PerfInput& p = in.perf;
+  const bool analytical = p.backend == "analytical" || p.fallback == "analytical";
+  if (!in.cluster.cluster_file.empty() && d.cluster.gpu.calibration_key.empty() && analytical) {
+    out.push_back(fmt::format(
+        "GPU '{}' of {} has no \"base\": its kernels are priced on uncalibrated roofline defaults, not "
+        "on efficiencies fitted to measurements; give \"base\": the preset it resembles (see `apex list "
+        "gpus`), or \"calibration\": the fitted parameters to use (docs/cluster-format.md)",
+        d.cluster.gpu.name, in.cluster.cluster_file));
+  }
+  return out;
+}
+
 Workload build_workload(const WorkloadInput& in, bool load_all) {
   const bool synthetic = in.rate || in.num_requests || in.prompt_len || in.output_len;
   const bool has_trace = !in.trace.empty();

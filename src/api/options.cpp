@@ -99,8 +99,9 @@ std::vector<OptionSpec> make_table() {
        "Coefficient of variation of inter-arrival gaps (1 = Poisson, >1 bursty Gamma)", "1", kRun, false,
        false, [](T t, V v) { t.workload().burstiness = num(v); }},
       {"shared_prefix", "--shared-prefix", Kind::Int,
-       "Synthetic: every prompt starts with this many tokens shared with its group (a system prompt)", "0",
-       kRun, false, false, [](T t, V v) { t.workload().shared_prefix = i32(v); }},
+       "Synthetic: every prompt starts with this many tokens shared with its group (a system prompt), added "
+       "to --prompt-len: a prompt is the prefix plus a --prompt-len sample",
+       "0", kRun, false, false, [](T t, V v) { t.workload().shared_prefix = i32(v); }},
       {"prefix_groups", "--prefix-groups", Kind::Int,
        "Synthetic: number of distinct shared prefixes (request i uses i mod G)", "1", kRun, false, false,
        [](T t, V v) { t.workload().prefix_groups = i32(v); }},

@@ -1,0 +1,122 @@
+// What a user meets in the first hour (issue #11), checked against the real `apex` binary: messages
+// that say what to do, warnings on stderr only, part of a node for one plan, progress on stderr,
+// length-only traces and re-rated traces.
+#include <gtest/gtest.h>
+
+#include "cli_run.h"
+#include "test_util.h"
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+// The shared CLI runner (cli_run.h), declared here so that `apex` names the runner, not the namespace.
+using apex_cli_test::apex;
+using apex_cli_test::CliRun;
+using apex_cli_test::expect_user_error;
+using apex_cli_test::kBinary;
+using apex_cli_test::kData;
+using apex_cli_test::quote;
+using apex_cli_test::slurp;
+
+const std::string kSynthetic = "--rate 10 --num-requests 20 --prompt-len 128 --output-len 16";
+
+json parse_json(const std::string& text) {
+  try {
+    return json::parse(text);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "not JSON (" << e.what() << "):\n" << text.substr(0, 2000);
+    return json::object();
+  }
+}
+
+// --- #11 item 6 -------------------------------------------------------------------------------
+
+TEST(CliUsage, SharedPrefixHelpSaysItAddsToThePromptLength) {
+  const CliRun r = apex("simulate --help");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_CONTAINS(r.out, "added to --prompt-len");
+}
+
+TEST(CliUsage, MaxModelLenAdviceIsConsistent) {
+  // Below the model's context: raising --max-model-len helps, up to that context.
+  expect_user_error("simulate --model llama-3.1-8b --gpus-per-node 1 --max-model-len 100 " + kSynthetic,
+                    "max model length is 100; shorten it or raise --max-model-len",
+                    "up to the model's context of 131072 tokens");
+  // At the model's context: it cannot be raised, and the message does not suggest it.
+  const std::string args =
+      "simulate --model llama-3.1-8b --gpus-per-node 1 --trace " + quote(kData + "/long_prompt.csv");
+  expect_user_error(args, "the max model length is 131072; llama-3.1-8b's own context length",
+                    "--max-model-len cannot raise; shorten the request");
+  EXPECT_EQ(apex(args).err.find("raise --max-model-len"), std::string::npos);
+  // The search's up-front check says the same.
+  expect_user_error("search --model llama-3.1-8b --gpus-per-node 1 --max-model-len 100 " + kSynthetic,
+                    "but the max model length is 100; shorten it or raise --max-model-len",
+                    "up to the model's context of 131072 tokens");
+}
+
+TEST(CliUsage, CustomGpuWithoutBaseWarnsOnStderrOnly) {
+  const std::string plan = " --tp 4 " + kSynthetic + " --format json";
+  const CliRun custom =
+      apex("simulate --model llama-3.1-8b --cluster " + quote(kData + "/cluster_full_custom.json") + plan);
+  ASSERT_EQ(custom.code, 0) << custom.err;
+  EXPECT_EQ(custom.err.rfind("apex: warning: GPU 'toy-accel' of ", 0), 0u) << custom.err;
+  EXPECT_CONTAINS(custom.err, "has no \"base\"");
+  EXPECT_CONTAINS(custom.err, "uncalibrated roofline defaults");
+  EXPECT_CONTAINS(custom.err, "give \"base\"");
+  EXPECT_EQ(std::count(custom.err.begin(), custom.err.end(), '\n'), 1) << "warned once:\n" << custom.err;
+  // stdout is the document alone, the same as before the warning existed.
+  const json j = parse_json(custom.out);
+  EXPECT_EQ(j["plan"]["tp"], 4);
+  EXPECT_EQ(custom.out.find("warning"), std::string::npos);
+  EXPECT_EQ(apex("simulate --model llama-3.1-8b --cluster " + quote(kData + "/cluster_full_custom.json") +
+                 plan + " 2>/dev/null")
+                .out,
+            custom.out);
+  // A GPU with a base inherits its calibration: no warning.
+  const CliRun based =
+      apex("simulate --model llama-3.1-8b --cluster " + quote(kData + "/custom_cluster.json") + " --tp 8 " +
+           kSynthetic + " --format json");
+  ASSERT_EQ(based.code, 0) << based.err;
+  EXPECT_TRUE(based.err.empty()) << based.err;
+  // The search warns too, once.
+  const CliRun search =
+      apex("search --model llama-3.1-8b --cluster " + quote(kData + "/cluster_full_custom.json") + " " +
+           kSynthetic + " --format json");
+  ASSERT_EQ(search.code, 0) << search.err;
+  EXPECT_EQ(std::count(search.err.begin(), search.err.end(), '\n'), 1) << search.err;
+  EXPECT_CONTAINS(search.err, "apex: warning: GPU 'toy-accel'");
+}
+
+TEST(CliUsage, SimulateMayUsePartOfANode) {
+  const std::string args = "simulate --model llama-3.1-8b --gpu h100-sxm --tp 2 " + kSynthetic;
+  const CliRun part = apex(args + " --format json");
+  ASSERT_EQ(part.code, 0) << part.err;
+  const json j = parse_json(part.out);
+  EXPECT_EQ(j["plan"]["gpus"], 2);
+  EXPECT_EQ(j["run"]["cluster"],
+            "1 node x 8 x h100-sxm (nvlink4, single node); the plan uses 2 of its 8 GPUs");
+  const CliRun table = apex(args + " --format table");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_CONTAINS(table.out, "the plan uses 2 of its 8 GPUs");
+  // The same plan on a 2-GPU node: identical metrics, every per-GPU figure counts the plan's 2 GPUs
+  // (not the node's 8), and no note when every GPU is used.
+  const CliRun whole = apex("simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --tp 2 " +
+                            kSynthetic + " --format json");
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  const json w = parse_json(whole.out);
+  EXPECT_EQ(w["run"]["cluster"], "1 node x 2 x h100-sxm (nvlink4, single node)");
+  json a = j, b = w;
+  a.erase("run");
+  b.erase("run");
+  EXPECT_EQ(a, b) << "a plan's figures do not depend on the GPUs it leaves unused";
+  EXPECT_GT(j["metrics"]["mbu"].get<double>(), 0.0);
+  EXPECT_GT(j["metrics"]["mean_power_per_gpu_w"].get<double>(), 0.0);
+}
+
+}  // namespace
