@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -19,7 +20,6 @@ using nlohmann::json;
 using apex_cli_test::apex;
 using apex_cli_test::CliRun;
 using apex_cli_test::expect_user_error;
-using apex_cli_test::kBinary;
 using apex_cli_test::kData;
 using apex_cli_test::quote;
 using apex_cli_test::slurp;
@@ -117,6 +117,129 @@ TEST(CliUsage, SimulateMayUsePartOfANode) {
   EXPECT_EQ(a, b) << "a plan's figures do not depend on the GPUs it leaves unused";
   EXPECT_GT(j["metrics"]["mbu"].get<double>(), 0.0);
   EXPECT_GT(j["metrics"]["mean_power_per_gpu_w"].get<double>(), 0.0);
+}
+
+// --- #11 item 11: length-only traces, re-rated traces -----------------------------------------
+
+struct RequestRow {
+  double arrival = 0;
+  int prompt = 0, output = 0;
+};
+
+// The --per-request CSV by request id.
+std::vector<RequestRow> per_request_rows(const std::string& path) {
+  std::vector<RequestRow> rows;
+  std::istringstream in(slurp(path));
+  std::string line;
+  std::getline(in, line);  // header: id,arrival_s,prompt_tokens,output_tokens,...
+  EXPECT_EQ(line.rfind("id,arrival_s,prompt_tokens,output_tokens,", 0), 0u) << line;
+  while (std::getline(in, line)) {
+    std::istringstream f(line);
+    std::string id, arrival, prompt, output;
+    std::getline(f, id, ',');
+    std::getline(f, arrival, ',');
+    std::getline(f, prompt, ',');
+    std::getline(f, output, ',');
+    const auto i = static_cast<std::size_t>(std::stoul(id));
+    if (rows.size() <= i) rows.resize(i + 1);
+    rows[i] = RequestRow{std::stod(arrival), std::stoi(prompt), std::stoi(output)};
+  }
+  return rows;
+}
+
+const std::string kOneGpu = "--model llama-3.1-8b --gpu h100-sxm --gpus-per-node 1";
+const std::string kLengths = kData + "/lengths_only.csv";
+
+TEST(CliTraces, ALengthOnlyTraceTakesPoissonArrivalsFromRate) {
+  const std::string csv = ::testing::TempDir() + "/apex_lengths_rate.csv";
+  const CliRun r = apex("simulate " + kOneGpu + " --trace " + quote(kLengths) +
+                        " --rate 5 --seed 3 --format json --per-request " + quote(csv));
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_json(r.out);
+  EXPECT_EQ(j["metrics"]["requests"], 200);
+  EXPECT_CONTAINS(j["run"]["workload"].get<std::string>(),
+                  "lengths only: arrivals at 5 req/s (Poisson), seed 3");
+  const std::vector<RequestRow> rows = per_request_rows(csv);
+  ASSERT_EQ(rows.size(), 200u);
+  double last = 0;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(rows[i].prompt, static_cast<int>(40 + (i * 37) % 400));  // the file's lengths, in order
+    EXPECT_EQ(rows[i].output, static_cast<int>(8 + (i * 13) % 90));
+    EXPECT_GE(rows[i].arrival, last);
+    last = rows[i].arrival;
+  }
+  EXPECT_EQ(rows.front().arrival, 0.0);
+  // Mean rate (n-1)/span within 25% of 5 req/s: 199 Poisson gaps estimate it with a 7% sd.
+  EXPECT_NEAR(199.0 / rows.back().arrival, 5.0, 5.0 * 0.25);
+  // --seed and --burstiness act as on synthetic traffic.
+  const std::string csv2 = ::testing::TempDir() + "/apex_lengths_rate2.csv";
+  ASSERT_EQ(apex("simulate " + kOneGpu + " --trace " + quote(kLengths) +
+                 " --rate 5 --seed 4 --burstiness 4 --format json --per-request " + quote(csv2))
+                .code,
+            0);
+  EXPECT_NE(per_request_rows(csv2)[1].arrival, rows[1].arrival);
+  const std::string csv3 = ::testing::TempDir() + "/apex_lengths_rate3.csv";
+  EXPECT_EQ(apex("simulate " + kOneGpu + " --trace " + quote(kLengths) +
+                 " --rate 5 --seed 3 --format json --per-request " + quote(csv3))
+                .out,
+            r.out);  // reproducible
+}
+
+TEST(CliTraces, ALengthOnlyTraceRunsAsAClosedLoopAndSearches) {
+  const CliRun r =
+      apex("simulate " + kOneGpu + " --trace " + quote(kLengths) + " --concurrency 4 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = parse_json(r.out);
+  EXPECT_EQ(j["metrics"]["requests"], 200);
+  EXPECT_CONTAINS(j["run"]["workload"].get<std::string>(), "lengths only), closed loop: 4 clients");
+  EXPECT_LE(j["counters"]["peak_active_requests"].get<int>(), 4);
+  const CliRun s = apex("search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 --trace " +
+                        quote(kLengths) + " --rate 5 --format json");
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_GE(parse_json(s.out)["plans"].size(), 1u);
+}
+
+TEST(CliTraces, ALengthOnlyTraceNeedsRateOrConcurrency) {
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kLengths), "gives lengths only",
+                    "pass --rate R for arrivals at R requests/s");
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kLengths), "--concurrency N");
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kLengths) + " --rate 3:10", "load stages",
+                    "give --rate a single rate");
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kLengths) + " --rate 0",
+                    "--rate '0' must be");
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kLengths) + " --rate 5 --rate-scale 2",
+                    "--rate-scale re-rates a trace's arrival times", "gives lengths only");
+  // A trace with arrivals keeps them: --rate is refused, pointing at --rate-scale.
+  expect_user_error("simulate " + kOneGpu + " --trace " + quote(kData + "/small_trace.csv") + " --rate 5",
+                    "has its own arrival times", "--rate-scale X");
+}
+
+TEST(CliTraces, RateScaleDividesEveryArrivalTime) {
+  const std::string trace = quote(kData + "/small_trace.csv");
+  const std::string one = ::testing::TempDir() + "/apex_scale1.csv";
+  const std::string two = ::testing::TempDir() + "/apex_scale2.csv";
+  ASSERT_EQ(
+      apex("simulate " + kOneGpu + " --trace " + trace + " --format json --per-request " + quote(one)).code,
+      0);
+  const CliRun r = apex("simulate " + kOneGpu + " --trace " + trace +
+                        " --rate-scale 2 --format json --per-request " + quote(two));
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_CONTAINS(parse_json(r.out)["run"]["workload"].get<std::string>(), "arrivals re-rated x2");
+  const auto a = per_request_rows(one), b = per_request_rows(two);
+  ASSERT_EQ(a.size(), 4u);
+  ASSERT_EQ(b.size(), a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(b[i].arrival * 2, a[i].arrival);  // exact: 0, 0.05, 0.1, 0.2 s are even nanoseconds
+    EXPECT_EQ(b[i].prompt, a[i].prompt);
+    EXPECT_EQ(b[i].output, a[i].output);
+  }
+  for (const char* bad : {"0", "-2", "inf", "nan", "fast"}) {
+    expect_user_error("simulate " + kOneGpu + " --trace " + trace + " --rate-scale " + bad, "--rate-scale");
+  }
+  expect_user_error("simulate " + kOneGpu + " " + kSynthetic + " --rate-scale 2",
+                    "--rate-scale re-rates a --trace");
 }
 
 }  // namespace

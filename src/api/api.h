@@ -81,7 +81,9 @@ struct DeploymentInput {
   SloInput slo;
 };
 
-// A trace, or synthetic traffic (rate, num_requests, prompt_len, output_len all given).
+// A trace, or synthetic traffic (rate, num_requests, prompt_len, output_len all given). A trace
+// with arrivals may be re-rated (rate_scale); a length-only trace takes its arrivals from `rate`
+// (with burstiness and seed) or is paced by a closed loop (concurrency).
 struct WorkloadInput {
   std::string trace;  // CSV/JSONL path, or "@sample"
   std::optional<std::string> rate;
@@ -89,7 +91,8 @@ struct WorkloadInput {
   std::optional<std::string> prompt_len, output_len;
   std::uint64_t seed = 0;
   double burstiness = 1.0;
-  int concurrency = 0;  // closed-loop clients (0 = open arrivals)
+  int concurrency = 0;               // closed-loop clients (0 = open arrivals)
+  std::optional<double> rate_scale;  // a trace with arrivals: multiply its rate (arrivals / X)
   std::optional<int> shared_prefix;
   std::optional<int> prefix_groups;
 };

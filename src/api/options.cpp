@@ -79,11 +79,17 @@ std::vector<OptionSpec> make_table() {
       // workload
       {"trace", "--trace", Kind::Text,
        "Request trace: CSV (arrival_s,prompt_tokens,output_tokens) or APEX JSONL; '@sample' = the embedded "
-       "sample trace",
+       "sample trace. A CSV of prompt_tokens,output_tokens alone gives lengths only: add --rate (Poisson "
+       "arrivals, with --burstiness and --seed) or --concurrency (a closed loop)",
        "", kRun, false, false, [](T t, V v) { t.workload().trace = str(v); }},
+      {"rate_scale", "--rate-scale", Kind::Double,
+       "Trace: multiply its request rate by X keeping its arrival shape (every arrival time divided by X; "
+       "X > 0)",
+       "", kRun, false, false, [](T t, V v) { t.workload().rate_scale = num(v); }},
       {"rate", "--rate", Kind::Text,
-       "Synthetic arrivals: requests/s (Poisson), 'inf' for all at t=0, or load stages "
-       "RATE:DURATION_S[,RATE:DURATION_S...] (8:600,20:600 = 8 req/s for 600 s, then 20 req/s for 600 s)",
+       "Synthetic arrivals (also of a length-only --trace): requests/s (Poisson), 'inf' for all at t=0, or "
+       "load stages RATE:DURATION_S[,RATE:DURATION_S...] (8:600,20:600 = 8 req/s for 600 s, then 20 req/s "
+       "for 600 s; not for a trace)",
        "", kRun, false, false, [](T t, V v) { t.workload().rate = str(v); }},
       {"num_requests", "--num-requests", Kind::Int64,
        "Synthetic: number of requests (not with load stages, whose durations set it)", "", kRun, false, false,
