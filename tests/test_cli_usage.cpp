@@ -242,4 +242,56 @@ TEST(CliTraces, RateScaleDividesEveryArrivalTime) {
                     "--rate-scale re-rates a --trace");
 }
 
+// --- #11 item 8: progress on stderr --------------------------------------------------------------
+
+// The document without its wall-clock field (stats.wall_s differs between any two runs).
+json without_wall_clock(const std::string& text) {
+  json j = parse_json(text);
+  if (j.contains("stats")) j["stats"].erase("wall_s");
+  return j;
+}
+
+TEST(CliProgress, ProgressGoesToStderrAndNeverChangesStdout) {
+  const std::string args =
+      "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic + " --format json";
+  const CliRun plain = apex(args);
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_TRUE(plain.err.empty()) << "stderr is not a terminal: no progress\n" << plain.err;
+  const CliRun forced = apex(args + " --progress");
+  ASSERT_EQ(forced.code, 0) << forced.err;
+  // A run under the 1 s delay draws nothing but the summary line --progress asks for.
+  const json stats = parse_json(forced.out)["stats"];
+  const std::string summary = "search: " + std::to_string(stats["feasible"].get<int>()) + "/" +
+                              std::to_string(stats["feasible"].get<int>()) + " plans, " +
+                              std::to_string(stats["simulated"].get<int>()) + " simulated, " +
+                              std::to_string(stats["pruned"].get<int>()) + " pruned, ";
+  EXPECT_EQ(forced.err.substr(forced.err.rfind('\n', forced.err.size() - 2) + 1).rfind(summary, 0), 0u)
+      << forced.err;
+  EXPECT_TRUE(forced.err.ends_with(" elapsed\n")) << forced.err;
+  EXPECT_EQ(forced.out.find("search: "), std::string::npos);
+  EXPECT_EQ(without_wall_clock(forced.out), without_wall_clock(plain.out));
+  // The table too is the same, byte for byte (it shows no wall clock).
+  EXPECT_EQ(apex(args + " --format table --progress 2>/dev/null").out, apex(args + " --format table").out);
+  const CliRun quiet = apex(args + " --quiet");
+  ASSERT_EQ(quiet.code, 0);
+  EXPECT_TRUE(quiet.err.empty()) << quiet.err;
+  EXPECT_EQ(without_wall_clock(quiet.out), without_wall_clock(plain.out));
+  expect_user_error(args + " --progress --quiet", "--progress and --quiet contradict each other");
+}
+
+TEST(CliProgress, ValidateAndCalibrateTakeTheFlags) {
+  const std::string meas = quote(std::string(APEX_SHARED_DIR) + "/measurements");
+  const CliRun v = apex("validate ops --measurements " + meas + " --gpu v100_pcie --progress");
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.err.rfind("validate ops: 1/1 GPUs, ", 0), 0u) << v.err;
+  EXPECT_EQ(v.out, apex("validate ops --measurements " + meas + " --gpu v100_pcie").out);
+  EXPECT_TRUE(apex("validate ops --measurements " + meas + " --gpu v100_pcie --quiet").err.empty());
+  for (const char* cmd : {"validate", "calibrate"}) {
+    const CliRun help = apex(std::string(cmd) + " --help");
+    EXPECT_CONTAINS(help.out, "--progress");
+    EXPECT_CONTAINS(help.out, "--quiet");
+  }
+  EXPECT_EQ(apex("simulate --help").out.find("--progress"), std::string::npos);  // one run, no progress
+}
+
 }  // namespace

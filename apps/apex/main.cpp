@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,12 @@ int print(const api::TextResponse& r) {
   api::write_stdout(r.text);
   std::cerr << r.notes;
   return 0;
+}
+
+// Progress of long runs goes to stderr, on a terminal by default (api::ProgressInput).
+void to_stderr(api::ProgressInput& p) {
+  p.terminal = isatty(STDERR_FILENO) != 0;
+  p.write = [](std::string_view text) { std::cerr << text << std::flush; };
 }
 
 // Warnings go to stderr, once each, never into the document on stdout.
@@ -86,11 +93,12 @@ int main(int argc, char** argv) {
     }
     if (val.parsed()) {
       val.apply(api::target(validate_request));
+      to_stderr(validate_request.progress);
       return print(api::validate(validate_request));
     }
     if (cal.parsed()) {
       cal.apply(api::target(calibrate_request));
-      calibrate_request.progress = [](const std::string& line) { std::cerr << line; };
+      to_stderr(calibrate_request.progress);
       return print(api::calibrate(calibrate_request));
     }
     if (sim.parsed()) {
@@ -106,6 +114,7 @@ int main(int argc, char** argv) {
     if (srch.parsed()) {
       srch.reject_extras();
       srch.apply(api::target(search_request));
+      to_stderr(search_request.progress);
       const Format format = api::resolve_format(search_request.output, isatty(STDOUT_FILENO) != 0);
       if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
       const api::SearchResponse r = api::search(search_request);

@@ -16,12 +16,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/json_util.h"
+#include "core/progress.h"
 #include "report/report.h"
 #include "search/planner.h"
 #include "sim/engine.h"
@@ -119,6 +121,19 @@ struct SearchInput {
   std::optional<double> gpu_price;
 };
 
+// The progress line of a long run (search, validate, calibrate; core/progress.h), written to the
+// front end's stderr: shown when stderr is a terminal, or always with `force` (then also a last
+// summary line); never with `quiet`. Nothing without `write` (the Python module).
+struct ProgressInput {
+  bool force = false;                           // --progress
+  bool quiet = false;                           // --quiet: no progress, no per-GPU lines of calibrate
+  bool terminal = false;                        // the front end's stderr is a terminal
+  std::function<void(std::string_view)> write;  // the front end's stderr
+};
+// The meter for one run, or nullptr when none is shown. UserError for --progress with --quiet.
+std::unique_ptr<Progress> make_progress(const ProgressInput& in, std::string what, std::string unit,
+                                        bool breakdown = false);
+
 struct SimulateRequest {
   DeploymentInput deployment;
   WorkloadInput workload;
@@ -133,6 +148,7 @@ struct SearchRequest {
   WorkloadInput workload;
   SearchInput search;
   OutputInput output;
+  ProgressInput progress;
 };
 
 struct ValidateRequest {
@@ -143,13 +159,14 @@ struct ValidateRequest {
   std::string output;           // serving: write the markdown report here
   std::string gpu;              // ops: only this GPU
   std::string format = "table";
+  ProgressInput progress;
 };
 
 struct CalibrateRequest {
   std::string measurements;
   std::string output = "data/calibration.json";
   int holdout = 0;
-  std::function<void(const std::string&)> progress;  // one line per GPU fitted (may be empty)
+  ProgressInput progress;  // also carries the line per GPU fitted (unless quiet)
 };
 
 struct ListRequest {

@@ -3,6 +3,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -337,6 +338,19 @@ SearchOptions build_search_options(const SearchInput& in) {
     }
   }
   return s;
+}
+
+std::unique_ptr<Progress> make_progress(const ProgressInput& in, std::string what, std::string unit,
+                                        bool breakdown) {
+  if (in.force && in.quiet)
+    throw UserError(fmt::format("{} and {} contradict each other; pass one", opt("progress"), opt("quiet")));
+  if (!in.write || in.quiet || !(in.force || in.terminal)) return nullptr;
+  ProgressStyle style;
+  style.terminal = in.terminal;
+  style.delay_s = 1.0;                         // a short run shows nothing
+  style.interval_s = in.terminal ? 0.2 : 5.0;  // a log (forced, not a terminal) gets a line every 5 s
+  style.summary = in.force;
+  return std::make_unique<Progress>(std::move(what), std::move(unit), in.write, style, breakdown);
 }
 
 Format resolve_format(const OutputInput& out, bool stdout_is_terminal) {

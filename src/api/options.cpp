@@ -21,6 +21,7 @@ constexpr unsigned kRun = kSim | kSrch;
 constexpr unsigned kVal = static_cast<unsigned>(Command::Validate);
 constexpr unsigned kCal = static_cast<unsigned>(Command::Calibrate);
 constexpr unsigned kList = static_cast<unsigned>(Command::List);
+constexpr unsigned kLong = kSrch | kVal | kCal;  // the commands that may run long
 
 int i32(const Value& v) {
   return static_cast<int>(std::get<std::int64_t>(v));
@@ -222,6 +223,13 @@ std::vector<OptionSpec> make_table() {
        false, [](T t, V v) { t.search->search.tune = str(v); }},
       {"gpu_price", "--gpu-price", Kind::Double, "USD per GPU-hour for the cost objective (default: preset)",
        "", kSrch, false, false, [](T t, V v) { t.search->search.gpu_price = num(v); }},
+      // progress (search, validate, calibrate): stderr only, so not Python keywords
+      {"progress", "--progress", Kind::Flag,
+       "Show progress on stderr (items done/total, elapsed, ETA) even when it is not a terminal, and a last "
+       "summary line (default: only on a terminal, after 1 s)",
+       "", kLong, false, true, [](T t, V v) { t.progress().force = yes(v); }},
+      {"quiet", "--quiet", Kind::Flag, "No progress on stderr (nor calibrate's line per GPU)", "", kLong,
+       false, true, [](T t, V v) { t.progress().quiet = yes(v); }},
       // validate
       {"what", "what", Kind::Text, "ops | serving", "", kVal, true, false,
        [](T t, V v) { t.validate->what = str(v); }},
@@ -361,6 +369,13 @@ DeploymentInput& Target::deployment() const {
 WorkloadInput& Target::workload() const {
   APEX_ASSERT(simulate != nullptr || search != nullptr, "workload option on a command without one");
   return simulate != nullptr ? simulate->workload : search->workload;
+}
+
+ProgressInput& Target::progress() const {
+  APEX_ASSERT(search != nullptr || validate != nullptr || calibrate != nullptr,
+              "progress option on a command without a long run");
+  if (search != nullptr) return search->progress;
+  return validate != nullptr ? validate->progress : calibrate->progress;
 }
 
 OutputInput& Target::output() const {

@@ -123,8 +123,11 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
   Workload w = build_workload(request.workload, true);
   SearchOptions s = build_search_options(request.search);
   s.runner = runner;
+  const std::unique_ptr<Progress> progress = make_progress(request.progress, "search", "plans", true);
+  s.progress = progress.get();
   SearchResponse out;
   out.report = apex::search(d, *w.trace, s);
+  if (progress) progress->finish();
   render_option_refs_in(out.report);
   out.info = RunInfo{d.model.name,
                      d.cluster.describe(),

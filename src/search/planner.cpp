@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/option_ref.h"
 #include "core/parallel.h"
+#include "core/progress.h"
 #include "core/stats.h"
 #include "perf/batch_shape.h"
 #include "perf/cost_model.h"
@@ -422,6 +423,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     feasible.push_back(std::move(o));
   }
   report.feasible = feasible.size();
+  if (options.progress != nullptr) options.progress->set_total(feasible.size());
   if (feasible.empty()) {
     std::string hist;
     for (const auto& [k, v] : report.rejected)
@@ -474,6 +476,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
         const double margin = higher ? 1.02 : 0.98;
         if (better(options.objective, reach, o.bound * margin)) {
           ++report.pruned;
+          if (options.progress != nullptr) options.progress->add_pruned();
           continue;
         }
       }
@@ -481,8 +484,12 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     }
     if (options.runner) {
       options.runner(batch, report.threads, simulate_one);
+      if (options.progress != nullptr) options.progress->add_done(batch.size());
     } else {
-      parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
+      parallel_for(batch.size(), report.threads, [&](std::size_t i) {
+        simulate_one(*batch[i]);
+        if (options.progress != nullptr) options.progress->add_done();  // from the worker: atomic
+      });
     }
     for (PlanOutcome* o : batch) {
       const SimResult& r = *o->result;
