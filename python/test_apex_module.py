@@ -84,7 +84,7 @@ class ModuleTest(unittest.TestCase):
                          "apex: block_size= must be a power of two between 1 and 1024, got 3")
         with self.assertRaises(ValueError) as e:
             apex.simulate(**dict(base, prompt_len=2000), max_model_len=1024)
-        self.assertIn("shorten it or raise max_model_len= (the model allows", str(e.exception))
+        self.assertIn("shorten it or raise max_model_len= (up to the model's context of", str(e.exception))
 
     def test_keywords_are_typed_values_not_argv(self):
         base = dict(model="llama-3.1-8b", gpu="h100-sxm", gpus_per_node=1, rate=10, num_requests=20,

@@ -3,15 +3,20 @@
 
 #include "test_util.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "core/dtype.h"
 #include "core/error.h"
 #include "core/json_util.h"
+#include "core/parallel.h"
+#include "core/progress.h"
 #include "core/stats.h"
 #include "core/text.h"
 #include "core/units.h"
@@ -543,6 +548,105 @@ TEST(DType, BytesNamesAndParsing) {
   EXPECT_CONTAINS(msg, "--kv-dtype");
   EXPECT_CONTAINS(msg, "unknown dtype 'bf61'");
   EXPECT_CONTAINS(msg, "did you mean 'bf16'?");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Progress (core/progress.h)
+
+TEST(Progress, NothingBeforeTheDelayAndASummaryWhenAsked) {
+  std::string out;
+  {
+    Progress p(
+        "search", "plans", [&](std::string_view t) { out += t; }, ProgressStyle{false, 3600, 0, false});
+    p.set_total(4);
+    p.add_done(3);
+    p.add_pruned();
+  }
+  EXPECT_EQ(out, "");  // a short run shows nothing
+  Progress p(
+      "search", "plans", [&](std::string_view t) { out += t; }, ProgressStyle{false, 3600, 0, true}, true);
+  p.set_total(4);
+  p.add_done(3);
+  p.add_pruned();
+  p.finish();
+  p.finish();  // once
+  EXPECT_EQ(out.rfind("search: 4/4 plans, 3 simulated, 1 pruned, ", 0), 0u) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  EXPECT_EQ(out.find("ETA"), std::string::npos) << out;  // nothing left to estimate
+}
+
+TEST(Progress, TerminalRedrawsInPlaceAndClearsTheLine) {
+  std::string out;
+  Progress p(
+      "validate serving", "rows", [&](std::string_view t) { out += t; }, ProgressStyle{true, 0, 0, false});
+  p.set_total(2);
+  p.add_done();
+  EXPECT_EQ(out.rfind("\rvalidate serving: 0/2 rows, ", 0), 0u) << out;  // set_total drew first
+  EXPECT_NE(out.find("\rvalidate serving: 1/2 rows, "), std::string::npos) << out;
+  EXPECT_NE(out.find(", ETA "), std::string::npos) << out;
+  EXPECT_NE(out.find("\x1b[K"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\n'), std::string::npos) << out;
+  p.note("fitting x\n");  // a line of its own: the status line is cleared first
+  EXPECT_NE(out.find("\r\x1b[Kfitting x\n"), std::string::npos) << out;
+  out.clear();
+  p.finish();
+  EXPECT_EQ(out, "");  // nothing drawn since the note: nothing to clear
+  p.add_done();        // after finish: nothing
+  EXPECT_EQ(out, "");
+  Progress q(
+      "search", "plans", [&](std::string_view t) { out += t; }, ProgressStyle{true, 0, 0, false});
+  q.set_total(1);
+  q.finish();
+  EXPECT_TRUE(out.ends_with("\r\x1b[K")) << out;  // the terminal is left clean
+  EXPECT_EQ(out.find('\n'), std::string::npos) << out;
+}
+
+TEST(Progress, RateLimitedAndThreadSafe) {
+  std::string out;
+  std::mutex m;  // the test's sink is not thread-safe itself; Progress draws from one thread at a time
+  int draws = 0;
+  Progress slow(
+      "search", "plans",
+      [&](std::string_view) {
+        std::lock_guard lock(m);
+        ++draws;
+      },
+      ProgressStyle{false, 0, 3600, false}, true);
+  Progress fast(
+      "search", "plans",
+      [&](std::string_view t) {
+        std::lock_guard lock(m);
+        out += t;
+      },
+      ProgressStyle{false, 0, 0, true}, true);
+  slow.set_total(8000);
+  fast.set_total(8000);
+  parallel_for(8000, 4, [&](std::size_t i) {
+    if (i % 4 == 0) {
+      slow.add_pruned();
+      fast.add_pruned();
+    } else {
+      slow.add_done();
+      fast.add_done();
+    }
+  });
+  EXPECT_EQ(draws, 1);  // one interval of an hour: the first count only
+  fast.finish();
+  const std::string last = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  EXPECT_EQ(last.rfind("search: 8000/8000 plans, 6000 simulated, 2000 pruned, ", 0), 0u) << last;
+  // Every line drawn is whole (no interleaving).
+  std::size_t start = 0;
+  for (std::size_t nl = out.find('\n'); nl != std::string::npos; nl = out.find('\n', start)) {
+    EXPECT_EQ(out.compare(start, 8, "search: "), 0) << out.substr(start, nl - start);
+    start = nl + 1;
+  }
+}
+
+TEST(Progress, DurationsReadAsAPersonWouldSay) {
+  EXPECT_EQ(format_duration(4.25), "4.2 s");
+  EXPECT_EQ(format_duration(187), "3 min 07 s");
+  EXPECT_EQ(format_duration(7500), "2 h 05 min");
+  EXPECT_EQ(format_duration(-1), "?");
 }
 
 }  // namespace

@@ -761,8 +761,9 @@ TEST(TraceHostile, JsonlWithAByteOrderMarkIsReadAsJsonl) {
   EXPECT_EQ(t.requests[1].arrival, 500'000'000);
   EXPECT_EQ(t.requests[1].output, 4);
   // A first byte 0xEF that is not a BOM is left to the CSV reader (and reported as its header).
-  const std::string p = write_temp_file("apex_not_bom.csv", "\xEF,prompt_tokens,output_tokens\n0,1,1\n");
-  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "lacks column(s) arrival_s");
+  // (Without output_tokens: a header of both lengths would be a valid length-only trace.)
+  const std::string p = write_temp_file("apex_not_bom.csv", "\xEF,prompt_tokens\n0,1\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(p); }), "lacks column(s) arrival_s, output_tokens");
 }
 
 TEST(TraceHostile, CsvShapeErrors) {
@@ -818,6 +819,101 @@ TEST(QuoteValue, ShortValuesVerbatimLongOnesCutAtACharacter) {
   const std::string utf8 = std::string(79, 'a') + "\xC3\xA9" + "zz";
   EXPECT_EQ(quote_value(utf8), "'" + std::string(79, 'a') + "...' (83 bytes)");
   EXPECT_EQ(quote_value("abcdef", 3), "'abc...' (6 bytes)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Length-only traces and re-rated traces (#11 item 11)
+
+TEST(TraceLengthsOnly, ACsvWithoutArrivalsKeepsItsLengthsAndHasNoArrivals) {
+  const Trace t = load_trace(kData + "/lengths_only.csv");
+  EXPECT_FALSE(t.has_arrivals);
+  ASSERT_EQ(t.requests.size(), 200u);
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(t.requests[i].id, i);
+    EXPECT_EQ(t.requests[i].arrival, 0);
+    EXPECT_EQ(t.requests[i].prompt, static_cast<std::int32_t>(40 + (i * 37) % 400));
+    EXPECT_EQ(t.requests[i].output, static_cast<std::int32_t>(8 + (i * 13) % 90));
+  }
+  EXPECT_TRUE(load_trace(kData + "/trace_basic.csv").has_arrivals);
+  // A header without the lengths is still an error, naming what a length-only trace needs.
+  const std::string bad = write_temp_file("lengths_bad.csv", "prompt_tokens,output\n10,5\n");
+  EXPECT_CONTAINS(user_error_of([&] { load_trace(bad); }), "'prompt_tokens,output_tokens' for lengths only");
+}
+
+TEST(TraceLengthsOnly, AssignedArrivalsArePoissonAtTheRateAndSeeded) {
+  Trace t;
+  for (int i = 0; i < 20000; ++i)
+    t.requests.push_back(Request{static_cast<std::uint64_t>(i), 0, 100 + i % 7, 10});
+  t.has_arrivals = false;
+  Trace a = t;
+  assign_arrivals(a, 8.0, 1.0, 42);
+  EXPECT_TRUE(a.has_arrivals);
+  EXPECT_EQ(a.requests.front().arrival, 0);
+  std::vector<double> gaps;
+  for (std::size_t i = 1; i < a.requests.size(); ++i) {
+    ASSERT_GE(a.requests[i].arrival, a.requests[i - 1].arrival);
+    EXPECT_EQ(a.requests[i].prompt, t.requests[i].prompt);  // lengths and order kept
+    gaps.push_back(ns_to_seconds(a.requests[i].arrival - a.requests[i - 1].arrival));
+  }
+  // Mean rate (n-1)/span within 3% of 8 req/s (the estimate's sd is 0.7% with 20,000 requests).
+  const double rate = static_cast<double>(gaps.size()) / a.span_seconds();
+  EXPECT_NEAR(rate, 8.0, 8.0 * 0.03);
+  double mean = 0, var = 0;
+  for (double g : gaps)
+    mean += g / static_cast<double>(gaps.size());
+  for (double g : gaps)
+    var += (g - mean) * (g - mean) / static_cast<double>(gaps.size());
+  EXPECT_NEAR(std::sqrt(var) / mean, 1.0, 0.05);  // exponential gaps: CV 1
+  // Burstiness as synthetic traffic: Gamma gaps with CV 3 (within 15%: heavy-tailed estimate).
+  Trace bursty = t;
+  assign_arrivals(bursty, 8.0, 3.0, 42);
+  std::vector<double> bg;
+  for (std::size_t i = 1; i < bursty.requests.size(); ++i)
+    bg.push_back(ns_to_seconds(bursty.requests[i].arrival - bursty.requests[i - 1].arrival));
+  double bm = 0, bv = 0;
+  for (double g : bg)
+    bm += g / static_cast<double>(bg.size());
+  for (double g : bg)
+    bv += (g - bm) * (g - bm) / static_cast<double>(bg.size());
+  EXPECT_NEAR(std::sqrt(bv) / bm, 3.0, 3.0 * 0.15);
+  EXPECT_NEAR(1.0 / bm, 8.0, 8.0 * 0.1);
+  // The same seed gives the same arrivals; another seed others.
+  Trace again = t, other = t;
+  assign_arrivals(again, 8.0, 1.0, 42);
+  assign_arrivals(other, 8.0, 1.0, 43);
+  expect_same_requests(a, again);
+  EXPECT_NE(a.requests[1].arrival, other.requests[1].arrival);
+  // 'inf': everything at t = 0; bad rates and burstiness are user errors naming the flag.
+  Trace burst = t;
+  assign_arrivals(burst, std::numeric_limits<double>::infinity(), 1.0, 0);
+  EXPECT_EQ(burst.requests.back().arrival, 0);
+  EXPECT_CONTAINS(user_error_of([&] { assign_arrivals(burst, 0.0, 1.0, 0); }), opt("rate"));
+  EXPECT_CONTAINS(user_error_of([&] { assign_arrivals(burst, 1.0, 1e6, 0); }), opt("burstiness"));
+  EXPECT_CONTAINS(user_error_of([&] { assign_arrivals(burst, 1e-10, 1.0, 0); }), "horizon");
+}
+
+TEST(TraceRateScale, DividesEveryArrivalAndChecksTheFactor) {
+  const Trace orig = load_trace(kData + "/trace_basic.csv");
+  Trace t = orig;
+  scale_arrivals(t, 2.0, "--rate-scale");
+  ASSERT_EQ(t.requests.size(), orig.requests.size());
+  for (std::size_t i = 0; i < t.requests.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(t.requests[i].arrival * 2, orig.requests[i].arrival);  // exact: the file's ns are even
+    EXPECT_EQ(t.requests[i].prompt, orig.requests[i].prompt);
+    EXPECT_EQ(t.requests[i].output, orig.requests[i].output);
+  }
+  Trace slow = orig;
+  scale_arrivals(slow, 0.5, "--rate-scale");
+  EXPECT_EQ(slow.requests.back().arrival, orig.requests.back().arrival * 2);
+  for (double bad : {0.0, -1.0, std::numeric_limits<double>::infinity(), std::nan("")}) {
+    Trace x = orig;
+    EXPECT_CONTAINS(user_error_of([&] { scale_arrivals(x, bad, "--rate-scale"); }),
+                    "--rate-scale must be a positive finite number");
+  }
+  Trace far = orig;
+  EXPECT_CONTAINS(user_error_of([&] { scale_arrivals(far, 1e-12, "--rate-scale"); }), "horizon");
 }
 
 }  // namespace

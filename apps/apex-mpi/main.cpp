@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
       const apex::api::SearchResponse r =
           apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
       if (rank == 0) {
+        for (const auto& w : r.warnings)
+          std::cerr << "apex-mpi: warning: " << w << "\n";
         apex::api::write_output(request.output, r.render(format));
       }
     } catch (const apex::UserError& e) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <iostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -25,6 +26,18 @@ int print(const api::TextResponse& r) {
   api::write_stdout(r.text);
   std::cerr << r.notes;
   return 0;
+}
+
+// Progress of long runs goes to stderr, on a terminal by default (api::ProgressInput).
+void to_stderr(api::ProgressInput& p) {
+  p.terminal = isatty(STDERR_FILENO) != 0;
+  p.write = [](std::string_view text) { std::cerr << text << std::flush; };
+}
+
+// Warnings go to stderr, once each, never into the document on stdout.
+void warn(const std::vector<std::string>& warnings) {
+  for (const auto& w : warnings)
+    std::cerr << "apex: warning: " << w << "\n";
 }
 
 }  // namespace
@@ -80,11 +93,12 @@ int main(int argc, char** argv) {
     }
     if (val.parsed()) {
       val.apply(api::target(validate_request));
+      to_stderr(validate_request.progress);
       return print(api::validate(validate_request));
     }
     if (cal.parsed()) {
       cal.apply(api::target(calibrate_request));
-      calibrate_request.progress = [](const std::string& line) { std::cerr << line; };
+      to_stderr(calibrate_request.progress);
       return print(api::calibrate(calibrate_request));
     }
     if (sim.parsed()) {
@@ -92,15 +106,20 @@ int main(int argc, char** argv) {
       sim.apply(api::target(simulate_request));
       const Format format = api::resolve_format(simulate_request.output, isatty(STDOUT_FILENO) != 0);
       if (!simulate_request.output.path.empty()) api::check_writable(simulate_request.output.path);
-      api::write_output(simulate_request.output, api::simulate(simulate_request).render(format));
+      const api::SimulateResponse r = api::simulate(simulate_request);
+      warn(r.warnings);
+      api::write_output(simulate_request.output, r.render(format));
       return 0;
     }
     if (srch.parsed()) {
       srch.reject_extras();
       srch.apply(api::target(search_request));
+      to_stderr(search_request.progress);
       const Format format = api::resolve_format(search_request.output, isatty(STDOUT_FILENO) != 0);
       if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
-      api::write_output(search_request.output, api::search(search_request).render(format));
+      const api::SearchResponse r = api::search(search_request);
+      warn(r.warnings);
+      api::write_output(search_request.output, r.render(format));
       return 0;
     }
     return 2;

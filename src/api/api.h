@@ -16,12 +16,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/json_util.h"
+#include "core/progress.h"
 #include "report/report.h"
 #include "search/planner.h"
 #include "sim/engine.h"
@@ -81,7 +83,9 @@ struct DeploymentInput {
   SloInput slo;
 };
 
-// A trace, or synthetic traffic (rate, num_requests, prompt_len, output_len all given).
+// A trace, or synthetic traffic (rate, num_requests, prompt_len, output_len all given). A trace
+// with arrivals may be re-rated (rate_scale); a length-only trace takes its arrivals from `rate`
+// (with burstiness and seed) or is paced by a closed loop (concurrency).
 struct WorkloadInput {
   std::string trace;  // CSV/JSONL path, or "@sample"
   std::optional<std::string> rate;
@@ -89,7 +93,8 @@ struct WorkloadInput {
   std::optional<std::string> prompt_len, output_len;
   std::uint64_t seed = 0;
   double burstiness = 1.0;
-  int concurrency = 0;  // closed-loop clients (0 = open arrivals)
+  int concurrency = 0;               // closed-loop clients (0 = open arrivals)
+  std::optional<double> rate_scale;  // a trace with arrivals: multiply its rate (arrivals / X)
   std::optional<int> shared_prefix;
   std::optional<int> prefix_groups;
 };
@@ -116,6 +121,19 @@ struct SearchInput {
   std::optional<double> gpu_price;
 };
 
+// The progress line of a long run (search, validate, calibrate; core/progress.h), written to the
+// front end's stderr: shown when stderr is a terminal, or always with `force` (then also a last
+// summary line); never with `quiet`. Nothing without `write` (the Python module).
+struct ProgressInput {
+  bool force = false;                           // --progress
+  bool quiet = false;                           // --quiet: no progress, no per-GPU lines of calibrate
+  bool terminal = false;                        // the front end's stderr is a terminal
+  std::function<void(std::string_view)> write;  // the front end's stderr
+};
+// The meter for one run, or nullptr when none is shown. UserError for --progress with --quiet.
+std::unique_ptr<Progress> make_progress(const ProgressInput& in, std::string what, std::string unit,
+                                        bool breakdown = false);
+
 struct SimulateRequest {
   DeploymentInput deployment;
   WorkloadInput workload;
@@ -130,6 +148,7 @@ struct SearchRequest {
   WorkloadInput workload;
   SearchInput search;
   OutputInput output;
+  ProgressInput progress;
 };
 
 struct ValidateRequest {
@@ -140,13 +159,14 @@ struct ValidateRequest {
   std::string output;           // serving: write the markdown report here
   std::string gpu;              // ops: only this GPU
   std::string format = "table";
+  ProgressInput progress;
 };
 
 struct CalibrateRequest {
   std::string measurements;
   std::string output = "data/calibration.json";
   int holdout = 0;
-  std::function<void(const std::string&)> progress;  // one line per GPU fitted (may be empty)
+  ProgressInput progress;  // also carries the line per GPU fitted (unless quiet)
 };
 
 struct ListRequest {
@@ -155,6 +175,9 @@ struct ListRequest {
 
 // The library's inputs built from a request (what simulate and search run on).
 Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& workload);
+// What the user should know about a deployment that runs but on weaker ground (a custom GPU
+// without fitted op-model parameters); one sentence each, for stderr.
+std::vector<std::string> deployment_warnings(const DeploymentInput& in, const Deployment& d);
 struct Workload {
   std::optional<Trace> trace;         // loaded (search, or files)
   std::optional<SyntheticSpec> spec;  // streamed synthetic traffic (simulate)
@@ -175,7 +198,8 @@ struct SimulateResponse {
   SimResult result;
   EnginePolicy engine;
   RunInfo info;
-  Json json() const;  // the result object of CLI.md, with "run" and "launch"
+  std::vector<std::string> warnings;  // for stderr, never part of the document
+  Json json() const;                  // the result object of CLI.md, with "run" and "launch"
   std::string render(Format f) const;
 };
 SimulateResponse simulate(const SimulateRequest& request);
@@ -183,7 +207,8 @@ SimulateResponse simulate(const SimulateRequest& request);
 struct SearchResponse {
   SearchReport report;
   RunInfo info;
-  Json json() const;  // {best, plans, stats}
+  std::vector<std::string> warnings;  // for stderr, never part of the document
+  Json json() const;                  // {best, plans, stats}
   std::string render(Format f) const;
 };
 // `runner` spreads the simulations (MPI); empty = the local thread pool.

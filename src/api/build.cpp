@@ -3,6 +3,7 @@
 #include <limits>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -39,6 +40,77 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& wher
 std::string closed_loop_note(int concurrency) {
   return concurrency > 0 ? fmt::format(", closed loop: {} client{}", concurrency, concurrency == 1 ? "" : "s")
                          : std::string();
+}
+
+// A single --rate: requests/s, or 'inf' (every request at t = 0).
+double parse_rate(const std::string& rate) {
+  const std::string r = to_lower(rate);
+  if (r == "inf" || r == "infinity") return std::numeric_limits<double>::infinity();
+  auto v = parse_double(rate);
+  if (!v || *v <= 0) {
+    throw UserError(
+        fmt::format("{} '{}' must be a positive number of requests/s or 'inf', or load stages "
+                    "RATE:DURATION_S[,RATE:DURATION_S...] (e.g. 8:600,20:600)",
+                    opt("rate"), rate));
+  }
+  return *v;
+}
+
+// A trace file (or the embedded sample). One with arrivals keeps them, re-rated by rate_scale; a
+// length-only one takes Poisson (or Gamma) arrivals at `rate` from `seed`, or all at t = 0 for a
+// closed loop to pace.
+Workload trace_workload(const WorkloadInput& in) {
+  Workload w;
+  w.trace = in.trace == "@sample" ? embedded_sample_trace() : load_trace(in.trace);
+  Trace& t = *w.trace;
+  const std::string name = in.trace == "@sample" ? std::string("embedded sample trace") : in.trace;
+  std::string arrivals;
+  if (t.has_arrivals) {
+    if (in.rate) {
+      throw UserError(fmt::format(
+          "{} {} has its own arrival times (column arrival_s); drop {} {}, or re-rate the trace with {} X",
+          opt("trace"), quote_value(in.trace), opt("rate"), quote_value(*in.rate), opt("rate_scale")));
+    }
+    if (in.rate_scale) {
+      scale_arrivals(t, *in.rate_scale, opt("rate_scale"));
+      arrivals = fmt::format(", arrivals re-rated x{}", *in.rate_scale);
+    }
+  } else {
+    if (in.rate_scale) {
+      throw UserError(fmt::format(
+          "{} re-rates a trace's arrival times, but {} gives lengths only (no arrival_s column); set its "
+          "rate with {} R",
+          opt("rate_scale"), quote_value(in.trace), opt("rate")));
+    }
+    if (in.rate) {
+      if (is_load_profile(*in.rate)) {
+        throw UserError(fmt::format(
+            "{} {}: load stages set the number of requests, which the length-only trace {} already gives; "
+            "give {} a single rate",
+            opt("rate"), quote_value(*in.rate), quote_value(in.trace), opt("rate")));
+      }
+      const double rate = parse_rate(*in.rate);
+      assign_arrivals(t, rate, in.burstiness, in.seed);
+      const std::string process =
+          in.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", in.burstiness);
+      arrivals = std::isfinite(rate) ? fmt::format(", lengths only: arrivals at {} req/s ({}), seed {}",
+                                                   *in.rate, process, in.seed)
+                                     : std::string(", lengths only: every request at t=0");
+    } else if (in.concurrency > 0) {
+      arrivals = ", lengths only";
+    } else {
+      throw UserError(fmt::format(
+          "{} {} gives lengths only (no arrival_s column): pass {} R for arrivals at R requests/s (Poisson; "
+          "{} and {} as for synthetic traffic) or {} N for N closed-loop clients",
+          opt("trace"), quote_value(in.trace), opt("rate"), opt("burstiness"), opt("seed"),
+          opt("concurrency")));
+    }
+  }
+  w.description =
+      fmt::format("{} ({} requests, mean prompt {:.0f}, mean output {:.0f}, span {:.0f} s{})", name,
+                  t.requests.size(), t.mean_prompt(), t.mean_output(), t.span_seconds(), arrivals);
+  w.description += closed_loop_note(in.concurrency);
+  return w;
 }
 
 }  // namespace
@@ -114,6 +186,20 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   return d;
 }
 
+std::vector<std::string> deployment_warnings(const DeploymentInput& in, const Deployment& d) {
+  std::vector<std::string> out;
+  const PerfInput& p = in.perf;
+  const bool analytical = p.backend == "analytical" || p.fallback == "analytical";
+  if (!in.cluster.cluster_file.empty() && d.cluster.gpu.calibration_key.empty() && analytical) {
+    out.push_back(fmt::format(
+        "GPU '{}' of {} has no \"base\": its kernels are priced on uncalibrated roofline defaults, not "
+        "on efficiencies fitted to measurements; give \"base\": the preset it resembles (see `apex list "
+        "gpus`), or \"calibration\": the fitted parameters to use (docs/cluster-format.md)",
+        d.cluster.gpu.name, in.cluster.cluster_file));
+  }
+  return out;
+}
+
 Workload build_workload(const WorkloadInput& in, bool load_all) {
   const bool synthetic = in.rate || in.num_requests || in.prompt_len || in.output_len;
   const bool has_trace = !in.trace.empty();
@@ -123,21 +209,17 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
         "prefix_tokens",
         opt("shared_prefix"), opt("prefix_groups")));
   }
-  Workload w;
-  if (has_trace && synthetic) {
+  if (has_trace && (in.num_requests || in.prompt_len || in.output_len)) {
     throw UserError(fmt::format("{} and the synthetic options ({}, {}, {}, {}) are mutually exclusive",
                                 opt("trace"), opt("rate"), opt("num_requests"), opt("prompt_len"),
                                 opt("output_len")));
   }
-  if (has_trace) {
-    w.trace = in.trace == "@sample" ? embedded_sample_trace() : load_trace(in.trace);
-    w.description = fmt::format("{} ({} requests, mean prompt {:.0f}, mean output {:.0f}, span {:.0f} s)",
-                                in.trace == "@sample" ? std::string("embedded sample trace") : in.trace,
-                                w.trace->requests.size(), w.trace->mean_prompt(), w.trace->mean_output(),
-                                w.trace->span_seconds());
-    w.description += closed_loop_note(in.concurrency);
-    return w;
+  if (has_trace) return trace_workload(in);
+  if (in.rate_scale) {
+    throw UserError(fmt::format("{} re-rates a {}; synthetic traffic sets its rate with {}",
+                                opt("rate_scale"), opt("trace"), opt("rate")));
   }
+  Workload w;
   if (!synthetic) {
     throw UserError(fmt::format("no workload: pass {} FILE (or {} @sample), or {} R {} N {} P {} O",
                                 opt("trace"), opt("trace"), opt("rate"), opt("num_requests"),
@@ -161,21 +243,11 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
   if (!missing.empty()) throw UserError(fmt::format("synthetic workload is missing {}", join(missing, ", ")));
   SyntheticSpec s;
   const std::string rate = in.rate.value_or("inf");
-  const std::string r = to_lower(rate);
   if (staged) {
     s.stages = parse_load_stages(rate, opt("rate"));
     s.rate = s.stages.front().rate;
-  } else if (r == "inf" || r == "infinity") {
-    s.rate = std::numeric_limits<double>::infinity();
   } else {
-    auto v = parse_double(rate);
-    if (!v || *v <= 0) {
-      throw UserError(
-          fmt::format("{} '{}' must be a positive number of requests/s or 'inf', or load stages "
-                      "RATE:DURATION_S[,RATE:DURATION_S...] (e.g. 8:600,20:600)",
-                      opt("rate"), rate));
-    }
-    s.rate = *v;
+    s.rate = parse_rate(rate);
   }
   if (!staged) {
     s.num_requests = *in.num_requests;
@@ -266,6 +338,19 @@ SearchOptions build_search_options(const SearchInput& in) {
     }
   }
   return s;
+}
+
+std::unique_ptr<Progress> make_progress(const ProgressInput& in, std::string what, std::string unit,
+                                        bool breakdown) {
+  if (in.force && in.quiet)
+    throw UserError(fmt::format("{} and {} contradict each other; pass one", opt("progress"), opt("quiet")));
+  if (!in.write || in.quiet || !(in.force || in.terminal)) return nullptr;
+  ProgressStyle style;
+  style.terminal = in.terminal;
+  style.delay_s = 1.0;                         // a short run shows nothing
+  style.interval_s = in.terminal ? 0.2 : 5.0;  // a log (forced, not a terminal) gets a line every 5 s
+  style.summary = in.force;
+  return std::make_unique<Progress>(std::move(what), std::move(unit), in.write, style, breakdown);
 }
 
 Format resolve_format(const OutputInput& out, bool stdout_is_terminal) {

@@ -21,6 +21,7 @@ constexpr unsigned kRun = kSim | kSrch;
 constexpr unsigned kVal = static_cast<unsigned>(Command::Validate);
 constexpr unsigned kCal = static_cast<unsigned>(Command::Calibrate);
 constexpr unsigned kList = static_cast<unsigned>(Command::List);
+constexpr unsigned kLong = kSrch | kVal | kCal;  // the commands that may run long
 
 int i32(const Value& v) {
   return static_cast<int>(std::get<std::int64_t>(v));
@@ -79,11 +80,17 @@ std::vector<OptionSpec> make_table() {
       // workload
       {"trace", "--trace", Kind::Text,
        "Request trace: CSV (arrival_s,prompt_tokens,output_tokens) or APEX JSONL; '@sample' = the embedded "
-       "sample trace",
+       "sample trace. A CSV of prompt_tokens,output_tokens alone gives lengths only: add --rate (Poisson "
+       "arrivals, with --burstiness and --seed) or --concurrency (a closed loop)",
        "", kRun, false, false, [](T t, V v) { t.workload().trace = str(v); }},
+      {"rate_scale", "--rate-scale", Kind::Double,
+       "Trace: multiply its request rate by X keeping its arrival shape (every arrival time divided by X; "
+       "X > 0)",
+       "", kRun, false, false, [](T t, V v) { t.workload().rate_scale = num(v); }},
       {"rate", "--rate", Kind::Text,
-       "Synthetic arrivals: requests/s (Poisson), 'inf' for all at t=0, or load stages "
-       "RATE:DURATION_S[,RATE:DURATION_S...] (8:600,20:600 = 8 req/s for 600 s, then 20 req/s for 600 s)",
+       "Synthetic arrivals (also of a length-only --trace): requests/s (Poisson), 'inf' for all at t=0, or "
+       "load stages RATE:DURATION_S[,RATE:DURATION_S...] (8:600,20:600 = 8 req/s for 600 s, then 20 req/s "
+       "for 600 s; not for a trace)",
        "", kRun, false, false, [](T t, V v) { t.workload().rate = str(v); }},
       {"num_requests", "--num-requests", Kind::Int64,
        "Synthetic: number of requests (not with load stages, whose durations set it)", "", kRun, false, false,
@@ -99,8 +106,9 @@ std::vector<OptionSpec> make_table() {
        "Coefficient of variation of inter-arrival gaps (1 = Poisson, >1 bursty Gamma)", "1", kRun, false,
        false, [](T t, V v) { t.workload().burstiness = num(v); }},
       {"shared_prefix", "--shared-prefix", Kind::Int,
-       "Synthetic: every prompt starts with this many tokens shared with its group (a system prompt)", "0",
-       kRun, false, false, [](T t, V v) { t.workload().shared_prefix = i32(v); }},
+       "Synthetic: every prompt starts with this many tokens shared with its group (a system prompt), added "
+       "to --prompt-len: a prompt is the prefix plus a --prompt-len sample",
+       "0", kRun, false, false, [](T t, V v) { t.workload().shared_prefix = i32(v); }},
       {"prefix_groups", "--prefix-groups", Kind::Int,
        "Synthetic: number of distinct shared prefixes (request i uses i mod G)", "1", kRun, false, false,
        [](T t, V v) { t.workload().prefix_groups = i32(v); }},
@@ -215,6 +223,13 @@ std::vector<OptionSpec> make_table() {
        false, [](T t, V v) { t.search->search.tune = str(v); }},
       {"gpu_price", "--gpu-price", Kind::Double, "USD per GPU-hour for the cost objective (default: preset)",
        "", kSrch, false, false, [](T t, V v) { t.search->search.gpu_price = num(v); }},
+      // progress (search, validate, calibrate): stderr only, so not Python keywords
+      {"progress", "--progress", Kind::Flag,
+       "Show progress on stderr (items done/total, elapsed, ETA) even when it is not a terminal, and a last "
+       "summary line (default: only on a terminal, after 1 s)",
+       "", kLong, false, true, [](T t, V v) { t.progress().force = yes(v); }},
+      {"quiet", "--quiet", Kind::Flag, "No progress on stderr (nor calibrate's line per GPU)", "", kLong,
+       false, true, [](T t, V v) { t.progress().quiet = yes(v); }},
       // validate
       {"what", "what", Kind::Text, "ops | serving", "", kVal, true, false,
        [](T t, V v) { t.validate->what = str(v); }},
@@ -354,6 +369,13 @@ DeploymentInput& Target::deployment() const {
 WorkloadInput& Target::workload() const {
   APEX_ASSERT(simulate != nullptr || search != nullptr, "workload option on a command without one");
   return simulate != nullptr ? simulate->workload : search->workload;
+}
+
+ProgressInput& Target::progress() const {
+  APEX_ASSERT(search != nullptr || validate != nullptr || calibrate != nullptr,
+              "progress option on a command without a long run");
+  if (search != nullptr) return search->progress;
+  return validate != nullptr ? validate->progress : calibrate->progress;
 }
 
 OutputInput& Target::output() const {

@@ -51,6 +51,7 @@ struct Target {
   DeploymentInput& deployment() const;  // simulate or search
   WorkloadInput& workload() const;      // simulate or search
   OutputInput& output() const;          // simulate or search
+  ProgressInput& progress() const;      // search, validate or calibrate
 };
 inline Target target(SimulateRequest& r) {
   return {.simulate = &r};

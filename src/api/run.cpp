@@ -45,6 +45,14 @@ void render_option_refs_in(SearchReport& r) {
   if (r.nearest_miss) r.nearest_miss = render_for_cli(*r.nearest_miss);
 }
 
+// The cluster, and how much of it the plan uses when that is not all of it.
+std::string cluster_use(const Cluster& c, const Plan& plan) {
+  std::string out = c.describe();
+  if (plan.gpus() < c.total_gpus())
+    out += fmt::format("; the plan uses {} of its {} GPUs", plan.gpus(), c.total_gpus());
+  return out;
+}
+
 }  // namespace
 
 SimulateResponse simulate(const SimulateRequest& request) {
@@ -58,6 +66,9 @@ SimulateResponse simulate(const SimulateRequest& request) {
   plan.attn_dp = request.plan.dp_attention;
   PlanOptions popt;
   popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
+  // A plan may use part of the cluster (as search's --allow-fewer-gpus plans do); the output says how
+  // much, and every per-GPU and cost figure counts the plan's GPUs.
+  popt.require_all_gpus = false;
   const std::int64_t longest = w.trace ? w.trace->max_total() : 1;
   const PlanInstance instance = instantiate_or_throw(d, plan, {}, required_kv_tokens(d, longest), popt);
   plan = instance.plan;
@@ -71,7 +82,7 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.result = apex::simulate(instance, *src, run);
   if (records) write_per_request(request.per_request, out.result);
   out.info = RunInfo{d.model.name,
-                     d.cluster.describe(),
+                     cluster_use(d.cluster, plan),
                      w.description,
                      out.engine.name,
                      precision_label(d),
@@ -79,6 +90,7 @@ SimulateResponse simulate(const SimulateRequest& request) {
                      {launch_command(d, plan, out.engine)}};
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
+  out.warnings = deployment_warnings(request.deployment, d);
   return out;
 }
 
@@ -111,8 +123,11 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
   Workload w = build_workload(request.workload, true);
   SearchOptions s = build_search_options(request.search);
   s.runner = runner;
+  const std::unique_ptr<Progress> progress = make_progress(request.progress, "search", "plans", true);
+  s.progress = progress.get();
   SearchResponse out;
   out.report = apex::search(d, *w.trace, s);
+  if (progress) progress->finish();
   render_option_refs_in(out.report);
   out.info = RunInfo{d.model.name,
                      d.cluster.describe(),
@@ -123,6 +138,7 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
                      {}};
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
+  out.warnings = deployment_warnings(request.deployment, d);
   for (const auto& ranked : out.report.ranked) {
     out.info.launch.push_back(launch_command(d, ranked.candidate.plan, ranked.instance->engine));
   }

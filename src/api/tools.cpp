@@ -50,7 +50,8 @@ std::vector<std::pair<std::filesystem::path, const Gpu*>> measured_gpus(const st
 }
 
 // `apex validate ops`: per GPU and op kind, median and p90 |model/measured - 1| of the op model.
-TextResponse validate_ops_text(const std::string& dir, const std::string& only, const std::string& format) {
+TextResponse validate_ops_text(const std::string& dir, const std::string& only, const std::string& format,
+                               const ProgressInput& pin) {
   Json all = Json::object();
   std::string text =
       fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9} {:>9}\n", "gpu", "op", "rows", "median", "p90", "bias");
@@ -65,12 +66,19 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
     throw UserError(fmt::format("{}: {}", opt("gpu"),
                                 unknown_name_message("measured GPU", only, keys, "the folders of " + dir)));
   }
+  const auto progress = make_progress(pin, "validate ops", "GPUs");
+  if (progress) {
+    progress->set_total(only.empty()
+                            ? gpus.size()
+                            : static_cast<std::size_t>(std::count_if(gpus.begin(), gpus.end(), matches)));
+  }
   for (const auto& [folder, gpu] : gpus) {
     const std::string key = folder.filename().string();
     if (!only.empty() && !matches(std::pair{folder, gpu})) continue;
     const MeasurementSet m = load_measurements(folder.string());
     auto ops = make_analytical_ops(*gpu);
     const ValidationReport rep = validate_ops(*ops, *gpu, m);
+    if (progress) progress->add_done();
     for (const auto& o : rep.ops) {
       text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}% {:>+8.1f}%\n", key, o.kind, o.rows,
                           o.median * 100, o.p90 * 100, o.mean_signed * 100);
@@ -84,7 +92,7 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
 }
 
 TextResponse validate_serving_text(const std::string& reference, const std::string& stage_reference,
-                                   const std::string& output) {
+                                   const std::string& output, const ProgressInput& pin) {
   if (reference.empty() && stage_reference.empty()) {
     throw UserError(
         fmt::format("apex validate serving needs {} serving_measurements.csv and/or {} "
@@ -94,7 +102,9 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
   if (!output.empty()) check_writable(output);  // before the simulations, not after them
   std::string md, note;
   if (!reference.empty()) {
-    const auto cases = validate_serving(read_serving_rows(reference), default_threads());
+    const auto progress = make_progress(pin, "validate serving", "rows");
+    const auto cases = validate_serving(read_serving_rows(reference), default_threads(), 1, progress.get());
+    if (progress) progress->finish();
     // A skipped row's reason may quote a library UserError: its markers are spelled as flags.
     md = render_for_cli(serving_markdown(cases, reference));
     const ErrorStats e = error_stats(cases);
@@ -102,7 +112,9 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
                         e.p90 * 100);
   }
   if (!stage_reference.empty()) {
-    const auto cases = simulate_staged(read_staged_runs(stage_reference), default_threads());
+    const auto progress = make_progress(pin, "validate serving", "staged runs");
+    const auto cases = simulate_staged(read_staged_runs(stage_reference), default_threads(), progress.get());
+    if (progress) progress->finish();
     const StagedFit fit = fit_staged(cases);
     if (!md.empty()) md += "\n";
     md += render_for_cli(staged_markdown(cases, fit, stage_reference));
@@ -121,14 +133,14 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
 }  // namespace
 
 TextResponse validate(const ValidateRequest& r) {
-  if (r.what == "serving") return validate_serving_text(r.reference, r.stage_reference, r.output);
+  if (r.what == "serving") return validate_serving_text(r.reference, r.stage_reference, r.output, r.progress);
   if (r.what != "ops") {
     const std::vector<std::string> kinds = {"ops", "serving"};
     throw UserError("apex validate: " + unknown_name_message("target", r.what, kinds));
   }
   if (r.measurements.empty())
     throw UserError(fmt::format("apex validate ops needs {} DIR", opt("measurements")));
-  return validate_ops_text(r.measurements, r.gpu, r.format);
+  return validate_ops_text(r.measurements, r.gpu, r.format, r.progress);
 }
 
 // Fits the op model of every GPU folder and writes the parameters (data/calibration.json). With
@@ -137,10 +149,15 @@ TextResponse calibrate(const CalibrateRequest& r) {
   const int holdout = r.holdout;
   if (holdout == 1 || holdout < 0)
     throw UserError(fmt::format("{} must be 0 (off) or at least 2 (hold out 1 row in N)", opt("holdout")));
+  if (holdout == 0 && r.output.empty())
+    throw UserError(fmt::format("apex calibrate needs {} FILE", opt("output")));
+  const auto gpus = measured_gpus(r.measurements);
+  const auto progress = make_progress(r.progress, "calibrate", "GPUs");
+  if (progress) progress->set_total(gpus.size());
   if (holdout > 1) {
     std::string text = fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9}   (held-out rows: 1 in {})\n", "gpu",
                                    "op", "rows", "median", "p90", holdout);
-    for (const auto& [folder, gpu] : measured_gpus(r.measurements)) {
+    for (const auto& [folder, gpu] : gpus) {
       const auto [train, test] = split_measurements(load_measurements(folder.string()), holdout, 0);
       const OpParams p = fit_op_params(*gpu, train, OpParams{}, "held-out check");
       auto ops = make_analytical_ops(*gpu, p);
@@ -148,11 +165,10 @@ TextResponse calibrate(const CalibrateRequest& r) {
         text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}%\n", folder.filename().string(), o.kind,
                             o.rows, o.median * 100, o.p90 * 100);
       }
+      if (progress) progress->add_done();
     }
     return {text, {}};
   }
-  if (r.output.empty()) throw UserError(fmt::format("apex calibrate needs {} FILE", opt("output")));
-  const auto gpus = measured_gpus(r.measurements);
   check_writable(r.output);  // before the fits, not after them
   Json out;
   out["about"] =
@@ -162,9 +178,15 @@ TextResponse calibrate(const CalibrateRequest& r) {
   for (const auto& [folder, gpu] : gpus) {
     const std::string key = folder.filename().string();
     const MeasurementSet m = load_measurements(folder.string());
-    if (r.progress) {
-      r.progress(fmt::format("fitting {} ({} gemm, {} prefill, {} decode, {} collective rows)\n", key,
-                             m.gemm.size(), m.prefill.size(), m.decode.size(), m.comm.size()));
+    if (r.progress.write && !r.progress.quiet) {
+      const std::string line =
+          fmt::format("fitting {} ({} gemm, {} prefill, {} decode, {} collective rows)\n", key, m.gemm.size(),
+                      m.prefill.size(), m.decode.size(), m.comm.size());
+      if (progress) {
+        progress->note(line);  // clears the status line first
+      } else {
+        r.progress.write(line);
+      }
     }
     const OpParams p = fit_op_params(*gpu, m, OpParams{},
                                      fmt::format("fitted to measurements/{} (aiconfigurator Apache-2.0; "
@@ -178,7 +200,9 @@ TextResponse calibrate(const CalibrateRequest& r) {
                                       {"p90_abs_rel_error", std::round(o.p90 * 1e4) / 1e4}};
     }
     out["gpus"][key] = j;
+    if (progress) progress->add_done();
   }
+  if (progress) progress->finish();
   write_file(r.output, out.dump(2) + "\n");
   return {};
 }

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/option_ref.h"
 #include "core/parallel.h"
+#include "core/progress.h"
 #include "core/stats.h"
 #include "perf/batch_shape.h"
 #include "perf/cost_model.h"
@@ -379,9 +380,16 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
                     opt("objective")));
   }
   if (longest > d.effective_max_model_len()) {
+    const std::int64_t mml = d.effective_max_model_len();
+    const std::string fix =
+        mml < d.model.max_positions
+            ? fmt::format("; shorten it or raise {} (up to the model's context of {} tokens)",
+                          opt("max_model_len"), d.model.max_positions)
+            : fmt::format(", {}'s own context length, which {} cannot raise; shorten the requests",
+                          d.model.name, opt("max_model_len"));
     throw UserError(
-        fmt::format("the workload's longest request needs {} tokens but the max model length is {}", longest,
-                    d.effective_max_model_len()));
+        fmt::format("the workload's longest request needs {} tokens but the max model length is {}{}",
+                    longest, mml, fix));
   }
 
   std::vector<Candidate> all = enumerate_plans(d, options);
@@ -415,6 +423,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     feasible.push_back(std::move(o));
   }
   report.feasible = feasible.size();
+  if (options.progress != nullptr) options.progress->set_total(feasible.size());
   if (feasible.empty()) {
     std::string hist;
     for (const auto& [k, v] : report.rejected)
@@ -467,6 +476,7 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
         const double margin = higher ? 1.02 : 0.98;
         if (better(options.objective, reach, o.bound * margin)) {
           ++report.pruned;
+          if (options.progress != nullptr) options.progress->add_pruned();
           continue;
         }
       }
@@ -474,8 +484,12 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     }
     if (options.runner) {
       options.runner(batch, report.threads, simulate_one);
+      if (options.progress != nullptr) options.progress->add_done(batch.size());
     } else {
-      parallel_for(batch.size(), report.threads, [&](std::size_t i) { simulate_one(*batch[i]); });
+      parallel_for(batch.size(), report.threads, [&](std::size_t i) {
+        simulate_one(*batch[i]);
+        if (options.progress != nullptr) options.progress->add_done();  // from the worker: atomic
+      });
     }
     for (PlanOutcome* o : batch) {
       const SimResult& r = *o->result;

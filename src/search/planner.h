@@ -20,6 +20,7 @@
 namespace apex {
 
 struct PlanOutcome;
+class Progress;  // core/progress.h
 
 // Runs `simulate(o)` for every outcome of one wave of the search. The default runs them on a
 // thread pool; the MPI sweep (src/dist) spreads them over ranks and shares the results, so every
@@ -54,6 +55,8 @@ struct SearchOptions {
   // Simulated plans meeting every SLO for fewer than this fraction of requests are rejected
   // (kRejectBelowMinAttainment); 0..1. Unset: kDefaultMinAttainment with an SLO, 0 without.
   std::optional<double> min_attainment;
+  // Counts the feasible plans as they are simulated or pruned (may be null; never changes the result).
+  Progress* progress = nullptr;
 };
 
 struct Candidate {

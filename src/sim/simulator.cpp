@@ -127,10 +127,16 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   const std::int64_t total = static_cast<std::int64_t>(r.prompt) + r.output;
   const std::int64_t max_model_len = d_.effective_max_model_len();
   if (total > max_model_len) {
-    throw UserError(fmt::format(
-        "request #{} needs {} tokens (prompt {} + output {}) but the max model length "
-        "is {}; shorten it or raise {} (the model allows {})",
-        index, total, r.prompt, r.output, max_model_len, opt("max_model_len"), d_.model.max_positions));
+    // Raising the engine's limit helps only up to the model's own context.
+    const std::string fix =
+        max_model_len < d_.model.max_positions
+            ? fmt::format("shorten it or raise {} (up to the model's context of {} tokens)",
+                          opt("max_model_len"), d_.model.max_positions)
+            : fmt::format("{}'s own context length, which {} cannot raise; shorten the request",
+                          d_.model.name, opt("max_model_len"));
+    throw UserError(
+        fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}; {}",
+                    index, total, r.prompt, r.output, max_model_len, fix));
   }
   const Model& m = d_.model;
   if (m.encoder_decoder && (r.prompt > m.max_source_positions || r.output > m.max_target_positions)) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/progress.h"
 #include "core/stats.h"
 #include "validate/serving_translate.h"
 
@@ -65,7 +66,8 @@ bool is_moe_case(const ServingCase& c) {
   return serving::is_moe_row(c.row);
 }
 
-std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, int threads, int stride) {
+std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, int threads, int stride,
+                                          Progress* progress) {
   std::vector<ServingCase> cases(rows.size());
   for (std::size_t i = 0; i < rows.size(); ++i)
     cases[i].row = rows[i];
@@ -78,7 +80,11 @@ std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, i
     }
     if (seen++ % std::max(1, stride) == 0) todo.push_back(i);
   }
-  parallel_for(todo.size(), threads, [&](std::size_t k) { run_case(cases[todo[k]]); });
+  if (progress != nullptr) progress->set_total(todo.size());
+  parallel_for(todo.size(), threads, [&](std::size_t k) {
+    run_case(cases[todo[k]]);
+    if (progress != nullptr) progress->add_done();
+  });
   if (stride > 1) {
     std::vector<ServingCase> kept;
     for (auto& c : cases) {

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/progress.h"
+
 namespace apex {
 
 struct ServingRow {
@@ -32,7 +34,8 @@ std::vector<ServingRow> read_serving_rows(const std::string& csv_path);
 
 // Simulates every expressible row (in parallel, deterministic). `stride` > 1 keeps every
 // stride-th expressible row (for fast regression tests).
-std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, int threads, int stride = 1);
+std::vector<ServingCase> validate_serving(const std::vector<ServingRow>& rows, int threads, int stride = 1,
+                                          Progress* progress = nullptr);
 
 struct ErrorStats {
   std::size_t n = 0;

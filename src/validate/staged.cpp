@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "core/parallel.h"
+#include "core/progress.h"
 #include "core/stats.h"
 #include "core/text.h"
 #include "model/registry.h"
@@ -222,11 +223,15 @@ std::vector<StagedRun> read_staged_runs(const std::string& csv_path) {
   return runs;
 }
 
-std::vector<StagedCase> simulate_staged(const std::vector<StagedRun>& runs, int threads) {
+std::vector<StagedCase> simulate_staged(const std::vector<StagedRun>& runs, int threads, Progress* progress) {
   std::vector<StagedCase> cases(runs.size());
   for (std::size_t i = 0; i < runs.size(); ++i)
     cases[i].run = runs[i];
-  parallel_for(cases.size(), threads, [&](std::size_t i) { run_case(cases[i]); });
+  if (progress != nullptr) progress->set_total(cases.size());
+  parallel_for(cases.size(), threads, [&](std::size_t i) {
+    run_case(cases[i]);
+    if (progress != nullptr) progress->add_done();
+  });
   return cases;
 }
 

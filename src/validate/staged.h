@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "core/progress.h"
 #include "workload/workload.h"
 
 namespace apex {
@@ -70,7 +71,8 @@ struct StagedCase {
 std::string preset_for_hf_model(const std::string& hf_id);
 
 // Simulates every run (in parallel, deterministic), engine-side. `threads` as core/parallel.h.
-std::vector<StagedCase> simulate_staged(const std::vector<StagedRun>& runs, int threads);
+std::vector<StagedCase> simulate_staged(const std::vector<StagedRun>& runs, int threads,
+                                        Progress* progress = nullptr);
 
 // A stage is saturated when it serves under 97% of its offered rate, or its mean TTFT exceeds 5x
 // the run's first-stage value (the measured runs report no served rate: only the TTFT test

@@ -85,6 +85,28 @@ std::int32_t sample_length(const LengthDist& d, Rng& rng) {
   return static_cast<std::int32_t>(std::clamp(v, 1.0, static_cast<double>(kMaxRequestTokens)));
 }
 
+// One inter-arrival gap at `rate`: exponential (Poisson), or Gamma with CV = burstiness (shape
+// 1/cv^2, scale mean*cv^2).
+double arrival_gap(Rng& rng, double rate, double burstiness) {
+  const double mean_gap = 1.0 / rate;
+  if (burstiness == 1.0) return rng.exponential(mean_gap);
+  const double shape = 1.0 / (burstiness * burstiness);
+  return rng.gamma(shape, mean_gap / shape);
+}
+
+void check_burstiness(double burstiness) {
+  if (!(burstiness > 0) || !std::isfinite(burstiness)) {
+    throw UserError(
+        fmt::format("{} must be a positive number (1 = Poisson), got {}", opt("burstiness"), burstiness));
+  }
+  if (burstiness < kMinBurstiness || burstiness > kMaxBurstiness) {
+    throw UserError(
+        fmt::format("{} must be between {} and {} (the coefficient of variation of the gaps; "
+                    "1 = Poisson), got {}",
+                    opt("burstiness"), kMinBurstiness, kMaxBurstiness, burstiness));
+  }
+}
+
 // The most requests one synthetic run may have.
 constexpr std::int64_t kMaxSyntheticRequests = 100'000'000;
 
@@ -127,14 +149,7 @@ class SyntheticSource final : public RequestSource {
   }
 
  private:
-  // One inter-arrival gap at `rate`: exponential (Poisson), or Gamma with CV = burstiness (shape
-  // 1/cv^2, scale mean*cv^2).
-  double gap(double rate) {
-    const double mean_gap = 1.0 / rate;
-    if (spec_.burstiness == 1.0) return rng_.exponential(mean_gap);
-    const double shape = 1.0 / (spec_.burstiness * spec_.burstiness);
-    return rng_.gamma(shape, mean_gap / shape);
-  }
+  double gap(double rate) { return arrival_gap(rng_, rate, spec_.burstiness); }
   // Advances t_ to the next arrival of the load profile; false after the last stage's end. A gap
   // that crosses a stage's end is dropped and the arrivals restart at the next stage's start at
   // its rate (for Poisson arrivals this is exactly the piecewise-constant-rate process).
@@ -327,17 +342,25 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
                       opt("rate"), expected));
     }
   }
-  if (!(spec.burstiness > 0) || !std::isfinite(spec.burstiness)) {
-    throw UserError(fmt::format("{} must be a positive number (1 = Poisson), got {}", opt("burstiness"),
-                                spec.burstiness));
-  }
-  if (spec.burstiness < kMinBurstiness || spec.burstiness > kMaxBurstiness) {
-    throw UserError(
-        fmt::format("{} must be between {} and {} (the coefficient of variation of the gaps; "
-                    "1 = Poisson), got {}",
-                    opt("burstiness"), kMinBurstiness, kMaxBurstiness, spec.burstiness));
-  }
+  check_burstiness(spec.burstiness);
   return std::make_unique<SyntheticSource>(spec);
+}
+
+void assign_arrivals(Trace& trace, double rate, double burstiness, std::uint64_t seed) {
+  if (!(rate > 0)) throw UserError(fmt::format("{} must be positive (or 'inf'), got {}", opt("rate"), rate));
+  check_burstiness(burstiness);
+  Rng rng(seed);
+  double t = 0;
+  for (std::size_t i = 0; i < trace.requests.size(); ++i) {
+    if (i > 0 && std::isfinite(rate)) t += arrival_gap(rng, rate, burstiness);
+    if (!(t <= 1e8)) {
+      throw UserError(
+          fmt::format("arrivals at {} req/s run past the simulated horizon of 1e8 s at request #{}; raise {}",
+                      rate, i, opt("rate")));
+    }
+    trace.requests[i].arrival = seconds_to_ns(t);
+  }
+  trace.has_arrivals = true;
 }
 
 Trace synthesize(const SyntheticSpec& spec) {

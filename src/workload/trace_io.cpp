@@ -3,6 +3,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <unordered_map>
 
@@ -177,14 +178,16 @@ class CsvSource final : public RequestSource {
     arrival_ = find("arrival_s");
     prompt_ = find("prompt_tokens");
     output_ = find("output_tokens");
-    if (arrival_ < 0 || prompt_ < 0 || output_ < 0) {
+    // Without arrival_s the trace gives lengths only (the front end gives the arrivals).
+    if (prompt_ < 0 || output_ < 0) {
       std::vector<std::string> missing;
       if (arrival_ < 0) missing.emplace_back("arrival_s");
       if (prompt_ < 0) missing.emplace_back("prompt_tokens");
       if (output_ < 0) missing.emplace_back("output_tokens");
       throw UserError(
           fmt::format("{}:{}: CSV header lacks column(s) {}; expected a header "
-                      "'arrival_s,prompt_tokens,output_tokens'",
+                      "'arrival_s,prompt_tokens,output_tokens' (or 'prompt_tokens,output_tokens' for "
+                      "lengths only)",
                       path_, line_, join(missing, ", ")));
     }
     ncols_ = std::max({arrival_, prompt_, output_}) + 1;
@@ -212,7 +215,8 @@ class CsvSource final : public RequestSource {
                         "columns (an unquoted comma in a field?)",
                         path_, line_, f.size(), header_fields_));
       }
-      const auto arrival = parse_double(f[static_cast<std::size_t>(arrival_)]);
+      const auto arrival =
+          arrival_ < 0 ? std::optional<double>(0.0) : parse_double(f[static_cast<std::size_t>(arrival_)]);
       const auto prompt = parse_int(f[static_cast<std::size_t>(prompt_)]);
       const auto output = parse_int(f[static_cast<std::size_t>(output_)]);
       if (!arrival) throw bad(f[static_cast<std::size_t>(arrival_)], "arrival_s");
@@ -224,6 +228,7 @@ class CsvSource final : public RequestSource {
     }
     return false;
   }
+  bool has_arrivals() const override { return arrival_ >= 0; }
 
  private:
   // Optional prefix columns: both empty (no shared prefix) or a group id >= 0 and a token count
@@ -352,6 +357,23 @@ std::unique_ptr<RequestSource> open_stream(std::unique_ptr<std::istream> in, con
 
 }  // namespace
 
+void scale_arrivals(Trace& trace, double factor, const std::string& where) {
+  if (!(factor > 0) || !std::isfinite(factor)) {
+    throw UserError(fmt::format(
+        "{} must be a positive finite number (the factor the trace's rate is multiplied by), got {}", where,
+        factor));
+  }
+  for (Request& r : trace.requests) {
+    const double t = static_cast<double>(r.arrival) / factor;  // ns
+    if (!(t <= kMaxArrivalSeconds * kNsPerS)) {
+      throw UserError(
+          fmt::format("{} {}: request #{} would arrive at {:.0f} s, beyond the simulated horizon of {:.0f} s",
+                      where, factor, r.id, t / kNsPerS, kMaxArrivalSeconds));
+    }
+    r.arrival = static_cast<TimeNs>(std::llround(t));
+  }
+}
+
 std::unique_ptr<RequestSource> source_of(const Trace& trace) {
   return std::make_unique<VectorSource>(trace);
 }
@@ -371,6 +393,7 @@ Trace load_trace(const std::string& path) {
   auto src = open_trace(path);
   Trace t;
   t.name = path;
+  t.has_arrivals = src->has_arrivals();
   Request r;
   while (src->next(r))
     t.requests.push_back(r);
@@ -383,6 +406,7 @@ Trace parse_trace_text(const std::string& text, const std::string& name) {
   auto src = open_stream(std::make_unique<std::istringstream>(text), name);
   Trace t;
   t.name = name;
+  t.has_arrivals = src->has_arrivals();
   Request r;
   while (src->next(r))
     t.requests.push_back(r);

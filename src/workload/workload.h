@@ -40,12 +40,17 @@ class RequestSource {
   // Fills `out` with the next request; false at the end. Throws UserError on bad input
   // (file:line), so a bad row deep inside a large file is still reported precisely.
   virtual bool next(Request& out) = 0;
+  // False for a length-only trace (no arrival times: every request arrives at t = 0).
+  virtual bool has_arrivals() const { return true; }
 };
 
 // A fully loaded trace, for repeated simulation (the planner simulates it once per plan).
 struct Trace {
   std::string name;
   std::vector<Request> requests;
+  // False for a length-only trace (CSV without arrival_s): its arrivals are 0 until given by
+  // assign_arrivals or paced by a closed loop.
+  bool has_arrivals = true;
 
   std::int32_t max_prompt() const;
   std::int32_t max_total() const;  // max prompt + output
@@ -57,12 +62,17 @@ struct Trace {
 std::unique_ptr<RequestSource> source_of(const Trace& trace);  // streams a loaded trace (no copy)
 
 // Trace files: CSV with header `arrival_s,prompt_tokens,output_tokens` (any column order, extra
-// columns ignored) or APEX-style JSONL (`StartTimeOffset` ns, `ContextTokens`, `GeneratedTokens`).
+// columns ignored; without arrival_s a length-only trace, Trace::has_arrivals false) or APEX-style
+// JSONL (`StartTimeOffset` ns, `ContextTokens`, `GeneratedTokens`).
 // The format is detected from the first non-blank character ('{' means JSONL) after an optional
 // UTF-8 byte-order mark. A CSV header names each column once and a row has at most as many fields
 // as the header; a prefix group has one prefix length throughout the file.
 std::unique_ptr<RequestSource> open_trace(const std::string& path);
 Trace load_trace(const std::string& path);  // whole file; UserError when it has no requests
+
+// Re-rates a trace keeping its arrival shape: every arrival time divided by `factor` (> 0 and
+// finite; `where` names it in the UserError). UserError when an arrival leaves the simulated horizon.
+void scale_arrivals(Trace& trace, double factor, const std::string& where);
 
 // Token-length distributions: "512" (fixed), "uniform:LO:HI", "normal:MEAN:STD",
 // "lognormal:MEAN:STD" (parameters of the length itself, not of its log). Samples are >= 1.
@@ -115,6 +125,11 @@ constexpr double kMaxBurstiness = 1e3;
 // implementation-defined distributions).
 std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec);
 Trace synthesize(const SyntheticSpec& spec);
+
+// Arrivals for a length-only trace, as synthetic traffic has them: the first request at t = 0, then
+// gaps of the arrival process at `rate` requests/s (Poisson, or Gamma with `burstiness`; +inf = all
+// at t = 0) drawn from `seed`. Every request keeps its lengths and order.
+void assign_arrivals(Trace& trace, double rate, double burstiness, std::uint64_t seed);
 
 // The sample trace compiled into the binary (the first 100 requests of APEX+ llama creation_05,
 // MIT licence, see data/README.md).
