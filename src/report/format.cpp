@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "search/planner.h"
 #include "sim/metrics/registry.h"
 
 namespace apex {
@@ -186,6 +187,23 @@ std::string wrap_command(std::string_view command, std::size_t width, std::strin
     out += wrap(note, width, note_first, note_rest);
   }
   return out;
+}
+
+std::string plan_label_legend(const SearchReport& s) {
+  bool ep = false, dpattn = false, knobs = false;
+  for (const auto& o : s.ranked) {
+    ep = ep || o.candidate.plan.ep > 1;
+    dpattn = dpattn || o.candidate.plan.attn_dp;
+    knobs = knobs || o.candidate.knobs.max_num_seqs || o.candidate.knobs.max_num_batched_tokens;
+  }
+  if (s.ranked.empty()) return {};
+  std::string text =
+      "dpD-tpT-ppP: D replicas behind the router, each P pipeline stages of T tensor-parallel GPUs";
+  if (ep) text += "; -epE: MoE experts split over E of the T GPUs";
+  if (dpattn)
+    text += "; -dpattn: attention data-parallel over the T GPUs (each its own requests, full weights)";
+  if (knobs) text += "; -seqsN/-tokN: tuned max_num_seqs/max_num_batched_tokens";
+  return text;
 }
 
 std::vector<std::pair<std::string_view, double>> breakdown_parts(const SimResult& r) {

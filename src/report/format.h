@@ -41,6 +41,11 @@ std::string wrap_command(std::string_view command, std::size_t width, std::strin
 // Display width of UTF-8 text (code points; the tables use no wide characters).
 std::size_t display_width(std::string_view s);
 
+struct SearchReport;
+// What the plan labels of a search's ranked plans stand for ("dpD-tpT-ppP: D replicas ...", then
+// -epE, -dpattn and the tuned knobs when a label carries them).
+std::string plan_label_legend(const SearchReport& s);
+
 struct SimResult;
 // (name, seconds) of each part of a measured time breakdown, in registry order, and their sum.
 std::vector<std::pair<std::string_view, double>> breakdown_parts(const SimResult& r);

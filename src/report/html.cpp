@@ -84,6 +84,10 @@ std::vector<std::pair<double, double>> cdf_points(std::vector<double> values, do
   return out;
 }
 
+std::pair<double, const char*> latency_unit(double largest_seconds) {
+  return largest_seconds > 10 ? std::pair{1.0, "s"} : std::pair{1e3, "ms"};
+}
+
 double cdf_axis_end(const std::vector<svg::Line>& lines) {
   // Past the largest p99 (the vertex at 0.99), so a long tail does not squeeze the body.
   double p99 = 0, top = 0;
@@ -186,16 +190,17 @@ std::string simulate_html(const SimResult& r, const RunInfo& info, const EngineP
   // CDFs: exact from the per-request records when kept, else through the percentiles.
   const bool exact = !r.request_records.empty();
   const auto cdf = [&](std::string_view name, const Summary& s, double RequestRecord::*field) {
+    const auto [scale, unit] = latency_unit(s.p99);
     svg::LineSpec l;
     l.title = fmt::format("{} distribution", name);
-    l.x_label = fmt::format("{} per request, ms", name);
+    l.x_label = fmt::format("{} per request, {}", name, unit);
     l.y_label = "fraction of requests";
     l.y_fraction = true;
     l.mark_points = !exact;
     std::vector<double> values;
     for (const auto& q : r.request_records)
       values.push_back(q.*field);
-    l.lines.push_back({r.plan.label(), exact ? cdf_points(values, 1e3) : cdf_points(s, 1e3)});
+    l.lines.push_back({r.plan.label(), exact ? cdf_points(values, scale) : cdf_points(s, scale)});
     l.x_max = cdf_axis_end(l.lines);
     return chart(svg::line_chart(l), exact
                                          ? "Every request (--per-request)."

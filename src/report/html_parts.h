@@ -23,6 +23,8 @@ std::string ms_text(double seconds);
 // every value of a sample.
 std::vector<std::pair<double, double>> cdf_points(const Summary& s, double scale);
 std::vector<std::pair<double, double>> cdf_points(std::vector<double> values, double scale);
+// The unit of a latency axis: milliseconds, or seconds past 10 s. (scale from seconds, name)
+std::pair<double, const char*> latency_unit(double largest_seconds);
 // Where a CDF's x axis ends: 15% past the largest p99, at most the largest value.
 double cdf_axis_end(const std::vector<svg::Line>& lines);
 // Memory per GPU and a request's mean time (queue, first token, decode) as stacked bars, one per

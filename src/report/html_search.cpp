@@ -117,16 +117,20 @@ std::string cdf_charts(const SearchReport& s) {
   const std::size_t n = std::min<std::size_t>(5, s.ranked.size());
   std::string out;
   const auto one = [&](std::string_view name, Summary SimResult::*field) {
+    double p99 = 0;
+    for (std::size_t i = 0; i < n; ++i)
+      p99 = std::max(p99, ((*s.ranked[i].result).*field).p99);
+    const auto [scale, unit] = html::latency_unit(p99);
     svg::LineSpec l;
     l.title = fmt::format("{} distribution, top {} plans", name, n);
-    l.x_label = fmt::format("{} per request, ms", name);
+    l.x_label = fmt::format("{} per request, {}", name, unit);
     l.y_label = "fraction of requests";
     l.y_fraction = true;
     l.mark_points = true;
     for (std::size_t i = 0; i < n; ++i) {
       const PlanOutcome& o = s.ranked[i];
       l.lines.push_back(
-          {fmt::format("{}. {}", i + 1, o.candidate.label()), html::cdf_points((*o.result).*field, 1e3)});
+          {fmt::format("{}. {}", i + 1, o.candidate.label()), html::cdf_points((*o.result).*field, scale)});
     }
     l.x_max = html::cdf_axis_end(l.lines);
     out += html::chart(
@@ -237,12 +241,8 @@ std::string search_html(const SearchReport& s, const RunInfo& info) {
                        escape(tie_text(s)), escape(fmt::format("{}", fmt::join(s.ranking.tie_breaks, ", "))));
     }
     b += "<h2>Ranked plans</h2>" + ranked_table(s, info);
-    b += "<p class=\"note\">Labels: dpD-tpT-ppP = D replicas behind the router, each P pipeline stages of T "
-         "tensor-parallel GPUs; -epE = MoE experts split over E of the T GPUs; -dpattn = attention "
-         "data-parallel "
-         "over the T GPUs (each its own requests, full attention weights); -seqsN / -tokN = tuned "
-         "max_num_seqs / "
-         "max_num_batched_tokens. tok/s per user = 1 / mean TPOT.</p>";
+    b += fmt::format("<p class=\"note\">Plans: {}. Output tok/s per user = 1 / mean TPOT.</p>",
+                     escape(plan_label_legend(s)));
     std::vector<std::string> rows;
     std::vector<const SimResult*> results;
     for (const Shown& p : plans) {

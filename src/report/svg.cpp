@@ -266,10 +266,15 @@ std::string line_chart(const LineSpec& spec) {
   const double legend_rows = std::ceil(static_cast<double>(spec.lines.size()) / 3.0);
   const double height = kHeight + 12 + 18 * legend_rows;
   f.bottom = kHeight - kBottom;
-  double xlo = 0, xhi = 0;
-  for (double x : xs)
-    xhi = std::max(xhi, std::isfinite(x) ? x : 0);
+  double xlo = std::numeric_limits<double>::infinity(), xhi = 0;
+  for (double x : xs) {
+    if (!std::isfinite(x)) continue;
+    xhi = std::max(xhi, x);
+    xlo = std::min(xlo, x);
+  }
   if (spec.x_max > 0) xhi = spec.x_max;
+  // From zero unless the values sit far from it (TPOTs of 8-10 ms).
+  xlo = std::isfinite(xlo) && xlo > 0.4 * xhi ? xlo - 0.05 * (xhi - xlo) : 0;
   f.x = nice_ticks(xlo, xhi, 6);
   const auto [y0, y1] = padded(ys);
   f.y = spec.y_fraction ? nice_ticks(0, 1, 5) : nice_ticks(y0, y1, 5);
@@ -381,7 +386,7 @@ std::string stacked_bars(const StackSpec& spec) {
 }
 
 std::string bars(const BarSpec& spec) {
-  const double bar = 18, gap = 8, top = 30;
+  const double bar = 18, gap = 8, top = 46;  // room for the reference line's label
   const double left = label_margin(spec.rows), right = kWidth - 90;
   const double bottom = top + static_cast<double>(spec.rows.size()) * (bar + gap);
   const double height = bottom + 44;
@@ -417,7 +422,7 @@ std::string bars(const BarSpec& spec) {
     s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" class="ref"/>)", x, top - 6,
                      bottom);
     s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" class="ref-t">{}</text>)", x,
-                     top - 9, escape(spec.reference_label));
+                     top - 10, escape(spec.reference_label));
   }
   return s + "</svg>";
 }

@@ -255,24 +255,6 @@ std::string ranked_table(const SearchReport& s, const RunInfo& info) {
   return out;
 }
 
-// What the plan labels present stand for, as the engine runs them.
-std::string label_legend(const SearchReport& s) {
-  bool ep = false, dpattn = false, knobs = false;
-  for (const auto& o : s.ranked) {
-    ep = ep || o.candidate.plan.ep > 1;
-    dpattn = dpattn || o.candidate.plan.attn_dp;
-    knobs = knobs || o.candidate.knobs.max_num_seqs || o.candidate.knobs.max_num_batched_tokens;
-  }
-  if (s.ranked.empty()) return {};
-  std::string text =
-      "dpD-tpT-ppP: D replicas behind the router, each P pipeline stages of T tensor-parallel GPUs";
-  if (ep) text += "; -epE: MoE experts split over E of the T GPUs";
-  if (dpattn)
-    text += "; -dpattn: attention data-parallel over the T GPUs (each its own requests, full weights)";
-  if (knobs) text += "; -seqsN/-tokN: tuned max_num_seqs/max_num_batched_tokens";
-  return wrap(text, kTableWidth, "  plans      ", "             ");
-}
-
 }  // namespace
 
 std::string search_table(const SearchReport& s, const RunInfo& info) {
@@ -299,7 +281,7 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
                      : fmt::format("{}; every plan is ranked ({} 0)", slo_text(info), "--min-attainment"),
                  11);
   }
-  out += label_legend(s);
+  out += wrap(plan_label_legend(s), kTableWidth, "  plans      ", "             ");
   out += "\n";
   out += ranked_table(s, info);
   const bool tie = s.ranking.tied > 1;
