@@ -224,7 +224,10 @@ std::string scatter(const ScatterSpec& spec) {
     if (p.best) s += fmt::format(R"(<circle cx="{:.1f}" cy="{:.1f}" r="9" class="ring"/>)", x, y);
   }
   // Labels of frontier points, best first, at the first free place around the point.
-  std::vector<std::size_t> order = on;
+  std::vector<std::size_t> order = on;  // and the best plan, on the frontier or not
+  for (std::size_t i = 0; i < spec.points.size(); ++i) {
+    if (spec.points[i].best && !front[i]) order.push_back(i);
+  }
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return spec.points[a].best && !spec.points[b].best; });
   const Box plot{f.left, f.top, f.right, f.bottom};
