@@ -1130,4 +1130,35 @@ TEST(CliClosedLoop, ConcurrencyWithoutARate) {
   EXPECT_CONTAINS(open.err, "synthetic workload is missing --rate");
 }
 
+TEST(CliTable, SearchTableFitsOneHundredColumnsAndWideShowsEveryColumn) {
+  const std::string args = "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 4 " + kSynthetic +
+                           " --allow-fewer-gpus --ttft-slo-ms 500";
+  const CliRun narrow = apex(args + " --format table");
+  const CliRun wide = apex(args + " --format table --wide");
+  ASSERT_EQ(narrow.code, 0) << narrow.err;
+  ASSERT_EQ(wide.code, 0) << wide.err;
+  std::size_t widest = 0, line = 0;
+  for (char c : narrow.out) {
+    if (c == '\n') {
+      widest = std::max(widest, line);
+      line = 0;
+    } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++line;  // characters, not UTF-8 bytes (≤, ×)
+    }
+  }
+  EXPECT_LE(widest, 100u) << narrow.out;
+  EXPECT_CONTAINS(narrow.out, "SLO met");
+  const auto header = [](const std::string& out) {
+    const std::size_t at = out.find("  rank plan");
+    return out.substr(at, out.find('\n', at) - at);
+  };
+  EXPECT_EQ(header(narrow.out).find(" MBU"), std::string::npos) << narrow.out;
+  EXPECT_CONTAINS(narrow.out, "(--wide adds");
+  EXPECT_CONTAINS(header(wide.out), " MBU");
+  // The JSON does not depend on it; simulate has no ranked plans to widen.
+  EXPECT_EQ(parse_or_fail(apex(args + " --wide --format json").out)["plans"].dump(),
+            parse_or_fail(apex(args + " --format json").out)["plans"].dump());
+  expect_user_error(kSim + " --wide", "unknown flag '--wide' for `apex simulate`");
+}
+
 }  // namespace

@@ -1,10 +1,19 @@
 // Report tests: the JSON contract of CLI.md, CSV, table, HTML and launch commands.
 #include <gtest/gtest.h>
 
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <regex>
+
 #include <fmt/format.h>
 
+#include "api/api.h"
 #include "model/registry.h"
+#include "report/format.h"
 #include "report/report.h"
+#include "report/svg.h"
 #include "sim/metrics/registry.h"
 #include "test_util.h"
 
@@ -170,6 +179,291 @@ TEST(Report, TableLinesAndDerivedMetricsComeFromTheRegistry) {
   EXPECT_DOUBLE_EQ(b["total_s"].get<double>(), 4.0);
   EXPECT_DOUBLE_EQ(b["share"]["gemm"].get<double>(), 0.75);
   EXPECT_EQ(b["seconds"].size(), 10u);
+}
+
+TEST(ReportFormat, NumbersCarryThreeFiguresAndTheirUnit) {
+  EXPECT_EQ(sig3(11.32), "11.3");
+  EXPECT_EQ(sig3(0.00994), "0.00994");
+  EXPECT_EQ(sig3(9.996), "10.0");
+  EXPECT_EQ(sig3(0), "0");
+  EXPECT_EQ(human_count(434.8), "435");
+  EXPECT_EQ(human_count(1896.4), "1896");
+  EXPECT_EQ(human_count(14613), "14.6k");
+  EXPECT_EQ(human_count(1385712), "1.39M");
+  EXPECT_EQ(human_duration(0.131), "131 ms");
+  EXPECT_EQ(human_duration(11.32), "11.3 s");
+  EXPECT_EQ(human_duration(0.0099), "9.90 ms");
+  EXPECT_EQ(human_duration(0.00085), "850 µs");
+  EXPECT_EQ(human_duration(0.99996), "1.00 s");  // not "1000 ms"
+  EXPECT_EQ(human_duration(750), "12.5 min");
+  EXPECT_EQ(objective_text(Objective::Throughput, 14613), "14.6k tok/s");
+  EXPECT_EQ(objective_text(Objective::E2eMean, 11.32), "11.3 s");
+  EXPECT_EQ(objective_text(Objective::TpotP99, 0.131), "131 ms");
+  EXPECT_EQ(objective_text(Objective::Cost, 0.4213), "$0.42/Mtok");
+  EXPECT_EQ(objective_text(Objective::Cost, 15.333), "$15.33/Mtok");
+  EXPECT_EQ(objective_text(Objective::Goodput, 3.2), "3.20 req/s");
+  EXPECT_EQ(objective_text(Objective::Energy, 1.287), "1.29 J/tok");
+  EXPECT_EQ(objective_text(Objective::Cost, std::numeric_limits<double>::infinity()), "n/a");
+  EXPECT_DOUBLE_EQ(speedup_over(Objective::E2eMean, 1.01, 3.52), 3.52 / 1.01);  // lower is better
+  EXPECT_DOUBLE_EQ(speedup_over(Objective::Throughput, 200, 100), 2.0);
+  EXPECT_EQ(speedup_over(Objective::Throughput, 200, 0), 0.0);
+}
+
+TEST(ReportFormat, WrapKeepsWidthIndentAndUnits) {
+  const std::string w = wrap("weights 13.5 GiB, KV cache 55.6 GiB, activations 1.8 GiB", 30, "  x ", "    ");
+  EXPECT_EQ(w, "  x weights 13.5 GiB, KV cache\n    55.6 GiB, activations\n    1.8 GiB\n");
+  // A launch command: continuations, a flag kept with its value, a quoted argument whole, the
+  // engine's "   # ..." notes on comment lines of their own.
+  const std::string c = wrap_command(
+      "vllm serve m --tensor-parallel-size 8 --speculative-config '{\"a\": 1, \"b\": 2}' --block-size 16   # "
+      "x2 "
+      "servers",
+      40, "$ ", "  ");
+  EXPECT_EQ(
+      c,
+      "$ vllm serve m \\\n  --tensor-parallel-size 8 \\\n  --speculative-config '{\"a\": 1, \"b\": 2}' \\\n"
+      "  --block-size 16\n  # x2 servers\n");
+  EXPECT_EQ(display_width("≤ 1 µs"), 6u);
+}
+
+TEST(ReportSvg, NiceTicksAreRoundOneTwoFiveSteps) {
+  EXPECT_DOUBLE_EQ(svg::nice_step(118000, 5), 20000);
+  EXPECT_DOUBLE_EQ(svg::nice_step(14.3, 5), 2);
+  EXPECT_DOUBLE_EQ(svg::nice_step(0.0748, 5), 0.01);
+  EXPECT_DOUBLE_EQ(svg::nice_step(56.3, 5), 10);
+  EXPECT_DOUBLE_EQ(svg::nice_step(3.4, 6), 0.5);
+  const svg::Ticks a = svg::nice_ticks(0, 1.18e5, 5);  // the old report printed 1.18e+05
+  EXPECT_EQ(a.values, (std::vector<double>{0, 20000, 40000, 60000, 80000, 100000, 120000}));
+  std::vector<std::string> labels;
+  for (double v : a.values)
+    labels.push_back(svg::tick_label(v, a.step));
+  EXPECT_EQ(labels, (std::vector<std::string>{"0", "20k", "40k", "60k", "80k", "100k", "120k"}));
+  const svg::Ticks b = svg::nice_ticks(31.3, 87.6, 5);
+  EXPECT_EQ(b.lo, 30);
+  EXPECT_EQ(b.hi, 90);
+  EXPECT_EQ(b.values.size(), 7u);
+  const svg::Ticks c = svg::nice_ticks(0.0123, 0.0871, 5);
+  EXPECT_DOUBLE_EQ(c.step, 0.01);
+  EXPECT_DOUBLE_EQ(c.lo, 0.01);
+  EXPECT_DOUBLE_EQ(c.hi, 0.09);
+  EXPECT_EQ(svg::tick_label(c.values[1], c.step), "0.02");
+  EXPECT_EQ(svg::tick_label(0.04, c.step), "0.04");  // not 0.04000000001
+  EXPECT_EQ(svg::tick_label(1.5e6, 5e5), "1.5M");
+  EXPECT_EQ(svg::tick_label(7.5, 2.5), "7.5");
+  const svg::Ticks d = svg::nice_ticks(237, 237, 5);  // one value: a range around it
+  EXPECT_LT(d.lo, 237);
+  EXPECT_GT(d.hi, 237);
+}
+
+TEST(ReportSvg, ParetoFrontKeepsOnlyUndominatedPoints) {
+  // Higher is better on both: (87, 452) and (138, 237) are the frontier.
+  const std::vector<double> x = {87, 138, 120, 80, 138};
+  const std::vector<double> y = {452, 237, 236, 450, 230};
+  EXPECT_EQ(svg::pareto_front(x, y, true, true), (std::vector<bool>{true, true, false, false, false}));
+  // Lower is better on both (TTFT vs TPOT).
+  EXPECT_EQ(svg::pareto_front({7.2, 8.3, 6.0}, {24, 20, 40}, false, false),
+            (std::vector<bool>{true, true, true}));
+  EXPECT_EQ(svg::pareto_front({7.2, 8.3}, {24, 30}, false, false), (std::vector<bool>{true, false}));
+}
+
+// A minimal XML well-formedness check: every element closed in order, attributes quoted, entities
+// known. Returns an empty string when well-formed, else what is wrong and where.
+std::string xml_problem(const std::string& doc) {
+  std::vector<std::string> open;
+  std::size_t i = 0;
+  const auto entity_ok = [&](std::size_t at) {
+    static const std::regex ent("&(amp|lt|gt|quot|apos|#[0-9]+|#x[0-9a-fA-F]+);");
+    return std::regex_search(doc.begin() + static_cast<long>(at),
+                             doc.begin() + static_cast<long>(std::min(doc.size(), at + 12)), ent,
+                             std::regex_constants::match_continuous);
+  };
+  while (i < doc.size()) {
+    if (doc[i] == '&' && !entity_ok(i)) return fmt::format("bad entity at {}", i);
+    if (doc[i] != '<') {
+      ++i;
+      continue;
+    }
+    if (doc.compare(i, 9, "<!DOCTYPE") == 0) {
+      i = doc.find('>', i) + 1;
+      continue;
+    }
+    const std::size_t end = doc.find('>', i);
+    if (end == std::string::npos) return "unterminated tag";
+    std::string tag = doc.substr(i + 1, end - i - 1);
+    if (tag.empty()) return fmt::format("empty tag at {}", i);
+    if (tag[0] == '/') {
+      if (open.empty() || open.back() != tag.substr(1))
+        return fmt::format("</{}> closes <{}> at {}", tag.substr(1), open.empty() ? "" : open.back(), i);
+      open.pop_back();
+    } else {
+      const bool self = tag.back() == '/';
+      if (self) tag.pop_back();
+      const std::string name = tag.substr(0, tag.find_first_of(" \n"));
+      static const std::regex attrs(R"(^[A-Za-z][\w:-]*(\s+[\w:-]+="[^"<]*")*\s*$)");
+      if (!std::regex_match(tag, attrs)) return fmt::format("malformed tag <{}> at {}", tag.substr(0, 60), i);
+      if (!self) open.push_back(name);
+    }
+    i = end + 1;
+  }
+  return open.empty() ? "" : "unclosed <" + open.back() + ">";
+}
+
+// A search with SLOs over a MoE model, its knobs tuned: labels with -ep and -dpattn, a tie.
+api::SearchResponse moe_search() {
+  api::SearchRequest r;
+  r.deployment.model.model = "mixtral-8x7b";
+  r.deployment.cluster.gpu = "h100-sxm";
+  r.deployment.cluster.gpus_per_node = 8;
+  r.deployment.slo.ttft_ms = 300;
+  r.deployment.slo.tpot_ms = 30;
+  r.workload.rate = "10";
+  r.workload.num_requests = 150;
+  r.workload.prompt_len = "800";
+  r.workload.output_len = "200";
+  r.search.tune = "max-num-seqs=64/256";
+  r.search.allow_fewer_gpus = true;
+  r.search.top = 10;
+  return api::search(r);
+}
+
+std::size_t widest_line(const std::string& text) {
+  std::size_t widest = 0, start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    widest = std::max(widest, display_width(std::string_view(text).substr(start, end - start)));
+    start = end + 1;
+  }
+  return widest;
+}
+
+TEST(ReportTable, SearchTableFitsOneHundredColumnsAndExplainsItsLabels) {
+  api::SearchResponse s = moe_search();
+  const std::string t = s.render(Format::Table);
+  EXPECT_LE(widest_line(t), kTableWidth) << t;
+  // The objective in its unit, no exponent anywhere.
+  EXPECT_CONTAINS(t, objective_text(s.report.objective, s.report.ranked.front().score));
+  EXPECT_CONTAINS(t, "best plan: dp1-tp8-pp1-seqs64 — e2e = 1.46 s");
+  EXPECT_FALSE(std::regex_search(t, std::regex("[0-9]e[+-][0-9]"))) << t;
+  // The legend names what the labels present mean; the SLO column shows with SLOs.
+  EXPECT_CONTAINS(t, "-epE: MoE experts split over E of the T GPUs");
+  EXPECT_CONTAINS(t, "-dpattn: attention data-parallel");
+  EXPECT_CONTAINS(t, "SLO met");
+  EXPECT_CONTAINS(t, "(--wide adds");
+  EXPECT_EQ(t.find("preempt"), std::string::npos);  // no plan preempts
+  // --wide shows every column.
+  s.info.wide = true;
+  const std::string wide = s.render(Format::Table);
+  for (const char* h : {"weights/GPU", "KV tokens", "TTFT p99", "E2E p99", "MFU", "MBU", "E2E s"})
+    EXPECT_CONTAINS(wide, h);
+  EXPECT_GT(widest_line(wide), kTableWidth);
+  EXPECT_EQ(wide.find("--wide adds"), std::string::npos);
+  // A plan that preempts brings the preemption column; without SLOs there is no SLO column.
+  s.info.wide = false;
+  s.report.ranked[1].result->preemptions = 7;
+  s.report.ranking.slo = false;
+  const std::string p = s.render(Format::Table);
+  EXPECT_CONTAINS(p, "preempt");
+  EXPECT_EQ(p.find("SLO met"), std::string::npos);
+  EXPECT_LE(widest_line(p), kTableWidth) << p;
+  // The JSON is unaffected by the table's options.
+  s.info.wide = true;
+  EXPECT_EQ(s.json().dump(), [&] {
+    s.info.wide = false;
+    return s.json().dump();
+  }());
+}
+
+TEST(ReportTable, SimulateTableFitsOneHundredColumns) {
+  api::SimulateRequest r;
+  r.deployment.model.model = "mixtral-8x7b";
+  r.deployment.cluster.gpus_per_node = 8;
+  r.deployment.slo.ttft_ms = 300;
+  r.plan.tp = 8;
+  r.plan.ep = 8;
+  r.plan.dp_attention = true;
+  r.workload.rate = "8";
+  r.workload.num_requests = 60;
+  r.workload.prompt_len = "lognormal:900:500";
+  r.workload.output_len = "lognormal:250:150";
+  r.breakdown = true;
+  const std::string t = api::simulate(r).render(Format::Table);
+  EXPECT_LE(widest_line(t), kTableWidth) << t;
+  EXPECT_CONTAINS(t, "time breakdown");
+  EXPECT_CONTAINS(t, "launch it           vllm serve mistralai/Mixtral-8x7B-Instruct-v0.1 ");
+  EXPECT_CONTAINS(t, " \\\n                        --");  // the command continues on the next line
+}
+
+TEST(ReportHtml, PagesAreWellFormedXmlWithRoundTicksAndUnits) {
+  const api::SearchResponse s = moe_search();
+  const std::string h = s.render(Format::HTML);
+  EXPECT_EQ(xml_problem(h), "");
+  EXPECT_EQ(h.find("<script"), std::string::npos);
+  for (const char* fetch : {"src=", "href=", "@import", "url(http"})  // nothing fetched
+    EXPECT_EQ(h.find(fetch), std::string::npos) << fetch;
+  for (const char* part : {"Pareto frontier", "TTFT distribution", "TPOT distribution", "E2E distribution",
+                           "Memory per GPU", "Where a request", "Speed-up over the naive plan dp1-tp8-pp1",
+                           "Rejected plans", "memory-weights", "output tokens/s per GPU", "mean TPOT, ms"}) {
+    EXPECT_CONTAINS(h, part);
+  }
+  // Every number drawn in the SVGs is plain: no exponent in any text element.
+  EXPECT_FALSE(std::regex_search(h, std::regex(">[-0-9.]+e[+-][0-9]+<")));
+  // Within each chart, the labels do not overlap (boxes by the placement's own estimate of text width).
+  const std::regex lbl(
+      R"svg(<text x="([0-9.]+)" y="([0-9.]+)" text-anchor="(\w+)" class="lbl">([^<]*)</text>)svg");
+  std::size_t labelled = 0;
+  for (std::size_t at = h.find("<svg"); at != std::string::npos; at = h.find("<svg", at + 1)) {
+    const std::string chart = h.substr(at, h.find("</svg>", at) - at);
+    std::vector<std::array<double, 4>> boxes;
+    for (auto it = std::sregex_iterator(chart.begin(), chart.end(), lbl); it != std::sregex_iterator();
+         ++it) {
+      const double x = std::stod((*it)[1]), y = std::stod((*it)[2]);
+      const double w = 6.8 * static_cast<double>(display_width((*it)[4].str()));
+      const std::string anchor = (*it)[3];
+      const double x0 = anchor == "start" ? x : anchor == "end" ? x - w : x - w / 2;
+      for (const auto& o : boxes) {
+        EXPECT_FALSE(x0 < o[2] && o[0] < x0 + w && y - 10 < o[3] && o[1] < y + 2) << (*it)[4] << " overlaps";
+      }
+      boxes.push_back({x0, y - 10, x0 + w, y + 2});
+      ++labelled;
+    }
+  }
+  EXPECT_GE(labelled, 2u);  // the frontier points carry labels
+  const Fixture f = make();
+  const EnginePolicy e = f.d.engine_policy();
+  const std::string sim =
+      simulate_html(f.result, RunInfo{"m", "c", "w", "vllm", "bf16", 3.0, {"vllm serve x"}}, e);
+  EXPECT_EQ(xml_problem(sim), "");
+  EXPECT_CONTAINS(sim, "TTFT distribution");
+  EXPECT_EQ(xml_problem("<svg><g></svg>"), "</svg> closes <g> at 8");  // the checker can fail
+  EXPECT_EQ(xml_problem("<p a=1></p>"), "malformed tag <p a=1> at 0");
+  EXPECT_EQ(xml_problem("<p>&nbsp;</p>"), "bad entity at 3");
+}
+
+// Headless Chromium renders the page (when installed): the screenshot is not a blank page.
+TEST(ReportHtml, RendersInHeadlessChromium) {
+  if (std::system("command -v chromium >/dev/null 2>&1") != 0) GTEST_SKIP() << "chromium is not on PATH";
+  namespace fs = std::filesystem;
+  const std::string dir = ::testing::TempDir();
+  const auto shot = [&](const std::string& name, const std::string& html) {
+    const std::string page = apex::testing::write_temp_file(name + ".html", html);
+    const std::string png = dir + "/" + name + ".png";
+    std::error_code ec;
+    fs::remove(png, ec);
+    const std::string cmd = fmt::format(
+        "timeout 120 chromium --headless --no-sandbox --disable-gpu --hide-scrollbars "
+        "--user-data-dir={}/chr-{} "
+        "--screenshot={} --window-size=1400,3000 file://{} >/dev/null 2>&1",
+        dir, name, png, page);
+    EXPECT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    return fs::exists(png, ec) ? fs::file_size(png, ec) : 0;
+  };
+  const std::uintmax_t blank = shot("blank", "<!DOCTYPE html><html><body></body></html>");
+  const std::uintmax_t report = shot("report", moe_search().render(Format::HTML));
+  ASSERT_GT(blank, 0u);
+  // A blank 1400x3000 page compresses to a few kB; charts, tables and text to far more.
+  EXPECT_GT(report, 20 * blank) << "blank " << blank << " B, report " << report << " B";
+  EXPECT_GT(report, 100000u);
 }
 
 }  // namespace

@@ -107,6 +107,7 @@ struct PlanInput {
 struct OutputInput {
   std::string format;  // table|json|csv|html; empty: see resolve_format
   std::string path;    // empty = the front end's stdout
+  bool wide = false;   // search table: every column (--wide)
 };
 
 struct SearchInput {

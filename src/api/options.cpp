@@ -200,6 +200,9 @@ std::vector<OptionSpec> make_table() {
        kRun, false, true, [](T t, V v) { t.output().format = str(v); }},
       {"output", "-o,--output", Kind::Text, "Write the result to this file instead of stdout", "", kRun,
        false, true, [](T t, V v) { t.output().path = str(v); }},
+      {"wide", "--wide", Kind::Flag,
+       "Table: show every column of the ranked plans (default: the columns that fit 100 characters)", "",
+       kSrch, false, true, [](T t, V v) { t.output().wide = yes(v); }},
       // search
       {"objective", "--objective", Kind::Text,
        "Objective (see `apex list objectives`; default: e2e, the mean end-to-end latency)", "e2e", kSrch,

@@ -1,218 +1,225 @@
-// report/html.cpp — self-contained HTML reports with inline SVG charts (no scripts, no network).
+// report/html.cpp — self-contained HTML reports: inline SVG charts (report/svg.h) and CSS, no
+// scripts, no network. The page is well-formed XML (XHTML syntax), so a parser can check it.
 #include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/units.h"
+#include "report/format.h"
+#include "report/html_parts.h"
 #include "report/report.h"
+#include "report/svg.h"
 #include "sim/metrics/registry.h"
 
 namespace apex {
+namespace html {
+
+using svg::escape;
+
 namespace {
 
-std::string escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 constexpr const char* kStyle = R"(<style>
-body{font-family:system-ui,-apple-system,Segoe UI,sans-serif;margin:2em;color:#222;max-width:1200px}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.9em}td,th{padding:.25em .7em;border-bottom:1px solid #ddd;text-align:right}
-th{background:#f4f4f4}td:nth-child(2),th:nth-child(2){text-align:left}
-.meta{color:#555;font-size:.9em}.best{background:#eef7ee}code{background:#f4f4f4;padding:.15em .3em}
-svg text{font-size:11px;fill:#333}
+body{font-family:"DejaVu Sans",system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px 32px;color:#222;max-width:1340px}
+h1{font-size:1.45em;margin:0 0 .3em}h2{font-size:1.12em;margin:1.6em 0 .5em;border-bottom:1px solid #ddd;padding-bottom:.2em}
+.meta{color:#555;font-size:.88em;line-height:1.5}.note{color:#555;font-size:.85em;max-width:1200px}
+table{border-collapse:collapse;font-size:.84em}td,th{padding:.28em .6em;border-bottom:1px solid #e3e3e3;text-align:right;white-space:nowrap}
+th{background:#f4f4f4;font-weight:600;vertical-align:bottom}td.l,th.l{text-align:left;white-space:normal}td.p{text-align:left}tr.best td{background:#eef5ee}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #ddd;border-radius:6px;padding:.5em .9em;min-width:150px}
+.card .k{font-size:.78em;color:#666}.card .v{font-size:1.25em;font-weight:600;margin-top:.1em}.card .s{font-size:.78em;color:#666}
+pre{background:#f6f6f6;padding:.6em .8em;border-radius:4px;font-size:.8em;overflow-x:auto}
+.charts{display:grid;grid-template-columns:repeat(2,660px);gap:18px 24px}.chart p{margin:.2em 0 0;font-size:.8em;color:#555;max-width:640px}
+svg text{font-size:11px;fill:#333}svg .title{font-size:13px;font-weight:600;fill:#222}svg .axis{font-size:12px;fill:#444}
+svg .grid{stroke:#ececec}svg .frame{fill:none;stroke:#bbb}svg .pt{fill:#a5bdd8;stroke:#5b84c4}
+svg .pt-front{fill:#e15759;stroke:#9c2f31}svg .ring{fill:none;stroke:#222;stroke-width:1.5}
+svg .front{fill:none;stroke:#e15759;stroke-width:1.5;stroke-dasharray:5 3}svg .lbl{font-size:11px;fill:#222}
+svg .ref{stroke:#444;stroke-dasharray:4 3}svg .ref-t{font-size:10px;fill:#444}
 </style>)";
-
-// Horizontal bar chart: one bar per label.
-std::string bar_chart(const std::vector<std::string>& labels, const std::vector<double>& values,
-                      const std::string& title, const std::string& unit) {
-  const double width = 720, bar = 18, gap = 6, left = 210, top = 28;
-  const double height = top + static_cast<double>(labels.size()) * (bar + gap) + 10;
-  double vmax = 0;
-  for (double v : values)
-    vmax = std::max(vmax, v);
-  if (vmax <= 0) vmax = 1;
-  std::string s = fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">)",
-                              width, height);
-  s += fmt::format(R"(<text x="0" y="16" font-weight="bold">{}</text>)", escape(title));
-  for (std::size_t i = 0; i < labels.size(); ++i) {
-    const double y = top + static_cast<double>(i) * (bar + gap);
-    const double w = (width - left - 90) * values[i] / vmax;
-    s += fmt::format(R"(<text x="{}" y="{}" text-anchor="end">{}</text>)", left - 6, y + bar - 5,
-                     escape(labels[i]));
-    s += fmt::format(R"(<rect x="{}" y="{}" width="{:.1f}" height="{}" fill="{}"/>)", left, y,
-                     std::max(w, 0.5), bar, i == 0 ? "#3a8a3a" : "#5b84c4");
-    s += fmt::format(R"(<text x="{:.1f}" y="{}">{:.4g} {}</text>)", left + w + 4, y + bar - 5, values[i],
-                     escape(unit));
-  }
-  return s + "</svg>";
-}
-
-// Scatter of (x, y) points with labels; both axes start at zero.
-std::string scatter(const std::vector<std::string>& labels, const std::vector<double>& xs,
-                    const std::vector<double>& ys, const std::string& title, const std::string& xlabel,
-                    const std::string& ylabel) {
-  const double w = 720, h = 360, left = 60, bottom = 40, top = 30, right = 20;
-  double xmax = 0, ymax = 0;
-  for (double x : xs)
-    xmax = std::max(xmax, x);
-  for (double y : ys)
-    ymax = std::max(ymax, y);
-  xmax = xmax > 0 ? xmax * 1.1 : 1;
-  ymax = ymax > 0 ? ymax * 1.1 : 1;
-  auto px = [&](double x) { return left + (w - left - right) * x / xmax; };
-  auto py = [&](double y) { return h - bottom - (h - bottom - top) * y / ymax; };
-  std::string s =
-      fmt::format(R"(<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" role="img">)", w, h);
-  s += fmt::format(R"(<text x="0" y="16" font-weight="bold">{}</text>)", escape(title));
-  s += fmt::format(R"(<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#999"/>)", left, h - bottom,
-                   w - right);
-  s += fmt::format(R"(<line x1="{0}" y1="{1}" x2="{0}" y2="{2}" stroke="#999"/>)", left, h - bottom, top);
-  s += fmt::format(R"(<text x="{}" y="{}" text-anchor="middle">{}</text>)", (w + left) / 2, h - 8,
-                   escape(xlabel));
-  s +=
-      fmt::format(R"svg(<text x="14" y="{}" transform="rotate(-90 14 {})" text-anchor="middle">{}</text>)svg",
-                  (h - bottom + top) / 2, (h - bottom + top) / 2, escape(ylabel));
-  for (int t = 0; t <= 4; ++t) {
-    const double xv = xmax * t / 4, yv = ymax * t / 4;
-    s += fmt::format(R"(<text x="{:.1f}" y="{}" text-anchor="middle">{:.3g}</text>)", px(xv), h - bottom + 14,
-                     xv);
-    s += fmt::format(R"(<text x="{}" y="{:.1f}" text-anchor="end">{:.3g}</text>)", left - 4, py(yv) + 4, yv);
-  }
-  for (std::size_t i = 0; i < xs.size(); ++i) {
-    s += fmt::format(
-        R"(<circle cx="{:.1f}" cy="{:.1f}" r="5" fill="{}" fill-opacity="0.8"><title>{}</title></circle>)",
-        px(xs[i]), py(ys[i]), i == 0 ? "#3a8a3a" : "#5b84c4", escape(labels[i]));
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}">{}</text>)", px(xs[i]) + 7, py(ys[i]) - 5,
-                     escape(labels[i]));
-  }
-  return s + "</svg>";
-}
-
-std::string page(const std::string& title, const std::string& body) {
-  return fmt::format(
-      "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>{}</head>"
-      "<body>\n{}\n<p class=\"meta\">Generated by APEX 0.1.0.</p></body></html>\n",
-      escape(title), kStyle, body);
-}
-
-std::string ms(double s) {
-  return fmt::format("{:.1f}", s * 1e3);
-}
 
 }  // namespace
 
+std::string page(const std::string& title, const std::string& body) {
+  return fmt::format(
+      "<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\"><head><meta "
+      "charset=\"utf-8\"/>"
+      "<title>{}</title>{}</head><body>\n{}\n<p class=\"note\">Generated by APEX 0.1.0.</p></body></html>\n",
+      escape(title), kStyle, body);
+}
+
+std::string card(std::string_view key, std::string_view value, std::string_view sub) {
+  return fmt::format(
+      R"(<div class="card"><div class="k">{}</div><div class="v">{}</div><div class="s">{}</div></div>)",
+      escape(key), escape(value), escape(sub));
+}
+
+std::string chart(const std::string& svg_text, std::string_view caption) {
+  std::string s = "<div class=\"chart\">" + svg_text;
+  if (!caption.empty()) s += fmt::format("<p>{}</p>", escape(caption));
+  return s + "</div>";
+}
+
+std::string ms_text(double s) {
+  return s * 1e3 >= 1000 ? fmt::format("{:.0f}", s * 1e3) : fmt::format("{:.1f}", s * 1e3);
+}
+
+std::vector<std::pair<double, double>> cdf_points(const Summary& s, double scale) {
+  if (s.count == 0) return {};
+  return {{s.min * scale, 0.0},
+          {s.p50 * scale, 0.5},
+          {s.p90 * scale, 0.9},
+          {s.p99 * scale, 0.99},
+          {s.max * scale, 1.0}};
+}
+
+std::vector<std::pair<double, double>> cdf_points(std::vector<double> values, double scale) {
+  std::sort(values.begin(), values.end());
+  std::vector<std::pair<double, double>> out;
+  const std::size_t n = values.size();
+  if (n == 0) return out;
+  const std::size_t step = std::max<std::size_t>(1, n / 400);  // at most ~400 vertices
+  for (std::size_t i = 0; i < n; i += step)
+    out.emplace_back(values[i] * scale, static_cast<double>(i + 1) / static_cast<double>(n));
+  if (out.back().second < 1.0) out.emplace_back(values.back() * scale, 1.0);
+  return out;
+}
+
+std::pair<double, const char*> latency_unit(double largest_seconds) {
+  return largest_seconds > 10 ? std::pair{1.0, "s"} : std::pair{1e3, "ms"};
+}
+
+double cdf_axis_end(const std::vector<svg::Line>& lines) {
+  // Past the largest p99 (the vertex at 0.99), so a long tail does not squeeze the body.
+  double p99 = 0, top = 0;
+  for (const auto& l : lines) {
+    for (const auto& [x, y] : l.points) {
+      top = std::max(top, x);
+      if (y <= 0.99) p99 = std::max(p99, x);
+    }
+  }
+  return std::min(top, p99 * 1.15);
+}
+
+std::string memory_chart(const std::vector<std::string>& rows, const std::vector<const SimResult*>& results) {
+  svg::StackSpec m;
+  m.title = "Memory per GPU";
+  m.x_label = "GiB per GPU (heaviest pipeline stage)";
+  m.parts = {"weights", "KV cache", "activations", "runtime reserve", "left free (gpu_memory_utilization)"};
+  m.rows = rows;
+  for (const SimResult* r : results) {
+    const MemoryFootprint& f = r->memory;
+    const double used = f.weights + std::max(0.0, f.kv_cache) + f.activation + f.runtime_reserve;
+    m.values.push_back({f.weights / kGiB, std::max(0.0, f.kv_cache) / kGiB, f.activation / kGiB,
+                        f.runtime_reserve / kGiB, std::max(0.0, f.capacity - used) / kGiB});
+    m.row_notes.push_back(fmt::format("KV {} tok", human_count(static_cast<double>(f.kv_tokens()))));
+  }
+  return chart(svg::stacked_bars(m),
+               "Stacked to the GPU's capacity; the KV cache takes what the budget leaves.");
+}
+
+std::string request_time_chart(const std::vector<std::string>& rows,
+                               const std::vector<const SimResult*>& results) {
+  double top = 0;
+  for (const SimResult* r : results)
+    top = std::max(top, r->e2e.mean);
+  const bool in_ms = top < 2;
+  const double scale = in_ms ? 1e3 : 1;
+  svg::StackSpec t;
+  t.title = "Where a request's time goes (means)";
+  t.x_label = in_ms ? "milliseconds per request" : "seconds per request";
+  t.parts = {"queued", "prefill (to the first token)", "decode (to the last token)"};
+  t.rows = rows;
+  for (const SimResult* r : results) {
+    const double queue = std::max(0.0, r->queue.mean), ttft = std::max(queue, r->ttft.mean);
+    t.values.push_back({queue * scale, (ttft - queue) * scale, std::max(0.0, r->e2e.mean - ttft) * scale});
+    t.row_notes.push_back(human_duration(r->e2e.mean));
+  }
+  return chart(
+      svg::stacked_bars(t),
+      "Mean queueing, mean TTFT after it, and mean E2E after the first token; they add up to the mean E2E.");
+}
+
+std::string kernel_chart(const SimResult& r) {
+  const double total = breakdown_total(r);
+  svg::BarSpec b;
+  b.title = "Where the replica time goes (simulate --breakdown)";
+  b.x_label = fmt::format("share of {:.2f} s of replica time, %", total);
+  for (const auto& [name, s] : breakdown_parts(r)) {
+    if (s <= 0 || total <= 0) continue;
+    b.rows.emplace_back(name);
+    b.values.push_back(100 * s / total);
+    b.texts.push_back(fmt::format("{:.1f}% ({})", 100 * s / total, human_duration(s)));
+  }
+  return chart(svg::bars(b), r.plan.pp > 1 ? "Stage times summed over the pipeline stages." : "");
+}
+
+}  // namespace html
+
 std::string simulate_html(const SimResult& r, const RunInfo& info, const EnginePolicy& e) {
+  using namespace html;
   std::string b;
   b += fmt::format("<h1>APEX simulate — {} on {}</h1>", escape(info.model), escape(info.cluster));
   b += fmt::format(
-      "<p class=\"meta\">Workload: {}<br>Engine: {} {} (max_num_seqs {}, max_num_batched_tokens {}, "
-      "chunked prefill {})<br>Plan: <b>{}</b> ({} GPUs), precision {}</p>",
+      "<p class=\"meta\">Workload: {}<br/>Engine: {} {} (max_num_seqs {}, max_num_batched_tokens {}, chunked "
+      "prefill {}, block {})<br/>Plan: <b>{}</b> ({} GPUs), precision {}</p>",
       escape(info.workload), escape(e.name), escape(e.version), e.max_num_seqs, e.max_num_batched_tokens,
-      e.chunked_prefill ? "on" : "off", escape(r.plan.label()), r.plan.gpus(), escape(info.precision));
-  b += "<h2>Latency "
-       "(ms)</h2><table><tr><th>metric</th><th></th><th>mean</th><th>p50</th><th>p90</th><th>p99</th></tr>";
+      e.chunked_prefill ? "on" : "off", e.block_size, escape(r.plan.label()), r.plan.gpus(),
+      escape(info.precision));
+  b += "<div class=\"cards\">";
+  b += card("output throughput", human_count(r.throughput_tokens_per_s) + " tok/s",
+            fmt::format("{} req/s over {}", sig3(r.requests_per_s), human_duration(r.makespan)));
+  b += card("mean TTFT", human_duration(r.ttft.mean), "p99 " + human_duration(r.ttft.p99));
+  b += card("mean TPOT", human_duration(r.tpot.mean), "p99 " + human_duration(r.tpot.p99));
+  b += card("mean E2E", human_duration(r.e2e.mean), "p99 " + human_duration(r.e2e.p99));
+  if (!slo_text(info).empty())
+    b += card("SLO attainment", fmt::format("{:.1f}%", r.slo_attainment * 100), slo_text(info));
+  b += card("utilization", fmt::format("MFU {:.1f}%", r.mfu * 100), fmt::format("MBU {:.1f}%", r.mbu * 100));
+  b += card("energy", fmt::format("{} J/tok", sig3(r.energy_per_output_token_j)),
+            fmt::format("{} W per GPU", sig3(r.mean_power_per_gpu_w)));
+  b += "</div>";
+  b += "<h2>Latency</h2><table><tr><th class=\"l\">metric (ms)</th><th>mean</th><th>p50</th><th>p90</th>"
+       "<th>p99</th><th>max</th></tr>";
   for (const Metric& m : metric_registry()) {
     if (m.label.empty()) continue;
     const Summary s = std::get<Summary>(m.get(r));
-    b += fmt::format("<tr><td>{}</td><td></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", m.label,
-                     ms(s.mean), ms(s.p50), ms(s.p90), ms(s.p99));
-  }
-  b += "</table>";
-  b += bar_chart({"TTFT p50", "TTFT p99", "TPOT p50", "TPOT p99", "ITL p99"},
-                 {r.ttft.p50 * 1e3, r.ttft.p99 * 1e3, r.tpot.p50 * 1e3, r.tpot.p99 * 1e3, r.itl.p99 * 1e3},
-                 "Latency percentiles", "ms");
-  b += fmt::format(
-      "<h2>Throughput and utilization</h2><p>{:.1f} output tokens/s, {:.3f} requests/s over {:.1f} s; "
-      "MFU {:.1f}%, MBU {:.1f}%; energy {:.3g} kJ ({:.3f} J per output token, {:.0f} W per GPU on average){}."
-      "</p>",
-      r.throughput_tokens_per_s, r.requests_per_s, r.makespan, r.mfu * 100, r.mbu * 100, r.energy_j / 1e3,
-      r.energy_per_output_token_j, r.mean_power_per_gpu_w,
-      slo_text(info).empty()
-          ? ""
-          : fmt::format("; SLO attainment {:.1f}% ({})", r.slo_attainment * 100, escape(slo_text(info))));
-  b += bar_chart({"weights", "KV cache", "activations", "runtime reserve"},
-                 {r.memory.weights / kGiB, std::max(0.0, r.memory.kv_cache) / kGiB,
-                  r.memory.activation / kGiB, r.memory.runtime_reserve / kGiB},
-                 fmt::format("Memory per GPU (capacity {})", format_bytes(r.memory.capacity)), "GiB");
-  if (!info.launch.empty())
-    b += fmt::format("<h2>Launch</h2><p><code>{}</code></p>", escape(info.launch.front()));
-  return page("APEX simulate — " + info.model, b);
-}
-
-std::string search_html(const SearchReport& s, const RunInfo& info) {
-  std::string b;
-  b += fmt::format("<h1>APEX search — {} on {}</h1>", escape(info.model), escape(info.cluster));
-  b += fmt::format(
-      "<p class=\"meta\">Workload: {}<br>Engine: {}, precision {}<br>Objective: <b>{}</b> ({} is better)"
-      "<br>{} plans enumerated, {} feasible, {} simulated, {} pruned by bound, {:.2f} s on {} threads</p>",
-      escape(info.workload), escape(info.engine), escape(info.precision), objective_name(s.objective),
-      higher_is_better(s.objective) ? "higher" : "lower", s.enumerated, s.feasible, s.simulated, s.pruned,
-      s.wall_s, s.threads);
-  if (!tie_text(s).empty()) b += fmt::format("<p class=\"meta\">Tie: {}.</p>", escape(tie_text(s)));
-  b += "<h2>Ranked plans</h2><table><tr><th>rank</th><th>plan</th><th>GPUs</th><th>objective</th><th>TTFT "
-       "ms</th>"
-       "<th>TPOT ms</th><th>p99 TPOT ms</th><th>E2E s</th><th>out "
-       "tok/s</th><th>$/Mtok</th><th>weights/GPU</th></tr>";
-  std::vector<std::string> labels;
-  std::vector<double> scores, ttft, tpot;
-  for (std::size_t i = 0; i < s.ranked.size(); ++i) {
-    const auto& o = s.ranked[i];
-    const SimResult& r = *o.result;
     b += fmt::format(
-        "<tr{}><td>{}</td><td>{}</td><td>{}</td><td>{:.4g}</td><td>{}</td><td>{}</td><td>{}</td>"
-        "<td>{:.2f}</td><td>{:.1f}</td><td>{:.2f}</td><td>{}</td></tr>",
-        i == 0 ? " class=\"best\"" : "", i + 1, escape(o.candidate.label()), r.plan.gpus(), o.score,
-        ms(r.ttft.mean), ms(r.tpot.mean), ms(r.tpot.p99), r.e2e.mean, r.throughput_tokens_per_s,
-        o.cost_per_million_tokens, format_bytes(r.memory.weights));
-    labels.push_back(o.candidate.label());
-    scores.push_back(o.score);
-    ttft.push_back(r.ttft.mean * 1e3);
-    tpot.push_back(r.tpot.mean * 1e3);
+        "<tr><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        escape(m.label), ms_text(s.mean), ms_text(s.p50), ms_text(s.p90), ms_text(s.p99), ms_text(s.max));
   }
   b += "</table>";
-  if (!info.launch.empty())
-    b += fmt::format("<p>Launch the best plan: <code>{}</code></p>", escape(info.launch.front()));
-  if (!s.baseline_note.empty()) b += fmt::format("<p class=\"meta\">Note: {}</p>", escape(s.baseline_note));
-  b += bar_chart(labels, scores, fmt::format("Objective: {}", objective_name(s.objective)), "");
-  b += scatter(labels, tpot, ttft, "Latency trade-off (mean)", "TPOT (ms)", "TTFT (ms)");
-  if (!s.rejected.empty()) {
-    std::vector<std::string> reasons;
-    std::vector<double> counts;
-    for (const auto& [k, v] : s.rejected) {
-      reasons.push_back(k);
-      counts.push_back(static_cast<double>(v));
-    }
-    b += "<h2>Rejected plans</h2>";
-    b += bar_chart(reasons, counts, "Rejections by reason", "plans");
-    b += "<ul>";
-    for (const auto& e : s.rejected_examples) {
-      b += fmt::format("<li><b>{}</b> — e.g. {}: {}</li>", escape(e.reason), escape(e.candidate.label()),
-                       escape(e.detail));
-    }
-    b += "</ul>";
+  // CDFs: exact from the per-request records when kept, else through the percentiles.
+  const bool exact = !r.request_records.empty();
+  const auto cdf = [&](std::string_view name, const Summary& s, double RequestRecord::*field) {
+    const auto [scale, unit] = latency_unit(s.p99);
+    svg::LineSpec l;
+    l.title = fmt::format("{} distribution", name);
+    l.x_label = fmt::format("{} per request, {}", name, unit);
+    l.y_label = "fraction of requests";
+    l.y_fraction = true;
+    l.mark_points = !exact;
+    std::vector<double> values;
+    for (const auto& q : r.request_records)
+      values.push_back(q.*field);
+    l.lines.push_back({r.plan.label(), exact ? cdf_points(values, scale) : cdf_points(s, scale)});
+    l.x_max = cdf_axis_end(l.lines);
+    return chart(svg::line_chart(l), exact
+                                         ? "Every request (--per-request)."
+                                         : "Through the min, p50, p90, p99 and max; the tail past 1.15 × p99 "
+                                           "is cut off.");
+  };
+  b += "<h2>Charts</h2><div class=\"charts\">";
+  b += cdf("TTFT", r.ttft, &RequestRecord::ttft);
+  b += cdf("TPOT", r.tpot, &RequestRecord::tpot);
+  b += cdf("E2E", r.e2e, &RequestRecord::e2e);
+  b += request_time_chart({r.plan.label()}, {&r});
+  b += memory_chart({r.plan.label()}, {&r});
+  if (r.time.measured) b += kernel_chart(r);
+  b += "</div>";
+  if (!info.launch.empty()) {
+    b += fmt::format("<h2>Launch</h2><pre>{}</pre>",
+                     escape(wrap_command(info.launch.front(), 110, "", "    ")));
   }
-  return page("APEX search — " + info.model, b);
+  return page("APEX simulate — " + info.model, b);
 }
 
 }  // namespace apex

@@ -23,6 +23,7 @@ struct RunInfo {
   double price_per_gpu_hour = 0;
   std::vector<std::string> launch;        // engine launch command per reported plan (ranked order)
   double ttft_slo_s = 0, tpot_slo_s = 0;  // the SLOs given (0 = none): attainment is shown only with one
+  bool wide = false;                      // search table: every column, however wide (--wide)
 };
 
 // "TTFT ≤ 100 ms, TPOT ≤ 20 ms" (the SLOs given), empty without SLOs.
@@ -39,6 +40,8 @@ Json search_json(const SearchReport& s, const RunInfo& info);
 // The command that starts `engine` with this plan (vllm serve / sglang.launch_server / trtllm-serve).
 std::string launch_command(const Deployment& d, const Plan& plan, const EnginePolicy& engine);
 
+// The tables fit 100 columns; a search's ranked plans drop their least needed columns to fit
+// (and say which) unless info.wide.
 std::string simulate_table(const SimResult& r, const RunInfo& info, const EnginePolicy& engine);
 std::string search_table(const SearchReport& s, const RunInfo& info);
 std::string simulate_csv(const SimResult& r);
