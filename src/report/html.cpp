@@ -29,7 +29,7 @@ th{background:#f4f4f4;font-weight:600;vertical-align:bottom}td.l,th.l{text-align
 .cards{display:flex;flex-wrap:wrap;gap:12px;margin:.8em 0}.card{border:1px solid #ddd;border-radius:6px;padding:.5em .9em;min-width:150px}
 .card .k{font-size:.78em;color:#666}.card .v{font-size:1.25em;font-weight:600;margin-top:.1em}.card .s{font-size:.78em;color:#666}
 pre{background:#f6f6f6;padding:.6em .8em;border-radius:4px;font-size:.8em;overflow-x:auto}
-.charts{display:grid;grid-template-columns:repeat(2,660px);gap:18px 24px}.chart p{margin:.2em 0 0;font-size:.8em;color:#555;max-width:640px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:18px 24px}.charts svg{max-width:100%;height:auto}.chart p{margin:.2em 0 0;font-size:.8em;color:#555;max-width:640px}
 svg text{font-size:11px;fill:#333}svg .title{font-size:13px;font-weight:600;fill:#222}svg .axis{font-size:12px;fill:#444}
 svg .grid{stroke:#ececec}svg .frame{fill:none;stroke:#bbb}svg .pt{fill:#a5bdd8;stroke:#5b84c4}
 svg .pt-front{fill:#e15759;stroke:#9c2f31}svg .ring{fill:none;stroke:#222;stroke-width:1.5}
