@@ -73,6 +73,28 @@ void BM_SimulateSynthetic100k_Streaming(benchmark::State& state) {
 }
 BENCHMARK(BM_SimulateSynthetic100k_Streaming)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// A million requests generated on the fly (issue #12: <= 1 s).
+void BM_SimulateSynthetic1M_Streaming(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-8b", 1, 1);
+  Plan p;
+  make_plan_or_throw(d, p);
+  SyntheticSpec s;
+  s.rate = 40;
+  s.num_requests = 1000000;
+  s.prompt = LengthDist::parse("lognormal:300:200", "p");
+  s.output = LengthDist::parse("lognormal:60:40", "o");
+  s.seed = 1;
+  std::uint64_t iterations = 0;
+  for (auto _ : state) {
+    auto src = synthetic_source(s);
+    const SimResult r = simulate_plan(d, p, *src);
+    iterations = r.iterations;
+    benchmark::DoNotOptimize(r.e2e.mean);
+  }
+  state.counters["sim_iterations"] = static_cast<double>(iterations);
+}
+BENCHMARK(BM_SimulateSynthetic1M_Streaming)->Unit(benchmark::kMillisecond)->Iterations(1);
+
 void BM_Search_Llama70B_8xH100(benchmark::State& state) {
   const Deployment d = deployment("llama-3.1-70b", 1, 8);
   const Trace t = creation_trace();
@@ -87,6 +109,24 @@ void BM_Search_Llama70B_8xH100(benchmark::State& state) {
   state.counters["plans_simulated"] = static_cast<double>(simulated);
 }
 BENCHMARK(BM_Search_Llama70B_8xH100)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond);
+
+// --tune over the engine knobs on the same search (issue #12: <= 0.2 s).
+void BM_SearchTune_Llama70B_8xH100(benchmark::State& state) {
+  const Deployment d = deployment("llama-3.1-70b", 1, 8);
+  const Trace t = creation_trace();
+  SearchOptions o;
+  o.threads = 2;
+  o.tune_max_num_seqs = {64, 128, 256, 512, 1024};  // --tune's defaults
+  o.tune_max_num_batched_tokens = {2048, 4096, 8192, 16384};
+  std::uint64_t simulated = 0;
+  for (auto _ : state) {
+    const SearchReport r = search(d, t, o);
+    simulated = r.simulated;
+    benchmark::DoNotOptimize(r.ranked.size());
+  }
+  state.counters["plans_simulated"] = static_cast<double>(simulated);
+}
+BENCHMARK(BM_SearchTune_Llama70B_8xH100)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_Search_Llama405B_16x8xH100(benchmark::State& state) {
   const Deployment d = deployment("llama-3.1-405b", 16, 8);
@@ -136,6 +176,34 @@ void BM_Search_KimiK2_32x8xH200(benchmark::State& state) {
   state.counters["plans_simulated"] = static_cast<double>(simulated);
 }
 BENCHMARK(BM_Search_KimiK2_32x8xH200)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+// DeepSeek-V3 (671B MoE, MLA) on 32x8 H200, FP8, with --tune (issue #12: <= 4 s).
+void BM_SearchTune_DeepSeekV3_32x8xH200(benchmark::State& state) {
+  Deployment d;
+  d.model = load_model(std::string(APEX_TEST_DATA) + "/deepseek_v3_config.json");
+  d.cluster = make_cluster("h200-sxm", 32, 8);
+  d.precision = Precision{DType::FP8, DType::BF16, DType::FP8};
+  SyntheticSpec s;
+  s.rate = 50;
+  s.num_requests = 2000;
+  s.prompt = LengthDist::parse("2048", "p");
+  s.output = LengthDist::parse("512", "o");
+  const Trace t = synthesize(s);
+  SearchOptions o;
+  o.threads = 2;
+  o.tune_max_num_seqs = {64, 128, 256, 512, 1024};  // --tune's defaults
+  o.tune_max_num_batched_tokens = {2048, 4096, 8192, 16384};
+  std::uint64_t simulated = 0, enumerated = 0;
+  for (auto _ : state) {
+    const SearchReport r = search(d, t, o);
+    simulated = r.simulated;
+    enumerated = r.enumerated;
+    benchmark::DoNotOptimize(r.ranked.size());
+  }
+  state.counters["plans_enumerated"] = static_cast<double>(enumerated);
+  state.counters["plans_simulated"] = static_cast<double>(simulated);
+}
+BENCHMARK(BM_SearchTune_DeepSeekV3_32x8xH200)->Unit(benchmark::kMillisecond)->Iterations(1);
 
 void BM_IterationCost_Llama70B_TP8(benchmark::State& state) {
   const Deployment d = deployment("llama-3.1-70b", 1, 8);

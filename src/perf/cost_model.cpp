@@ -454,9 +454,23 @@ double CostModel::draft_part(const BatchShape& b) const {
 
 double CostModel::pp_transfer(int s, std::int64_t tokens) const {
   if (s < 0 || s + 1 >= plan_.pp || tokens <= 0) return 0.0;
+  const auto stage = static_cast<std::size_t>(s);
+  const auto n = static_cast<std::size_t>(tokens);
+  const bool cacheable = tokens < kDenseCacheLimit;
+  if (cacheable) {
+    if (pp_cache_.size() < pp_links_.size()) pp_cache_.resize(pp_links_.size());
+    std::vector<double>& c = pp_cache_[stage];
+    if (n < c.size() && c[n] >= 0) return c[n];
+  }
   // vLLM sends the hidden states and the residual from each TP rank of stage s to its peer.
   const double bytes = static_cast<double>(tokens * model_.hidden) * act_bytes_ * 2.0 / plan_.tp;
-  return ops_->collective(Collective::SendRecv, bytes, pp_links_[static_cast<std::size_t>(s)]);
+  const double t = ops_->collective(Collective::SendRecv, bytes, pp_links_[stage]);
+  if (cacheable) {
+    std::vector<double>& c = pp_cache_[stage];
+    if (n >= c.size()) c.resize(std::max<std::size_t>(n + 1, c.size() * 2), -1.0);
+    c[n] = t;
+  }
+  return t;
 }
 
 double CostModel::step_overhead(const BatchShape& b) const {
