@@ -141,6 +141,14 @@ TEST(ClosestMatch, PrefixAndTypos) {
   EXPECT_EQ(closest_match("b20", gpus), "b200");
   EXPECT_EQ(closest_match("l40", gpus), "l40s");
   EXPECT_EQ(closest_match("zzzzzzzzzz", gpus), "");
+  // Candidates too far apart in length are skipped without changing the answer: the first of the
+  // nearest still wins, a prefix still counts as distance 1, a typo in a long name is found.
+  const std::vector<std::string> knobs = {"--max-num-seqs", "--max-num-batched-tokens", "--tp", "--pp"};
+  EXPECT_EQ(closest_match("--max-num-batched-token", knobs), "--max-num-batched-tokens");
+  EXPECT_EQ(closest_match("--max-num-sqes", knobs), "--max-num-seqs");
+  EXPECT_EQ(closest_match("--t", knobs), "--tp");
+  EXPECT_EQ(closest_match("--max", knobs), "--max-num-seqs");
+  EXPECT_EQ(closest_match(std::string(200, 'x'), knobs), "");
   EXPECT_EQ(closest_match("anything", std::vector<std::string>{}), "");
   const std::vector<std::string> flags = {"--tp", "--pp", "--dp", "--ep", "--top"};
   EXPECT_EQ(closest_match("--tpp", flags), "--tp");

@@ -28,20 +28,32 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string closest_match(std::string_view name, std::span<const std::string> candidates) {
   std::string best;
   if (name.size() > 256) return best;  // not a typo of a name (and not worth an O(n*m) distance)
+  const std::size_t limit = std::max<std::size_t>(2, (name.size() + 1) / 2);
   std::size_t best_distance = std::string::npos;
+  auto same_prefix = [&](const std::string& c) {
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(name[i])) != std::tolower(static_cast<unsigned char>(c[i])))
+        return false;
+    }
+    return true;
+  };
   for (const auto& c : candidates) {
-    std::size_t d = edit_distance(name, c);
-    // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
-    if (!name.empty() && c.size() > name.size() &&
-        edit_distance(name, std::string_view(c).substr(0, name.size())) == 0) {
-      d = std::min<std::size_t>(d, 1);
+    std::size_t d = 0;
+    if (!name.empty() && c.size() > name.size() && same_prefix(c)) {
+      // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
+      d = 1;  // the lengths differ, so the distance is at least 1
+    } else {
+      // The distance is at least the difference in length: a candidate that cannot come within
+      // the limit, or beat the best so far, is not worth the O(n*m) distance.
+      const std::size_t gap = name.size() > c.size() ? name.size() - c.size() : c.size() - name.size();
+      if (gap > limit || gap >= best_distance) continue;
+      d = edit_distance(name, c);
     }
     if (d < best_distance) {
       best_distance = d;
       best = c;
     }
   }
-  const std::size_t limit = std::max<std::size_t>(2, (name.size() + 1) / 2);
   return best_distance <= limit ? best : std::string{};
 }
 

@@ -248,8 +248,8 @@ class CostModel {
   double attn_flops_per_pair_window_ = 0;
   mutable std::vector<std::vector<DenseCost>> dense_cache_;  // [cell][tokens]
   mutable std::vector<std::vector<char>> dense_known_;
-  mutable std::vector<double> lm_head_cache_;    // [sampled], negative = not computed
-  mutable std::vector<double> embedding_cache_;  // [tokens], negative = not computed
+  mutable std::vector<double> lm_head_cache_;          // [sampled], negative = not computed
+  mutable std::vector<double> embedding_cache_;        // [tokens], negative = not computed
   mutable std::vector<std::vector<double>> pp_cache_;  // pp_transfer [stage][tokens], negative = not computed
   // Per cell: the fixed cost of one attention kernel launch (the smallest decode call), which a
   // varlen mixed step pays once instead of twice (EngineCosts::varlen_attention).
