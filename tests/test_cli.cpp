@@ -926,6 +926,8 @@ TEST(CliHardening, TuneValuesAreParsedWholeAndRangeChecked) {
   expect_user_error(srch + " --tune max-num-batched-tokens=4096/999999999999",
                     "--tune max-num-batched-tokens: 999999999999 is above the limit of 268435456");
   expect_user_error(srch + " --tune max-num-seqs=0", "'0' is not a positive integer");
+  // --tune takes a value: a flag right after it is not a knob list.
+  expect_user_error(srch + " --tune --progress", "--tune needs the knobs to search");
 }
 
 TEST(CliHardening, EngineCountKnobsHaveAnUpperBound) {

@@ -315,6 +315,12 @@ SearchOptions build_search_options(const SearchInput& in) {
   }
   // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192]
   const std::vector<std::string> knobs = {"max-num-seqs", "max-num-batched-tokens"};
+  if (in.tune.rfind('-', 0) == 0) {  // `--tune --progress`: the next flag was taken as its value
+    throw UserError(
+        fmt::format("{} needs the knobs to search, e.g. {} max-num-seqs,max-num-batched-tokens "
+                    "(got {}, which looks like another flag)",
+                    opt("tune"), opt("tune"), quote_value(in.tune)));
+  }
   std::size_t start = 0;
   for (std::size_t i = 0; !in.tune.empty() && i <= in.tune.size(); ++i) {
     if (i < in.tune.size() && in.tune[i] != ',') continue;
