@@ -1164,3 +1164,42 @@ TEST(CliTable, SearchTableFitsOneHundredColumnsAndWideShowsEveryColumn) {
 }
 
 }  // namespace
+
+namespace apex {
+namespace {
+// The cost objective needs a price; an absurd --gpu-price is a range error, not a 300-digit table.
+TEST(CliHardening, CostNeedsAPriceAndThePriceIsRangeChecked) {
+  const std::string srch = "search " + kModel1Gpu + " " + kSynthetic;
+  expect_user_error(srch + " --gpu-price 1e300 --objective cost",
+                    "--gpu-price must be above 0 and at most 1000 (USD per GPU-hour), got 1e+300");
+  expect_user_error(srch + " --gpu-price 0", "--gpu-price must be above 0");
+  const std::string cluster = testing::write_temp_file(
+      "no_price.json",
+      R"({"nodes": 1, "gpus_per_node": 1, "gpu": {"base": "h100-sxm", "name": "toy", "price_per_hour_usd": 0}})");
+  expect_user_error(
+      "search --model llama-3.1-8b --cluster " + cluster + " " + kSynthetic + " --objective cost",
+      "--objective cost needs a GPU price");
+}
+}  // namespace
+}  // namespace apex
+
+namespace apex {
+namespace {
+// Two outputs on one file, or an output over the input trace, would lose data: refused up front.
+TEST(CliHardening, OutputsMayNotOverwriteEachOtherOrTheTrace) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/same_out.csv";
+  expect_user_error(kSim + " --per-request " + out + " -o " + out,
+                    "--output and --per-request name the same file");
+  const std::string trace =
+      testing::write_temp_file("own_trace.csv", "arrival_s,prompt_tokens,output_tokens\n0,16,4\n");
+  expect_user_error(
+      "simulate --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 1 --trace " + trace + " -o " + trace,
+      "name the same file");
+  std::ifstream in(trace);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header, "arrival_s,prompt_tokens,output_tokens");  // untouched
+}
+}  // namespace
+}  // namespace apex

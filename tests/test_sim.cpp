@@ -707,6 +707,32 @@ TEST(Simulator, StreamingSyntheticSourceKeepsOnlyActiveRequests) {
   EXPECT_LT(r.peak_active_requests, 50u);  // light load: a handful in flight at a time
 }
 
+// Memory is bounded by the requests in the system, and so is that number: a load that queues
+// more than RunOptions::max_live_requests (4,194,304 by default) at once is refused, naming the
+// plan and the flags to change, instead of growing until the allocator fails.
+TEST(Simulator, AnOverloadBeyondTheLiveRequestLimitIsAUserError) {
+  Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  SyntheticSpec s;
+  s.rate = 1e6;  // far beyond what one GPU serves: every request is still waiting
+  s.num_requests = 5000;
+  s.prompt = LengthDist::parse("256", "p");
+  s.output = LengthDist::parse("32", "o");
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, 288);
+  RunOptions o;
+  o.max_live_requests = 1000;
+  auto src = synthetic_source(s);
+  const std::string msg = testing::user_error_of([&] { simulate(inst, *src, o); });
+  EXPECT_CONTAINS(msg, "more than 1000 requests are waiting or running at once");
+  EXPECT_CONTAINS(msg, "on plan dp1-tp1-pp1");
+  EXPECT_CONTAINS(msg, opt("rate"));
+  // Under the limit the same load runs.
+  o.max_live_requests = 5000;
+  auto again = synthetic_source(s);
+  EXPECT_EQ(simulate(inst, *again, o).requests, 5000u);
+  EXPECT_EQ(RunOptions{}.max_live_requests, std::uint64_t{1} << 22);
+}
+
 TEST(Simulator, V0PrefillFirstNeverMixesPrefillAndDecode) {
   Deployment d = make_deployment("llama-2-7b", "a100-sxm-80gb", 1);
   d.engine = "vllm-0.6";

@@ -583,7 +583,7 @@ TEST(LoadStages, InvalidLibrarySpecsNameTheRate) {
   s.stages = std::vector<LoadStage>(65, LoadStage{1, 1});
   EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "65 load stages, at most 64");
   s.stages = {LoadStage{1e6, 1e3}};
-  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "expect 1000000000 requests");
+  EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "expect 1e+09 requests");
   s.stages = {LoadStage{1e-3, 2e8}};
   EXPECT_CONTAINS(user_error_of([&] { synthesize(s); }), "past the simulated horizon");
 }

@@ -309,8 +309,9 @@ SearchOptions build_search_options(const SearchInput& in) {
   s.plan.allow_cross_node_tp = in.allow_cross_node_tp;
   s.plan.require_all_gpus = !in.allow_fewer_gpus;
   if (in.gpu_price) {
-    if (!(*in.gpu_price > 0))
-      throw UserError(fmt::format("{} must be positive (USD per GPU-hour)", opt("gpu_price")));
+    if (!(*in.gpu_price > 0 && *in.gpu_price <= kMaxPricePerHour))
+      throw UserError(fmt::format("{} must be above 0 and at most {:g} (USD per GPU-hour), got {:g}",
+                                  opt("gpu_price"), kMaxPricePerHour, *in.gpu_price));
     s.price_per_gpu_hour = *in.gpu_price;
   }
   // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192]

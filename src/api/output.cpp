@@ -1,6 +1,8 @@
 // api/output.cpp — checked output (see output.h).
 #include "api/output.h"
 
+#include "core/text.h"
+
 #include <unistd.h>
 
 #include <cerrno>
@@ -57,6 +59,24 @@ void OutputFile::close() {
   errno = 0;
   if (std::fclose(f) != 0) {
     throw OutputError(fmt::format("could not write {}: {}", path_, reason(errno)));
+  }
+}
+
+void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& files) {
+  namespace fs = std::filesystem;
+  // /dev/null and friends may be named twice: they are not files one output could clobber.
+  auto key = [](const std::string& path) {
+    std::error_code ec;
+    const fs::path canonical = fs::weakly_canonical(fs::path(path), ec);
+    return ec ? path : canonical.string();
+  };
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (files[i].second.empty() || files[i].second.rfind("/dev/", 0) == 0) continue;
+    for (std::size_t j = i + 1; j < files.size(); ++j) {
+      if (files[j].second.empty() || key(files[i].second) != key(files[j].second)) continue;
+      throw UserError(fmt::format("{} and {} name the same file, {}: one would overwrite the other",
+                                  files[i].first, files[j].first, quote_value(files[i].second)));
+    }
   }
 }
 

@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace apex::api {
 
@@ -34,6 +36,9 @@ class OutputFile {
 // writable, or it does not exist and its folder is). Checked before a long run, without creating
 // or truncating anything.
 void check_writable(const std::string& path);
+// UserError when two of these (flag, path) name the same file (an output over the input trace, or
+// two outputs over each other); empty paths are skipped.
+void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& files);
 // Writes `text` to `path` (open, write, close, each checked).
 void write_file(const std::string& path, std::string_view text);
 // Writes `text` to standard output and flushes it; OutputError "could not write to standard

@@ -76,6 +76,9 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.engine = instance.engine;
   std::unique_ptr<RequestSource> src = w.trace ? source_of(*w.trace) : synthetic_source(*w.spec);
   const bool records = !request.per_request.empty();
+  check_distinct_files({{opt("output"), request.output.path},
+                        {opt("per_request"), request.per_request},
+                        {opt("trace"), request.workload.trace == "@sample" ? "" : request.workload.trace}});
   if (records) check_writable(request.per_request);  // before the run, not after it
   RunOptions run{records, request.breakdown};
   if (w.spec) run.stages = w.spec->stages;

@@ -61,7 +61,6 @@ constexpr Plausible kPower{0, 1e5, "0 to 100kW"};
 constexpr Plausible kClock{0, 1e10, "0 to 10GHz"};
 constexpr Plausible kLinkBandwidth{1, 1e14, "1B/s to 100TB/s"};
 constexpr Plausible kLatency{0, 1, "0 to 1s"};
-constexpr double kMaxPricePerHour = 1000;  // USD per GPU-hour
 
 double plausible_quantity(JsonObjectReader& r, std::string_view key, Dimension d, const Plausible& p) {
   const std::string text = r.string(key);
@@ -165,7 +164,7 @@ void set_gpu_frequency(Gpu& gpu, double hz) {
   }
   const double scale = hz / gpu.boost_clock_hz;
   if (!(scale >= 0.2 && scale <= 1.0 + 1e-9)) {
-    throw UserError(fmt::format("{} {:.0f} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
+    throw UserError(fmt::format("{} {:g} MHz is outside {:.0f}..{:.0f} MHz (20-100% of the {} boost clock)",
                                 opt("frequency"), hz / 1e6, 0.2 * gpu.boost_clock_hz / 1e6,
                                 gpu.boost_clock_hz / 1e6, gpu.name));
   }

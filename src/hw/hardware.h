@@ -18,6 +18,8 @@ struct Link {
   bool fully_connected = false;
 };
 
+inline constexpr double kMaxPricePerHour = 1000;  // USD per GPU-hour: the most a price may be
+
 struct Gpu {
   std::string name;          // preset key, e.g. "h100-sxm"
   std::string description;   // "NVIDIA H100 SXM5 80GB"
@@ -27,12 +29,12 @@ struct Gpu {
   double peak_bf16 = 0, peak_fp16 = 0, peak_fp8 = 0, peak_int8 = 0, peak_fp4 = 0, peak_fp32 = 0;
   double l2_bytes = 0;
   double boost_clock_hz = 0;
-  double power_idle_w = 0;        // engine loaded, GPU idle
-  double power_max_w = 0;         // board power limit (TDP)
-  double price_per_hour = 0;      // USD, on-demand list price (illustrative, overridable)
-  Link intra_node;                // scale-up link of one GPU (NVLink / xGMI / PCIe)
-  Link inter_node;                // default scale-out NIC per GPU
-  int max_gpus_per_node = 8;      // largest scale-up domain
+  double power_idle_w = 0;    // engine loaded, GPU idle
+  double power_max_w = 0;     // board power limit (TDP)
+  double price_per_hour = 0;  // USD, on-demand list price (illustrative, overridable; <= kMaxPricePerHour)
+  Link intra_node;            // scale-up link of one GPU (NVLink / xGMI / PCIe)
+  Link inter_node;            // default scale-out NIC per GPU
+  int max_gpus_per_node = 8;  // largest scale-up domain
   double compute_capability = 0;  // CUDA compute capability (9.0 = Hopper); 0 = not a CUDA GPU or unknown
   double host_bandwidth = 0;      // GPU <-> host CPU memory, bytes/s per direction (PCIe, NVLink-C2C)
   std::string calibration_key;    // folder name of the fitted parameters ("h100_sxm")

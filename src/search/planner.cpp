@@ -353,6 +353,13 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   report.objective = options.objective;
   report.threads = options.threads > 0 ? options.threads : default_threads();
   const double price = options.price_per_gpu_hour.value_or(d.cluster.gpu.price_per_hour);
+  if (options.objective == Objective::Cost && !(price > 0)) {
+    // Every plan would cost $0: a ranking by cost would be a tie decided by the tie-breaks.
+    throw UserError(
+        fmt::format("{} cost needs a GPU price: GPU '{}' has none; pass {} (USD per GPU-hour) or set "
+                    "price_per_hour_usd in the cluster file",
+                    opt("objective"), d.cluster.gpu.name, opt("gpu_price")));
+  }
   if (options.objective == Objective::Goodput && d.ttft_slo <= 0 && d.tpot_slo <= 0) {
     throw UserError(fmt::format("{} goodput needs {} and/or {}", opt("objective"), opt("ttft_slo_ms"),
                                 opt("tpot_slo_ms")));

@@ -10,6 +10,7 @@
 
 #include "plan/sharding.h"
 #include "sim/deployment.h"
+#include "sim/request_state.h"
 #include "sim/simulator.h"
 
 namespace apex {
@@ -56,6 +57,8 @@ struct RunOptions {
   // The load profile of the requests (SyntheticSpec::stages): measure each stage's requests
   // (Request::stage) apart as well, in SimResult::stages. Empty = no stage results.
   std::vector<LoadStage> stages{};
+  // Refuse (UserError) a load that puts more requests in the system at once (request_state.h).
+  std::uint64_t max_live_requests = kMaxLiveRequests;
 };
 
 // Runs the simulation of an instance. Throws UserError for a request the deployment can never

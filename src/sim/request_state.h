@@ -38,6 +38,10 @@ struct ActiveRequest {
   std::int32_t num_tokens() const { return prompt + generated; }
 };
 
+// The most requests a simulation holds at once (arrived, unfinished): memory is bounded by this,
+// not by the trace length; a load that queues more is refused (UserError) as far beyond capacity.
+inline constexpr std::uint64_t kMaxLiveRequests = std::uint64_t{1} << 22;  // 4,194,304
+
 // Slots of active requests; a finished request's slot is reused by the next arrival.
 class RequestTable {
  public:

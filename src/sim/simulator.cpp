@@ -75,6 +75,7 @@ class Simulation final : public EventSink, public SchedulerEvents {
   ShapeBuilder shapes_;
   MetricsCollector metrics_;
   RequestTable requests_;
+  std::uint64_t max_live_;
   std::unique_ptr<Router> router_;
   std::vector<Replica> replicas_;
   std::vector<std::size_t> loads_;  // scratch for the router
@@ -91,6 +92,7 @@ Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const R
       cost_(instance.sharded, d_.cluster, d_.op_model_ptr(), instance.engine.costs),
       shapes_(cost_, d_.model.encoder_decoder),
       metrics_(instance, options),
+      max_live_(options.max_live_requests),
       router_(find_router(d_.router).make()) {
   const EnginePolicy& e = instance.engine;
   const MemoryFootprint& memory = instance.memory;
@@ -196,6 +198,15 @@ SimResult Simulation::run() {
       const TimeNs original_arrival = next.arrival;
       next.arrival = now;
       check_request(next, index);
+      if (requests_.live() >= max_live_) {
+        // Memory follows the requests in the system; a load this far above what the plan serves
+        // would grow it without bound (about 200 B per waiting request).
+        throw UserError(fmt::format(
+            "more than {} requests are waiting or running at once at t = {:.1f} s on plan {}: the offered "
+            "load far exceeds what the plan serves; lower {} or {}, or send a closed loop ({})",
+            max_live_, ns_to_seconds(now), inst_.plan.label(), opt("rate"), opt("num_requests"),
+            opt("concurrency")));
+      }
       const std::int32_t slot = requests_.add();
       ActiveRequest& a = requests_[slot];
       a.id = next.id;

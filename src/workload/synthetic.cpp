@@ -337,7 +337,7 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
     }
     if (!(expected <= static_cast<double>(kMaxSyntheticRequests))) {
       throw UserError(
-          fmt::format("{}: the load stages expect {:.0f} requests, above the limit of "
+          fmt::format("{}: the load stages expect {:.3g} requests, above the limit of "
                       "100,000,000 requests per run",
                       opt("rate"), expected));
     }
