@@ -107,6 +107,10 @@ void parse_workload(StagedRun& r, const std::string& text, const std::string& wh
     r.stages.push_back(LoadStage{rate, seconds});
   }
   if (r.stages.empty()) throw UserError(fmt::format("{}: workload stages unreadable", where));
+  if (r.stages.size() > kMaxLoadStages) {
+    throw UserError(fmt::format("{}: the workload has {} load stages, more than the limit of {}", where,
+                                r.stages.size(), kMaxLoadStages));
+  }
   if (offered > kMaxRunRequests) {
     throw UserError(fmt::format("{}: the stages offer {:.3g} requests, more than the limit of {:.0f} per run",
                                 where, offered, kMaxRunRequests));
