@@ -956,6 +956,111 @@ TEST(CliHardening, EmptyMeasurementFoldersAreUserErrors) {
   ::rmdir(dir.c_str());
 }
 
+// A GPU folder that holds no usable row, or whose table is /dev/zero or a directory, fitted nothing
+// and wrote a calibration of defaults with exit 0.
+TEST(CliHardening, GpuFoldersWithoutUsableRowsAreUserErrors) {
+  const std::string dir = ::testing::TempDir() + "/apex_gpu_folders_" + std::to_string(::getpid());
+  const std::string gpu = dir + "/v100_pcie";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(gpu.c_str(), 0755), 0);
+  const std::string out = dir + "/calibration.json";
+  const std::string cal = "calibrate --measurements " + quote(dir) + " -o " + quote(out);
+  const std::string val = "validate ops --measurements " + quote(dir);
+  for (const std::string& cmd : {cal, val}) {
+    expect_user_error(cmd, "measurement folder '" + gpu + "' (--measurements) holds no rows", "gemm.csv");
+  }
+  const std::string gemm = gpu + "/gemm.csv";
+  ASSERT_EQ(::symlink("/dev/zero", gemm.c_str()), 0);
+  for (const std::string& cmd : {cal, val}) {
+    expect_user_error(cmd, "measurement table '" + gemm + "' is larger than the limit of 64 MiB");
+  }
+  std::remove(gemm.c_str());
+  ASSERT_EQ(::mkdir(gemm.c_str(), 0755), 0);
+  for (const std::string& cmd : {cal, val}) {
+    expect_user_error(cmd, "measurement table '" + gemm + "' is a directory, expected a file");
+  }
+  ::rmdir(gemm.c_str());
+  { std::ofstream(gemm) << "m,n,k,dtype,latency_us\n4096,4096,4096,int4_wo,120\n"; }
+  for (const std::string& cmd : {cal, val}) {
+    expect_user_error(cmd,
+                      "measurement folder '" + gpu + "' (--measurements) holds no row the op model prices",
+                      "1 rows of gemm int4_wo");
+  }
+  struct stat st {};
+  EXPECT_NE(::stat(out.c_str(), &st), 0) << "a calibration of defaults was written";
+  std::remove(gemm.c_str());
+  ::rmdir(gpu.c_str());
+  ::rmdir(dir.c_str());
+}
+
+// The reference files of `validate serving` are read bounded, and a file of which no run can be
+// simulated is an error rather than a report of 0 stages.
+TEST(CliHardening, ValidateServingReferenceFilesAreChecked) {
+  expect_user_error("validate serving --stage-reference /dev/zero",
+                    "staged serving runs '/dev/zero' is larger than the limit of 64 MiB");
+  expect_user_error("validate serving --reference /dev/zero",
+                    "serving measurements '/dev/zero' is larger than the limit of 64 MiB");
+  expect_user_error("validate serving --stage-reference " + quote(kData),
+                    "staged serving runs '" + kData + "' is a directory, expected a file");
+  expect_user_error("validate serving --reference /nonexistent/apex/ref.csv",
+                    "serving measurements '/nonexistent/apex/ref.csv' does not exist");
+  const std::string path =
+      ::testing::TempDir() + "/apex_staged_unknown_" + std::to_string(::getpid()) + ".csv";
+  std::ofstream(path) << "experiment,scope,model,key_flags,gpu,tp,dtype,workload,metric,value,unit\n"
+                         "r1,stage_0,foo/bar,,H100,1,bf16,\"2 system prompts x 3 users, "
+                         "system_prompt_len=100, question_len=200, "
+                         "output_len=50; stages: 8 req/s x 60 s; x\",ttft_mean_s,0.05,s\n";
+  expect_user_error(
+      "validate serving --stage-reference " + quote(path),
+      "no run of --stage-reference '" + path + "' can be simulated (first: r1: no preset for foo/bar)");
+  std::remove(path.c_str());
+}
+
+// Options of the other validate subcommand, and formats a subcommand does not write, were ignored.
+TEST(CliHardening, ValidateOptionsBelongToTheirSubcommand) {
+  const std::string dir = ::testing::TempDir() + "/apex_validate_opts_" + std::to_string(::getpid());
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir((dir + "/v100_pcie").c_str(), 0755), 0);
+  const std::string gemm = dir + "/v100_pcie/gemm.csv";
+  { std::ofstream(gemm) << "m,n,k,dtype,latency_us\n4096,4096,4096,bf16,1200\n8192,8192,8192,bf16,9000\n"; }
+  const std::string ops = "validate ops --measurements " + quote(dir);
+  for (const char* f : {"xyz", "csv"}) {
+    expect_user_error(ops + " --format " + f, std::string("--format: unknown format '") + f + "'",
+                      "valid: table, json");
+  }
+  expect_user_error("validate serving --stage-reference x.csv --format json",
+                    "--format is an option of `apex validate ops` (table or json); `apex validate serving` "
+                    "writes a markdown report");
+  expect_user_error("validate serving --stage-reference x.csv --measurements " + quote(dir),
+                    "--measurements is an option of `apex validate ops`, not of `apex validate serving`");
+  expect_user_error("validate serving --reference x.csv --gpu h100-sxm",
+                    "--gpu is an option of `apex validate ops`, not of `apex validate serving`");
+  expect_user_error(ops + " --reference x.csv",
+                    "--reference is an option of `apex validate serving`, not of `apex validate ops`");
+  expect_user_error(ops + " --stage-reference x.csv",
+                    "--stage-reference is an option of `apex validate serving`, not of `apex validate ops`");
+  // -o writes what stdout would show, through the checked writer.
+  const CliRun table = apex(ops);
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_CONTAINS(table.out, "v100_pcie  gemm bf16");
+  const std::string out = dir + "/ops.txt";
+  const CliRun to_file = apex(ops + " -o " + quote(out));
+  EXPECT_EQ(to_file.code, 0) << to_file.err;
+  EXPECT_TRUE(to_file.out.empty()) << to_file.out;
+  EXPECT_EQ(slurp(out), table.out);
+  const CliRun json_file = apex(ops + " --format json -o " + quote(out));
+  EXPECT_EQ(json_file.code, 0) << json_file.err;
+  EXPECT_EQ(json::parse(slurp(out))["v100_pcie"]["gemm bf16"]["rows"], 2);
+  if (have_dev_full())
+    expect_write_failure(ops + " -o /dev/full", "could not write /dev/full: No space left on device");
+  expect_user_error(ops + " -o /nonexistent-apex-dir/ops.txt",
+                    "could not write /nonexistent-apex-dir/ops.txt");
+  std::remove(out.c_str());
+  std::remove(gemm.c_str());
+  ::rmdir((dir + "/v100_pcie").c_str());
+  ::rmdir(dir.c_str());
+}
+
 // flan-t5-xxl decode counted the encoder's weights as streamed every step: "MBU above 100%", exit 1.
 TEST(CliHardening, EncoderDecoderUtilizationsArePhysical) {
   const CliRun r = apex(

@@ -304,5 +304,186 @@ TEST(ServingMarkdown, TemplateBlocksAreChecked) {
   EXPECT_NE(msg(all + "{{summary}}").find("'summary' appears twice"), std::string::npos);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Hostile reference files (issue #10): every malformed or out-of-range field is a UserError naming
+// FILE:LINE, the field and its range; files are read bounded.
+
+const std::string kStagedHeader =
+    "experiment,scope,model,key_flags,gpu,tp,dtype,workload,metric,value,unit\n";
+
+// One staged-run row; each argument replaces one part of a well-formed row.
+std::string staged_row(
+    const std::string& flags = "--max-num-batched-tokens 2048 --gpu-memory-utilization 0.9",
+    const std::string& workload_counts = "2 system prompts x 3 users",
+    const std::string& lens = "system_prompt_len=100, question_len=200, output_len=50",
+    const std::string& stages = "8 req/s x 60 s then 20 req/s x 60 s",
+    const std::string& metric_value = "ttft_mean_s,0.05,s") {
+  return "r1,stage_0 (8 req/s x 60 s),Qwen/Qwen3-14B,\"" + flags + "\",H100-80GB,1,bf16,\"" +
+         workload_counts + ", " + lens + "; stages: " + stages + "; done\"," + metric_value + "\n";
+}
+
+std::string staged_error(const std::string& row) {
+  const std::string path = testing::write_temp_file("apex_staged_bad.csv", kStagedHeader + row);
+  return testing::user_error_of([&] { read_staged_runs(path); });
+}
+
+TEST(StagedInput, AWellFormedRowParses) {
+  const std::string path = testing::write_temp_file("apex_staged_ok.csv", kStagedHeader + staged_row());
+  const auto runs = read_staged_runs(path);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].groups, 2);
+  EXPECT_EQ(runs[0].users, 3);
+  EXPECT_EQ(runs[0].system_len, 100);
+  EXPECT_EQ(runs[0].question_len, 200);
+  EXPECT_EQ(runs[0].output_len, 50);
+  EXPECT_EQ(runs[0].max_num_batched_tokens, 2048);
+  ASSERT_TRUE(runs[0].gpu_memory_utilization.has_value());
+  EXPECT_DOUBLE_EQ(*runs[0].gpu_memory_utilization, 0.9);
+  ASSERT_EQ(runs[0].stages.size(), 2u);
+  EXPECT_DOUBLE_EQ(runs[0].stages[1].rate, 20.0);
+  EXPECT_DOUBLE_EQ(runs[0].stages[1].duration_s, 60.0);
+}
+
+TEST(StagedInput, StageRatesAndDurationsAreParsedWhole) {
+  // `*parse_double` of "1.2.3" and "." dereferenced an empty optional.
+  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  EXPECT_EQ(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                    "system_prompt_len=100, question_len=200, output_len=50",
+                                    "1.2.3 req/s x 60 s")),
+            file + ": stage rate (req/s) '1.2.3' is not a number: expected above 0 and at most 1e+06 req/s");
+  EXPECT_CONTAINS(
+      staged_error(staged_row({}, "2 system prompts x 3 users",
+                              "system_prompt_len=100, question_len=200, output_len=50", ". req/s x 60 s")),
+      "stage rate (req/s) '.' is not a number");
+  EXPECT_CONTAINS(
+      staged_error(staged_row({}, "2 system prompts x 3 users",
+                              "system_prompt_len=100, question_len=200, output_len=50", "0 req/s x 60 s")),
+      "stage rate (req/s) '0' is outside the plausible range: expected above 0");
+  EXPECT_CONTAINS(
+      staged_error(staged_row({}, "2 system prompts x 3 users",
+                              "system_prompt_len=100, question_len=200, output_len=50", "8 req/s x 1e300 s")),
+      "stage duration (s) '1e300' is outside the plausible range: expected above 0 and at most 1e+06 s");
+  EXPECT_CONTAINS(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                          "system_prompt_len=100, question_len=200, output_len=50",
+                                          "100000 req/s x 600 s")),
+                  "the stages offer 6e+07 requests, more than the limit of 10000000 per run");
+  std::string many;
+  for (int i = 0; i < 65; ++i)
+    many += std::string(i ? " then " : "") + "1 req/s x 1 s";
+  EXPECT_CONTAINS(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                          "system_prompt_len=100, question_len=200, output_len=50", many)),
+                  "65 load stages, more than the limit of 64");
+}
+
+TEST(StagedInput, CountsAreRangeCheckedBeforeNarrowing) {
+  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  EXPECT_EQ(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                    "system_prompt_len=100, question_len=3000000000, output_len=50")),
+            file + ": question_len '3000000000' is not a whole number from 1 to 16777216");
+  EXPECT_CONTAINS(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                          "system_prompt_len=100, question_len=1e20, output_len=50")),
+                  "question_len '1e20' is not a whole number from 1 to 16777216");
+  EXPECT_CONTAINS(staged_error(staged_row({}, "2 system prompts x 3 users",
+                                          "system_prompt_len=100, question_len=200, output_len=0")),
+                  "output_len '0' is not a whole number from 1 to 16777216");
+  EXPECT_CONTAINS(staged_error(staged_row({}, "0 system prompts x 3 users")),
+                  "system prompt count '0' is not a whole number from 1 to 1000000");
+  EXPECT_CONTAINS(staged_error(staged_row({}, "100000000000000000000 system prompts x 3 users")),
+                  "system prompt count '100000000000000000000' is not a whole number from 1 to 1000000");
+  EXPECT_CONTAINS(staged_error(staged_row("--max-num-batched-tokens 1e20")),
+                  "--max-num-batched-tokens '1e20' is not a whole number from 1 to 268435456");
+  EXPECT_EQ(staged_error(staged_row("--max-num-seqs 3000000000")),
+            file + ": --max-num-seqs '3000000000' is not a whole number from 1 to 1048576");
+  EXPECT_CONTAINS(staged_error(staged_row("--max-num-seqs 64; GPU KV blocks=1e23")),
+                  "GPU KV blocks '1e23' is not a whole number from 1 to 1000000000000");
+  EXPECT_CONTAINS(
+      staged_error(staged_row("--gpu-memory-utilization 5")),
+      "--gpu-memory-utilization '5' is outside the plausible range: expected above 0 and at most 1");
+  EXPECT_CONTAINS(staged_error(staged_row("--gpu-memory-utilization 1.2.3")),
+                  "--gpu-memory-utilization '1.2.3' is not a number");
+}
+
+TEST(StagedInput, MeasuredTimesArePlausible) {
+  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  const std::string lens = "system_prompt_len=100, question_len=200, output_len=50";
+  const std::string stages = "8 req/s x 60 s then 20 req/s x 60 s";
+  // 1e300 and 1e-300 s printed nan/inf and 300-digit percentages.
+  EXPECT_EQ(
+      staged_error(staged_row({}, "2 system prompts x 3 users", lens, stages, "ttft_mean_s,1e300,s")),
+      file + ": value '1e300' is outside the plausible range: expected above 1e-06 and at most 1e+06 s");
+  EXPECT_CONTAINS(
+      staged_error(staged_row({}, "2 system prompts x 3 users", lens, stages, "ttft_mean_s,1e-300,s")),
+      "value '1e-300' is outside the plausible range");
+  EXPECT_CONTAINS(
+      staged_error(staged_row({}, "2 system prompts x 3 users", lens, stages, "ttft_mean_s,3,ms")),
+      "unit 'ms' of a stage metric is not 's'");
+  // E2E at or below TTFT makes the decode time per token zero or negative (an infinite error).
+  std::string rows;
+  for (const char* m : {"ttft_mean_s,2", "ttft_p90_s,2", "e2e_mean_s,1", "e2e_p90_s,3"})
+    rows += staged_row({}, "2 system prompts x 3 users", lens, stages, std::string(m) + ",s");
+  EXPECT_CONTAINS(staged_error(rows), "run 'r1' stage_0: e2e_mean_s 1 is not above ttft_mean_s 2");
+}
+
+TEST(StagedInput, FilesAreReadBounded) {
+  EXPECT_EQ(testing::user_error_of([] { read_staged_runs("/dev/zero"); }),
+            "staged serving runs '/dev/zero' is larger than the limit of 64 MiB");
+  EXPECT_EQ(testing::user_error_of([] { read_staged_runs(::testing::TempDir()); }),
+            "staged serving runs '" + ::testing::TempDir() + "' is a directory, expected a file");
+  EXPECT_EQ(testing::user_error_of([] { read_staged_runs("/nonexistent/apex/runs.csv"); }),
+            "staged serving runs '/nonexistent/apex/runs.csv' does not exist");
+  EXPECT_EQ(testing::user_error_of([] { read_staged_runs("/dev/null"); }),
+            "staged serving runs '/dev/null' is empty: expected a CSV header line");
+  const std::string header_only = testing::write_temp_file("apex_staged_header.csv", kStagedHeader + "\n");
+  EXPECT_EQ(testing::user_error_of([&] { read_staged_runs(header_only); }),
+            "staged serving runs '" + header_only + "' contains no runs (a header and nothing else)");
+  const std::string dup = testing::write_temp_file("apex_staged_dup.csv", "experiment,scope,experiment\n");
+  EXPECT_EQ(testing::user_error_of([&] { read_staged_runs(dup); }),
+            dup + ":1: column 'experiment' appears twice");
+  const std::string extra =
+      testing::write_temp_file("apex_staged_extra.csv", kStagedHeader + "a,b,c,d,e,f,g,h,i,j,k,l\n");
+  EXPECT_EQ(testing::user_error_of([&] { read_staged_runs(extra); }),
+            extra + ":2: 12 fields, more than the header's 11 (an unquoted comma?)");
+  // A UTF-8 byte-order mark before the header is not part of the first column's name.
+  const std::string bom =
+      testing::write_temp_file("apex_staged_bom.csv", "\xEF\xBB\xBF" + kStagedHeader + staged_row());
+  EXPECT_EQ(read_staged_runs(bom).size(), 1u);
+}
+
+const std::string kServingHeader =
+    "source,model,engine,gpu,num_gpus,tp,pp,dp,ep,dtype,input_len,output_len,concurrency_or_rate,metric,"
+    "value,unit,"
+    "notes\n";
+
+TEST(ServingInput, GpuCountsAreRangeChecked) {
+  auto error_of = [](const std::string& counts) {
+    const std::string path = testing::write_temp_file(
+        "apex_serving_bad.csv", kServingHeader + "s,Llama-2-7B,TensorRT-LLM v0.5,H100 SXM 80GB," + counts +
+                                    ",1,,FP8,128,1,batch 1,TTFT,7,ms,\n");
+    return testing::user_error_of([&] { read_serving_rows(path); });
+  };
+  const std::string file = ::testing::TempDir() + "/apex_serving_bad.csv:2";
+  // 4294967297 became tp 1 through static_cast<int>.
+  EXPECT_EQ(error_of("1,4294967297"), file + ": tp 4294967297 is outside 1 to 65536");
+  EXPECT_EQ(error_of("0,1"), file + ": num_gpus 0 is outside 1 to 65536");
+  EXPECT_EQ(error_of("1,1.5"), file + ": tp '1.5' is not a whole GPU count (1 to 65536)");
+  // Unknown counts ('?', blank, 'multi-node') stay unknown: the row is listed as not expressible.
+  const std::string path = testing::write_temp_file(
+      "apex_serving_q.csv",
+      kServingHeader +
+          "s,Llama-2-7B,TensorRT-LLM v0.5,H100 SXM 80GB,multi-node,?,,,,FP8,128,1,batch 1,TTFT,7,ms,\n");
+  const auto rows = read_serving_rows(path);
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].num_gpus, 0);
+  EXPECT_EQ(rows[0].tp, 0);
+}
+
+TEST(ServingInput, FilesAreReadBounded) {
+  EXPECT_EQ(testing::user_error_of([] { read_serving_rows("/dev/zero"); }),
+            "serving measurements '/dev/zero' is larger than the limit of 64 MiB");
+  const std::string header_only = testing::write_temp_file("apex_serving_header.csv", kServingHeader);
+  EXPECT_EQ(testing::user_error_of([&] { read_serving_rows(header_only); }),
+            "serving measurements '" + header_only + "' contains no rows (a header and nothing else)");
+}
+
 }  // namespace
 }  // namespace apex

@@ -159,7 +159,7 @@ struct ValidateRequest {
   std::string stage_reference;  // vllm_v1_serving.csv: measured multi-stage runs
   std::string output;           // serving: write the markdown report here
   std::string gpu;              // ops: only this GPU
-  std::string format = "table";
+  std::string format;           // ops: table (when empty) or json; serving writes markdown and takes none
   ProgressInput progress;
 };
 

@@ -244,12 +244,12 @@ std::vector<OptionSpec> make_table() {
        "serving: measured multi-stage runs (vllm_v1_serving.csv): per-stage errors and the fitted front-end "
        "latency",
        "", kVal, false, false, [](T t, V v) { t.validate->stage_reference = str(v); }},
-      {"output", "-o,--output", Kind::Text, "serving: write the markdown report here", "", kVal, false, false,
-       [](T t, V v) { t.validate->output = str(v); }},
-      {"gpu", "--gpu", Kind::Text, "Only this GPU (preset name or folder name)", "", kVal, false, false,
+      {"output", "-o,--output", Kind::Text, "Write the result here (serving: the markdown report)", "", kVal,
+       false, false, [](T t, V v) { t.validate->output = str(v); }},
+      {"gpu", "--gpu", Kind::Text, "ops: only this GPU (preset name or folder name)", "", kVal, false, false,
        [](T t, V v) { t.validate->gpu = str(v); }},
-      {"format", "--format", Kind::Text, "table or json", "table", kVal, false, false,
-       [](T t, V v) { t.validate->format = str(v); }},
+      {"format", "--format", Kind::Text, "ops: table or json (serving writes markdown)", "table", kVal, false,
+       false, [](T t, V v) { t.validate->format = str(v); }},
       // calibrate
       {"measurements", "--measurements", Kind::Text, "Folder of per-GPU measurement folders", "", kCal, true,
        false, [](T t, V v) { t.calibrate->measurements = str(v); }},

@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,6 +50,30 @@ std::vector<std::pair<std::filesystem::path, const Gpu*>> measured_gpus(const st
   return out;
 }
 
+// The tables of one GPU folder; UserError naming the folder when it holds no row at all (an empty
+// folder would fit or validate nothing and still exit 0).
+MeasurementSet load_gpu_folder(const std::filesystem::path& folder) {
+  MeasurementSet m = load_measurements(folder.string());
+  if (m.gemm.empty() && m.prefill.empty() && m.decode.empty() && m.moe.empty() && m.comm.empty()) {
+    throw UserError(
+        fmt::format("measurement folder '{}' ({}) holds no rows: expected at least one of gemm.csv, "
+                    "attention_prefill.csv, attention_decode.csv, moe.csv, collectives.csv with data",
+                    folder.string(), opt("measurements")));
+  }
+  return m;
+}
+
+// UserError when none of a folder's rows is one the op model prices (every table skipped).
+void require_usable(const std::filesystem::path& folder, const ValidationReport& rep) {
+  if (!rep.ops.empty()) return;
+  std::vector<std::string> skipped(
+      rep.skipped.begin(), rep.skipped.begin() + std::min<std::ptrdiff_t>(3, std::ssize(rep.skipped)));
+  if (rep.skipped.size() > skipped.size()) skipped.push_back("...");
+  throw UserError(fmt::format("measurement folder '{}' ({}) holds no row the op model prices{}{}",
+                              folder.string(), opt("measurements"), skipped.empty() ? "" : ": ",
+                              join(skipped, "; ")));
+}
+
 // `apex validate ops`: per GPU and op kind, median and p90 |model/measured - 1| of the op model.
 TextResponse validate_ops_text(const std::string& dir, const std::string& only, const std::string& format,
                                const ProgressInput& pin) {
@@ -75,9 +100,10 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
   for (const auto& [folder, gpu] : gpus) {
     const std::string key = folder.filename().string();
     if (!only.empty() && !matches(std::pair{folder, gpu})) continue;
-    const MeasurementSet m = load_measurements(folder.string());
+    const MeasurementSet m = load_gpu_folder(folder);
     auto ops = make_analytical_ops(*gpu);
     const ValidationReport rep = validate_ops(*ops, *gpu, m);
+    require_usable(folder, rep);
     if (progress) progress->add_done();
     for (const auto& o : rep.ops) {
       text += fmt::format("{:<10} {:<34} {:>8} {:>8.1f}% {:>8.1f}% {:>+8.1f}%\n", key, o.kind, o.rows,
@@ -89,6 +115,32 @@ TextResponse validate_ops_text(const std::string& dir, const std::string& only, 
       text += fmt::format("{:<10}   skipped: {}\n", key, s);
   }
   return {format == "json" ? all.dump(2) + "\n" : text, {}};
+}
+
+// An option given to the validate subcommand it does not belong to: an error, not silently
+// ignored (as --profile-dir without --perf profile).
+void reject_foreign(const ValidateRequest& r) {
+  const bool serving = r.what == "serving";
+  const std::pair<const char*, const std::string*> ops_only[] = {{"measurements", &r.measurements},
+                                                                 {"gpu", &r.gpu}};
+  const std::pair<const char*, const std::string*> serving_only[] = {{"reference", &r.reference},
+                                                                     {"stage_reference", &r.stage_reference}};
+  for (const auto& [name, value] : serving ? std::span(ops_only) : std::span(serving_only)) {
+    if (!value->empty()) {
+      throw UserError(fmt::format("{} is an option of `apex validate {}`, not of `apex validate {}`",
+                                  opt(name), serving ? "ops" : "serving", r.what));
+    }
+  }
+  if (serving && !r.format.empty()) {
+    throw UserError(
+        fmt::format("{} is an option of `apex validate ops` (table or json); `apex validate serving` "
+                    "writes a markdown report (to {} FILE or stdout)",
+                    opt("format"), opt("output")));
+  }
+  if (!serving && !r.format.empty() && r.format != "table" && r.format != "json") {
+    const std::vector<std::string> formats = {"table", "json"};
+    throw UserError(fmt::format("{}: {}", opt("format"), unknown_name_message("format", r.format, formats)));
+  }
 }
 
 TextResponse validate_serving_text(const std::string& reference, const std::string& stage_reference,
@@ -105,6 +157,10 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
     const auto progress = make_progress(pin, "validate serving", "rows");
     const auto cases = validate_serving(read_serving_rows(reference), default_threads(), 1, progress.get());
     if (progress) progress->finish();
+    if (std::none_of(cases.begin(), cases.end(), [](const ServingCase& c) { return c.simulated; })) {
+      throw UserError(fmt::format("no row of {} '{}' can be simulated (first: line {}: {})", opt("reference"),
+                                  reference, cases.front().row.line, cases.front().skip_reason));
+    }
     // A skipped row's reason may quote a library UserError: its markers are spelled as flags.
     md = render_for_cli(serving_markdown(cases, reference));
     const ErrorStats e = error_stats(cases);
@@ -115,6 +171,11 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
     const auto progress = make_progress(pin, "validate serving", "staged runs");
     const auto cases = simulate_staged(read_staged_runs(stage_reference), default_threads(), progress.get());
     if (progress) progress->finish();
+    if (std::none_of(cases.begin(), cases.end(), [](const StagedCase& c) { return c.simulated(); })) {
+      throw UserError(fmt::format("no run of {} '{}' can be simulated (first: {}: {})",
+                                  opt("stage_reference"), stage_reference, cases.front().run.id,
+                                  cases.front().skip_reason));
+    }
     const StagedFit fit = fit_staged(cases);
     if (!md.empty()) md += "\n";
     md += render_for_cli(staged_markdown(cases, fit, stage_reference));
@@ -133,14 +194,22 @@ TextResponse validate_serving_text(const std::string& reference, const std::stri
 }  // namespace
 
 TextResponse validate(const ValidateRequest& r) {
-  if (r.what == "serving") return validate_serving_text(r.reference, r.stage_reference, r.output, r.progress);
+  if (r.what == "serving") {
+    reject_foreign(r);
+    return validate_serving_text(r.reference, r.stage_reference, r.output, r.progress);
+  }
   if (r.what != "ops") {
     const std::vector<std::string> kinds = {"ops", "serving"};
     throw UserError("apex validate: " + unknown_name_message("target", r.what, kinds));
   }
+  reject_foreign(r);
   if (r.measurements.empty())
     throw UserError(fmt::format("apex validate ops needs {} DIR", opt("measurements")));
-  return validate_ops_text(r.measurements, r.gpu, r.format, r.progress);
+  if (!r.output.empty()) check_writable(r.output);  // before the runs, not after them
+  TextResponse res = validate_ops_text(r.measurements, r.gpu, r.format, r.progress);
+  if (r.output.empty()) return res;
+  write_file(r.output, res.text);
+  return {};
 }
 
 // Fits the op model of every GPU folder and writes the parameters (data/calibration.json). With
@@ -158,7 +227,7 @@ TextResponse calibrate(const CalibrateRequest& r) {
     std::string text = fmt::format("{:<10} {:<34} {:>8} {:>9} {:>9}   (held-out rows: 1 in {})\n", "gpu",
                                    "op", "rows", "median", "p90", holdout);
     for (const auto& [folder, gpu] : gpus) {
-      const auto [train, test] = split_measurements(load_measurements(folder.string()), holdout, 0);
+      const auto [train, test] = split_measurements(load_gpu_folder(folder), holdout, 0);
       const OpParams p = fit_op_params(*gpu, train, OpParams{}, "held-out check");
       auto ops = make_analytical_ops(*gpu, p);
       for (const auto& o : validate_ops(*ops, *gpu, test).ops) {
@@ -175,9 +244,17 @@ TextResponse calibrate(const CalibrateRequest& r) {
       "Fitted parameters of the analytical op model per GPU, regenerated by `apex calibrate "
       "--measurements ../shared/measurements -o data/calibration.json`. See data/README.md for the "
       "provenance and licences of the measurements they were fitted to.";
+  // Every folder is read and checked before the first fit: a bad table in the last folder is
+  // reported at once, not after minutes of fitting the others.
+  std::vector<MeasurementSet> sets;
   for (const auto& [folder, gpu] : gpus) {
+    sets.push_back(load_gpu_folder(folder));
+    require_usable(folder, validate_ops(*make_analytical_ops(*gpu), *gpu, sets.back()));
+  }
+  for (std::size_t i = 0; i < gpus.size(); ++i) {
+    const auto& [folder, gpu] = gpus[i];
     const std::string key = folder.filename().string();
-    const MeasurementSet m = load_measurements(folder.string());
+    const MeasurementSet& m = sets[i];
     if (r.progress.write && !r.progress.quiet) {
       const std::string line =
           fmt::format("fitting {} ({} gemm, {} prefill, {} decode, {} collective rows)\n", key, m.gemm.size(),

@@ -27,6 +27,10 @@ std::string quote_value(std::string_view value, std::size_t max_chars = 80);
 // The largest config or cluster file read_file accepts by default: real ones are a few KB.
 constexpr std::size_t kMaxConfigFileBytes = 8u << 20;  // 8 MiB
 
+// The largest measured table (reference CSV, kernel measurements) the readers accept: the biggest
+// real ones are a few MB; /dev/zero or a runaway file stops here instead of exhausting memory.
+constexpr std::size_t kMaxTableFileBytes = 64u << 20;  // 64 MiB
+
 // Reads a whole file; UserError naming the path when missing, unreadable or larger than
 // `max_bytes` (read in chunks, so /dev/zero or a huge file stops at the limit).
 std::string read_file(const std::string& path, std::string_view what,

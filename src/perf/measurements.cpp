@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
+#include <sstream>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -26,8 +26,8 @@ class CsvTable {
 
   template <class F>
   void each(std::initializer_list<const char*> required, F&& row) {
-    std::ifstream in(path_);
-    if (!in) throw UserError(fmt::format("cannot read '{}'", path_));
+    // Bounded (core/text.h): a directory, /dev/zero or a runaway file is a one-line error.
+    std::istringstream in(read_file(path_, "measurement table", kMaxTableFileBytes));
     std::string line;
     std::size_t lineno = 0;
     if (!std::getline(in, line)) return;

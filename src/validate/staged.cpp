@@ -33,42 +33,104 @@ std::string repo_tail(const std::string& hf_id) {
   return t;
 }
 
-std::optional<double> match_number(const std::string& text, const std::string& pattern) {
+// Field values are captured whole (up to a space, ';' or ','), then parsed strictly: "1.2.3",
+// "-5" or "1e20" is an error naming the field and its range, never a partial or wrapped number.
+constexpr const char* kValue = R"(([^\s;,]+))";
+
+std::optional<std::string> find_value(const std::string& text, const std::string& before,
+                                      const std::string& after = "") {
   std::smatch m;
-  if (!std::regex_search(text, m, std::regex(pattern))) return std::nullopt;
-  return parse_double(m[1].str());
+  if (!std::regex_search(text, m, std::regex(before + kValue + after))) return std::nullopt;
+  return m[1].str();
 }
 
+// A whole number within [lo, hi].
+std::int64_t count_in(const std::string& value, const std::string& where, const char* field, std::int64_t lo,
+                      std::int64_t hi) {
+  const auto v = parse_int(value);
+  if (!v || *v < lo || *v > hi) {
+    throw UserError(fmt::format("{}: {} {} is not a whole number from {} to {}", where, field,
+                                quote_value(value), lo, hi));
+  }
+  return *v;
+}
+
+// A finite number with lo < v <= hi.
+double real_in(const std::string& value, const std::string& where, const char* field, double lo, double hi,
+               const char* unit) {
+  const auto v = parse_double(value);
+  if (!v || !(*v > lo) || !(*v <= hi)) {
+    throw UserError(fmt::format("{}: {} {} is {}: expected above {:g} and at most {:g}{}", where, field,
+                                quote_value(value), v ? "outside the plausible range" : "not a number", lo,
+                                hi, unit));
+  }
+  return *v;
+}
+
+// Ranges of the recorded workloads and server settings (the real runs: a few tens of prompts and
+// users, hundreds of tokens, tens of req/s for minutes).
+constexpr std::int64_t kMaxGroups = 1'000'000;
+constexpr double kMaxRate = 1e6;                // req/s
+constexpr double kMaxStageSeconds = 1e6;        // ~11.6 days
+constexpr double kMaxRunRequests = 10'000'000;  // offered requests over all stages of a run
+constexpr std::int64_t kMaxKvBlocks = 1'000'000'000'000;
+// A measured client-side time: from 1 us (a TTFT below it is not a measurement) to 1e6 s.
+constexpr double kMinMeasuredSeconds = 1e-6;
+constexpr double kMaxMeasuredSeconds = 1e6;
+
 void parse_workload(StagedRun& r, const std::string& text, const std::string& where) {
-  auto need = [&](const char* pattern, const char* what) {
-    const auto v = match_number(text, pattern);
+  auto need = [&](const std::string& before, const std::string& after, const char* what, std::int64_t lo,
+                  std::int64_t hi) {
+    const auto v = find_value(text, before, after);
     if (!v) throw UserError(fmt::format("{}: workload has no {}", where, what));
-    return static_cast<int>(*v);
+    return static_cast<int>(count_in(*v, where, what, lo, hi));
   };
-  r.groups = need(R"((\d+) system prompts)", "system prompt count");
-  r.users = need(R"(x (\d+) users)", "user count");
-  r.system_len = need(R"(system_prompt_len=(\d+))", "system_prompt_len");
-  r.question_len = need(R"(question_len=(\d+))", "question_len");
-  r.output_len = need(R"(output_len=(\d+))", "output_len");
+  r.groups = need("", " system prompts", "system prompt count", 1, kMaxGroups);
+  r.users = need("x ", " users", "user count", 1, kMaxGroups);
+  r.system_len = need("system_prompt_len=", "", "system_prompt_len", 0, kMaxRequestTokens);
+  r.question_len = need("question_len=", "", "question_len", 1, kMaxRequestTokens);
+  r.output_len = need("output_len=", "", "output_len", 1, kMaxRequestTokens);
+  if (static_cast<std::int64_t>(r.system_len) + r.question_len + r.output_len > kMaxRequestTokens) {
+    throw UserError(fmt::format(
+        "{}: system_prompt_len + question_len + output_len = {} tokens, above the limit of {}", where,
+        static_cast<std::int64_t>(r.system_len) + r.question_len + r.output_len, kMaxRequestTokens));
+  }
   const auto at = text.find("stages:");
   if (at == std::string::npos) throw UserError(fmt::format("{}: workload has no stages", where));
   const std::string tail = text.substr(at, text.find(';', at) - at);
-  const std::regex stage(R"(([\d.]+) req/s x ([\d.]+) s)");
+  const std::regex stage(std::string(kValue) + " req/s x " + kValue + " s");
+  double offered = 0;
   for (auto it = std::sregex_iterator(tail.begin(), tail.end(), stage); it != std::sregex_iterator(); ++it) {
-    r.stages.push_back(LoadStage{*parse_double((*it)[1].str()), *parse_double((*it)[2].str())});
+    const double rate = real_in((*it)[1].str(), where, "stage rate (req/s)", 0, kMaxRate, " req/s");
+    const double seconds = real_in((*it)[2].str(), where, "stage duration (s)", 0, kMaxStageSeconds, " s");
+    offered += rate * seconds;
+    r.stages.push_back(LoadStage{rate, seconds});
   }
   if (r.stages.empty()) throw UserError(fmt::format("{}: workload stages unreadable", where));
+  if (r.stages.size() > kMaxLoadStages) {
+    throw UserError(fmt::format("{}: the workload has {} load stages, more than the limit of {}", where,
+                                r.stages.size(), kMaxLoadStages));
+  }
+  if (offered > kMaxRunRequests) {
+    throw UserError(fmt::format("{}: the stages offer {:.3g} requests, more than the limit of {:.0f} per run",
+                                where, offered, kMaxRunRequests));
+  }
 }
 
-void parse_flags(StagedRun& r, const std::string& flags) {
-  if (auto v = match_number(flags, R"(--max-num-batched-tokens (\d+))"))
-    r.max_num_batched_tokens = static_cast<int>(*v);
-  if (auto v = match_number(flags, R"(--max-num-seqs (\d+))")) r.max_num_seqs = static_cast<int>(*v);
-  if (auto v = match_number(flags, R"(--gpu-memory-utilization ([\d.]+))")) r.gpu_memory_utilization = *v;
-  const auto cpu_blocks = match_number(flags, R"(CPU KV blocks=(\d+))");
-  if (const auto gpu_blocks = match_number(flags, R"(GPU KV blocks=(\d+))"))
-    r.gpu_kv_blocks = static_cast<std::int64_t>(*gpu_blocks);
-  r.cpu_offload = flags.find("CPU KV offload=ON") != std::string::npos || (cpu_blocks && *cpu_blocks > 0);
+void parse_flags(StagedRun& r, const std::string& flags, const std::string& where) {
+  if (auto v = find_value(flags, "--max-num-batched-tokens "))
+    r.max_num_batched_tokens =
+        static_cast<int>(count_in(*v, where, "--max-num-batched-tokens", 1, kMaxNumBatchedTokensLimit));
+  if (auto v = find_value(flags, "--max-num-seqs "))
+    r.max_num_seqs = static_cast<int>(count_in(*v, where, "--max-num-seqs", 1, kMaxNumSeqsLimit));
+  if (auto v = find_value(flags, "--gpu-memory-utilization "))
+    r.gpu_memory_utilization = real_in(*v, where, "--gpu-memory-utilization", 0, 1, "");
+  std::int64_t cpu_blocks = 0;
+  if (auto v = find_value(flags, "CPU KV blocks="))
+    cpu_blocks = count_in(*v, where, "CPU KV blocks", 0, kMaxKvBlocks);
+  if (auto v = find_value(flags, "GPU KV blocks="))
+    r.gpu_kv_blocks = count_in(*v, where, "GPU KV blocks", 1, kMaxKvBlocks);
+  r.cpu_offload = flags.find("CPU KV offload=ON") != std::string::npos || cpu_blocks > 0;
 }
 
 std::string gpu_for(const std::string& text) {
@@ -173,7 +235,7 @@ std::string preset_for_hf_model(const std::string& hf_id) {
 std::vector<StagedRun> read_staged_runs(const std::string& csv_path) {
   std::vector<StagedRun> runs;
   std::map<std::string, std::size_t> index;
-  for_each_csv_row(
+  (void)for_each_csv_row(
       csv_path, "staged serving runs",
       {"experiment", "scope", "model", "key_flags", "gpu", "tp", "dtype", "workload", "metric", "value",
        "unit"},
@@ -187,10 +249,8 @@ std::vector<StagedRun> read_staged_runs(const std::string& csv_path) {
           r.hf_model = get("model");
           r.gpu_text = get("gpu");
           r.dtype_text = get("dtype");
-          r.tp = static_cast<int>(parse_int(get("tp")).value_or(0));
-          if (r.tp < 1 || r.tp > 64)
-            throw UserError(fmt::format("{}: tp '{}' is not a GPU count", where, get("tp")));
-          parse_flags(r, get("key_flags"));
+          r.tp = static_cast<int>(count_in(get("tp"), where, "tp", 1, 64));
+          parse_flags(r, get("key_flags"), where);
           parse_workload(r, get("workload"), where);
           r.measured.assign(r.stages.size(), std::nullopt);
           runs.push_back(std::move(r));
@@ -202,23 +262,36 @@ std::vector<StagedRun> read_staged_runs(const std::string& csv_path) {
         if (!k || *k < 0 || static_cast<std::size_t>(*k) >= r.stages.size()) {
           throw UserError(fmt::format("{}: scope '{}' names no stage of the run's workload", where, scope));
         }
-        const auto v = parse_double(get("value"));
-        if (!v || !(*v > 0) || !std::isfinite(*v) || get("unit") != "s") {
-          throw UserError(fmt::format("{}: value '{}' {} is not a positive time in seconds", where,
-                                      get("value"), get("unit")));
+        if (get("unit") != "s") {
+          throw UserError(fmt::format("{}: unit {} of a stage metric is not 's' (seconds)", where,
+                                      quote_value(get("unit"))));
         }
+        const double v =
+            real_in(get("value"), where, "value", kMinMeasuredSeconds, kMaxMeasuredSeconds, " s");
         auto& m = r.measured[static_cast<std::size_t>(*k)];
         if (!m) m = StageMeasure{};
         const std::string metric = get("metric");
-        if (metric == "ttft_mean_s") m->ttft_mean = *v;
-        if (metric == "ttft_p90_s") m->ttft_p90 = *v;
-        if (metric == "e2e_mean_s") m->e2e_mean = *v;
-        if (metric == "e2e_p90_s") m->e2e_p90 = *v;
+        if (metric == "ttft_mean_s") m->ttft_mean = v;
+        if (metric == "ttft_p90_s") m->ttft_p90 = v;
+        if (metric == "e2e_mean_s") m->e2e_mean = v;
+        if (metric == "e2e_p90_s") m->e2e_p90 = v;
       });
   for (auto& r : runs) {
-    for (auto& m : r.measured) {
+    for (std::size_t k = 0; k < r.measured.size(); ++k) {
+      auto& m = r.measured[k];
       if (m && !(m->ttft_mean > 0 && m->e2e_mean > 0 && m->ttft_p90 > 0 && m->e2e_p90 > 0)) m.reset();
+      // The decode time per token is (E2E - TTFT) / (output_len - 1): it must be positive.
+      if (m && r.output_len > 1 && !(m->e2e_mean > m->ttft_mean)) {
+        throw UserError(
+            fmt::format("{}: run '{}' stage_{}: e2e_mean_s {:g} is not above ttft_mean_s {:g} "
+                        "({} output tokens take time)",
+                        csv_path, r.id, k, m->e2e_mean, m->ttft_mean, r.output_len));
+      }
     }
+  }
+  if (runs.empty()) {
+    throw UserError(
+        fmt::format("staged serving runs '{}' contains no runs (a header and nothing else)", csv_path));
   }
   return runs;
 }
