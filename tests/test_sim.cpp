@@ -657,6 +657,105 @@ TEST(Simulator, SameInputsGiveByteIdenticalJson) {
   EXPECT_NE(a, c);
 }
 
+// Fast-forward of steady decode stretches (RunOptions::fast_forward) gives the step-by-step run's
+// result to the last bit, and does skip the event queue: a lone request's decodes after the first
+// complete without it, except the last one.
+struct Counted {
+  SimResult r;
+  std::uint64_t fast_forwarded = 0;
+};
+Counted run_options(const Deployment& d, const Plan& p, const Trace& t, RunOptions o) {
+  auto src = source_of(t);
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, std::nullopt);
+  Counted c;
+  o.fast_forwarded = &c.fast_forwarded;
+  c.r = simulate(inst, *src, o);
+  return c;
+}
+
+TEST(FastForward, LoneRequestDecodesSkipTheEventQueue) {
+  const Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  RunOptions on, off;
+  off.fast_forward = false;
+  const Counted ca = run_options(d, p, one_request(1000, 100), on);
+  const Counted cb = run_options(d, p, one_request(1000, 100), off);
+  const SimResult &a = ca.r, &b = cb.r;
+  EXPECT_EQ(a.iterations, 100u);  // one prefill, 99 decodes
+  EXPECT_EQ(ca.fast_forwarded, 98u);
+  EXPECT_EQ(cb.fast_forwarded, 0u);
+  EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
+  EXPECT_EQ(a.e2e.mean, b.e2e.mean);
+  EXPECT_EQ(a.itl.mean, b.itl.mean);
+}
+
+TEST(FastForward, SameResultAsStepByStepUnderLoadPreemptionAndStages) {
+  struct Case {
+    std::string model, gpu, engine;
+    int dp, tp, pp;
+    double memory;  // gpu_memory_utilization (0 = the engine's)
+    bool prefix, breakdown, records, stages;
+  };
+  const std::vector<Case> cases = {
+      {"llama-3.1-8b", "h100-sxm", "vllm", 1, 1, 1, 0, false, false, true, false},
+      {"llama-3.1-8b", "l40s", "vllm", 1, 1, 1, 0.42, true, true, false, false},      // preempts
+      {"llama-3.1-8b", "l40s", "vllm-0.6", 1, 1, 1, 0.42, false, false, true, true},  // preempts
+      {"qwen2.5-7b", "a100-sxm-80gb", "sglang", 2, 1, 1, 0, true, false, false, false},
+      {"llama-3.1-8b", "h100-sxm", "trtllm", 1, 2, 1, 0.25, false, false, true, false},
+      {"mistral-7b", "a100-sxm-40gb", "vllm-0.11", 1, 1, 2, 0, false, true, false, true},
+  };
+  std::uint64_t preempted = 0, skipped = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model + " " + c.gpu + " " + c.engine);
+    Deployment d = make_deployment(c.model, c.gpu, c.dp * c.tp * c.pp);
+    d.engine = c.engine;
+    d.max_model_len = 8192;
+    if (c.memory > 0) d.engine_overrides.gpu_memory_utilization = c.memory;
+    if (c.prefix) d.engine_overrides.prefix_caching = true;
+    const Plan p = plan_of(d, c.dp, c.tp, c.pp);
+    SyntheticSpec s;
+    s.rate = 12;
+    s.num_requests = 200;
+    s.prompt = LengthDist::parse("lognormal:700:400", "p");
+    s.output = LengthDist::parse("lognormal:300:200", "o");
+    s.seed = 17;
+    if (c.prefix) {
+      s.shared_prefix = 256;
+      s.prefix_groups = 3;
+    }
+    RunOptions on;
+    on.breakdown = c.breakdown;
+    on.record_requests = c.records;
+    if (c.stages) {
+      s.stages = {LoadStage{4, 10}, LoadStage{20, 5}};
+      on.stages = s.stages;
+    }
+    RunOptions off = on;
+    off.fast_forward = false;
+    const Trace t = synthesize(s);
+    const Counted ca = run_options(d, p, t, on);
+    const Counted cb = run_options(d, p, t, off);
+    const SimResult &a = ca.r, &b = cb.r;
+    EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
+    ASSERT_EQ(a.request_records.size(), b.request_records.size());
+    for (std::size_t i = 0; i < a.request_records.size(); ++i) {
+      EXPECT_EQ(a.request_records[i].id, b.request_records[i].id);
+      EXPECT_EQ(a.request_records[i].e2e, b.request_records[i].e2e);
+      EXPECT_EQ(a.request_records[i].tpot, b.request_records[i].tpot);
+    }
+    EXPECT_EQ(cb.fast_forwarded, 0u);
+    if (c.pp == 1) {
+      EXPECT_GT(ca.fast_forwarded, a.iterations / 10);
+    } else {
+      EXPECT_EQ(ca.fast_forwarded, 0u);  // pp > 1 runs step by step
+    }
+    preempted += a.preemptions > 0;
+    skipped += ca.fast_forwarded;
+  }
+  EXPECT_GE(preempted, 2u);
+  EXPECT_GT(skipped, 0u);
+}
+
 TEST(Simulator, SloAttainmentCountsRequestsMeetingBothSlos) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const Plan p = plan_of(d, 1, 1, 1);

@@ -54,6 +54,7 @@ struct SearchOptions {
   // Simulated plans meeting every SLO for fewer than this fraction of requests are rejected
   // (kRejectBelowMinAttainment); 0..1. Unset: kDefaultMinAttainment with an SLO, 0 without.
   std::optional<double> min_attainment;
+  bool fast_forward = true;  // RunOptions::fast_forward of every simulation
 };
 
 struct Candidate {

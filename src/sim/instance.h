@@ -56,6 +56,12 @@ struct RunOptions {
   // The load profile of the requests (SyntheticSpec::stages): measure each stage's requests
   // (Request::stage) apart as well, in SimResult::stages. Empty = no stage results.
   std::vector<LoadStage> stages{};
+  // Advance steady decode stretches of a replica (the same batch, step after step, until an
+  // event) without the event queue, the scheduler rebuild and per-token bookkeeping; the result
+  // is identical to the step-by-step run (false: step by step, the reference).
+  bool fast_forward = true;
+  // When set, receives how many of the run's steps completed without the event queue.
+  std::uint64_t* fast_forwarded = nullptr;
 };
 
 // Runs the simulation of an instance. Throws UserError for a request the deployment can never

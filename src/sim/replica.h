@@ -23,6 +23,11 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void batch_done_at(TimeNs t, int replica, int batch) = 0;
   virtual void wake_at(TimeNs t, int replica) = 0;
+  // Fast-forward (RunOptions::fast_forward): the earliest instant at which anything but this
+  // replica's own steps happens (an event, an arrival, another replica's turn at this instant);
+  // steps that end before it may complete without the event queue, each instant passed in order.
+  virtual TimeNs horizon(int replica) const = 0;
+  virtual void pass(TimeNs t) = 0;
 };
 
 class Replica {
@@ -30,6 +35,7 @@ class Replica {
   Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::unique_ptr<KvManager> kv,
           const CostModel& cost, MetricsCollector& metrics, EventSink& events);
   void set_scheduler(std::unique_ptr<BatchScheduler> s) { scheduler_ = std::move(s); }
+  void set_fast_forward(bool on) { fast_forward_ = on; }
   KvManager& kv() { return *kv_; }
   BatchScheduler& scheduler() { return *scheduler_; }
   std::size_t load() const { return scheduler_->load(); }
@@ -40,6 +46,17 @@ class Replica {
   void on_batch_done(int batch, TimeNs now);
 
  private:
+  // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
+  TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
+  // Step `b` (steady) launched at `now` ends at `t`: completes it and the steady steps after it
+  // that end before the horizon. Returns the instant at which the scheduler builds the next step,
+  // or -1 when the step in flight was posted.
+  TimeNs fast_forward(MicroBatch& mb, int b, TimeNs t);
+  void retire(int b) {
+    batch_busy_[static_cast<std::size_t>(b)] = 0;
+    --in_flight_;
+  }
+
   int index_;
   int pp_;
   int gpus_per_stage_;
@@ -59,6 +76,10 @@ class Replica {
   // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
   TimeNs last_start_ = -1;
   TimeNs last_end_ = -1;
+  bool fast_forward_ = false;
+  SteadyPlan plan_;                     // scratch of fast_forward
+  std::vector<std::int32_t> slots_;     // scratch of fast_forward
+  MetricsCollector::TokenGroup group_;  // scratch of fast_forward
 };
 
 }  // namespace apex

@@ -38,6 +38,18 @@ struct SchedulerContext {
   SchedulerEvents& events;
 };
 
+// A steady decode stretch (sim/replica.cpp fast-forward): the batch just completed is every
+// running request, each decoding one token per step, and nothing can join or leave it until a
+// request finishes; what step j after it takes and computes follows from the requests' state
+// now. Filled by BatchScheduler::plan_steady.
+struct SteadyPlan {
+  std::int32_t last = 0;                 // the first step after this one that finishes a request
+  std::vector<std::int64_t> new_blocks;  // [(j - 1) % block_size]: KV blocks step j takes
+  TimeNs min_arrival = 0;                // of the batch's requests
+  BatchShape base;                       // the shape of the step just completed
+  bool rebuild_shape = false;            // local attention: each step's shape is built afresh
+};
+
 class BatchScheduler {
  public:
   explicit BatchScheduler(const SchedulerContext& c) : c_(c) {}
@@ -60,8 +72,24 @@ class BatchScheduler {
       f(c_.requests[slot]);
   }
 
+  // Steady decode stretches, for a scheduler with one micro-batch in flight (pp = 1).
+  // Before `mb` completes: true when it is every running request, each decoding one token and
+  // none finishing with it, and no waiting request could join the next step.
+  bool steady(const MicroBatch& mb) const;
+  // After `mb` completed (steady before): the plan of the steps that follow, or false when the
+  // KV blocks they take do not follow the plain pattern (then steps are built one by one).
+  bool plan_steady(const MicroBatch& mb, bool rebuild_shape, SteadyPlan& p) const;
+  // The shape of step j >= 1 after the completed one (what build() would price).
+  void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
+  // The requests' state after `completed` more steps of the plan completed and, with `in_flight`,
+  // the next one built (its blocks taken); `last_token` is when the last completed step ended.
+  void commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight, TimeNs last_token);
+
  protected:
   virtual bool build(MicroBatch& mb) = 0;
+  // The policy builds a step of only running decodes, all of them in order, whenever no prefill
+  // can run and no waiting request can be admitted (what steady() relies on).
+  virtual bool decodes_steady() const { return false; }
   // Admission hook of capacity policies: false when `a` may not start (its reservation fails).
   virtual bool reserve(const ActiveRequest&) { return true; }
   virtual void unreserve(const ActiveRequest&) {}
@@ -88,6 +116,8 @@ class BatchScheduler {
 
  private:
   std::int32_t pick_victim() const;
+  // The first step of a steady stretch whose token does not fit the blocks `a` holds.
+  static std::int64_t first_block_step(const ActiveRequest& a, std::int64_t block_size);
   void preempt(std::int32_t slot);
   void remove_running(std::int32_t slot);
 };
