@@ -50,6 +50,13 @@ std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_reques
 std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
                                         std::int64_t longest_request);
 
+// Steps of a run advanced by the fast-forward: completed without the event queue (nothing else
+// happened before they ended), and planned (built and completed without the scheduler).
+struct FastForwardCounts {
+  enum Kind { kWithoutQueue, kPlanned };
+  std::uint64_t without_queue = 0, planned = 0;
+};
+
 struct RunOptions {
   bool record_requests = false;  // keep one RequestRecord per request (memory grows with the trace)
   bool breakdown = false;        // attribute GPU time to kernel classes (SimResult::time); slower
@@ -60,8 +67,8 @@ struct RunOptions {
   // event) without the event queue, the scheduler rebuild and per-token bookkeeping; the result
   // is identical to the step-by-step run (false: step by step, the reference).
   bool fast_forward = true;
-  // When set, receives how many of the run's steps completed without the event queue.
-  std::uint64_t* fast_forwarded = nullptr;
+  // When set, receives how many steps the fast-forward advanced.
+  FastForwardCounts* fast_forwarded = nullptr;
 };
 
 // Runs the simulation of an instance. Throws UserError for a request the deployment can never

@@ -20,30 +20,38 @@ Replica::Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::uni
 }
 
 void Replica::try_schedule(TimeNs now) {
+  const bool ff = fast_forward_ && pp_ == 1;
   while (in_flight_ < pp_ && stage_free_[0] <= now) {
     if (!scheduler_->has_work()) return;
     int b = 0;
     while (batch_busy_[static_cast<std::size_t>(b)])
       ++b;
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
-    const EngineCosts& ec = cost_.engine_costs();
-    if (!scheduler_->next_batch(mb, now)) return;
-    // Asynchronous scheduling: when the previous step has just ended and this step carries a
-    // request known when that one started, this step's CPU work began then, behind it; only what
-    // exceeds it is exposed (plus async_gap). A step of requests that all arrived later (an engine
-    // that had drained) pays its CPU work, as without async.
-    bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
-    if (overlapped) {
-      overlapped = false;
-      scheduler_->for_each(
-          mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
+    TimeNs t = 0;
+    if (!ff || !(steady_ || candidate_) || !launch_steady(mb, b, now, t)) {
+      if (!scheduler_->next_batch(mb, now)) return;
+      // Asynchronous scheduling: when the previous step has just ended and this step carries a
+      // request known when that one started, this step's CPU work began then, behind it; only
+      // what exceeds it is exposed (plus async_gap). A step of requests that all arrived later
+      // (an engine that had drained) pays its CPU work, as without async.
+      const EngineCosts& ec = cost_.engine_costs();
+      bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
+      if (overlapped) {
+        overlapped = false;
+        scheduler_->for_each(
+            mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
+      }
+      t = launch(mb, b, now, overlapped);
+      scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
+      candidate_ = ff && scheduler_->steady(mb);
     }
-    const TimeNs t = launch(mb, b, now, overlapped);
-    scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
-    if (fast_forward_ && pp_ == 1) {
-      const TimeNs next = fast_forward(mb, b, t);
-      if (next < 0) continue;  // posted (pp = 1: the loop ends)
-      now = next;              // what step-by-step does at the event of the last completed step
+    // Nothing else happens before a steady step ends: it completes here, as at its event (the
+    // event loop's instant `t` with only this completion, then this replica's turn).
+    if ((steady_ || candidate_) && t < events_.horizon(index_)) {
+      events_.pass(t);
+      metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
+      finish(b, t);
+      now = t;
       continue;
     }
     events_.batch_done_at(t, index_, b);
@@ -89,57 +97,65 @@ TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
   return t;
 }
 
-TimeNs Replica::fast_forward(MicroBatch& mb, int b, TimeNs t) {
-  // Each instant below is one the step-by-step run has: the step's completion event, with no
-  // other event or arrival at or before it, then this replica scheduling its next step.
-  const TimeNs horizon = events_.horizon(index_);
-  if (t >= horizon || !scheduler_->steady(mb)) {
-    events_.batch_done_at(t, index_, b);
-    return -1;
+bool Replica::launch_steady(MicroBatch& mb, int b, TimeNs now, TimeNs& t) {
+  if (!steady_) {
+    // The steady step just completed (complete() ran): plan the stretch after it.
+    candidate_ = false;
+    if (!scheduler_->admits_nothing() || !scheduler_->plan_steady(mb, cost_.has_local_attention(), plan_))
+      return false;
+    steady_ = true;
+    done_ = 0;
+    group_.all = 0;
+    group_.stages.clear();
+    scheduler_->for_each(mb, [&](const ActiveRequest& a) { metrics_.join(group_, a); });
+  } else if (!scheduler_->admits_nothing()) {  // a request arrived that the next step would admit
+    end_stretch(mb, false, now);
+    return false;
   }
-  // The step completes as by its event (complete() empties the slots; the batch stays).
-  slots_ = mb.slots;
-  events_.pass(t);
-  metrics_.on_fast_forward();
-  scheduler_->complete(mb, t);
-  retire(b);
-  mb.slots.swap(slots_);
-  if (!scheduler_->plan_steady(mb, cost_.has_local_attention(), plan_)) return t;
-  group_.all = 0;
-  group_.stages.clear();
-  scheduler_->for_each(mb, [&](const ActiveRequest& a) { metrics_.join(group_, a); });
-  const bool async = cost_.engine_costs().async_scheduling;
+  // Step j of the plan, built at `now` (when step j - 1 ended): every decode takes the block its
+  // next token needs; a shortfall (eviction or preemption) is the scheduler's to build.
+  const std::int32_t j = done_ + 1;
   const auto block_size = static_cast<std::int32_t>(plan_.new_blocks.size());
-  TimeNs prev = t;
-  for (std::int32_t j = 1;; ++j) {
-    // Step j, built at `prev`: every decode takes the blocks its next token needs; a shortfall
-    // (eviction or preemption) is the scheduler's to build.
-    const std::int64_t blocks = plan_.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
-    if (blocks > kv_->pool().free()) {
-      scheduler_->commit_steady(mb, j - 1, false, prev);
-      return prev;
-    }
-    kv_->pool().take(blocks);
-    scheduler_->steady_shape(mb, plan_, j, mb.shape);
-    const bool overlapped = async && last_end_ == prev && plan_.min_arrival <= last_start_;
-    const TimeNs end = launch(mb, b, prev, overlapped);
-    if (j == plan_.last || end >= horizon) {  // it finishes a request, or something else happens first
-      scheduler_->commit_steady(mb, j - 1, true, prev);
-      events_.batch_done_at(end, index_, b);
-      return -1;
-    }
-    events_.pass(end);
-    metrics_.on_fast_forward();
-    metrics_.on_tokens(group_, end - prev);
-    retire(b);
-    prev = end;
+  const std::int64_t blocks = plan_.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
+  if (blocks > kv_->pool().free()) {
+    end_stretch(mb, false, now);
+    return false;
   }
+  kv_->pool().take(blocks);
+  scheduler_->steady_shape(mb, plan_, j, mb.shape);
+  const bool overlapped =
+      cost_.engine_costs().async_scheduling && last_end_ == now && plan_.min_arrival <= last_start_;
+  t = launch(mb, b, now, overlapped);
+  if (j == plan_.last) end_stretch(mb, true, now);  // it finishes a request: a plain step from here
+  return true;
+}
+
+void Replica::end_stretch(const MicroBatch& mb, bool in_flight, TimeNs now) {
+  scheduler_->commit_steady(mb, done_, in_flight, now);
+  steady_ = false;
+}
+
+void Replica::finish(int b, TimeNs now) {
+  MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+  if (steady_) {
+    // A step of the stretch: every request sampled one token `now - (previous step's end)`.
+    metrics_.on_fast_forward(FastForwardCounts::kPlanned);
+    metrics_.on_tokens(group_, now - last_token_);
+    ++done_;
+  } else if (candidate_) {
+    slots_ = mb.slots;  // the stretch after it plans from this batch
+    scheduler_->complete(mb, now);
+    mb.slots.swap(slots_);
+  } else {
+    scheduler_->complete(mb, now);
+  }
+  last_token_ = now;
+  batch_busy_[static_cast<std::size_t>(b)] = 0;
+  --in_flight_;
 }
 
 void Replica::on_batch_done(int b, TimeNs now) {
-  scheduler_->complete(batches_[static_cast<std::size_t>(b)], now);
-  batch_busy_[static_cast<std::size_t>(b)] = 0;
-  --in_flight_;
+  finish(b, now);
 }
 
 }  // namespace apex

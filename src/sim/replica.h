@@ -48,14 +48,13 @@ class Replica {
  private:
   // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
   TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
-  // Step `b` (steady) launched at `now` ends at `t`: completes it and the steady steps after it
-  // that end before the horizon. Returns the instant at which the scheduler builds the next step,
-  // or -1 when the step in flight was posted.
-  TimeNs fast_forward(MicroBatch& mb, int b, TimeNs t);
-  void retire(int b) {
-    batch_busy_[static_cast<std::size_t>(b)] = 0;
-    --in_flight_;
-  }
+  // Fast-forward: launches the next step of the steady stretch at `now` (starting one after a
+  // steady step completed) without the scheduler; false when the stretch ends here (then the
+  // scheduler builds the step).
+  bool launch_steady(MicroBatch& mb, int b, TimeNs now, TimeNs& t);
+  // Micro-batch `b` is done at `now`.
+  void finish(int b, TimeNs now);
+  void end_stretch(const MicroBatch& mb, bool in_flight, TimeNs now);
 
   int index_;
   int pp_;
@@ -76,10 +75,17 @@ class Replica {
   // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
   TimeNs last_start_ = -1;
   TimeNs last_end_ = -1;
+  // Fast-forward (pp = 1). A stretch starts when a steady step (BatchScheduler::steady, checked
+  // at launch: `candidate_`) completes and its successors can be planned; while `steady_`, the
+  // requests' state is the plan's plus `done_` completed steps, committed when the stretch ends.
   bool fast_forward_ = false;
-  SteadyPlan plan_;                     // scratch of fast_forward
-  std::vector<std::int32_t> slots_;     // scratch of fast_forward
-  MetricsCollector::TokenGroup group_;  // scratch of fast_forward
+  bool candidate_ = false;
+  bool steady_ = false;
+  std::int32_t done_ = 0;
+  TimeNs last_token_ = 0;  // when the last step ended (pp = 1)
+  SteadyPlan plan_;
+  std::vector<std::int32_t> slots_;  // scratch
+  MetricsCollector::TokenGroup group_;
 };
 
 }  // namespace apex

@@ -75,7 +75,9 @@ class MetricsCollector {
   }
   void on_finish(const ActiveRequest& a, TimeNs now);
   void on_preempt() { ++preemptions_; }
-  void on_fast_forward() { ++fast_forwarded_; }
+  void on_fast_forward(FastForwardCounts::Kind k) {
+    ++(k == FastForwardCounts::kPlanned ? fast_forwarded_.planned : fast_forwarded_.without_queue);
+  }
   void on_prefix_hit(std::int32_t tokens) { prefix_hit_tokens_ += static_cast<std::uint64_t>(tokens); }
   // One micro-batch launched: its work on a replica whose stages took `stage_s` each.
   void on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
@@ -111,7 +113,8 @@ class MetricsCollector {
   RequestStats all_;
   std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
-  std::uint64_t prefix_hit_tokens_ = 0, fast_forwarded_ = 0;
+  std::uint64_t prefix_hit_tokens_ = 0;
+  FastForwardCounts fast_forwarded_;
   std::uint64_t arrived_ = 0, emitted_tokens_ = 0;  // for the conservation checks
   double flops_ = 0, bytes_ = 0, dynamic_energy_ = 0, busy_replica_time_ = 0;
   double peak_kv_ = 0;

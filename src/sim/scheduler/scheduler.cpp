@@ -146,12 +146,15 @@ void BatchScheduler::complete(MicroBatch& mb, TimeNs now) {
   mb.slots.clear();
 }
 
+bool BatchScheduler::admits_nothing() const {
+  return waiting_.empty() || static_cast<int>(running_.size()) >= c_.engine.max_num_seqs;
+}
+
 bool BatchScheduler::steady(const MicroBatch& mb) const {
   const EnginePolicy& e = c_.engine;
   if (!decodes_steady() || e.costs.spec_tokens > 0 || c_.kv.pool().frees_local()) return false;
   if (mb.slots.size() != running_.size()) return false;
-  // No admission: nothing waits, or the batch is at max_num_seqs (admission is not even tried).
-  if (!waiting_.empty() && static_cast<int>(running_.size()) < e.max_num_seqs) return false;
+  if (!admits_nothing()) return false;
   for (std::int32_t slot : mb.slots) {
     const ActiveRequest& a = c_.requests[slot];
     if (a.scheduled != 1 || a.generated <= 0 || a.computed + 1 != a.num_tokens() ||

@@ -76,6 +76,9 @@ class BatchScheduler {
   // Before `mb` completes: true when it is every running request, each decoding one token and
   // none finishing with it, and no waiting request could join the next step.
   bool steady(const MicroBatch& mb) const;
+  // No waiting request can be admitted to the next step: none waits, or the batch is at
+  // max_num_seqs (admission is not even tried).
+  bool admits_nothing() const;
   // After `mb` completed (steady before): the plan of the steps that follow, or false when the
   // KV blocks they take do not follow the plain pattern (then steps are built one by one).
   bool plan_steady(const MicroBatch& mb, bool rebuild_shape, SteadyPlan& p) const;
