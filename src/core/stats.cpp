@@ -100,7 +100,7 @@ void LogHistogram::cover(std::int32_t lo, std::int32_t hi) {
 }
 
 void LogHistogram::add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times) {
-  cover(b, b);
+  if (buckets_.empty() || b < first_ || b - first_ >= static_cast<std::int32_t>(buckets_.size())) cover(b, b);
   buckets_[static_cast<std::size_t>(b - first_)] += times;
   note(value_ns, times);
 }
