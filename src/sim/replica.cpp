@@ -17,18 +17,30 @@ Replica::Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::uni
   batches_.resize(static_cast<std::size_t>(pp));
   batch_busy_.assign(static_cast<std::size_t>(pp), 0);
   stage_free_.assign(static_cast<std::size_t>(pp), 0);
+  stretch_.resize(static_cast<std::size_t>(pp));
 }
 
 void Replica::try_schedule(TimeNs now) {
-  const bool ff = fast_forward_ && pp_ == 1;
   while (in_flight_ < pp_ && stage_free_[0] <= now) {
     if (!scheduler_->has_work()) return;
     int b = 0;
     while (batch_busy_[static_cast<std::size_t>(b)])
       ++b;
-    MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
     TimeNs t = 0;
-    if (!ff || !(steady_ || candidate_) || !launch_steady(mb, b, now, t)) {
+    bool launched = false;
+    if (fast_forward_) {
+      const int r = relaunchable();
+      if (r >= 0) {
+        if (r != b) {  // the batch and its stretch move to the free slot
+          std::swap(batches_[static_cast<std::size_t>(r)], batches_[static_cast<std::size_t>(b)]);
+          std::swap(stretch_[static_cast<std::size_t>(r)], stretch_[static_cast<std::size_t>(b)]);
+        }
+        launched = launch_steady(b, now, t);
+      }
+      if (!launched) end_completed_stretches();
+    }
+    MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+    if (!launched) {
       if (!scheduler_->next_batch(mb, now)) return;
       // Asynchronous scheduling: when the previous step has just ended and this step carries a
       // request known when that one started, this step's CPU work began then, behind it; only
@@ -43,11 +55,12 @@ void Replica::try_schedule(TimeNs now) {
       }
       t = launch(mb, b, now, overlapped);
       scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
-      candidate_ = ff && scheduler_->steady(mb);
+      const bool steady = fast_forward_ && scheduler_->steady(mb, in_flight_requests_);
+      stretch_[static_cast<std::size_t>(b)].state = steady ? Stretch::kCandidate : Stretch::kNone;
     }
-    // Nothing else happens before a steady step ends: it completes here, as at its event (the
-    // event loop's instant `t` with only this completion, then this replica's turn).
-    if ((steady_ || candidate_) && t < events_.horizon(index_)) {
+    // pp = 1: nothing else happens before a steady step ends, so it completes here, as at its
+    // event (the event loop's instant `t` with only this completion, then this replica's turn).
+    if (pp_ == 1 && stretch_[0].state != Stretch::kNone && t < events_.horizon(index_)) {
       events_.pass(t);
       metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
       finish(b, t);
@@ -89,6 +102,7 @@ TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
   mb.start = now;
   batch_busy_[static_cast<std::size_t>(b)] = 1;
   ++in_flight_;
+  in_flight_requests_ += mb.slots.size();
   metrics_.on_launch(mb.shape, cost_.work(mb.shape), stage_s_, gpus_per_stage_);
   // Busy time is the union of in-flight intervals (micro-batches overlap under PP).
   metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, t - std::max(now, busy_until_))));
@@ -97,59 +111,94 @@ TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
   return t;
 }
 
-bool Replica::launch_steady(MicroBatch& mb, int b, TimeNs now, TimeNs& t) {
-  if (!steady_) {
-    // The steady step just completed (complete() ran): plan the stretch after it.
-    candidate_ = false;
-    if (!scheduler_->admits_nothing() || !scheduler_->plan_steady(mb, cost_.has_local_attention(), plan_))
-      return false;
-    steady_ = true;
-    done_ = 0;
-    group_.all = 0;
-    group_.stages.clear();
-    scheduler_->for_each(mb, [&](const ActiveRequest& a) { metrics_.join(group_, a); });
-  } else if (!scheduler_->admits_nothing()) {  // a request arrived that the next step would admit
-    end_stretch(mb, false, now);
-    return false;
+int Replica::relaunchable() const {
+  int found = -1;
+  for (std::size_t i = 0; i < stretch_.size(); ++i) {
+    if (!stretch_[i].completed) continue;
+    if (found >= 0) return -1;  // two batches' requests: the scheduler merges them
+    found = static_cast<int>(i);
   }
-  // Step j of the plan, built at `now` (when step j - 1 ended): every decode takes the block its
-  // next token needs; a shortfall (eviction or preemption) is the scheduler's to build.
-  const std::int32_t j = done_ + 1;
-  const auto block_size = static_cast<std::int32_t>(plan_.new_blocks.size());
-  const std::int64_t blocks = plan_.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
+  // The requests not in flight are this batch's, and nobody waiting can be admitted.
+  if (found < 0 ||
+      scheduler_->running() != in_flight_requests_ + batches_[static_cast<std::size_t>(found)].slots.size() ||
+      !scheduler_->admits_nothing())
+    return -1;
+  return found;
+}
+
+bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+  s.completed = false;
+  if (s.state == Stretch::kCandidate) {
+    // The steady step just completed (complete() ran): plan the stretch after it.
+    s.state = Stretch::kNone;
+    if (!scheduler_->plan_steady(mb, cost_.has_local_attention(), s.plan)) return false;
+    s.state = Stretch::kSteady;
+    s.done = 0;
+    s.group.all = 0;
+    s.group.stages.clear();
+    scheduler_->for_each(mb, [&](const ActiveRequest& a) { metrics_.join(s.group, a); });
+  }
+  // Step j of the plan, built at `now`: every decode takes the block its next token needs; a
+  // shortfall (eviction or preemption) is the scheduler's to build.
+  const std::int32_t j = s.done + 1;
+  const auto block_size = static_cast<std::int32_t>(s.plan.new_blocks.size());
+  const std::int64_t blocks = s.plan.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
   if (blocks > kv_->pool().free()) {
-    end_stretch(mb, false, now);
+    end_stretch(b, false);
     return false;
   }
   kv_->pool().take(blocks);
-  scheduler_->steady_shape(mb, plan_, j, mb.shape);
-  const bool overlapped =
-      cost_.engine_costs().async_scheduling && last_end_ == now && plan_.min_arrival <= last_start_;
+  scheduler_->steady_shape(mb, s.plan, j, mb.shape);
+  const bool overlapped = cost_.engine_costs().async_scheduling && pp_ == 1 && last_end_ == now &&
+                          s.plan.min_arrival <= last_start_;
   t = launch(mb, b, now, overlapped);
-  if (j == plan_.last) end_stretch(mb, true, now);  // it finishes a request: a plain step from here
+  if (pp_ > 1) scheduler_->set_in_flight(mb, true);  // pp = 1: nothing reads them until commit
+  if (j == s.plan.last) end_stretch(b, true);        // it finishes a request: a plain step from here
   return true;
 }
 
-void Replica::end_stretch(const MicroBatch& mb, bool in_flight, TimeNs now) {
-  scheduler_->commit_steady(mb, done_, in_flight, now);
-  steady_ = false;
+void Replica::end_completed_stretches() {
+  for (std::size_t i = 0; i < stretch_.size(); ++i) {
+    Stretch& s = stretch_[i];
+    if (!s.completed) continue;
+    if (s.state == Stretch::kSteady) {
+      end_stretch(static_cast<int>(i), false);
+    } else {
+      s.state = Stretch::kNone;
+      s.completed = false;
+    }
+  }
+}
+
+void Replica::end_stretch(int b, bool in_flight) {
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  scheduler_->commit_steady(batches_[static_cast<std::size_t>(b)], s.done, in_flight, s.last_token);
+  s.state = Stretch::kNone;
+  s.completed = false;
 }
 
 void Replica::finish(int b, TimeNs now) {
   MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
-  if (steady_) {
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  in_flight_requests_ -= mb.slots.size();
+  if (s.state == Stretch::kSteady) {
     // A step of the stretch: every request sampled one token `now - (previous step's end)`.
     metrics_.on_fast_forward(FastForwardCounts::kPlanned);
-    metrics_.on_tokens(group_, now - last_token_);
-    ++done_;
-  } else if (candidate_) {
+    metrics_.on_tokens(s.group, now - s.last_token);
+    if (pp_ > 1) scheduler_->set_in_flight(mb, false);
+    ++s.done;
+    s.completed = true;
+  } else if (s.state == Stretch::kCandidate) {
     slots_ = mb.slots;  // the stretch after it plans from this batch
     scheduler_->complete(mb, now);
     mb.slots.swap(slots_);
+    s.completed = true;
   } else {
     scheduler_->complete(mb, now);
   }
-  last_token_ = now;
+  s.last_token = now;
   batch_busy_[static_cast<std::size_t>(b)] = 0;
   --in_flight_;
 }

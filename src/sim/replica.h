@@ -48,13 +48,17 @@ class Replica {
  private:
   // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
   TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
-  // Fast-forward: launches the next step of the steady stretch at `now` (starting one after a
-  // steady step completed) without the scheduler; false when the stretch ends here (then the
-  // scheduler builds the step).
-  bool launch_steady(MicroBatch& mb, int b, TimeNs now, TimeNs& t);
+  // Fast-forward: the one stretch (or candidate) whose step completed and whose requests are the
+  // only ones the next step could hold, or -1.
+  int relaunchable() const;
+  // Launches the next step of stretch `b` at `now` without the scheduler (planning the stretch
+  // when `b` is a candidate that completed); false when the stretch ends here instead.
+  bool launch_steady(int b, TimeNs now, TimeNs& t);
+  // Every stretch whose step completed ends (before the scheduler builds a step).
+  void end_completed_stretches();
+  void end_stretch(int b, bool in_flight);
   // Micro-batch `b` is done at `now`.
   void finish(int b, TimeNs now);
-  void end_stretch(const MicroBatch& mb, bool in_flight, TimeNs now);
 
   int index_;
   int pp_;
@@ -75,17 +79,23 @@ class Replica {
   // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
   TimeNs last_start_ = -1;
   TimeNs last_end_ = -1;
-  // Fast-forward (pp = 1). A stretch starts when a steady step (BatchScheduler::steady, checked
-  // at launch: `candidate_`) completes and its successors can be planned; while `steady_`, the
-  // requests' state is the plan's plus `done_` completed steps, committed when the stretch ends.
+  // Fast-forward. A stretch starts when a steady step (BatchScheduler::steady at launch: a
+  // candidate) completes and the steps after it can be planned; while it runs, its requests'
+  // state is the plan's plus `done` completed steps (their in_flight flags excepted, kept
+  // exact), committed when it ends. One per micro-batch slot; it moves with its batch.
+  struct Stretch {
+    enum State : std::uint8_t { kNone, kCandidate, kSteady };
+    State state = kNone;
+    bool completed = false;  // its last step is done, the next not launched
+    std::int32_t done = 0;
+    TimeNs last_token = 0;  // when its last step ended
+    SteadyPlan plan;
+    MetricsCollector::TokenGroup group;
+  };
   bool fast_forward_ = false;
-  bool candidate_ = false;
-  bool steady_ = false;
-  std::int32_t done_ = 0;
-  TimeNs last_token_ = 0;  // when the last step ended (pp = 1)
-  SteadyPlan plan_;
-  std::vector<std::int32_t> slots_;  // scratch
-  MetricsCollector::TokenGroup group_;
+  std::vector<Stretch> stretch_;        // pp slots, with batches_
+  std::size_t in_flight_requests_ = 0;  // in the micro-batches in flight
+  std::vector<std::int32_t> slots_;     // scratch
 };
 
 }  // namespace apex

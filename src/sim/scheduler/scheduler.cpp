@@ -150,10 +150,10 @@ bool BatchScheduler::admits_nothing() const {
   return waiting_.empty() || static_cast<int>(running_.size()) >= c_.engine.max_num_seqs;
 }
 
-bool BatchScheduler::steady(const MicroBatch& mb) const {
+bool BatchScheduler::steady(const MicroBatch& mb, std::size_t in_flight) const {
   const EnginePolicy& e = c_.engine;
   if (!decodes_steady() || e.costs.spec_tokens > 0 || c_.kv.pool().frees_local()) return false;
-  if (mb.slots.size() != running_.size()) return false;
+  if (in_flight != running_.size()) return false;
   if (!admits_nothing()) return false;
   for (std::int32_t slot : mb.slots) {
     const ActiveRequest& a = c_.requests[slot];

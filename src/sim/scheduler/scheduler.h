@@ -73,9 +73,15 @@ class BatchScheduler {
   }
 
   // Steady decode stretches, for a scheduler with one micro-batch in flight (pp = 1).
-  // Before `mb` completes: true when it is every running request, each decoding one token and
-  // none finishing with it, and no waiting request could join the next step.
-  bool steady(const MicroBatch& mb) const;
+  // Before `mb` completes (`in_flight` requests in flight, its own included): true when it holds
+  // every running request not in another batch, each decoding one token and none finishing with
+  // it, and no waiting request could join the next step.
+  bool steady(const MicroBatch& mb, std::size_t in_flight) const;
+  std::size_t running() const { return running_.size(); }
+  void set_in_flight(const MicroBatch& mb, bool on) {
+    for (std::int32_t slot : mb.slots)
+      c_.requests[slot].in_flight = on;
+  }
   // No waiting request can be admitted to the next step: none waits, or the batch is at
   // max_num_seqs (admission is not even tried).
   bool admits_nothing() const;
