@@ -658,8 +658,8 @@ TEST(Simulator, SameInputsGiveByteIdenticalJson) {
 }
 
 // Fast-forward of steady decode stretches (RunOptions::fast_forward) gives the step-by-step run's
-// result to the last bit, and does skip the event queue: a lone request's decodes after the first
-// complete without it, except the last one.
+// result to the last bit, and does skip the event queue and the scheduler: a lone request's
+// decodes complete without them, except the last one.
 struct Counted {
   SimResult r;
   FastForwardCounts ff;
@@ -683,7 +683,7 @@ TEST(FastForward, LoneRequestDecodesSkipTheEventQueue) {
   const SimResult &a = ca.r, &b = cb.r;
   EXPECT_EQ(a.iterations, 100u);        // one prefill, 99 decodes
   EXPECT_EQ(ca.ff.without_queue, 98u);  // every decode but the last
-  EXPECT_EQ(ca.ff.planned, 97u);        // and but the first, which the scheduler built
+  EXPECT_EQ(ca.ff.planned, 98u);        // planned when the prefill completed
   EXPECT_EQ(cb.ff.without_queue + cb.ff.planned, 0u);
   EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
   EXPECT_EQ(a.e2e.mean, b.e2e.mean);

@@ -37,7 +37,19 @@ void Replica::try_schedule(TimeNs now) {
         }
         launched = launch_steady(b, now, t);
       }
-      if (!launched) end_completed_stretches();
+      if (!launched) {
+        end_completed_stretches();
+        Stretch& s = stretch_[static_cast<std::size_t>(b)];
+        MicroBatch& next = batches_[static_cast<std::size_t>(b)];
+        if (scheduler_->plan_steady(next, cost_.has_local_attention(), s.plan, s.last_token)) {
+          s.active = true;
+          s.done = 0;
+          s.group.all = 0;
+          s.group.stages.clear();
+          scheduler_->for_each(next, [&](const ActiveRequest& a) { metrics_.join(s.group, a); });
+          launched = launch_steady(b, now, t);
+        }
+      }
     }
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
     if (!launched) {
@@ -55,12 +67,10 @@ void Replica::try_schedule(TimeNs now) {
       }
       t = launch(mb, b, now, overlapped);
       scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
-      const bool steady = fast_forward_ && scheduler_->steady(mb, in_flight_requests_);
-      stretch_[static_cast<std::size_t>(b)].state = steady ? Stretch::kCandidate : Stretch::kNone;
     }
     // pp = 1: nothing else happens before a steady step ends, so it completes here, as at its
     // event (the event loop's instant `t` with only this completion, then this replica's turn).
-    if (pp_ == 1 && stretch_[0].state != Stretch::kNone && t < events_.horizon(index_)) {
+    if (pp_ == 1 && stretch_[0].active && t < events_.horizon(index_)) {
       events_.pass(t);
       metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
       finish(b, t);
@@ -130,16 +140,6 @@ bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
   Stretch& s = stretch_[static_cast<std::size_t>(b)];
   MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
   s.completed = false;
-  if (s.state == Stretch::kCandidate) {
-    // The steady step just completed (complete() ran): plan the stretch after it.
-    s.state = Stretch::kNone;
-    if (!scheduler_->plan_steady(mb, cost_.has_local_attention(), s.plan)) return false;
-    s.state = Stretch::kSteady;
-    s.done = 0;
-    s.group.all = 0;
-    s.group.stages.clear();
-    scheduler_->for_each(mb, [&](const ActiveRequest& a) { metrics_.join(s.group, a); });
-  }
   // Step j of the plan, built at `now`: every decode takes the block its next token needs; a
   // shortfall (eviction or preemption) is the scheduler's to build.
   const std::int32_t j = s.done + 1;
@@ -162,20 +162,14 @@ bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
 void Replica::end_completed_stretches() {
   for (std::size_t i = 0; i < stretch_.size(); ++i) {
     Stretch& s = stretch_[i];
-    if (!s.completed) continue;
-    if (s.state == Stretch::kSteady) {
-      end_stretch(static_cast<int>(i), false);
-    } else {
-      s.state = Stretch::kNone;
-      s.completed = false;
-    }
+    if (s.completed) end_stretch(static_cast<int>(i), false);
   }
 }
 
 void Replica::end_stretch(int b, bool in_flight) {
   Stretch& s = stretch_[static_cast<std::size_t>(b)];
   scheduler_->commit_steady(batches_[static_cast<std::size_t>(b)], s.done, in_flight, s.last_token);
-  s.state = Stretch::kNone;
+  s.active = false;
   s.completed = false;
 }
 
@@ -183,22 +177,17 @@ void Replica::finish(int b, TimeNs now) {
   MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
   Stretch& s = stretch_[static_cast<std::size_t>(b)];
   in_flight_requests_ -= mb.slots.size();
-  if (s.state == Stretch::kSteady) {
+  if (s.active) {
     // A step of the stretch: every request sampled one token `now - (previous step's end)`.
     metrics_.on_fast_forward(FastForwardCounts::kPlanned);
     metrics_.on_tokens(s.group, now - s.last_token);
     if (pp_ > 1) scheduler_->set_in_flight(mb, false);
     ++s.done;
     s.completed = true;
-  } else if (s.state == Stretch::kCandidate) {
-    slots_ = mb.slots;  // the stretch after it plans from this batch
-    scheduler_->complete(mb, now);
-    mb.slots.swap(slots_);
-    s.completed = true;
+    s.last_token = now;
   } else {
     scheduler_->complete(mb, now);
   }
-  s.last_token = now;
   batch_busy_[static_cast<std::size_t>(b)] = 0;
   --in_flight_;
 }

@@ -48,11 +48,11 @@ class Replica {
  private:
   // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
   TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
-  // Fast-forward: the one stretch (or candidate) whose step completed and whose requests are the
-  // only ones the next step could hold, or -1.
+  // Fast-forward: the one stretch whose step completed and whose requests are the only ones the
+  // next step could hold, or -1.
   int relaunchable() const;
-  // Launches the next step of stretch `b` at `now` without the scheduler (planning the stretch
-  // when `b` is a candidate that completed); false when the stretch ends here instead.
+  // Launches the next step of stretch `b` at `now` without the scheduler; false when the
+  // stretch ends here instead.
   bool launch_steady(int b, TimeNs now, TimeNs& t);
   // Every stretch whose step completed ends (before the scheduler builds a step).
   void end_completed_stretches();
@@ -79,23 +79,21 @@ class Replica {
   // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
   TimeNs last_start_ = -1;
   TimeNs last_end_ = -1;
-  // Fast-forward. A stretch starts when a steady step (BatchScheduler::steady at launch: a
-  // candidate) completes and the steps after it can be planned; while it runs, its requests'
-  // state is the plan's plus `done` completed steps (their in_flight flags excepted, kept
-  // exact), committed when it ends. One per micro-batch slot; it moves with its batch.
+  // Fast-forward. A stretch starts at a step's build when the steps from there on are steady
+  // (BatchScheduler::plan_steady); while it runs, its requests' state is the plan's plus `done`
+  // completed steps (their in_flight flags excepted, kept exact under PP), committed when it
+  // ends. One per micro-batch slot; it moves with its batch.
   struct Stretch {
-    enum State : std::uint8_t { kNone, kCandidate, kSteady };
-    State state = kNone;
+    bool active = false;
     bool completed = false;  // its last step is done, the next not launched
     std::int32_t done = 0;
-    TimeNs last_token = 0;  // when its last step ended
+    TimeNs last_token = 0;  // when its last step ended (its requests' previous token)
     SteadyPlan plan;
     MetricsCollector::TokenGroup group;
   };
   bool fast_forward_ = false;
   std::vector<Stretch> stretch_;        // pp slots, with batches_
   std::size_t in_flight_requests_ = 0;  // in the micro-batches in flight
-  std::vector<std::int32_t> slots_;     // scratch
 };
 
 }  // namespace apex

@@ -150,36 +150,43 @@ bool BatchScheduler::admits_nothing() const {
   return waiting_.empty() || static_cast<int>(running_.size()) >= c_.engine.max_num_seqs;
 }
 
-bool BatchScheduler::steady(const MicroBatch& mb, std::size_t in_flight) const {
+bool BatchScheduler::plan_steady(MicroBatch& mb, bool rebuild_shape, SteadyPlan& p,
+                                 TimeNs& last_token) const {
   const EnginePolicy& e = c_.engine;
-  if (!decodes_steady() || e.costs.spec_tokens > 0 || c_.kv.pool().frees_local()) return false;
-  if (in_flight != running_.size()) return false;
-  if (!admits_nothing()) return false;
-  for (std::int32_t slot : mb.slots) {
-    const ActiveRequest& a = c_.requests[slot];
-    if (a.scheduled != 1 || a.generated <= 0 || a.computed + 1 != a.num_tokens() ||
-        a.output - a.generated < 2)
-      return false;
-  }
-  return true;
-}
-
-bool BatchScheduler::plan_steady(const MicroBatch& mb, bool rebuild_shape, SteadyPlan& p) const {
+  if (!decodes_steady() || e.costs.spec_tokens > 0 || c_.kv.pool().frees_local() || !admits_nothing())
+    return false;
   const std::int64_t b = c_.kv.pool().block_size();
+  mb.slots.clear();
+  mb.shape = BatchShape{};
+  mb.kv_load_blocks = 0;
   p.new_blocks.assign(static_cast<std::size_t>(b), 0);
   p.last = std::numeric_limits<std::int32_t>::max();
   p.min_arrival = std::numeric_limits<TimeNs>::max();
-  p.base = mb.shape;
   p.rebuild_shape = rebuild_shape;
-  for (std::int32_t slot : mb.slots) {
+  last_token = -1;
+  for (std::int32_t slot : running_) {
     const ActiveRequest& a = c_.requests[slot];
-    // Step j allocates for computed + j tokens: the first block beyond the ones held at step f.
+    if (a.in_flight) continue;
+    // A decode (its next token one step away) that sampled its last token with the others.
+    if (a.generated <= 0 || a.computed + 1 != a.num_tokens() || !a.queue_recorded) return false;
+    if (last_token >= 0 && a.last_token != last_token) return false;
+    last_token = a.last_token;
+    // No step of the stretch may cache its prefix (the cache's state is fixed while it runs).
+    if (c_.kv.prefix_cache().caches_on_compute(a)) return false;
+    // Step j allocates for computed + j tokens: one block at step f, f + b, ...
     const std::int64_t f = first_block_step(a, b);
     if (f < 1 || f > b) return false;
     ++p.new_blocks[static_cast<std::size_t>(f - 1)];
     p.last = std::min(p.last, a.output - a.generated);
     p.min_arrival = std::min(p.min_arrival, a.arrival);
+    c_.shapes.add(mb.shape, TokenSpan{a.prompt, a.generated, a.computed, 1});  // step 1
+    mb.slots.push_back(slot);
   }
+  // Within the token budget, every one of them (prefill-first decode steps take them all anyway).
+  const auto n = static_cast<std::int64_t>(mb.slots.size());
+  if (n == 0 || n > e.max_num_batched_tokens) return false;
+  p.base = mb.shape;
+  p.base.decode_kv -= n;
   return true;
 }
 

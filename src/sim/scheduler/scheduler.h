@@ -38,15 +38,15 @@ struct SchedulerContext {
   SchedulerEvents& events;
 };
 
-// A steady decode stretch (sim/replica.cpp fast-forward): the batch just completed is every
-// running request, each decoding one token per step, and nothing can join or leave it until a
-// request finishes; what step j after it takes and computes follows from the requests' state
-// now. Filled by BatchScheduler::plan_steady.
+// A steady decode stretch (sim/replica.cpp fast-forward): the next steps hold every running
+// request not in flight, each decoding one token per step, and nothing can join or leave them
+// until a request finishes; what step j = 1, 2, ... takes and computes follows from the
+// requests' state when it is planned. Filled by BatchScheduler::plan_steady.
 struct SteadyPlan {
-  std::int32_t last = 0;                 // the first step after this one that finishes a request
+  std::int32_t last = 0;                 // the first step that finishes a request
   std::vector<std::int64_t> new_blocks;  // [(j - 1) % block_size]: KV blocks step j takes
   TimeNs min_arrival = 0;                // of the batch's requests
-  BatchShape base;                       // the shape of the step just completed
+  BatchShape base;                       // step j's shape, less j keys per decode
   bool rebuild_shape = false;            // local attention: each step's shape is built afresh
 };
 
@@ -72,23 +72,20 @@ class BatchScheduler {
       f(c_.requests[slot]);
   }
 
-  // Steady decode stretches, for a scheduler with one micro-batch in flight (pp = 1).
-  // Before `mb` completes (`in_flight` requests in flight, its own included): true when it holds
-  // every running request not in another batch, each decoding one token and none finishing with
-  // it, and no waiting request could join the next step.
-  bool steady(const MicroBatch& mb, std::size_t in_flight) const;
+  // Steady decode stretches (sim/replica.cpp fast-forward). At a step's build: when the next
+  // steps would hold every running request not in flight, each decoding one token, with nobody
+  // to admit, puts them in `mb` (in the order build() would) and plans the steps, whose first
+  // is j = 1; `last_token` is when they all sampled their previous token. False otherwise.
+  bool plan_steady(MicroBatch& mb, bool rebuild_shape, SteadyPlan& p, TimeNs& last_token) const;
+  // No waiting request can be admitted to the next step: none waits, or the batch is at
+  // max_num_seqs (admission is not even tried).
+  bool admits_nothing() const;
   std::size_t running() const { return running_.size(); }
   void set_in_flight(const MicroBatch& mb, bool on) {
     for (std::int32_t slot : mb.slots)
       c_.requests[slot].in_flight = on;
   }
-  // No waiting request can be admitted to the next step: none waits, or the batch is at
-  // max_num_seqs (admission is not even tried).
-  bool admits_nothing() const;
-  // After `mb` completed (steady before): the plan of the steps that follow, or false when the
-  // KV blocks they take do not follow the plain pattern (then steps are built one by one).
-  bool plan_steady(const MicroBatch& mb, bool rebuild_shape, SteadyPlan& p) const;
-  // The shape of step j >= 1 after the completed one (what build() would price).
+  // The shape of step j >= 1 of the plan (what build() would price).
   void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
   // The requests' state after `completed` more steps of the plan completed and, with `in_flight`,
   // the next one built (its blocks taken); `last_token` is when the last completed step ended.
