@@ -275,6 +275,50 @@ TEST(LogHistogram, MeanExactPercentilesWithinTenthOfPercent) {
   EXPECT_DOUBLE_EQ(got.max, want.max);
 }
 
+// The sum of whole nanoseconds is exact: k equal samples added at once, one by one, shuffled or
+// through merge() give bit-identical summaries, even past what a double (or a long double near
+// 2^64) would sum exactly.
+TEST(LogHistogram, BulkAddsEqualSingleAddsToTheLastBit) {
+  std::vector<std::pair<std::int64_t, std::uint64_t>> samples;
+  std::uint64_t state = 4242;
+  for (int i = 0; i < 2000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto ns = static_cast<std::int64_t>(1 + (state >> 20) % 90'000'000);  // up to 90 ms
+    samples.emplace_back(ns, 1 + (state >> 8) % 300);
+  }
+  samples.emplace_back(std::int64_t{1} << 61, 7);  // 7 x 2^61 ns: the sum passes 2^64
+  LogHistogram bulk, single, merged_a, merged_b;
+  for (const auto& [v, k] : samples)
+    bulk.add(v, k);
+  for (auto it = samples.rbegin(); it != samples.rend(); ++it) {  // reversed order, one at a time
+    for (std::uint64_t i = 0; i < it->second; ++i)
+      single.add(it->first);
+  }
+  for (std::size_t i = 0; i < samples.size(); ++i)
+    (i % 2 == 0 ? merged_a : merged_b).add(samples[i].first, samples[i].second);
+  merged_b.merge(merged_a);
+  const Summary a = bulk.summary_seconds(), b = single.summary_seconds(), c = merged_b.summary_seconds();
+  for (const Summary* s : {&b, &c}) {
+    EXPECT_EQ(s->count, a.count);
+    EXPECT_EQ(s->mean, a.mean);  // bit-identical
+    EXPECT_EQ(s->p50, a.p50);
+    EXPECT_EQ(s->p99, a.p99);
+    EXPECT_EQ(s->min, a.min);
+    EXPECT_EQ(s->max, a.max);
+  }
+  // The exact mean: Σ / count computed in integers, within one rounding of the conversions.
+  __extension__ using U128 = unsigned __int128;
+  U128 sum = 0;
+  std::uint64_t count = 0;
+  for (const auto& [v, k] : samples) {
+    sum += static_cast<U128>(v) * k;
+    count += k;
+  }
+  const double want = static_cast<double>(static_cast<long double>(sum) / count) * 1e-9;
+  EXPECT_NEAR(a.mean, want, want * 1e-15);
+  EXPECT_GT(a.mean, 0.0);
+}
+
 // Per-request latencies (TTFT, TPOT, E2E, queue) in seconds: the histogram's percentiles are within
 // the stated resolution of the exact ones, count, mean, min and max exact; zeros (a request
 // scheduled on arrival) stay exactly 0.

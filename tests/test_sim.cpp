@@ -657,6 +657,114 @@ TEST(Simulator, SameInputsGiveByteIdenticalJson) {
   EXPECT_NE(a, c);
 }
 
+// Fast-forward of steady decode stretches (RunOptions::fast_forward) gives the step-by-step run's
+// result to the last bit, and does skip the event queue and the scheduler: a lone request's
+// decodes complete without them, except the last one.
+struct Counted {
+  SimResult r;
+  FastForwardCounts ff;
+};
+Counted run_options(const Deployment& d, const Plan& p, const Trace& t, RunOptions o) {
+  auto src = source_of(t);
+  const PlanInstance inst = instantiate_or_throw(d, p, {}, std::nullopt);
+  Counted c;
+  o.fast_forwarded = &c.ff;
+  c.r = simulate(inst, *src, o);
+  return c;
+}
+
+TEST(FastForward, LoneRequestDecodesSkipTheEventQueue) {
+  const Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
+  const Plan p = plan_of(d, 1, 1, 1);
+  RunOptions on, off;
+  off.fast_forward = false;
+  const Counted ca = run_options(d, p, one_request(1000, 100), on);
+  const Counted cb = run_options(d, p, one_request(1000, 100), off);
+  const SimResult &a = ca.r, &b = cb.r;
+  EXPECT_EQ(a.iterations, 100u);        // one prefill, 99 decodes
+  EXPECT_EQ(ca.ff.without_queue, 98u);  // every decode but the last
+  EXPECT_EQ(ca.ff.planned, 98u);        // planned when the prefill completed
+  EXPECT_EQ(cb.ff.without_queue + cb.ff.planned, 0u);
+  EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
+  EXPECT_EQ(a.e2e.mean, b.e2e.mean);
+  EXPECT_EQ(a.itl.mean, b.itl.mean);
+}
+
+TEST(FastForward, SameResultAsStepByStepUnderLoadPreemptionAndStages) {
+  struct Case {
+    std::string model, gpu, engine;
+    int dp, tp, pp;
+    double memory;  // gpu_memory_utilization (0 = the engine's)
+    bool prefix, breakdown, records, stages;
+  };
+  const std::vector<Case> cases = {
+      {"llama-3.1-8b", "h100-sxm", "vllm", 1, 1, 1, 0, false, false, true, false},
+      {"llama-3.1-8b", "l40s", "vllm", 1, 1, 1, 0.42, true, true, false, false},      // preempts
+      {"llama-3.1-8b", "l40s", "vllm-0.6", 1, 1, 1, 0.42, false, false, true, true},  // preempts
+      {"qwen2.5-7b", "a100-sxm-80gb", "sglang", 2, 1, 1, 0, true, false, false, false},
+      {"llama-3.1-8b", "h100-sxm", "trtllm", 1, 2, 1, 0.25, false, false, true, false},
+      {"llama-3.1-8b", "a100-sxm-40gb", "vllm-0.11", 1, 1, 2, 0, false, true, false, true},
+      {"qwen2.5-7b", "a100-sxm-80gb", "sglang", 2, 1, 2, 0.5, true, false, true, false},
+      {"mistral-7b", "a100-sxm-40gb", "vllm-0.11", 1, 1, 1, 0, false, false, false, false},  // local KV
+  };
+  std::uint64_t preempted = 0, skipped = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.model + " " + c.gpu + " " + c.engine);
+    Deployment d = make_deployment(c.model, c.gpu, c.dp * c.tp * c.pp);
+    d.engine = c.engine;
+    d.max_model_len = 8192;
+    if (c.memory > 0) d.engine_overrides.gpu_memory_utilization = c.memory;
+    if (c.prefix) d.engine_overrides.prefix_caching = true;
+    const Plan p = plan_of(d, c.dp, c.tp, c.pp);
+    SyntheticSpec s;
+    s.rate = 12;
+    s.num_requests = 200;
+    s.prompt = LengthDist::parse("lognormal:700:400", "p");
+    s.output = LengthDist::parse("lognormal:300:200", "o");
+    s.seed = 17;
+    if (c.prefix) {
+      s.shared_prefix = 256;
+      s.prefix_groups = 3;
+    }
+    RunOptions on;
+    on.breakdown = c.breakdown;
+    on.record_requests = c.records;
+    if (c.stages) {
+      s.stages = {LoadStage{4, 10}, LoadStage{20, 5}};
+      on.stages = s.stages;
+    }
+    RunOptions off = on;
+    off.fast_forward = false;
+    const Trace t = synthesize(s);
+    const Counted ca = run_options(d, p, t, on);
+    const Counted cb = run_options(d, p, t, off);
+    const SimResult &a = ca.r, &b = cb.r;
+    EXPECT_EQ(result_json(a).dump(), result_json(b).dump());
+    ASSERT_EQ(a.request_records.size(), b.request_records.size());
+    for (std::size_t i = 0; i < a.request_records.size(); ++i) {
+      EXPECT_EQ(a.request_records[i].id, b.request_records[i].id);
+      EXPECT_EQ(a.request_records[i].e2e, b.request_records[i].e2e);
+      EXPECT_EQ(a.request_records[i].tpot, b.request_records[i].tpot);
+    }
+    EXPECT_EQ(cb.ff.without_queue + cb.ff.planned, 0u);
+    if (c.model == "mistral-7b") {
+      EXPECT_EQ(ca.ff.planned, 0u);  // V1 frees its sliding-window blocks: step by step
+    } else {
+      EXPECT_GT(ca.ff.planned, a.iterations / 4);
+    }
+    if (c.pp > 1) {
+      EXPECT_EQ(ca.ff.without_queue, 0u);  // pp > 1: every step by its event
+    }
+    if (c.dp > 1) {
+      EXPECT_GT(ca.ff.planned, ca.ff.without_queue);  // replicas interleave: most by events
+    }
+    preempted += a.preemptions > 0;
+    skipped += ca.ff.planned;
+  }
+  EXPECT_GE(preempted, 2u);
+  EXPECT_GT(skipped, 0u);
+}
+
 TEST(Simulator, SloAttainmentCountsRequestsMeetingBothSlos) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const Plan p = plan_of(d, 1, 1, 1);

@@ -120,6 +120,7 @@ struct SearchInput {
   bool allow_fewer_gpus = false;
   std::string tune;  // max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]
   std::optional<double> gpu_price;
+  bool fast_forward = true;  // RunOptions::fast_forward of every simulation (--no-fast-forward)
 };
 
 // The progress line of a long run (search, validate, calibrate; core/progress.h), written to the
@@ -140,8 +141,9 @@ struct SimulateRequest {
   WorkloadInput workload;
   PlanInput plan;
   OutputInput output;
-  bool breakdown = false;   // attribute time to kernel classes
-  std::string per_request;  // CSV path: one row per request
+  bool breakdown = false;    // attribute time to kernel classes
+  std::string per_request;   // CSV path: one row per request
+  bool fast_forward = true;  // RunOptions::fast_forward (--no-fast-forward: step by step)
 };
 
 struct SearchRequest {

@@ -303,6 +303,7 @@ SearchOptions build_search_options(const SearchInput& in) {
   s.min_attainment = in.min_attainment;  // validated by the search, which knows whether an SLO is set
   s.top = in.top;
   s.exhaustive = in.exhaustive;
+  s.fast_forward = in.fast_forward;
   if (in.threads < 0)
     throw UserError(fmt::format("{} must be 0 (all cores) or positive, got {}", opt("threads"), in.threads));
   s.threads = in.threads;

@@ -133,6 +133,11 @@ std::vector<OptionSpec> make_table() {
        "Report where the time goes: GEMM, MoE, attention, communication, elementwise, LM head, launches, "
        "pipeline transfers, CPU overhead",
        "", kSim, false, false, [](T t, V v) { t.simulate->breakdown = yes(v); }},
+      {"no_fast_forward", "--no-fast-forward", Kind::Flag,
+       "Simulate every engine step through the event queue (the reference for the fast-forward of steady "
+       "decode stretches, which gives the same results faster)",
+       "", kRun, false, false,
+       [](T t, V v) { (t.simulate ? t.simulate->fast_forward : t.search->search.fast_forward) = !yes(v); }},
       {"dp_attention", "--dp-attention", Kind::Flag,
        "MoE: run attention data-parallel over the tp GPUs (needs --ep equal to --tp)", "", kSim, false, false,
        [](T t, V v) { t.simulate->plan.dp_attention = yes(v); }},

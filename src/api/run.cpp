@@ -81,6 +81,7 @@ SimulateResponse simulate(const SimulateRequest& request) {
                         {opt("trace"), request.workload.trace == "@sample" ? "" : request.workload.trace}});
   if (records) check_writable(request.per_request);  // before the run, not after it
   RunOptions run{records, request.breakdown};
+  run.fast_forward = request.fast_forward;
   if (w.spec) run.stages = w.spec->stages;
   out.result = apex::simulate(instance, *src, run);
   if (records) write_per_request(request.per_request, out.result);

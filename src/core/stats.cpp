@@ -59,6 +59,7 @@ void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
   last_value_ = value_ns;
   last_bucket_ = b;
   add_to_bucket(b, static_cast<double>(value_ns), times);
+  sum_whole_ns_ += static_cast<Sum>(value_ns) * times;
 }
 
 void LogHistogram::add_ns(double value_ns, std::uint64_t times) {
@@ -66,16 +67,17 @@ void LogHistogram::add_ns(double value_ns, std::uint64_t times) {
   if (!(value_ns >= 1)) {  // below 1 ns (or NaN): counted, not bucketed
     underflow_ += times;
     note(value_ns, times);
+    sum_frac_ns_ += static_cast<long double>(value_ns) * static_cast<long double>(times);
     return;
   }
   add_to_bucket(bucket_of(value_ns), value_ns, times);
+  sum_frac_ns_ += static_cast<long double>(value_ns) * static_cast<long double>(times);
 }
 
 void LogHistogram::note(double value_ns, std::uint64_t times) {
   min_ = count_ == 0 ? value_ns : std::min(min_, value_ns);
   max_ = count_ == 0 ? value_ns : std::max(max_, value_ns);
   count_ += times;
-  sum_ns_ += static_cast<long double>(value_ns) * static_cast<long double>(times);
 }
 
 void LogHistogram::cover(std::int32_t lo, std::int32_t hi) {
@@ -98,7 +100,7 @@ void LogHistogram::cover(std::int32_t lo, std::int32_t hi) {
 }
 
 void LogHistogram::add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times) {
-  cover(b, b);
+  if (buckets_.empty() || b < first_ || b - first_ >= static_cast<std::int32_t>(buckets_.size())) cover(b, b);
   buckets_[static_cast<std::size_t>(b - first_)] += times;
   note(value_ns, times);
 }
@@ -116,7 +118,8 @@ void LogHistogram::merge(const LogHistogram& other) {
   }
   underflow_ += other.underflow_;
   count_ += other.count_;
-  sum_ns_ += other.sum_ns_;
+  sum_whole_ns_ += other.sum_whole_ns_;
+  sum_frac_ns_ += other.sum_frac_ns_;
   min_ = std::min(min_, other.min_);
   max_ = std::max(max_, other.max_);
 }
@@ -140,7 +143,9 @@ Summary LogHistogram::summary_seconds() const {
   Summary s;
   if (count_ == 0) return s;
   s.count = count_;
-  s.mean = static_cast<double>(sum_ns_ / static_cast<long double>(count_)) * 1e-9;
+  // The whole-nanosecond part converts exactly below 2^64 ns (584 years; long double holds 64 bits).
+  const long double sum = static_cast<long double>(sum_whole_ns_) + sum_frac_ns_;
+  s.mean = static_cast<double>(sum / static_cast<long double>(count_)) * 1e-9;
   auto pct = [&](double q) {
     const double rank = q * static_cast<double>(count_ - 1);
     const auto lo = static_cast<std::uint64_t>(std::floor(rank));

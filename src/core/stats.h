@@ -26,8 +26,10 @@ double percentile_sorted(const std::vector<double>& sorted, double q);
 // (the sum is kept). Values below 1 ns share one bucket, reported as the sample's minimum (absolute
 // error < 1 ns). Memory is one counter per bucket between the smallest and the largest value
 // (at most ~44k buckets for 1 ns .. 292 years), whatever the number of samples. Deterministic: the
-// counts depend only on the multiset of samples; merge() of two histograms equals one histogram fed
-// both samples (the sum up to the order of the additions).
+// counts depend only on the multiset of samples. The sum of whole-nanosecond samples (add) is kept
+// as an exact 128-bit integer, so adding a value k times at once, one at a time, in any order or
+// through merge() gives the same mean to the last bit; fractional samples (add_ns) are summed
+// apart in long double (up to the order of the additions).
 class LogHistogram {
  public:
   static constexpr double kRelativeResolution = 5e-4;  // percentiles within 0.05% of the exact ones
@@ -44,13 +46,15 @@ class LogHistogram {
  private:
   void cover(std::int32_t lo, std::int32_t hi);  // extends buckets_ to hold [lo, hi]
   void add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times);
-  void note(double value_ns, std::uint64_t times);  // count, sum, min and max
+  void note(double value_ns, std::uint64_t times);  // count, min and max
   double value_at_rank(std::uint64_t rank) const;   // 0-based rank, in ns
   std::vector<std::uint64_t> buckets_;
   std::int32_t first_ = 0;       // bucket index of buckets_[0]
   std::uint64_t underflow_ = 0;  // samples below 1 ns
   std::uint64_t count_ = 0;
-  long double sum_ns_ = 0;
+  __extension__ using Sum = unsigned __int128;  // GCC and Clang
+  Sum sum_whole_ns_ = 0;                        // Σ of the whole-nanosecond samples (>= 1 ns), exact
+  long double sum_frac_ns_ = 0;                 // Σ of the other samples (add_ns)
   double min_ = 0, max_ = 0;
   std::int64_t last_value_ = -1;  // one-entry cache: a batch's tokens often share one interval
   std::int32_t last_bucket_ = 0;

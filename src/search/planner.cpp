@@ -463,7 +463,9 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   const std::size_t wave = static_cast<std::size_t>(std::max(1, options.wave));
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
-    o.result = simulate(*o.instance, *src);
+    RunOptions run;
+    run.fast_forward = options.fast_forward;
+    o.result = simulate(*o.instance, *src, run);
     o.score = objective_value(options.objective, *o.result, price);
     o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
   };

@@ -57,6 +57,7 @@ struct SearchOptions {
   std::optional<double> min_attainment;
   // Counts the feasible plans as they are simulated or pruned (may be null; never changes the result).
   Progress* progress = nullptr;
+  bool fast_forward = true;  // RunOptions::fast_forward of every simulation
 };
 
 struct Candidate {

@@ -51,6 +51,13 @@ std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_reques
 std::optional<std::string> memory_check(const Deployment& d, const Plan& plan, const EnginePolicy& engine,
                                         std::int64_t longest_request);
 
+// Steps of a run advanced by the fast-forward: completed without the event queue (nothing else
+// happened before they ended), and planned (built and completed without the scheduler).
+struct FastForwardCounts {
+  enum Kind { kWithoutQueue, kPlanned };
+  std::uint64_t without_queue = 0, planned = 0;
+};
+
 struct RunOptions {
   bool record_requests = false;  // keep one RequestRecord per request (memory grows with the trace)
   bool breakdown = false;        // attribute GPU time to kernel classes (SimResult::time); slower
@@ -59,6 +66,12 @@ struct RunOptions {
   std::vector<LoadStage> stages{};
   // Refuse (UserError) a load that puts more requests in the system at once (request_state.h).
   std::uint64_t max_live_requests = kMaxLiveRequests;
+  // Advance steady decode stretches of a replica (the same batch, step after step, until an
+  // event) without the event queue, the scheduler rebuild and per-token bookkeeping; the result
+  // is identical to the step-by-step run (false: step by step, the reference).
+  bool fast_forward = true;
+  // When set, receives how many steps the fast-forward advanced.
+  FastForwardCounts* fast_forwarded = nullptr;
 };
 
 // Runs the simulation of an instance. Throws UserError for a request the deployment can never

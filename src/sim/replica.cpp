@@ -17,6 +17,7 @@ Replica::Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::uni
   batches_.resize(static_cast<std::size_t>(pp));
   batch_busy_.assign(static_cast<std::size_t>(pp), 0);
   stage_free_.assign(static_cast<std::size_t>(pp), 0);
+  stretch_.resize(static_cast<std::size_t>(pp));
 }
 
 void Replica::try_schedule(TimeNs now) {
@@ -25,50 +26,58 @@ void Replica::try_schedule(TimeNs now) {
     int b = 0;
     while (batch_busy_[static_cast<std::size_t>(b)])
       ++b;
+    TimeNs t = 0;
+    bool launched = false;
+    if (fast_forward_) {
+      const int r = relaunchable();
+      if (r >= 0) {
+        if (r != b) {  // the batch and its stretch move to the free slot
+          std::swap(batches_[static_cast<std::size_t>(r)], batches_[static_cast<std::size_t>(b)]);
+          std::swap(stretch_[static_cast<std::size_t>(r)], stretch_[static_cast<std::size_t>(b)]);
+        }
+        launched = launch_steady(b, now, t);
+      }
+      if (!launched) {
+        end_completed_stretches();
+        Stretch& s = stretch_[static_cast<std::size_t>(b)];
+        MicroBatch& next = batches_[static_cast<std::size_t>(b)];
+        if (scheduler_->plan_steady(next, cost_.has_local_attention(), s.plan, s.last_token)) {
+          s.active = true;
+          s.done = 0;
+          s.group.all = 0;
+          s.group.stages.clear();
+          scheduler_->for_each(next, [&](const ActiveRequest& a) { metrics_.join(s.group, a); });
+          launched = launch_steady(b, now, t);
+        }
+      }
+    }
     MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
-    const EngineCosts& ec = cost_.engine_costs();
-    if (!scheduler_->next_batch(mb, now)) return;
-    // Asynchronous scheduling: when the previous step has just ended and this step carries a
-    // request known when that one started, this step's CPU work began then, behind it; only what
-    // exceeds it is exposed (plus async_gap). A step of requests that all arrived later (an engine
-    // that had drained) pays its CPU work, as without async.
-    bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
-    if (overlapped) {
-      overlapped = false;
-      scheduler_->for_each(
-          mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
+    if (!launched) {
+      if (!scheduler_->next_batch(mb, now)) return;
+      // Asynchronous scheduling: when the previous step has just ended and this step carries a
+      // request known when that one started, this step's CPU work began then, behind it; only
+      // what exceeds it is exposed (plus async_gap). A step of requests that all arrived later
+      // (an engine that had drained) pays its CPU work, as without async.
+      const EngineCosts& ec = cost_.engine_costs();
+      bool overlapped = ec.async_scheduling && pp_ == 1 && last_end_ == now;
+      if (overlapped) {
+        overlapped = false;
+        scheduler_->for_each(
+            mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
+      }
+      t = launch(mb, b, now, overlapped);
+      scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
     }
-    // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
-    // stage's start waits for the previous stage and for the stage's previous micro-batch.
-    cost_.stage_times(mb.shape, stage_s_);
-    if (mb.kv_load_blocks > 0) stage_s_[0] += kv_->load_seconds(mb.kv_load_blocks);  // CPU KV offload
-    const TimeNs cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
-    const TimeNs overhead = overlapped ? std::max(seconds_to_ns(ec.async_gap), last_start_ + cpu - now)
-                                       : std::max<TimeNs>(1, cpu);
-    TimeNs t = now + overhead;
-    if (pp_ == 1) last_start_ = t;
-    TimeBreakdown& time = metrics_.time();
-    time.cpu_overhead += ns_to_seconds(overhead);
-    if (breakdown_) time.kernels += cost_.step_breakdown(mb.shape);
-    for (int s = 0; s < pp_; ++s) {
-      const TimeNs start = std::max(t, stage_free_[static_cast<std::size_t>(s)]);
-      const TimeNs end = start + std::max<TimeNs>(1, seconds_to_ns(stage_s_[static_cast<std::size_t>(s)]));
-      stage_free_[static_cast<std::size_t>(s)] = end;
-      const TimeNs hop = s + 1 < pp_ ? seconds_to_ns(cost_.pp_transfer(s, mb.shape.tokens())) : 0;
-      time.pp_transfer += ns_to_seconds(hop);
-      t = end + hop;
+    // pp = 1: nothing else happens before a steady step ends, so it completes here, as at its
+    // event (the event loop's instant `t` with only this completion, then this replica's turn).
+    if (pp_ == 1 && stretch_[0].active && t < events_.horizon(index_)) {
+      events_.pass(t);
+      metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
+      finish(b, t);
+      now = t;
+      continue;
     }
-    if (pp_ == 1) last_end_ = t;
-    mb.start = now;
-    scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
-    batch_busy_[static_cast<std::size_t>(b)] = 1;
-    ++in_flight_;
-    metrics_.on_launch(mb.shape, cost_.work(mb.shape), stage_s_, gpus_per_stage_);
-    // Busy time is the union of in-flight intervals (micro-batches overlap under PP).
-    metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, t - std::max(now, busy_until_))));
-    busy_until_ = std::max(busy_until_, t);
     events_.batch_done_at(t, index_, b);
-    metrics_.on_kv_use(kv_->pool().utilization());
   }
   // A pipeline slot is open but stage 0 is still busy: wake up when it frees.
   if (in_flight_ < pp_ && stage_free_[0] > now && scheduler_->has_work() && wake_at_ != stage_free_[0]) {
@@ -77,10 +86,114 @@ void Replica::try_schedule(TimeNs now) {
   }
 }
 
-void Replica::on_batch_done(int b, TimeNs now) {
-  scheduler_->complete(batches_[static_cast<std::size_t>(b)], now);
+TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
+  const EngineCosts& ec = cost_.engine_costs();
+  // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
+  // stage's start waits for the previous stage and for the stage's previous micro-batch.
+  cost_.stage_times(mb.shape, stage_s_);
+  if (mb.kv_load_blocks > 0) stage_s_[0] += kv_->load_seconds(mb.kv_load_blocks);  // CPU KV offload
+  const TimeNs cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
+  const TimeNs overhead =
+      overlapped ? std::max(seconds_to_ns(ec.async_gap), last_start_ + cpu - now) : std::max<TimeNs>(1, cpu);
+  TimeNs t = now + overhead;
+  if (pp_ == 1) last_start_ = t;
+  TimeBreakdown& time = metrics_.time();
+  time.cpu_overhead += ns_to_seconds(overhead);
+  if (breakdown_) time.kernels += cost_.step_breakdown(mb.shape);
+  for (int s = 0; s < pp_; ++s) {
+    const TimeNs start = std::max(t, stage_free_[static_cast<std::size_t>(s)]);
+    const TimeNs end = start + std::max<TimeNs>(1, seconds_to_ns(stage_s_[static_cast<std::size_t>(s)]));
+    stage_free_[static_cast<std::size_t>(s)] = end;
+    const TimeNs hop = s + 1 < pp_ ? seconds_to_ns(cost_.pp_transfer(s, mb.shape.tokens())) : 0;
+    time.pp_transfer += ns_to_seconds(hop);
+    t = end + hop;
+  }
+  if (pp_ == 1) last_end_ = t;
+  mb.start = now;
+  batch_busy_[static_cast<std::size_t>(b)] = 1;
+  ++in_flight_;
+  in_flight_requests_ += mb.slots.size();
+  metrics_.on_launch(mb.shape, cost_.work(mb.shape), stage_s_, gpus_per_stage_);
+  // Busy time is the union of in-flight intervals (micro-batches overlap under PP).
+  metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, t - std::max(now, busy_until_))));
+  busy_until_ = std::max(busy_until_, t);
+  metrics_.on_kv_use(kv_->pool().utilization());
+  return t;
+}
+
+int Replica::relaunchable() const {
+  int found = -1;
+  for (std::size_t i = 0; i < stretch_.size(); ++i) {
+    if (!stretch_[i].completed) continue;
+    if (found >= 0) return -1;  // two batches' requests: the scheduler merges them
+    found = static_cast<int>(i);
+  }
+  // The requests not in flight are this batch's, and nobody waiting can be admitted.
+  if (found < 0 ||
+      scheduler_->running() != in_flight_requests_ + batches_[static_cast<std::size_t>(found)].slots.size() ||
+      !scheduler_->admits_nothing())
+    return -1;
+  return found;
+}
+
+bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+  s.completed = false;
+  // Step j of the plan, built at `now`: every decode takes the block its next token needs; a
+  // shortfall (eviction or preemption) is the scheduler's to build.
+  const std::int32_t j = s.done + 1;
+  const auto block_size = static_cast<std::int32_t>(s.plan.new_blocks.size());
+  const std::int64_t blocks = s.plan.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
+  if (blocks > kv_->pool().free()) {
+    end_stretch(b, false);
+    return false;
+  }
+  kv_->pool().take(blocks);
+  scheduler_->steady_shape(mb, s.plan, j, mb.shape);
+  const bool overlapped = cost_.engine_costs().async_scheduling && pp_ == 1 && last_end_ == now &&
+                          s.plan.min_arrival <= last_start_;
+  t = launch(mb, b, now, overlapped);
+  if (pp_ > 1) scheduler_->set_in_flight(mb, true);  // pp = 1: nothing reads them until commit
+  if (j == s.plan.last) end_stretch(b, true);        // it finishes a request: a plain step from here
+  return true;
+}
+
+void Replica::end_completed_stretches() {
+  for (std::size_t i = 0; i < stretch_.size(); ++i) {
+    Stretch& s = stretch_[i];
+    if (s.completed) end_stretch(static_cast<int>(i), false);
+  }
+}
+
+void Replica::end_stretch(int b, bool in_flight) {
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  scheduler_->commit_steady(batches_[static_cast<std::size_t>(b)], s.done, in_flight, s.last_token);
+  s.active = false;
+  s.completed = false;
+}
+
+void Replica::finish(int b, TimeNs now) {
+  MicroBatch& mb = batches_[static_cast<std::size_t>(b)];
+  Stretch& s = stretch_[static_cast<std::size_t>(b)];
+  in_flight_requests_ -= mb.slots.size();
+  if (s.active) {
+    // A step of the stretch: every request sampled one token `now - (previous step's end)`.
+    metrics_.on_fast_forward(FastForwardCounts::kPlanned);
+    metrics_.on_tokens(s.group, now - s.last_token);
+    if (pp_ > 1) scheduler_->set_in_flight(mb, false);
+    ++s.done;
+    s.completed = true;
+    s.last_token = now;
+  } else {
+    scheduler_->complete(mb, now);
+  }
   batch_busy_[static_cast<std::size_t>(b)] = 0;
   --in_flight_;
+}
+
+void Replica::on_batch_done(int b, TimeNs now) {
+  finish(b, now);
 }
 
 }  // namespace apex

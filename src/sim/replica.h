@@ -23,6 +23,11 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual void batch_done_at(TimeNs t, int replica, int batch) = 0;
   virtual void wake_at(TimeNs t, int replica) = 0;
+  // Fast-forward (RunOptions::fast_forward): the earliest instant at which anything but this
+  // replica's own steps happens (an event, an arrival, another replica's turn at this instant);
+  // steps that end before it may complete without the event queue, each instant passed in order.
+  virtual TimeNs horizon(int replica) const = 0;
+  virtual void pass(TimeNs t) = 0;
 };
 
 class Replica {
@@ -30,6 +35,7 @@ class Replica {
   Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::unique_ptr<KvManager> kv,
           const CostModel& cost, MetricsCollector& metrics, EventSink& events);
   void set_scheduler(std::unique_ptr<BatchScheduler> s) { scheduler_ = std::move(s); }
+  void set_fast_forward(bool on) { fast_forward_ = on; }
   KvManager& kv() { return *kv_; }
   BatchScheduler& scheduler() { return *scheduler_; }
   std::size_t load() const { return scheduler_->load(); }
@@ -40,6 +46,20 @@ class Replica {
   void on_batch_done(int batch, TimeNs now);
 
  private:
+  // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
+  TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
+  // Fast-forward: the one stretch whose step completed and whose requests are the only ones the
+  // next step could hold, or -1.
+  int relaunchable() const;
+  // Launches the next step of stretch `b` at `now` without the scheduler; false when the
+  // stretch ends here instead.
+  bool launch_steady(int b, TimeNs now, TimeNs& t);
+  // Every stretch whose step completed ends (before the scheduler builds a step).
+  void end_completed_stretches();
+  void end_stretch(int b, bool in_flight);
+  // Micro-batch `b` is done at `now`.
+  void finish(int b, TimeNs now);
+
   int index_;
   int pp_;
   int gpus_per_stage_;
@@ -59,6 +79,21 @@ class Replica {
   // Asynchronous scheduling (pp = 1): the GPU start and end of the last step launched.
   TimeNs last_start_ = -1;
   TimeNs last_end_ = -1;
+  // Fast-forward. A stretch starts at a step's build when the steps from there on are steady
+  // (BatchScheduler::plan_steady); while it runs, its requests' state is the plan's plus `done`
+  // completed steps (their in_flight flags excepted, kept exact under PP), committed when it
+  // ends. One per micro-batch slot; it moves with its batch.
+  struct Stretch {
+    bool active = false;
+    bool completed = false;  // its last step is done, the next not launched
+    std::int32_t done = 0;
+    TimeNs last_token = 0;  // when its last step ended (its requests' previous token)
+    SteadyPlan plan;
+    MetricsCollector::TokenGroup group;
+  };
+  bool fast_forward_ = false;
+  std::vector<Stretch> stretch_;        // pp slots, with batches_
+  std::size_t in_flight_requests_ = 0;  // in the micro-batches in flight
 };
 
 }  // namespace apex

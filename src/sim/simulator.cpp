@@ -49,6 +49,20 @@ class Simulation final : public EventSink, public SchedulerEvents {
     push(t, EventKind::BatchDone, replica, batch);
   }
   void wake_at(TimeNs t, int replica) override { push(t, EventKind::Wake, replica, -1); }
+  TimeNs horizon(int replica) const override {
+    // Replicas after this one still schedule at this instant: their steps are not known yet.
+    for (std::size_t i = static_cast<std::size_t>(replica) + 1; i < dirty_.size(); ++i) {
+      if (dirty_[i]) return last_instant_;
+    }
+    TimeNs h = std::numeric_limits<TimeNs>::max();
+    if (!events_.empty()) h = events_.top().time;
+    if (have_next_ && may_send()) h = std::min(h, std::max(next_.arrival, last_instant_));
+    return h;
+  }
+  void pass(TimeNs t) override {
+    metrics_.advance(last_instant_, t, requests_.live());
+    last_instant_ = t;
+  }
   // SchedulerEvents
   void on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) override { metrics_.on_tokens(a, n, now); }
   void on_finish(std::int32_t slot, TimeNs now) override {
@@ -66,6 +80,9 @@ class Simulation final : public EventSink, public SchedulerEvents {
     events_.push(Event{t, seq_++, k, static_cast<std::int32_t>(replica), static_cast<std::int32_t>(batch)});
   }
   void check_request(const Request& r, std::uint64_t index) const;
+  // Closed loop (cfg.concurrency clients): a request is sent at its arrival time or, when every
+  // client is waiting on an earlier one, the moment one of them completes; that is its arrival.
+  bool may_send() const { return clients_ == 0 || requests_.live() < clients_; }
   std::size_t route();
 
   const PlanInstance& inst_;
@@ -83,6 +100,13 @@ class Simulation final : public EventSink, public SchedulerEvents {
   std::uint64_t seq_ = 0;
   CpuOffloadTier offload_;  // per replica
   std::uint64_t prefix_cpu_hit_tokens_ = 0;
+  std::uint64_t clients_ = 0;
+  // The event loop's position: the next request of the source, the last instant, the replicas
+  // to schedule at it.
+  Request next_;
+  bool have_next_ = false;
+  TimeNs last_instant_ = -1;
+  std::vector<char> dirty_;
 };
 
 Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const RunOptions& options)
@@ -121,8 +145,10 @@ Simulation::Simulation(const PlanInstance& instance, RequestSource& src, const R
     replicas_.emplace_back(r, plan.pp, plan.tp, options.breakdown, std::move(kv), cost_, metrics_, *this);
     Replica& rep = replicas_.back();
     rep.set_scheduler(e.scheduler->make(SchedulerContext{e, requests_, rep.kv(), shapes_, *this}));
+    rep.set_fast_forward(options.fast_forward);
   }
   loads_.resize(replicas_.size());
+  clients_ = static_cast<std::uint64_t>(d_.concurrency);
 }
 
 void Simulation::check_request(const Request& r, std::uint64_t index) const {
@@ -166,38 +192,33 @@ std::size_t Simulation::route() {
 
 SimResult Simulation::run() {
   const auto dp = static_cast<std::size_t>(inst_.plan.dp);
-  Request next;
-  bool have_next = source_.next(next);
-  std::vector<char> dirty(dp, 0);
+  have_next_ = source_.next(next_);
+  dirty_.assign(dp, 0);
   std::uint64_t index = 0;
-  TimeNs last_instant = -1;
-  // Closed loop (cfg.concurrency clients): a request is sent at its arrival time or, when every
-  // client is waiting on an earlier one, the moment one of them completes; that is its arrival.
-  const auto clients = static_cast<std::uint64_t>(d_.concurrency);
-  auto may_send = [&] { return clients == 0 || requests_.live() < clients; };
+  last_instant_ = -1;
   TimeNs prev_arrival = -1;  // of the previous request as the source gave it (sortedness check)
-  while (have_next || !events_.empty()) {
+  while (have_next_ || !events_.empty()) {
     // The next instant: the earliest of the next arrival and the next event.
     TimeNs now = std::numeric_limits<TimeNs>::max();
-    if (have_next && may_send()) now = std::max(next.arrival, last_instant);
+    if (have_next_ && may_send()) now = std::max(next_.arrival, last_instant_);
     if (!events_.empty()) now = std::min(now, events_.top().time);
     APEX_ASSERT(now != std::numeric_limits<TimeNs>::max(),
                 "closed loop stalled: every client waits, nothing runs");
-    if (last_instant >= 0) metrics_.advance(last_instant, now, requests_.live());
-    last_instant = now;
+    if (last_instant_ >= 0) metrics_.advance(last_instant_, now, requests_.live());
+    last_instant_ = now;
     // 1. Completions and wake-ups at `now`, in (time, seq) order.
     while (!events_.empty() && events_.top().time == now) {
       const Event e = events_.top();
       events_.pop();
       if (e.kind == EventKind::BatchDone)
         replicas_[static_cast<std::size_t>(e.replica)].on_batch_done(e.batch, now);
-      dirty[static_cast<std::size_t>(e.replica)] = 1;
+      dirty_[static_cast<std::size_t>(e.replica)] = 1;
     }
     // 2. Arrivals at `now`, routed in arrival order (held closed-loop requests are sent now).
-    while (have_next && next.arrival <= now && may_send()) {
-      const TimeNs original_arrival = next.arrival;
-      next.arrival = now;
-      check_request(next, index);
+    while (have_next_ && next_.arrival <= now && may_send()) {
+      const TimeNs original_arrival = next_.arrival;
+      next_.arrival = now;
+      check_request(next_, index);
       if (requests_.live() >= max_live_) {
         // Memory follows the requests in the system; a load this far above what the plan serves
         // would grow it without bound (about 200 B per waiting request).
@@ -209,30 +230,31 @@ SimResult Simulation::run() {
       }
       const std::int32_t slot = requests_.add();
       ActiveRequest& a = requests_[slot];
-      a.id = next.id;
-      a.arrival = next.arrival;
-      a.prompt = next.prompt;
-      a.output = next.output;
-      a.prefix_group = next.prefix_group;
-      a.prefix = next.prefix;
-      a.stage = next.stage;
+      a.id = next_.id;
+      a.arrival = next_.arrival;
+      a.prompt = next_.prompt;
+      a.output = next_.output;
+      a.prefix_group = next_.prefix_group;
+      a.prefix = next_.prefix;
+      a.stage = next_.stage;
       const std::size_t target = route();
       a.replica = static_cast<std::int32_t>(target);
       replicas_[target].scheduler().enqueue(slot);
-      dirty[target] = 1;
+      dirty_[target] = 1;
       metrics_.on_arrival(a, requests_.live());
       ++index;
       prev_arrival = std::max(prev_arrival, original_arrival);
-      have_next = source_.next(next);
-      if (have_next && next.arrival < prev_arrival) {
+      have_next_ = source_.next(next_);
+      if (have_next_ && next_.arrival < prev_arrival) {
         throw UserError(
             fmt::format("request #{} arrives before the previous one; traces must be sorted", index));
       }
     }
-    // 3. Every touched replica schedules, in index order.
-    for (std::size_t i = 0; i < dirty.size(); ++i) {
-      if (!dirty[i]) continue;
-      dirty[i] = 0;
+    // 3. Every touched replica schedules, in index order (fast-forward may pass later instants
+    // in which nothing else happens: last_instant_ follows).
+    for (std::size_t i = 0; i < dirty_.size(); ++i) {
+      if (!dirty_[i]) continue;
+      dirty_[i] = 0;
       replicas_[i].try_schedule(now);
     }
   }

@@ -22,6 +22,8 @@ class BlockPool {
     return static_cast<std::int32_t>((held + b - 1) / b);
   }
   int block_size() const { return block_size_; }
+  // Local-attention layers are freed (blocks_for is not the plain ceil(tokens / block_size)).
+  bool frees_local() const { return local_.share > 0; }
   std::int64_t total() const { return total_; }
   std::int64_t free() const { return free_; }
   void take(std::int64_t blocks) { free_ -= blocks; }

@@ -33,9 +33,14 @@ std::int32_t GroupLruPrefixCache::acquire(ActiveRequest& a) {
   return c.tokens;
 }
 
-void GroupLruPrefixCache::on_computed(ActiveRequest& a) {
+bool GroupLruPrefixCache::caches_on_compute(const ActiveRequest& a) const {
   const std::int32_t tokens = cacheable(a);
-  if (tokens <= 0 || a.holds_prefix || a.computed < tokens || prefixes_.count(a.prefix_group) != 0) return;
+  return tokens > 0 && !a.holds_prefix && a.computed >= tokens && prefixes_.count(a.prefix_group) == 0;
+}
+
+void GroupLruPrefixCache::on_computed(ActiveRequest& a) {
+  if (!caches_on_compute(a)) return;
+  const std::int32_t tokens = cacheable(a);
   Cached c;
   c.tokens = tokens;
   c.blocks = pool_.blocks_for(tokens);

@@ -19,6 +19,7 @@ class GroupLruPrefixCache final : public PrefixCache {
       : pool_(pool), cpu_capacity_(cpu_blocks) {}
   std::int32_t acquire(ActiveRequest& a) override;
   void on_computed(ActiveRequest& a) override;
+  bool caches_on_compute(const ActiveRequest& a) const override;
   void release(ActiveRequest& a, TimeNs now) override;
   bool evict_for(BlockPool& pool, std::int64_t blocks) override;
   std::int64_t idle_blocks() const override;

@@ -28,6 +28,8 @@ class PrefixCache {
   // After a step computed more of `a`: the first request to compute its prefix leaves those blocks
   // in the cache (moving them from the request's private blocks to shared ones).
   virtual void on_computed(ActiveRequest& a) = 0;
+  // Whether on_computed(a) would cache something now (a steady stretch needs it not to).
+  virtual bool caches_on_compute(const ActiveRequest& a) const = 0;
   // `a` stops reading its cached prefix (finished, preempted, or admission undone) at `now`.
   virtual void release(ActiveRequest& a, TimeNs now) = 0;
   // Frees unreferenced cached blocks into `pool` until it has `blocks` free; false if it cannot.
@@ -42,6 +44,7 @@ class NoPrefixCache final : public PrefixCache {
  public:
   std::int32_t acquire(ActiveRequest&) override { return 0; }
   void on_computed(ActiveRequest&) override {}
+  bool caches_on_compute(const ActiveRequest&) const override { return false; }
   void release(ActiveRequest&, TimeNs) override {}
   bool evict_for(BlockPool& pool, std::int64_t blocks) override { return pool.free() >= blocks; }
   std::int64_t idle_blocks() const override { return 0; }

@@ -157,6 +157,7 @@ SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   }
   out.iterations = iterations_;
   out.preemptions = preemptions_;
+  if (options_.fast_forwarded != nullptr) *options_.fast_forwarded = fast_forwarded_;
   out.peak_kv_utilization = peak_kv_;
   out.peak_active_requests = peak_active_;
   out.prefix_hit_tokens = prefix_hit_tokens_;

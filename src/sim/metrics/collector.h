@@ -51,8 +51,33 @@ class MetricsCollector {
     a.queue_recorded = true;
   }
   void on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now);
+  // A set of requests that sample tokens together (a steady decode stretch): how many count in
+  // the run's statistics and in each load stage's.
+  struct TokenGroup {
+    std::uint64_t all = 0;
+    std::vector<std::uint64_t> stages;
+  };
+  void join(TokenGroup& g, const ActiveRequest& a) {
+    ++g.all;
+    if (stages_.empty()) return;
+    g.stages.resize(stages_.size());
+    each_stats(a, [&](RequestStats& s) {
+      if (&s != &all_) ++g.stages[static_cast<std::size_t>(&s - stages_.data())];
+    });
+  }
+  // Every request of `g` sampled one token `gap` after its previous one: the same as on_tokens(a,
+  // 1, now) for each (the token-latency histogram's sum is exact, so the order does not matter).
+  void on_tokens(const TokenGroup& g, TimeNs gap) {
+    emitted_tokens_ += g.all;
+    all_.itl.add(gap, g.all);
+    for (std::size_t k = 0; k < g.stages.size(); ++k)
+      stages_[k].itl.add(gap, g.stages[k]);
+  }
   void on_finish(const ActiveRequest& a, TimeNs now);
   void on_preempt() { ++preemptions_; }
+  void on_fast_forward(FastForwardCounts::Kind k) {
+    ++(k == FastForwardCounts::kPlanned ? fast_forwarded_.planned : fast_forwarded_.without_queue);
+  }
   void on_prefix_hit(std::int32_t tokens) { prefix_hit_tokens_ += static_cast<std::uint64_t>(tokens); }
   // One micro-batch launched: its work on a replica whose stages took `stage_s` each.
   void on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
@@ -89,6 +114,7 @@ class MetricsCollector {
   std::vector<RequestStats> stages_;  // one per RunOptions::stages
   std::uint64_t iterations_ = 0, preemptions_ = 0, batch_seqs_ = 0, batch_tokens_ = 0, peak_active_ = 0;
   std::uint64_t prefix_hit_tokens_ = 0;
+  FastForwardCounts fast_forwarded_;
   std::uint64_t arrived_ = 0, emitted_tokens_ = 0;  // for the conservation checks
   double flops_ = 0, bytes_ = 0, dynamic_energy_ = 0, busy_replica_time_ = 0;
   double peak_kv_ = 0;

@@ -11,6 +11,7 @@ class MixedScheduler : public BatchScheduler {
 
  protected:
   bool build(MicroBatch& mb) override;
+  bool decodes_steady() const override { return true; }
 };
 
 }  // namespace apex

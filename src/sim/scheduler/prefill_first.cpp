@@ -48,6 +48,7 @@ class PrefillFirstScheduler final : public BatchScheduler {
     }
     return !mb.slots.empty();
   }
+  bool decodes_steady() const override { return true; }
 };
 
 std::unique_ptr<BatchScheduler> make_prefill_first(const SchedulerContext& c) {

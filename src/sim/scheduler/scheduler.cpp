@@ -1,6 +1,7 @@
 #include "sim/scheduler/scheduler.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "core/error.h"
 #include "sim/engine.h"
@@ -143,6 +144,88 @@ void BatchScheduler::complete(MicroBatch& mb, TimeNs now) {
     }
   }
   mb.slots.clear();
+}
+
+bool BatchScheduler::admits_nothing() const {
+  return waiting_.empty() || static_cast<int>(running_.size()) >= c_.engine.max_num_seqs;
+}
+
+bool BatchScheduler::plan_steady(MicroBatch& mb, bool rebuild_shape, SteadyPlan& p,
+                                 TimeNs& last_token) const {
+  const EnginePolicy& e = c_.engine;
+  if (!decodes_steady() || e.costs.spec_tokens > 0 || c_.kv.pool().frees_local() || !admits_nothing())
+    return false;
+  const std::int64_t b = c_.kv.pool().block_size();
+  mb.slots.clear();
+  mb.shape = BatchShape{};
+  mb.kv_load_blocks = 0;
+  p.new_blocks.assign(static_cast<std::size_t>(b), 0);
+  p.last = std::numeric_limits<std::int32_t>::max();
+  p.min_arrival = std::numeric_limits<TimeNs>::max();
+  p.rebuild_shape = rebuild_shape;
+  last_token = -1;
+  for (std::int32_t slot : running_) {
+    const ActiveRequest& a = c_.requests[slot];
+    if (a.in_flight) continue;
+    // A decode (its next token one step away) that sampled its last token with the others.
+    if (a.generated <= 0 || a.computed + 1 != a.num_tokens() || !a.queue_recorded) return false;
+    if (last_token >= 0 && a.last_token != last_token) return false;
+    last_token = a.last_token;
+    // No step of the stretch may cache its prefix (the cache's state is fixed while it runs).
+    if (c_.kv.prefix_cache().caches_on_compute(a)) return false;
+    // Step j allocates for computed + j tokens: one block at step f, f + b, ...
+    const std::int64_t f = first_block_step(a, b);
+    if (f < 1 || f > b) return false;
+    ++p.new_blocks[static_cast<std::size_t>(f - 1)];
+    p.last = std::min(p.last, a.output - a.generated);
+    p.min_arrival = std::min(p.min_arrival, a.arrival);
+    c_.shapes.add(mb.shape, TokenSpan{a.prompt, a.generated, a.computed, 1});  // step 1
+    mb.slots.push_back(slot);
+  }
+  // Within the token budget, every one of them (prefill-first decode steps take them all anyway).
+  const auto n = static_cast<std::int64_t>(mb.slots.size());
+  if (n == 0 || n > e.max_num_batched_tokens) return false;
+  p.base = mb.shape;
+  p.base.decode_kv -= n;
+  return true;
+}
+
+std::int64_t BatchScheduler::first_block_step(const ActiveRequest& a, std::int64_t block_size) {
+  const std::int64_t held = static_cast<std::int64_t>(a.blocks) + a.shared_blocks;
+  return held * block_size - a.computed + 1;
+}
+
+void BatchScheduler::steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j,
+                                  BatchShape& out) const {
+  if (!p.rebuild_shape) {
+    // Every decode reads j more keys than in the completed step; nothing else changes.
+    out = p.base;
+    out.decode_kv += static_cast<std::int64_t>(mb.slots.size()) * j;
+    return;
+  }
+  out = BatchShape{};
+  for (std::int32_t slot : mb.slots) {
+    const ActiveRequest& a = c_.requests[slot];
+    c_.shapes.add(out, TokenSpan{a.prompt, a.generated + j - 1, a.computed + j - 1, 1});
+  }
+}
+
+void BatchScheduler::commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight,
+                                   TimeNs last_token) {
+  const std::int64_t b = c_.kv.pool().block_size();
+  const std::int64_t built = completed + (in_flight ? 1 : 0);
+  for (std::int32_t slot : mb.slots) {
+    ActiveRequest& a = at(slot);
+    const std::int64_t f = first_block_step(a, b);
+    if (built >= f) a.blocks += static_cast<std::int32_t>((built - f) / b + 1);
+    a.computed += completed;
+    a.generated += completed;
+    if (completed > 0) a.last_token = last_token;
+    if (in_flight) {
+      a.scheduled = 1;
+      a.in_flight = true;
+    }
+  }
 }
 
 }  // namespace apex

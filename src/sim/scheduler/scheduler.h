@@ -38,6 +38,18 @@ struct SchedulerContext {
   SchedulerEvents& events;
 };
 
+// A steady decode stretch (sim/replica.cpp fast-forward): the next steps hold every running
+// request not in flight, each decoding one token per step, and nothing can join or leave them
+// until a request finishes; what step j = 1, 2, ... takes and computes follows from the
+// requests' state when it is planned. Filled by BatchScheduler::plan_steady.
+struct SteadyPlan {
+  std::int32_t last = 0;                 // the first step that finishes a request
+  std::vector<std::int64_t> new_blocks;  // [(j - 1) % block_size]: KV blocks step j takes
+  TimeNs min_arrival = 0;                // of the batch's requests
+  BatchShape base;                       // step j's shape, less j keys per decode
+  bool rebuild_shape = false;            // local attention: each step's shape is built afresh
+};
+
 class BatchScheduler {
  public:
   explicit BatchScheduler(const SchedulerContext& c) : c_(c) {}
@@ -60,8 +72,30 @@ class BatchScheduler {
       f(c_.requests[slot]);
   }
 
+  // Steady decode stretches (sim/replica.cpp fast-forward). At a step's build: when the next
+  // steps would hold every running request not in flight, each decoding one token, with nobody
+  // to admit, puts them in `mb` (in the order build() would) and plans the steps, whose first
+  // is j = 1; `last_token` is when they all sampled their previous token. False otherwise.
+  bool plan_steady(MicroBatch& mb, bool rebuild_shape, SteadyPlan& p, TimeNs& last_token) const;
+  // No waiting request can be admitted to the next step: none waits, or the batch is at
+  // max_num_seqs (admission is not even tried).
+  bool admits_nothing() const;
+  std::size_t running() const { return running_.size(); }
+  void set_in_flight(const MicroBatch& mb, bool on) {
+    for (std::int32_t slot : mb.slots)
+      c_.requests[slot].in_flight = on;
+  }
+  // The shape of step j >= 1 of the plan (what build() would price).
+  void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
+  // The requests' state after `completed` more steps of the plan completed and, with `in_flight`,
+  // the next one built (its blocks taken); `last_token` is when the last completed step ended.
+  void commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight, TimeNs last_token);
+
  protected:
   virtual bool build(MicroBatch& mb) = 0;
+  // The policy builds a step of only running decodes, all of them in order, whenever no prefill
+  // can run and no waiting request can be admitted (what steady() relies on).
+  virtual bool decodes_steady() const { return false; }
   // Admission hook of capacity policies: false when `a` may not start (its reservation fails).
   virtual bool reserve(const ActiveRequest&) { return true; }
   virtual void unreserve(const ActiveRequest&) {}
@@ -88,6 +122,8 @@ class BatchScheduler {
 
  private:
   std::int32_t pick_victim() const;
+  // The first step of a steady stretch whose token does not fit the blocks `a` holds.
+  static std::int64_t first_block_step(const ActiveRequest& a, std::int64_t block_size);
   void preempt(std::int32_t slot);
   void remove_running(std::int32_t slot);
 };
