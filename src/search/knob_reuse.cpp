@@ -1,6 +1,6 @@
 #include "search/knob_reuse.h"
 
-#include <set>
+#include <algorithm>
 #include <tuple>
 
 namespace apex {
@@ -55,6 +55,14 @@ double peak_utilization(std::int64_t used, std::int64_t blocks) {
   return static_cast<double>(used) / static_cast<double>(blocks);
 }
 
+// Settings whose runs could ever stand for each other: the same plan, engine but the knobs (costs
+// included) and KV block bytes.
+bool same_class(const PlanInstance& iy, const PlanInstance& ix) {
+  return &iy.d() == &ix.d() && same_plan(iy.plan, ix.plan) && same_engine_but_knobs(iy.engine, ix.engine) &&
+         ix.memory.block_size == iy.memory.block_size &&
+         ix.memory.kv_bytes_per_token == iy.memory.kv_bytes_per_token;  // (the CPU offload tier's blocks)
+}
+
 }  // namespace
 
 bool run_reusable_for(const PlanOutcome& y, const PlanOutcome& x) {
@@ -63,8 +71,7 @@ bool run_reusable_for(const PlanOutcome& y, const PlanOutcome& x) {
   if (!u.recorded) return false;
   const PlanInstance& iy = *y.instance;
   const PlanInstance& ix = *x.instance;
-  if (&iy.d() != &ix.d() || !same_plan(iy.plan, ix.plan) || !same_engine_but_knobs(iy.engine, ix.engine))
-    return false;
+  if (!same_class(iy, ix)) return false;
   if (!knob_fits(u.max_num_seqs, ix.engine.max_num_seqs, iy.engine.max_num_seqs, u.seqs_needed) ||
       !knob_fits(u.max_num_batched_tokens, ix.engine.max_num_batched_tokens, iy.engine.max_num_batched_tokens,
                  u.tokens_needed)) {
@@ -72,8 +79,6 @@ bool run_reusable_for(const PlanOutcome& y, const PlanOutcome& x) {
   }
   const MemoryFootprint& my = iy.memory;
   const MemoryFootprint& mx = ix.memory;
-  // The CPU offload tier is sized from the bytes of a block.
-  if (mx.block_size != my.block_size || mx.kv_bytes_per_token != my.kv_bytes_per_token) return false;
   if (mx.kv_blocks == my.kv_blocks) return true;
   // Another cache size: only if the cache never bound and every check still passes, with the
   // admission watermark over the new size (BatchScheduler::watermark), and the reported peak
@@ -100,8 +105,14 @@ std::uint64_t KnobReuse::run_wave(const std::vector<PlanOutcome*>& wave,
   std::uint64_t count = 0;
   std::vector<PlanOutcome*> pending = wave;
   while (!pending.empty()) {
+    // A round runs, of each plan, the first pending setting of each class (settings of different
+    // classes never stand for each other, so running them together wastes nothing).
     std::vector<PlanOutcome*> round, rest;
-    std::set<std::uint64_t> plans;
+    const auto in_round = [&](const PlanOutcome& o) {
+      return std::any_of(round.begin(), round.end(), [&](const PlanOutcome* r) {
+        return plan_of(*r) == plan_of(o) && same_class(*r->instance, *o.instance);
+      });
+    };
     for (PlanOutcome* o : pending) {
       const std::vector<const PlanOutcome*>& runs = runs_[plan_of(*o)];
       const PlanOutcome* from = nullptr;
@@ -115,10 +126,10 @@ std::uint64_t KnobReuse::run_wave(const std::vector<PlanOutcome*>& wave,
         o->result = reused_result(*from, *o);
         reused(*o);
         ++count;
-      } else if (plans.insert(plan_of(*o)).second) {
-        round.push_back(o);
-      } else {
+      } else if (in_round(*o)) {
         rest.push_back(o);
+      } else {
+        round.push_back(o);
       }
     }
     if (!round.empty()) {

@@ -27,7 +27,8 @@ class KnobReuse {
   explicit KnobReuse(std::uint64_t settings_per_plan) : settings_(settings_per_plan) {}
   // Gives every outcome of `wave` its result: an earlier run of its plan covering it is reused
   // (then `reused` scores it); the others run in rounds (`run` simulates a list, in parallel),
-  // each round the first pending setting of each plan, whose runs are offered to the rest. The
+  // each round the first pending setting of each plan and engine-cost class (settings whose
+  // costs differ never share a run), whose runs are offered to the rest. The
   // rounds depend on the results only, so the counts are the same for any thread count. Returns
   // the number of outcomes reused.
   std::uint64_t run_wave(const std::vector<PlanOutcome*>& wave,
