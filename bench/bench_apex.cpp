@@ -118,13 +118,15 @@ void BM_SearchTune_Llama70B_8xH100(benchmark::State& state) {
   o.threads = 2;
   o.tune_max_num_seqs = {64, 128, 256, 512, 1024};  // --tune's defaults
   o.tune_max_num_batched_tokens = {2048, 4096, 8192, 16384};
-  std::uint64_t simulated = 0;
+  std::uint64_t simulated = 0, reused = 0;
   for (auto _ : state) {
     const SearchReport r = search(d, t, o);
     simulated = r.simulated;
+    reused = r.reused;
     benchmark::DoNotOptimize(r.ranked.size());
   }
   state.counters["plans_simulated"] = static_cast<double>(simulated);
+  state.counters["plans_reused"] = static_cast<double>(reused);
 }
 BENCHMARK(BM_SearchTune_Llama70B_8xH100)->Unit(benchmark::kMillisecond)->Iterations(1);
 
@@ -193,15 +195,17 @@ void BM_SearchTune_DeepSeekV3_32x8xH200(benchmark::State& state) {
   o.threads = 2;
   o.tune_max_num_seqs = {64, 128, 256, 512, 1024};  // --tune's defaults
   o.tune_max_num_batched_tokens = {2048, 4096, 8192, 16384};
-  std::uint64_t simulated = 0, enumerated = 0;
+  std::uint64_t simulated = 0, enumerated = 0, reused = 0;
   for (auto _ : state) {
     const SearchReport r = search(d, t, o);
     simulated = r.simulated;
     enumerated = r.enumerated;
+    reused = r.reused;
     benchmark::DoNotOptimize(r.ranked.size());
   }
   state.counters["plans_enumerated"] = static_cast<double>(enumerated);
   state.counters["plans_simulated"] = static_cast<double>(simulated);
+  state.counters["plans_reused"] = static_cast<double>(reused);
 }
 BENCHMARK(BM_SearchTune_DeepSeekV3_32x8xH200)->Unit(benchmark::kMillisecond)->Iterations(1);
 

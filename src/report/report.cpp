@@ -152,6 +152,7 @@ Json search_json(const SearchReport& s, const RunInfo& info) {
   j["stats"] = Json{{"enumerated", s.enumerated},
                     {"feasible", s.feasible},
                     {"simulated", s.simulated},
+                    {"reused", s.reused},
                     {"pruned", s.pruned},
                     {"wall_s", s.wall_s},
                     {"threads", s.threads},

@@ -320,12 +320,13 @@ std::string search_table(const SearchReport& s, const RunInfo& info) {
                   indent, indent);
     }
   }
-  out +=
-      wrap(fmt::format("plans: {} enumerated, {} feasible, {} simulated, {} pruned by bound, {:.2f} s on {} "
-                       "thread{}",
-                       s.enumerated, s.feasible, s.simulated, s.pruned, s.wall_s, s.threads,
-                       s.threads == 1 ? "" : "s"),
-           kTableWidth, "  ", "    ");
+  out += wrap(
+      fmt::format("plans: {} enumerated, {} feasible, {} simulated{}, {} pruned by bound, {:.2f} s on {} "
+                  "thread{}",
+                  s.enumerated, s.feasible, s.simulated,
+                  s.reused > 0 ? fmt::format(" ({} reused across knob values)", s.reused) : "", s.pruned,
+                  s.wall_s, s.threads, s.threads == 1 ? "" : "s"),
+      kTableWidth, "  ", "    ");
   if (!s.rejected.empty()) {
     out += "  rejected:\n";
     for (const auto& [k, v] : s.rejected) {

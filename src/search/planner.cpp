@@ -17,6 +17,7 @@
 #include "core/stats.h"
 #include "perf/batch_shape.h"
 #include "perf/cost_model.h"
+#include "search/knob_reuse.h"
 
 namespace apex {
 
@@ -461,13 +462,35 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   std::optional<std::pair<std::string, double>> best_missed;  // (plan, attainment) below the minimum
   const auto k = static_cast<std::size_t>(options.top);
   const std::size_t wave = static_cast<std::size_t>(std::max(1, options.wave));
+  const auto score = [&](PlanOutcome& o) {
+    o.score = objective_value(options.objective, *o.result, price);
+    o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
+  };
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
     RunOptions run;
     run.fast_forward = options.fast_forward;
     o.result = simulate(*o.instance, *src, run);
-    o.score = objective_value(options.objective, *o.result, price);
-    o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
+    score(o);
+  };
+  const auto run = [&](std::vector<PlanOutcome*>& batch) {
+    if (options.runner) {
+      options.runner(batch, report.threads, simulate_one);
+      if (options.progress != nullptr) options.progress->add_done(batch.size());
+    } else {
+      parallel_for(batch.size(), report.threads, [&](std::size_t i) {
+        simulate_one(*batch[i]);
+        if (options.progress != nullptr) options.progress->add_done();  // from the worker: atomic
+      });
+    }
+  };
+  // Knob settings of a plan that cannot change its run take an earlier run's result.
+  const std::uint64_t settings = std::max<std::size_t>(1, options.tune_max_num_seqs.size()) *
+                                 std::max<std::size_t>(1, options.tune_max_num_batched_tokens.size());
+  KnobReuse reuse(settings);
+  const auto reused = [&](PlanOutcome& o) {
+    score(o);
+    if (options.progress != nullptr) options.progress->add_done();
   };
   std::size_t next = 0;
   while (next < feasible.size()) {
@@ -491,14 +514,10 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       }
       batch.push_back(&o);
     }
-    if (options.runner) {
-      options.runner(batch, report.threads, simulate_one);
-      if (options.progress != nullptr) options.progress->add_done(batch.size());
+    if (options.reuse_knobs && settings > 1) {
+      report.reused += reuse.run_wave(batch, run, reused);
     } else {
-      parallel_for(batch.size(), report.threads, [&](std::size_t i) {
-        simulate_one(*batch[i]);
-        if (options.progress != nullptr) options.progress->add_done();  // from the worker: atomic
-      });
+      run(batch);
     }
     for (PlanOutcome* o : batch) {
       const SimResult& r = *o->result;

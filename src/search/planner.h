@@ -58,6 +58,10 @@ struct SearchOptions {
   // Counts the feasible plans as they are simulated or pruned (may be null; never changes the result).
   Progress* progress = nullptr;
   bool fast_forward = true;  // RunOptions::fast_forward of every simulation
+  // Reuse one plan's run for other knob values that cannot change it (exact: a knob value is
+  // reused only where no limit the run met would decide differently and the engine costs are the
+  // same; the memory-dependent fields are the new setting's). false: simulate every setting.
+  bool reuse_knobs = true;
 };
 
 struct Candidate {
@@ -107,6 +111,7 @@ struct SearchReport {
   std::vector<PlanOutcome> rejected_examples;     // first rejection of each reason
   std::map<std::string, std::uint64_t> rejected;  // reason -> count
   std::uint64_t enumerated = 0, feasible = 0, simulated = 0, pruned = 0;
+  std::uint64_t reused = 0;  // of the simulated, results reused from another knob setting of the plan
   double wall_s = 0;
   int threads = 1;
   std::optional<PlanOutcome> baseline;      // max TP within a node, DP across nodes

@@ -265,6 +265,9 @@ SimResult Simulation::run() {
   SimResult r = metrics_.result(inst_.memory);
   r.cpu_offload_blocks = static_cast<std::uint64_t>(offload_.blocks);
   r.prefix_cpu_hit_tokens = prefix_cpu_hit_tokens_;
+  for (auto& rep : replicas_)
+    r.limits.merge(rep.scheduler().limits());
+  r.limits.recorded = true;
   return r;
 }
 

@@ -37,6 +37,7 @@ class BlockPool {
     return true;
   }
   void unreserve(std::int64_t blocks) { reserved_ -= blocks; }
+  std::int64_t reserved() const { return reserved_; }
 
  private:
   std::int64_t total_;

@@ -13,8 +13,8 @@ namespace {
 // The inventory of SimResult's fields, counted by structured bindings: adding a field to
 // SimResult, MemoryFootprint, Summary, TimeBreakdown or StepBreakdown stops this from compiling
 // until the field is registered below and the names here are updated. SimResult's plan,
-// request_records and stages are structural (serialized whole by dist/serialize.cpp, a stage's
-// metrics as a SimResult of its own); every other leaf field
+// request_records, stages and limits are structural (serialized whole by dist/serialize.cpp, a
+// stage's metrics as a SimResult of its own; limits are not reported); every other leaf field
 // is one raw entry of the registry (tests/test_dist.cpp checks the count, 53).
 [[maybe_unused]] void field_inventory(SimResult& r) {
   [[maybe_unused]] auto& [plan, memory, engine, ttft, tpot, itl, e2e, queue, requests, prompt_tokens,
@@ -22,7 +22,7 @@ namespace {
                           mfu, mbu, energy, energy_per_token, energy_per_request, power, slo, goodput,
                           iterations, preemptions, batch_seqs, batch_tokens, busy, peak_kv, peak_active,
                           prefix_hits, prefix_cpu_hits, cpu_offload_blocks, mean_active, time, records,
-                          stages] = r;
+                          stages, limits] = r;
   [[maybe_unused]] auto& [capacity, budget, weights, activation, reserve, kv_cache, kv_per_token, kv_blocks,
                           block_size] = r.memory;
   [[maybe_unused]] auto& [count, mean, p50, p90, p99, min, max] = r.ttft;

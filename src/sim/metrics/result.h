@@ -5,6 +5,7 @@
 // build checks the field counts).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -34,6 +35,34 @@ struct RequestRecord {
 };
 
 struct StageResult;
+
+// How close a run came to its engine's limits, so a search can reuse it for other values of the
+// knobs (search --tune): a limit that never decided anything may take any value at least its
+// `needed` figure without changing the run. Not a reported metric (no registry entry).
+struct LimitUse {
+  bool recorded = false;  // filled by the simulator; false (unknown): the run is reused for nothing
+  // A limit that bound: it refused or shortened something (a sequence at max_num_seqs, tokens or
+  // a step at the token budget, a block allocation, admission or reservation, or it evicted a
+  // cached prefix), so only its exact value reproduces the run.
+  bool max_num_seqs = false, max_num_batched_tokens = false, kv_cache = false;
+  std::int64_t seqs_needed = 0;    // the smallest max_num_seqs passing every check the run made
+  std::int64_t tokens_needed = 0;  // the same for max_num_batched_tokens
+  // KV blocks per replica: every allocation and reservation fits without eviction in at least
+  // `kv_blocks_needed`; every admission in `kv_admit_needed` above the admission watermark.
+  std::int64_t kv_blocks_needed = 0, kv_admit_needed = 0;
+  std::int64_t kv_peak_used = 0;  // blocks not free at a launch, at most (peak_kv_utilization × blocks)
+
+  void merge(const LimitUse& o) {
+    max_num_seqs = max_num_seqs || o.max_num_seqs;
+    max_num_batched_tokens = max_num_batched_tokens || o.max_num_batched_tokens;
+    kv_cache = kv_cache || o.kv_cache;
+    seqs_needed = std::max(seqs_needed, o.seqs_needed);
+    tokens_needed = std::max(tokens_needed, o.tokens_needed);
+    kv_blocks_needed = std::max(kv_blocks_needed, o.kv_blocks_needed);
+    kv_admit_needed = std::max(kv_admit_needed, o.kv_admit_needed);
+    kv_peak_used = std::max(kv_peak_used, o.kv_peak_used);
+  }
+};
 
 struct SimResult {
   Plan plan;
@@ -65,6 +94,7 @@ struct SimResult {
   // One per load stage of a load profile (RunOptions::stages), the requests that arrived in it;
   // empty otherwise.
   std::vector<StageResult> stages;
+  LimitUse limits;  // for the search's reuse across knob values; not reported
 };
 
 // The requests that arrived in one load stage, measured as a run of their own: `metrics` holds

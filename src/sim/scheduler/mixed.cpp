@@ -13,7 +13,7 @@ bool MixedScheduler::build(MicroBatch& mb) {
   const EnginePolicy& e = c_.engine;
   std::int64_t budget = e.max_num_batched_tokens;
   // 1. Running requests, in order: decodes and unfinished prefill chunks.
-  for (std::size_t i = 0; i < running_.size() && budget > 0;) {
+  for (std::size_t i = 0; i < running_.size() && budget_left(budget);) {
     const std::int32_t slot = running_[i];
     ActiveRequest& a = at(slot);
     if (a.in_flight) {
@@ -23,7 +23,7 @@ bool MixedScheduler::build(MicroBatch& mb) {
     std::int64_t q = a.num_tokens() - a.computed;
     if (q == 1 && a.generated > 0) q = decode_width(a);
     if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
-    q = std::min(q, budget);
+    q = within_budget(q, budget);
     if (!allocate_or_preempt(slot, q)) break;
     add_to_batch(mb, slot, static_cast<std::int32_t>(q));
     budget -= q;
@@ -32,7 +32,7 @@ bool MixedScheduler::build(MicroBatch& mb) {
   // 2. Waiting requests, FCFS, only if nothing was preempted this step.
   if (!preempted_) {
     const std::int64_t mark = watermark();
-    while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
+    while (!waiting_.empty() && budget_left(budget) && below_max_seqs()) {
       if (!admit_head(mb, budget, mark)) break;
     }
   }

@@ -22,15 +22,16 @@ class PrefillFirstScheduler final : public BatchScheduler {
     // Prefill step: unfinished chunked prefills first, then new prompts, while they fit.
     for (std::int32_t slot : running_) {
       ActiveRequest& a = at(slot);
-      if (a.in_flight || budget <= 0) continue;
+      if (a.in_flight) continue;
       const std::int64_t remaining = a.num_tokens() - a.computed;
       if (remaining <= 1 && a.generated > 0) continue;  // a decode: not part of a prefill step
-      const std::int64_t q = std::min(remaining, budget);
-      if (!c_.kv.allocate(a, q)) break;
+      if (!budget_left(budget)) continue;
+      const std::int64_t q = within_budget(remaining, budget);
+      if (!kv_allocate(a, q)) break;
       add_to_batch(mb, slot, static_cast<std::int32_t>(q));
       budget -= q;
     }
-    while (!waiting_.empty() && budget > 0 && static_cast<int>(running_.size()) < e.max_num_seqs) {
+    while (!waiting_.empty() && budget_left(budget) && below_max_seqs()) {
       if (!admit_head(mb, budget, mark)) break;
     }
     if (!mb.slots.empty()) return true;

@@ -12,7 +12,7 @@ class ReserveFullScheduler final : public MixedScheduler {
   using MixedScheduler::MixedScheduler;
 
  protected:
-  bool reserve(const ActiveRequest& a) override { return c_.kv.pool().try_reserve(final_blocks(a)); }
+  bool reserve(const ActiveRequest& a) override { return kv_reserve(final_blocks(a)); }
   void unreserve(const ActiveRequest& a) override { c_.kv.pool().unreserve(final_blocks(a)); }
 
  private:

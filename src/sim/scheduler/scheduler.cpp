@@ -14,7 +14,73 @@ bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
   mb.slots.clear();
   mb.shape = BatchShape{};
   mb.kv_load_blocks = 0;
-  return build(mb);
+  if (!build(mb)) return false;
+  const BlockPool& pool = c_.kv.pool();  // as the launch finds it (peak_kv_utilization)
+  limits_.kv_peak_used = std::max(limits_.kv_peak_used, pool.total() - pool.free());
+  return true;
+}
+
+bool BatchScheduler::below_max_seqs() {
+  const auto n = static_cast<std::int64_t>(running_.size());
+  if (n >= c_.engine.max_num_seqs) {
+    limits_.max_num_seqs = true;
+    return false;
+  }
+  limits_.seqs_needed = std::max(limits_.seqs_needed, n + 1);
+  return true;
+}
+
+bool BatchScheduler::budget_left(std::int64_t budget) {
+  if (budget <= 0) {
+    limits_.max_num_batched_tokens = true;
+    return false;
+  }
+  limits_.tokens_needed = std::max(limits_.tokens_needed, c_.engine.max_num_batched_tokens - budget + 1);
+  return true;
+}
+
+std::int64_t BatchScheduler::within_budget(std::int64_t q, std::int64_t budget) {
+  return fits_budget(q, budget) ? q : budget;
+}
+
+bool BatchScheduler::fits_budget(std::int64_t q, std::int64_t budget) {
+  if (q > budget) {
+    limits_.max_num_batched_tokens = true;
+    return false;
+  }
+  limits_.tokens_needed = std::max(limits_.tokens_needed, c_.engine.max_num_batched_tokens - budget + q);
+  return true;
+}
+
+bool BatchScheduler::kv_admits(std::int64_t need, std::int64_t mark) {
+  const BlockPool& pool = c_.kv.pool();
+  if (need > pool.free() - mark) {
+    limits_.kv_cache = true;
+    return false;
+  }
+  limits_.kv_admit_needed = std::max(limits_.kv_admit_needed, pool.total() - pool.free() + need);
+  return true;
+}
+
+bool BatchScheduler::kv_allocate(ActiveRequest& a, std::int64_t q) {
+  const std::int64_t need = c_.kv.blocks_needed(a, q);
+  const BlockPool& pool = c_.kv.pool();
+  if (need > pool.free()) {
+    limits_.kv_cache = true;  // evicts a cached prefix or fails
+  } else if (need > 0) {
+    limits_.kv_blocks_needed = std::max(limits_.kv_blocks_needed, pool.total() - pool.free() + need);
+  }
+  return c_.kv.allocate(a, q);
+}
+
+bool BatchScheduler::kv_reserve(std::int64_t blocks) {
+  BlockPool& pool = c_.kv.pool();
+  if (pool.reserved() + blocks > pool.total()) {
+    limits_.kv_cache = true;
+  } else {
+    limits_.kv_blocks_needed = std::max(limits_.kv_blocks_needed, pool.reserved() + blocks);
+  }
+  return pool.try_reserve(blocks);
 }
 
 std::int64_t BatchScheduler::watermark() const {
@@ -58,7 +124,7 @@ void BatchScheduler::preempt(std::int32_t slot) {
 
 bool BatchScheduler::allocate_or_preempt(std::int32_t slot, std::int64_t q) {
   for (;;) {
-    if (c_.kv.allocate(at(slot), q)) return true;
+    if (kv_allocate(at(slot), q)) return true;
     const std::int32_t victim = pick_victim();
     if (victim < 0) return false;
     preempt(victim);
@@ -80,11 +146,11 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
     return false;
   };
   std::int64_t q = a.num_tokens() - a.computed;
-  if (!e.chunked_prefill && q > budget) return undo();
+  if (!e.chunked_prefill && !fits_budget(q, budget)) return undo();
   if (e.long_prefill_token_threshold > 0) q = std::min<std::int64_t>(q, e.long_prefill_token_threshold);
-  q = std::min(q, budget);
+  q = within_budget(q, budget);
   const std::int32_t need = c_.kv.blocks_needed(a, q);
-  if (need > c_.kv.pool().free() - watermark && !c_.kv.make_free(need + watermark)) return undo();
+  if (!kv_admits(need, watermark) && !c_.kv.make_free(need + watermark)) return undo();
   if (!reserve(a)) return undo();
   if (hit > 0) c_.events.on_prefix_hit(hit);
   if (a.cpu_loaded_blocks > 0) {
@@ -93,7 +159,7 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
     mb.kv_load_blocks += a.cpu_loaded_blocks;
     a.cpu_loaded_blocks = 0;
   }
-  c_.kv.allocate(a, q);
+  kv_allocate(a, q);
   waiting_.pop_front();
   running_.push_back(slot);
   a.running = true;

@@ -12,6 +12,7 @@
 
 #include "perf/batch_shape.h"
 #include "sim/kv/kv_manager.h"
+#include "sim/metrics/result.h"
 #include "sim/request_state.h"
 
 namespace apex {
@@ -60,6 +61,8 @@ class BatchScheduler {
   void enqueue(std::int32_t slot) { waiting_.push_back(slot); }
   std::size_t load() const { return waiting_.size() + running_.size(); }
   bool has_work() const { return !waiting_.empty() || !running_.empty(); }
+  // How close this replica's steps came to the engine's limits (SimResult::limits).
+  const LimitUse& limits() const { return limits_; }
   // Builds the next micro-batch at `now` into `mb`; false when nothing can be scheduled.
   bool next_batch(MicroBatch& mb, TimeNs now);
   // `mb` finished at `now`: its requests advance (tokens sampled, speculative drafts accepted,
@@ -112,6 +115,17 @@ class BatchScheduler {
   // speculative decoding (never more than its remaining output needs).
   std::int32_t decode_width(const ActiveRequest& a) const;
   std::int64_t watermark() const;
+  // The limit checks, each recorded in limits_ and returning what the bare comparison does:
+  // running_.size() < max_num_seqs; budget > 0; min(q, budget); q <= budget (of a step's
+  // max_num_batched_tokens, `budget` left); `need` blocks free above `mark`; the KV manager's
+  // allocate; the block pool's reservation of `blocks`.
+  bool below_max_seqs();
+  bool budget_left(std::int64_t budget);
+  std::int64_t within_budget(std::int64_t q, std::int64_t budget);
+  bool fits_budget(std::int64_t q, std::int64_t budget);
+  bool kv_admits(std::int64_t need, std::int64_t mark);
+  bool kv_allocate(ActiveRequest& a, std::int64_t q);
+  bool kv_reserve(std::int64_t blocks);
   ActiveRequest& at(std::int32_t slot) { return c_.requests[slot]; }
 
   const SchedulerContext c_;
@@ -119,6 +133,7 @@ class BatchScheduler {
   std::vector<std::int32_t> running_;
   bool preempted_ = false;  // something was preempted during this step's build
   TimeNs now_ = 0;
+  LimitUse limits_;
 
  private:
   std::int32_t pick_victim() const;
