@@ -160,7 +160,10 @@ TEST(KnobReuse, NeededFiguresAreTight) {
     k.max_num_seqs = seqs;
     k.max_num_batched_tokens = tokens;
     auto src = source_of(t);
-    return simulate_plan(d, p, *src, k);
+    // The limits are recorded as steps are built: step by step (a tuned search runs so).
+    RunOptions o;
+    o.fast_forward = false;
+    return simulate(instantiate_or_throw(d, p, k, std::nullopt), *src, o);
   };
   const SimResult loose = run(1024, 16384);
   const LimitUse& u = loose.limits;

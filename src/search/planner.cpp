@@ -466,10 +466,15 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     o.score = objective_value(options.objective, *o.result, price);
     o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
   };
+  // Knob reuse reads the limits a run met (SimResult::limits), which the scheduler records as it
+  // builds steps; a fast-forwarded stretch builds none, so a search that reuses runs across knob
+  // values simulates step by step (the same results, only slower).
+  const bool tuned = options.reuse_knobs &&
+                     (options.tune_max_num_seqs.size() > 1 || options.tune_max_num_batched_tokens.size() > 1);
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
     RunOptions run;
-    run.fast_forward = options.fast_forward;
+    run.fast_forward = options.fast_forward && !tuned;
     o.result = simulate(*o.instance, *src, run);
     score(o);
   };
