@@ -328,6 +328,24 @@ double label_margin(const std::vector<std::string>& rows) {
 
 }  // namespace
 
+namespace {
+// The value axis of a horizontal bar chart: grid lines and round ticks from `top` to `bottom`, and
+// the axis label centred at `mid`.
+template <class Px>
+std::string bar_axis(const Ticks& t, const Px& px, double top, double bottom, double mid,
+                     const std::string& label) {
+  std::string s;
+  for (double v : t.values) {
+    s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" class="grid"/>)", px(v),
+                     top - 4, bottom);
+    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", px(v), bottom + 14,
+                     tick_label(v, t.step));
+  }
+  return s + fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" class="axis">{}</text>)", mid,
+                         bottom + 34, escape(label));
+}
+}  // namespace
+
 std::string stacked_bars(const StackSpec& spec) {
   const double bar = 18, gap = 8;
   const double left = label_margin(spec.rows), right = kWidth - 96;
@@ -358,14 +376,7 @@ std::string stacked_bars(const StackSpec& spec) {
   const auto px = [&](double v) { return left + (right - left) * v / t.hi; };
   std::string s = open_svg(kWidth, height, spec.title) + legend;
   const double bottom = top + static_cast<double>(spec.rows.size()) * (bar + gap);
-  for (double v : t.values) {
-    s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" class="grid"/>)", px(v),
-                     top - 4, bottom);
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", px(v), bottom + 14,
-                     tick_label(v, t.step));
-  }
-  s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" class="axis">{}</text>)",
-                   (left + right) / 2, bottom + 34, escape(spec.x_label));
+  s += bar_axis(t, px, top, bottom, (left + right) / 2, spec.x_label);
   for (std::size_t r = 0; r < spec.rows.size(); ++r) {
     const double y = top + static_cast<double>(r) * (bar + gap);
     s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="end">{}</text>)", left - 6, y + bar - 5,
@@ -399,14 +410,7 @@ std::string bars(const BarSpec& spec) {
   const Ticks t = nice_ticks(0, vmax > 0 ? vmax : 1, 5);
   const auto px = [&](double v) { return left + (right - left) * v / t.hi; };
   std::string s = open_svg(kWidth, height, spec.title);
-  for (double v : t.values) {
-    s += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" class="grid"/>)", px(v),
-                     top - 4, bottom);
-    s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle">{}</text>)", px(v), bottom + 14,
-                     tick_label(v, t.step));
-  }
-  s += fmt::format(R"(<text x="{:.1f}" y="{:.1f}" text-anchor="middle" class="axis">{}</text>)",
-                   (left + right) / 2, bottom + 34, escape(spec.x_label));
+  s += bar_axis(t, px, top, bottom, (left + right) / 2, spec.x_label);
   for (std::size_t r = 0; r < spec.rows.size(); ++r) {
     const double y = top + static_cast<double>(r) * (bar + gap);
     const double v = std::isfinite(spec.values[r]) ? std::max(0.0, spec.values[r]) : 0;
