@@ -21,7 +21,7 @@ def main():
         scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b.get("time_unit", "ns")]
         measured[b["name"]] = b["real_time"] * scale
     if update:
-        base["ms"] = {k: round(v, 4) for k, v in sorted(measured.items())}
+        base["ms"] = {k: float(f"{v:.6g}") for k, v in sorted(measured.items())}
         with open(path, "w") as f:
             json.dump(base, f, indent=2)
             f.write("\n")
