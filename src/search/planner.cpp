@@ -389,12 +389,8 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
   }
   if (longest > d.effective_max_model_len()) {
     const std::int64_t mml = d.effective_max_model_len();
-    const std::string fix =
-        mml < d.model.max_positions
-            ? fmt::format("; shorten it or raise {} (up to the model's context of {} tokens)",
-                          opt("max_model_len"), d.model.max_positions)
-            : fmt::format(", {}'s own context length, which {} cannot raise; shorten the requests",
-                          d.model.name, opt("max_model_len"));
+    const MaxModelLenAdvice a = max_model_len_advice(d);
+    const std::string fix = a.can_raise ? "; " + a.text : ", " + a.text + "; shorten the requests";
     throw UserError(
         fmt::format("the workload's longest request needs {} tokens but the max model length is {}{}",
                     longest, mml, fix));

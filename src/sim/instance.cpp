@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/option_ref.h"
 #include "core/units.h"
 
 namespace apex {
@@ -120,6 +121,15 @@ SimResult simulate_plan(const Deployment& d, const Plan& plan, RequestSource& re
                         const EngineOverrides& extra, bool record_requests, bool breakdown) {
   APEX_ASSERT(!plan.stages.empty(), "simulate_plan needs a plan made by make_plan");
   return simulate(build(d, plan, d.engine_policy(extra)), requests, RunOptions{record_requests, breakdown});
+}
+
+MaxModelLenAdvice max_model_len_advice(const Deployment& d) {
+  if (d.effective_max_model_len() < d.model.max_positions) {
+    return {true, fmt::format("shorten it or raise {} (up to the model's context of {} tokens)",
+                              opt("max_model_len"), d.model.max_positions)};
+  }
+  return {false,
+          fmt::format("{}'s own context length, which {} cannot raise", d.model.name, opt("max_model_len"))};
 }
 
 }  // namespace apex

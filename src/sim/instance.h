@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <variant>
 
 #include "plan/sharding.h"
@@ -45,6 +46,14 @@ void make_plan_or_throw(const Deployment& d, Plan& plan, const PlanOptions& opti
 // or the explicit --max-model-len when it is longer (vLLM refuses to start unless the cache holds
 // one max_model_len sequence).
 std::int64_t required_kv_tokens(const Deployment& d, std::int64_t longest_request);
+
+// What a request longer than the max model length can do about it: raise --max-model-len up to the
+// model's own context (true, with that context), or nothing but shorten it (false).
+struct MaxModelLenAdvice {
+  bool can_raise = false;
+  std::string text;  // "shorten it or raise …" / "<model>'s own context length, which … cannot raise"
+};
+MaxModelLenAdvice max_model_len_advice(const Deployment& d);
 
 // Memory check for a plan: nullopt when the KV cache can hold `longest_request` tokens, else the
 // reason with bytes needed vs available.

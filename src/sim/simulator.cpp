@@ -156,12 +156,8 @@ void Simulation::check_request(const Request& r, std::uint64_t index) const {
   const std::int64_t max_model_len = d_.effective_max_model_len();
   if (total > max_model_len) {
     // Raising the engine's limit helps only up to the model's own context.
-    const std::string fix =
-        max_model_len < d_.model.max_positions
-            ? fmt::format("shorten it or raise {} (up to the model's context of {} tokens)",
-                          opt("max_model_len"), d_.model.max_positions)
-            : fmt::format("{}'s own context length, which {} cannot raise; shorten the request",
-                          d_.model.name, opt("max_model_len"));
+    const MaxModelLenAdvice a = max_model_len_advice(d_);
+    const std::string fix = a.can_raise ? a.text : a.text + "; shorten the request";
     throw UserError(
         fmt::format("request #{} needs {} tokens (prompt {} + output {}) but the max model length is {}; {}",
                     index, total, r.prompt, r.output, max_model_len, fix));
