@@ -118,6 +118,32 @@ TEST(Mla, KvCacheIsTheCompressedLatent) {
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(l, q, q.stages[0]), 80.0 * 2 * 1 * 128);
 }
 
+// Each data-parallel attention rank schedules and samples its own sequences: the per-sequence
+// step cost follows the busiest rank's share (ceil(seqs / 8)), not the replica's total.
+TEST(MoeCost, PerSequenceStepCostCountsTheBusiestAttentionRank) {
+  const Model m = load_model("mixtral-8x7b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  Plan ep8;
+  ep8.tp = 8;
+  ep8.ep = 8;
+  ASSERT_FALSE(make_plan(m, c, ep8));
+  Plan dpa = ep8;
+  dpa.attn_dp = true;
+  ASSERT_FALSE(make_plan(m, c, dpa));
+  EngineCosts e;
+  e.step_overhead = 1e-3;
+  e.per_seq_overhead = 1e-5;
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  const CostModel tp_cost(m, c, ep8, Precision{}, ops, e);
+  const CostModel dp_cost(m, c, dpa, Precision{}, ops, e);
+  BatchShape b;
+  b.decode_seqs = 61;
+  b.decode_kv = 61 * 100;
+  b.sampled = 61;
+  EXPECT_DOUBLE_EQ(tp_cost.step_overhead(b), 1e-3 + 61 * 1e-5);
+  EXPECT_DOUBLE_EQ(dp_cost.step_overhead(b), 1e-3 + 8 * 1e-5);
+}
+
 TEST(MlaCost, AbsorbedDecodeReadsTheLatentOnce) {
   const Gpu& gpu = find_gpu("h200-sxm");
   auto ops = make_analytical_ops(gpu);

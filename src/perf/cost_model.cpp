@@ -474,7 +474,9 @@ double CostModel::pp_transfer(int s, std::int64_t tokens) const {
 }
 
 double CostModel::step_overhead(const BatchShape& b) const {
-  return engine_.step_overhead + engine_.per_seq_overhead * static_cast<double>(b.seqs());
+  // Each data-parallel attention rank schedules, prepares and samples its own sequences: the
+  // per-sequence part follows the busiest rank's share, as the step waits for the slowest rank.
+  return engine_.step_overhead + engine_.per_seq_overhead * static_cast<double>(rank_shape(b).seqs());
 }
 
 Work CostModel::work(const BatchShape& b) const {

@@ -72,6 +72,9 @@ std::string launch_command(const Model& model, const Precision& precision, const
 
 // Shared by the engine files: a policy with the spec's identity filled in.
 EnginePolicy policy_of(const EngineSpec& spec);
+// A parameter fitted to measured serving runs, shipped in data/engine_fits.json with its provenance
+// ("engines" -> `engine` -> `key`); the file is embedded, so a missing value is an internal error.
+double fitted_engine_value(std::string_view engine, std::string_view key);
 // The checkpoint carries a multi-token-prediction module (DeepSeek-V3/R1): speculative decoding
 // drafts with it instead of a separate EAGLE checkpoint.
 bool carries_mtp_module(const Model& model);

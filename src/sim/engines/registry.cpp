@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "core/json_util.h"
 #include "core/option_ref.h"
 #include "model/registry.h"
 #include "sim/engines/engine_spec.h"
@@ -75,6 +76,15 @@ const EngineSpec* engine_reported_as(const std::string& text) {
     }
   }
   return best;
+}
+
+namespace embedded {
+std::string_view engine_fits();
+}
+
+double fitted_engine_value(std::string_view engine, std::string_view key) {
+  static const Json fits = parse_json(embedded::engine_fits(), "embedded data/engine_fits.json");
+  return fits.at("engines").at(std::string(engine)).at(std::string(key)).get<double>();
 }
 
 EnginePolicy policy_of(const EngineSpec& spec) {

@@ -35,7 +35,10 @@ EngineSpec trtllm_engine() {
     p.costs.graph_max_tokens = 2048;
     p.costs.graph_decode_only = true;
     p.costs.step_overhead = 0.3e-3;
-    p.costs.per_seq_overhead = 1e-6;
+    // Per scheduled sequence on its attention rank: the executor's per-request bookkeeping and
+    // sampling, which the overlap scheduler does not hide in the measured runs; fitted to the
+    // TensorRT-LLM rows (data/engine_fits.json, docs/validation.md).
+    p.costs.per_seq_overhead = fitted_engine_value("trtllm", "per_seq_overhead_us") * 1e-6;
     // Its CUTLASS MoE runs on the pairs its all-to-all delivered, not vLLM's masked EP kernel.
     p.costs.moe_ep_masked = false;
     p.prefix_caching = true;  // KvCacheConfig.enable_block_reuse defaults to True

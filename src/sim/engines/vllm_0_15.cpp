@@ -7,26 +7,10 @@
 
 #include <fmt/format.h>
 
-#include "core/json_util.h"
 #include "sim/engines/engine_spec.h"
 #include "sim/engines/vllm_launch.h"
 
 namespace apex {
-namespace embedded {
-std::string_view engine_fits();
-}
-
-namespace {
-// The front-end latency fitted to the vLLM 0.15.1 runs (data/engine_fits.json, docs/validation.md).
-double fitted_frontend_latency_s() {
-  static const double s = [] {
-    const Json j = parse_json(embedded::engine_fits(), "embedded data/engine_fits.json");
-    return j.at("engines").at("vllm").at("frontend_latency_ms").get<double>() * 1e-3;
-  }();
-  return s;
-}
-}  // namespace
-
 EnginePolicy vllm_v1_policy(const EngineSpec& spec, const EngineContext& c);
 void vllm_v1_finalize(EnginePolicy& p, const EngineKnobs& o, const EngineContext& c);
 
@@ -50,7 +34,7 @@ EngineSpec vllm_0_15_engine() {
     // Native CPU KV offload (--kv-offloading-backend native, --kv-offloading-size GiB; 0.14+).
     p.supports_cpu_offload = true;
     // Client-side TTFT and E2E include the API server's HTTP, tokenization and streaming.
-    p.costs.frontend_latency = fitted_frontend_latency_s();
+    p.costs.frontend_latency = fitted_engine_value("vllm", "frontend_latency_ms") * 1e-3;
     return p;
   };
   s.finalize = vllm_v1_finalize;
