@@ -343,7 +343,7 @@ TEST(ReportTable, SearchTableFitsOneHundredColumnsAndExplainsItsLabels) {
   EXPECT_LE(widest_line(t), kTableWidth) << t;
   // The objective in its unit, no exponent anywhere.
   EXPECT_CONTAINS(t, objective_text(s.report.objective, s.report.ranked.front().score));
-  EXPECT_CONTAINS(t, "best plan: dp1-tp8-pp1-seqs64 — e2e = 1.46 s");
+  EXPECT_CONTAINS(t, "best plan: dp1-tp8-pp1-seqs64 — e2e = 1.43 s");
   EXPECT_FALSE(std::regex_search(t, std::regex("[0-9]e[+-][0-9]"))) << t;
   // The legend names what the labels present mean; the SLO column shows with SLOs.
   EXPECT_CONTAINS(t, "-epE: MoE experts split over E of the T GPUs");

@@ -42,7 +42,7 @@ TEST(ServingValidation, MedianErrorWithinTheBar) {
 // Issue #9's bar for the TensorRT-LLM set: every expressible row, the dense and the MoE median and
 // p90 |error| no worse than before the issue (commit 79cc133: dense 10.5% / 24.8%, MoE 21.2% /
 // 53.0%). Now (trtllm per-sequence step cost fitted, data/engine_fits.json): 9.4 / 24.6 and
-// 19.3 / 50.4 (docs/validation.md).
+// 20.8 / 50.8 (docs/validation.md).
 TEST(ServingValidation, TensorRtLlmFiguresNoWorseThanBeforeTheVllmV1Work) {
   if (!std::filesystem::exists(kReference)) GTEST_SKIP() << kReference << " not present";
   const auto cases = validate_serving(read_serving_rows(kReference), 2, /*stride=*/1);

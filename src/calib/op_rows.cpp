@@ -87,9 +87,10 @@ std::optional<MoeArgs> moe_args(const MoeRow& r, const std::string& fp8) {
     a.weight = DType::INT4;
   else
     return std::nullopt;  // the slower FP8 flavour, MXFP4 weight formats: not modelled
-  if (r.distribution == "balanced")
+  if (r.distribution == "balanced") {
     a.skew = 0;
-  else if (r.distribution == "power_law_1.01")
+    a.dealt_in_turn = true;  // aiconfigurator's balanced routing: pairs dealt to the experts in turn
+  } else if (r.distribution == "power_law_1.01")
     a.skew = 1.01;
   else if (r.distribution == "power_law_1.2")
     a.skew = 1.2;

@@ -183,7 +183,8 @@ class AnalyticalOps final : public OpModel {
     if (a.capacity_factor > 0) pairs *= a.capacity_factor;  // padded expert buffers
     const double p_hit =
         1.0 - std::pow(1.0 - 1.0 / static_cast<double>(a.experts), static_cast<double>(a.tokens * a.topk));
-    const double active = std::max(1.0, local_experts * p_hit);
+    const double active =
+        a.dealt_in_turn ? std::clamp(pairs, 1.0, local_experts) : std::max(1.0, local_experts * p_hit);
     const double per_expert = pairs / active;
     const double mats = a.gated ? 3.0 : 2.0;
     const double flops = 2.0 * pairs * mats * h * width;

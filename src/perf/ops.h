@@ -77,6 +77,11 @@ struct MoeArgs {
   // masked out (expert_map). false: the engine's own EP kernel sees only the pairs routed to this
   // rank (TensorRT-LLM's CUTLASS MoE after its all-to-all) and streams like the TP kernel.
   bool ep_masked = true;
+  // How pairs find experts. Serving (false): each token picks independently, so at few pairs some
+  // experts get several and the rest none — E·(1 − (1 − 1/E)^pairs) of them are read. The kernel
+  // tables' "balanced" routing (true) deals the pairs to the experts in turn: min(pairs, E) are
+  // read (their latency grows linearly up to pairs = E, then stays flat).
+  bool dealt_in_turn = false;
 };
 
 // Where a collective runs: `gpus` ranks over `nodes` nodes.
