@@ -34,13 +34,20 @@ std::string staged_markdown(const std::vector<StagedCase>& cases, const StagedFi
       "0.15): its model, GPU, tensor parallelism, precision and recorded server flags (max-num-seqs 128, "
       "gpu-memory-utilization 0.9 and max-model-len 4096 where a run did not record them, as the data notes "
       "say every recorded run used), the inference-perf shared-prefix workload (each group's system prompt, "
-      "then the request's question; exactly output_len tokens out) and its Poisson stages back to back, "
+      "then the request's own question; exactly output_len tokens out) and its Poisson stages back to "
+      "back, "
       "the second starting with the state the first left. Measured TTFT and E2E are client-side, so the "
       "engine's front-end latency (HTTP, tokenization, streaming) is added to the simulated ones; it is "
       "the one parameter fitted here: the value that minimizes the median |log error| of stage mean TTFT "
       "over the stages measured unsaturated. Clean decode = (E2E − TTFT) / (output_len − 1), which the "
       "front-end latency does not change. Error = simulated / measured − 1. The measured values "
-      "themselves are not reproduced (the rows carry no licence).\n\n";
+      "themselves are not reproduced (the rows carry no licence).\n\n"
+      "UNSURE: inference-perf's generator (inference_perf/datagen/shared_prefix_datagen.py) makes "
+      "groups × users prompts once and request i sends prompt i mod their count, so every prompt would "
+      "recur and, after the first pass, be a prefix-cache hit. Simulated that way the TTFT fit breaks "
+      "(front-end latency 25 ms, out-of-sample TTFT median 25% instead of 8%, decode 6.2% instead of "
+      "5.4%), while the measured TTFTs grow with each model's prefill compute: the runs behave as if "
+      "each question were new, so each is simulated as new.\n\n";
   md += fmt::format(
       "**Front-end latency fitted on every run: {:.1f} ms** (shipped as the `vllm` default, "
       "data/engine_fits.json). Out of sample, each model's stages are predicted with the latency fitted "
