@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "model/registry.h"
 #include "report/report.h"
@@ -148,6 +149,61 @@ TEST(KnobReuse, OtherEnginesAreExact) {
   }
 }
 
+// A fast-forwarded stretch records what each of its steps' builds would (tuned searches
+// fast-forward): every limit figure equals the step-by-step run's, for each scheduler (mixed,
+// prefill-first, reserve-full), with a queue waiting at max_num_seqs, with the token budget
+// binding, with the cache binding, and under pipeline parallelism (requests in flight).
+TEST(KnobReuse, FastForwardedRunsRecordTheStepByStepLimits) {
+  struct Case {
+    std::string engine;
+    int gpus, pp;
+    int seqs, tokens;
+    double memory;
+  };
+  const std::vector<Case> cases = {
+      {"vllm", 1, 1, 1024, 8192, 0.9},   {"vllm", 1, 1, 16, 8192, 0.9},      {"vllm", 1, 1, 64, 64, 0.9},
+      {"vllm", 1, 1, 256, 8192, 0.3},    {"vllm", 2, 2, 32, 8192, 0.9},      {"vllm-0.6", 1, 1, 16, 8192, 0.9},
+      {"vllm-0.6", 2, 2, 64, 8192, 0.9}, {"trtllm", 1, 1, 24, 8192, 0.9},    {"sglang", 1, 1, 32, 4096, 0.35},
+      {"vllm-0.11", 2, 2, 48, 4096, 0.9}};
+  const Trace t = workload(12, 200, "lognormal:1200:500", "lognormal:300:150");
+  std::int64_t stretches = 0;
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.engine + " pp" + std::to_string(c.pp) + " seqs " + std::to_string(c.seqs) + " tokens " +
+                 std::to_string(c.tokens) + " memory " + std::to_string(c.memory));
+    Deployment d = deployment("llama-3.1-8b", 1, c.gpus);
+    d.engine = c.engine;
+    d.engine_overrides.gpu_memory_utilization = c.memory;
+    Plan p;
+    p.pp = c.pp;
+    make_plan_or_throw(d, p);
+    EngineOverrides k;
+    k.max_num_seqs = c.seqs;
+    k.max_num_batched_tokens = c.tokens;
+    const PlanInstance inst = instantiate_or_throw(d, p, k, std::nullopt);
+    FastForwardCounts counts;
+    const auto run = [&](bool ff) {
+      auto src = source_of(t);
+      RunOptions o;
+      o.fast_forward = ff;
+      o.fast_forwarded = &counts;
+      return simulate(inst, *src, o);
+    };
+    const SimResult a = run(false), b = run(true);
+    stretches += static_cast<std::int64_t>(counts.planned);
+    const LimitUse &x = a.limits, &y = b.limits;
+    EXPECT_EQ(x.max_num_seqs, y.max_num_seqs);
+    EXPECT_EQ(x.max_num_batched_tokens, y.max_num_batched_tokens);
+    EXPECT_EQ(x.kv_cache, y.kv_cache);
+    EXPECT_EQ(x.seqs_needed, y.seqs_needed);
+    EXPECT_EQ(x.tokens_needed, y.tokens_needed);
+    EXPECT_EQ(x.kv_blocks_needed, y.kv_blocks_needed);
+    EXPECT_EQ(x.kv_admit_needed, y.kv_admit_needed);
+    EXPECT_EQ(x.kv_peak_used, y.kv_peak_used);
+    EXPECT_EQ(a.e2e.mean, b.e2e.mean);
+  }
+  EXPECT_GT(stretches, 1000);  // the stretches ran
+}
+
 // The figures a run records are tight: at exactly the needed max_num_seqs and token budget the
 // run is the same and binds nothing; one sequence or one token fewer binds.
 TEST(KnobReuse, NeededFiguresAreTight) {
@@ -160,7 +216,8 @@ TEST(KnobReuse, NeededFiguresAreTight) {
     k.max_num_seqs = seqs;
     k.max_num_batched_tokens = tokens;
     auto src = source_of(t);
-    // The limits are recorded as steps are built: step by step (a tuned search runs so).
+    // The limits are recorded as steps are built (a fast-forwarded run records the same:
+    // KnobReuse.FastForwardedRunsRecordTheStepByStepLimits).
     RunOptions o;
     o.fast_forward = false;
     return simulate(instantiate_or_throw(d, p, k, std::nullopt), *src, o);

@@ -462,15 +462,13 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
     o.score = objective_value(options.objective, *o.result, price);
     o.cost_per_million_tokens = cost_per_million_output_tokens(*o.result, price);
   };
-  // Knob reuse reads the limits a run met (SimResult::limits), which the scheduler records as it
-  // builds steps; a fast-forwarded stretch builds none, so a search that reuses runs across knob
-  // values simulates step by step (the same results, only slower).
-  const bool tuned = options.reuse_knobs &&
-                     (options.tune_max_num_seqs.size() > 1 || options.tune_max_num_batched_tokens.size() > 1);
+  // Knob reuse reads the limits a run met (SimResult::limits): the scheduler records them as it
+  // builds steps, and a fast-forwarded stretch records what each of its steps' builds would
+  // (BatchScheduler::record_steady_step), so tuned searches fast-forward too.
   const std::function<void(PlanOutcome&)> simulate_one = [&](PlanOutcome& o) {
     auto src = source_of(trace);
     RunOptions run;
-    run.fast_forward = options.fast_forward && !tuned;
+    run.fast_forward = options.fast_forward;
     o.result = simulate(*o.instance, *src, run);
     score(o);
   };

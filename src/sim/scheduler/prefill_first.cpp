@@ -50,6 +50,10 @@ class PrefillFirstScheduler final : public BatchScheduler {
     return !mb.slots.empty();
   }
   bool decodes_steady() const override { return true; }
+  // A decode step's build: no prefill to check, then the waiting queue meets a full batch.
+  void record_steady_checks(const MicroBatch&, bool) override {
+    if (!waiting_.empty() && budget_left(c_.engine.max_num_batched_tokens)) below_max_seqs();
+  }
 };
 
 std::unique_ptr<BatchScheduler> make_prefill_first(const SchedulerContext& c) {

@@ -276,6 +276,20 @@ void BatchScheduler::steady_shape(const MicroBatch& mb, const SteadyPlan& p, std
   }
 }
 
+void BatchScheduler::record_steady_checks(const MicroBatch&, bool) {
+  APEX_ASSERT(false, "a steady stretch of a policy whose decodes are not steady");
+}
+
+void BatchScheduler::record_steady_step(const MicroBatch& mb, std::int64_t blocks, bool none_in_flight) {
+  record_steady_checks(mb, none_in_flight);
+  // kv_allocate of each decode that takes a block, the last one seeing the step's final use;
+  // then next_batch's peak.
+  const BlockPool& pool = c_.kv.pool();
+  const std::int64_t used = pool.total() - pool.free();
+  if (blocks > 0) limits_.kv_blocks_needed = std::max(limits_.kv_blocks_needed, used);
+  limits_.kv_peak_used = std::max(limits_.kv_peak_used, used);
+}
+
 void BatchScheduler::commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight,
                                    TimeNs last_token) {
   const std::int64_t b = c_.kv.pool().block_size();
