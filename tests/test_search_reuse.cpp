@@ -160,11 +160,11 @@ TEST(KnobReuse, FastForwardedRunsRecordTheStepByStepLimits) {
     int seqs, tokens;
     double memory;
   };
-  const std::vector<Case> cases = {
-      {"vllm", 1, 1, 1024, 8192, 0.9},   {"vllm", 1, 1, 16, 8192, 0.9},      {"vllm", 1, 1, 64, 64, 0.9},
-      {"vllm", 1, 1, 256, 8192, 0.3},    {"vllm", 2, 2, 32, 8192, 0.9},      {"vllm-0.6", 1, 1, 16, 8192, 0.9},
-      {"vllm-0.6", 2, 2, 64, 8192, 0.9}, {"trtllm", 1, 1, 24, 8192, 0.9},    {"sglang", 1, 1, 32, 4096, 0.35},
-      {"vllm-0.11", 2, 2, 48, 4096, 0.9}};
+  const std::vector<Case> cases = {{"vllm", 1, 1, 1024, 8192, 0.9},   {"vllm", 1, 1, 16, 8192, 0.9},
+                                   {"vllm", 1, 1, 64, 64, 0.9},       {"vllm", 1, 1, 256, 8192, 0.3},
+                                   {"vllm", 2, 2, 32, 8192, 0.9},     {"vllm-0.6", 1, 1, 16, 8192, 0.9},
+                                   {"vllm-0.6", 2, 2, 64, 8192, 0.9}, {"trtllm", 1, 1, 24, 8192, 0.9},
+                                   {"sglang", 1, 1, 32, 4096, 0.35},  {"vllm-0.11", 2, 2, 48, 4096, 0.9}};
   const Trace t = workload(12, 200, "lognormal:1200:500", "lognormal:300:150");
   std::int64_t stretches = 0;
   for (const Case& c : cases) {

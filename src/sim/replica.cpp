@@ -150,7 +150,7 @@ bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
     return false;
   }
   kv_->pool().take(blocks);
-  scheduler_->record_steady_step(mb, blocks, pp_ == 1);
+  scheduler_->record_steady_step(mb, blocks);
   scheduler_->steady_shape(mb, s.plan, j, mb.shape);
   const bool overlapped = cost_.engine_costs().async_scheduling && pp_ == 1 && last_end_ == now &&
                           s.plan.min_arrival <= last_start_;

@@ -39,24 +39,16 @@ bool MixedScheduler::build(MicroBatch& mb) {
   return !mb.slots.empty();
 }
 
-void MixedScheduler::record_steady_checks(const MicroBatch& mb, bool none_in_flight) {
-  const std::int64_t n = static_cast<std::int64_t>(mb.slots.size());
-  std::int64_t budget = c_.engine.max_num_batched_tokens;
-  if (none_in_flight) {
-    // Step 1's loop checks the budget before each of the n decodes (n <= budget: plan_steady),
-    // the last time with n - 1 taken; each decode's single token fits.
-    budget_left(budget - (n - 1));
-    budget -= n;
-  } else {
-    for (std::int32_t slot : running_) {
-      if (!budget_left(budget)) break;
-      if (at(slot).in_flight) continue;
-      within_budget(1, budget);
-      budget -= 1;
-    }
-  }
+void MixedScheduler::record_steady_checks(const MicroBatch& mb) {
+  const auto n = static_cast<std::int64_t>(mb.slots.size());
+  const std::int64_t tokens = c_.engine.max_num_batched_tokens;
+  // Step 1's loop checks the budget before each running request; the budget shrinks by one at
+  // each of the n decodes (every running request not in flight, n <= the budget), so the last
+  // check sees n - 1 taken when the last running request is one of them, else n. Each decode's
+  // single token fits.
+  budget_left(tokens - (at(running_.back()).in_flight ? n : n - 1));
   // Step 2 (nothing is preempted in a stretch): a waiting request meets a full batch.
-  if (!waiting_.empty() && budget_left(budget)) below_max_seqs();
+  if (!waiting_.empty() && budget_left(tokens - n)) below_max_seqs();
 }
 
 namespace {

@@ -12,7 +12,7 @@ class MixedScheduler : public BatchScheduler {
  protected:
   bool build(MicroBatch& mb) override;
   bool decodes_steady() const override { return true; }
-  void record_steady_checks(const MicroBatch& mb, bool none_in_flight) override;
+  void record_steady_checks(const MicroBatch& mb) override;
 };
 
 }  // namespace apex

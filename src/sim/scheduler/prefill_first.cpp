@@ -51,7 +51,7 @@ class PrefillFirstScheduler final : public BatchScheduler {
   }
   bool decodes_steady() const override { return true; }
   // A decode step's build: no prefill to check, then the waiting queue meets a full batch.
-  void record_steady_checks(const MicroBatch&, bool) override {
+  void record_steady_checks(const MicroBatch&) override {
     if (!waiting_.empty() && budget_left(c_.engine.max_num_batched_tokens)) below_max_seqs();
   }
 };

@@ -276,12 +276,12 @@ void BatchScheduler::steady_shape(const MicroBatch& mb, const SteadyPlan& p, std
   }
 }
 
-void BatchScheduler::record_steady_checks(const MicroBatch&, bool) {
+void BatchScheduler::record_steady_checks(const MicroBatch&) {
   APEX_ASSERT(false, "a steady stretch of a policy whose decodes are not steady");
 }
 
-void BatchScheduler::record_steady_step(const MicroBatch& mb, std::int64_t blocks, bool none_in_flight) {
-  record_steady_checks(mb, none_in_flight);
+void BatchScheduler::record_steady_step(const MicroBatch& mb, std::int64_t blocks) {
+  record_steady_checks(mb);
   // kv_allocate of each decode that takes a block, the last one seeing the step's final use;
   // then next_batch's peak.
   const BlockPool& pool = c_.kv.pool();

@@ -95,8 +95,8 @@ class BatchScheduler {
   void commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight, TimeNs last_token);
   // Step j of a stretch was built (its `blocks` taken from the pool): records in limits() what
   // build() and next_batch() would have for that step, so knob reuse can read a fast-forwarded run.
-  // `none_in_flight`: no running request is in flight (pp = 1), which makes it O(1).
-  void record_steady_step(const MicroBatch& mb, std::int64_t blocks, bool none_in_flight);
+  // O(1).
+  void record_steady_step(const MicroBatch& mb, std::int64_t blocks);
 
  protected:
   virtual bool build(MicroBatch& mb) = 0;
@@ -106,7 +106,7 @@ class BatchScheduler {
   // The token-budget and max_num_seqs checks build() makes in a step of the `n` decodes of `mb`
   // that admits nothing (a steady stretch's step), made again on limits_. Every policy whose
   // decodes_steady() is true overrides it (the default is never called).
-  virtual void record_steady_checks(const MicroBatch& mb, bool none_in_flight);
+  virtual void record_steady_checks(const MicroBatch& mb);
   // Admission hook of capacity policies: false when `a` may not start (its reservation fails).
   virtual bool reserve(const ActiveRequest&) { return true; }
   virtual void unreserve(const ActiveRequest&) {}
