@@ -342,8 +342,14 @@ std::string staged_row(
          workload_counts + ", " + lens + "; stages: " + stages + "; done\"," + metric_value + "\n";
 }
 
+// One file per test: ctest runs the tests of this binary in parallel processes.
+std::string staged_bad_name() {
+  return std::string("apex_staged_bad_") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+         ".csv";
+}
+
 std::string staged_error(const std::string& row) {
-  const std::string path = testing::write_temp_file("apex_staged_bad.csv", kStagedHeader + row);
+  const std::string path = testing::write_temp_file(staged_bad_name(), kStagedHeader + row);
   return testing::user_error_of([&] { read_staged_runs(path); });
 }
 
@@ -366,7 +372,7 @@ TEST(StagedInput, AWellFormedRowParses) {
 
 TEST(StagedInput, StageRatesAndDurationsAreParsedWhole) {
   // `*parse_double` of "1.2.3" and "." dereferenced an empty optional.
-  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  const std::string file = ::testing::TempDir() + "/" + staged_bad_name() + ":2";
   EXPECT_EQ(staged_error(staged_row({}, "2 system prompts x 3 users",
                                     "system_prompt_len=100, question_len=200, output_len=50",
                                     "1.2.3 req/s x 60 s")),
@@ -396,7 +402,7 @@ TEST(StagedInput, StageRatesAndDurationsAreParsedWhole) {
 }
 
 TEST(StagedInput, CountsAreRangeCheckedBeforeNarrowing) {
-  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  const std::string file = ::testing::TempDir() + "/" + staged_bad_name() + ":2";
   EXPECT_EQ(staged_error(staged_row({}, "2 system prompts x 3 users",
                                     "system_prompt_len=100, question_len=3000000000, output_len=50")),
             file + ": question_len '3000000000' is not a whole number from 1 to 16777216");
@@ -424,7 +430,7 @@ TEST(StagedInput, CountsAreRangeCheckedBeforeNarrowing) {
 }
 
 TEST(StagedInput, MeasuredTimesArePlausible) {
-  const std::string file = ::testing::TempDir() + "/apex_staged_bad.csv:2";
+  const std::string file = ::testing::TempDir() + "/" + staged_bad_name() + ":2";
   const std::string lens = "system_prompt_len=100, question_len=200, output_len=50";
   const std::string stages = "8 req/s x 60 s then 20 req/s x 60 s";
   // 1e300 and 1e-300 s printed nan/inf and 300-digit percentages.
