@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 
 #include "core/error.h"
 #include "model/registry.h"
@@ -118,18 +119,24 @@ TEST(Mla, KvCacheIsTheCompressedLatent) {
   EXPECT_DOUBLE_EQ(stage_kv_elements_per_token(l, q, q.stages[0]), 80.0 * 2 * 1 * 128);
 }
 
+// Experts over 8 GPUs with tensor-parallel attention, and the same with data-parallel attention.
+std::pair<Plan, Plan> ep8_plans(const Model& m, const Cluster& c) {
+  Plan ep8;
+  ep8.tp = 8;
+  ep8.ep = 8;
+  EXPECT_FALSE(make_plan(m, c, ep8));
+  Plan dpa = ep8;
+  dpa.attn_dp = true;
+  EXPECT_FALSE(make_plan(m, c, dpa));
+  return {ep8, dpa};
+}
+
 // Each data-parallel attention rank schedules and samples its own sequences: the per-sequence
 // step cost follows the busiest rank's share (ceil(seqs / 8)), not the replica's total.
 TEST(MoeCost, PerSequenceStepCostCountsTheBusiestAttentionRank) {
   const Model m = load_model("mixtral-8x7b");
   const Cluster c = make_cluster("h100-sxm", 1, 8);
-  Plan ep8;
-  ep8.tp = 8;
-  ep8.ep = 8;
-  ASSERT_FALSE(make_plan(m, c, ep8));
-  Plan dpa = ep8;
-  dpa.attn_dp = true;
-  ASSERT_FALSE(make_plan(m, c, dpa));
+  const auto [ep8, dpa] = ep8_plans(m, c);
   EngineCosts e;
   e.step_overhead = 1e-3;
   e.per_seq_overhead = 1e-5;
@@ -200,13 +207,7 @@ TEST(MoeCost, AllToAllOnlyWithDataParallelAttention) {
   b.decode_seqs = 64;
   b.decode_kv = 64 * 1000;
   b.sampled = 64;
-  Plan ep8;
-  ep8.tp = 8;
-  ep8.ep = 8;
-  ASSERT_FALSE(make_plan(m, c, ep8));
-  Plan dpa = ep8;
-  dpa.attn_dp = true;
-  ASSERT_FALSE(make_plan(m, c, dpa));
+  const auto [ep8, dpa] = ep8_plans(m, c);
   CostModel tp_cost(m, c, ep8, Precision{}, ops, EngineCosts{});
   CostModel dp_cost(m, c, dpa, Precision{}, ops, EngineCosts{});
   CommGroup g{8, 1, c.intra_node, c.inter_node};
