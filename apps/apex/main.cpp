@@ -37,7 +37,7 @@ void to_stderr(api::ProgressInput& p) {
 // Warnings go to stderr, once each, never into the document on stdout.
 void warn(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings)
-    std::cerr << "apex: warning: " << w << "\n";
+    std::cerr << "apex: warning: " << api::render_for_cli(w) << "\n";
 }
 
 }  // namespace
@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
       if (!simulate_request.output.path.empty()) api::check_writable(simulate_request.output.path);
       const api::SimulateResponse r = api::simulate(simulate_request);
       warn(r.warnings);
+      warn(api::output_warnings(simulate_request.output, format));
       api::write_output(simulate_request.output, r.render(format));
       return 0;
     }
@@ -119,6 +120,7 @@ int main(int argc, char** argv) {
       if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
       const api::SearchResponse r = api::search(search_request);
       warn(r.warnings);
+      warn(api::output_warnings(search_request.output, format));
       api::write_output(search_request.output, r.render(format));
       return 0;
     }

@@ -56,6 +56,18 @@ double parse_rate(const std::string& rate) {
   return *v;
 }
 
+// The arrival options (--burstiness, --seed) given to a workload that draws nothing with them, for
+// the stderr warning: `why` ends "..., so" the flags "have no effect".
+void warn_unused_arrival_options(const WorkloadInput& in, bool seed_unused, const std::string& why,
+                                 std::vector<std::string>& warnings) {
+  std::vector<std::string> unused;
+  if (in.burstiness != 1.0) unused.push_back(fmt::format("{} {}", opt("burstiness"), in.burstiness));
+  if (seed_unused && in.seed != 0) unused.push_back(fmt::format("{} {}", opt("seed"), in.seed));
+  if (unused.empty()) return;
+  warnings.push_back(
+      fmt::format("{} {} no effect: {}", join(unused, " and "), unused.size() == 1 ? "has" : "have", why));
+}
+
 // A trace file (or the embedded sample). One with arrivals keeps them, re-rated by rate_scale; a
 // length-only one takes Poisson (or Gamma) arrivals at `rate` from `seed`, or all at t = 0 for a
 // closed loop to pace.
@@ -70,6 +82,18 @@ Workload trace_workload(const WorkloadInput& in) {
       throw UserError(fmt::format(
           "{} {} has its own arrival times (column arrival_s); drop {} {}, or re-rate the trace with {} X",
           opt("trace"), quote_value(in.trace), opt("rate"), quote_value(*in.rate), opt("rate_scale")));
+    }
+    if (in.burstiness != 1.0) {
+      throw UserError(fmt::format(
+          "{} {} has its own arrival times (column arrival_s), which {} {} cannot reshape; drop {}, or "
+          "re-rate the trace with {} X",
+          opt("trace"), quote_value(in.trace), opt("burstiness"), in.burstiness, opt("burstiness"),
+          opt("rate_scale")));
+    }
+    if (in.seed != 0) {
+      w.warnings.push_back(fmt::format(
+          "{} {} has no effect: {} {} gives every arrival time and length, so nothing is drawn at random",
+          opt("seed"), in.seed, opt("trace"), quote_value(in.trace)));
     }
     if (in.rate_scale) {
       scale_arrivals(t, *in.rate_scale, opt("rate_scale"));
@@ -90,6 +114,14 @@ Workload trace_workload(const WorkloadInput& in) {
             opt("rate"), quote_value(*in.rate), quote_value(in.trace), opt("rate")));
       }
       const double rate = parse_rate(*in.rate);
+      if (!std::isfinite(rate)) {
+        warn_unused_arrival_options(
+            in, true,
+            fmt::format("with {} inf every request of {} arrives at t=0, so no gap is "
+                        "drawn",
+                        opt("rate"), quote_value(in.trace)),
+            w.warnings);
+      }
       assign_arrivals(t, rate, in.burstiness, in.seed);
       const std::string process =
           in.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", in.burstiness);
@@ -98,6 +130,13 @@ Workload trace_workload(const WorkloadInput& in) {
                                      : std::string(", lengths only: every request at t=0");
     } else if (in.concurrency > 0) {
       arrivals = ", lengths only";
+      warn_unused_arrival_options(
+          in, true,
+          fmt::format(
+              "without {} the closed loop's clients send each request when the previous one completes, "
+              "so no arrival gap is drawn",
+              opt("rate")),
+          w.warnings);
     } else {
       throw UserError(fmt::format(
           "{} {} gives lengths only (no arrival_s column): pass {} R for arrivals at R requests/s (Poisson; "
@@ -177,7 +216,7 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   }
   d.concurrency = workload.concurrency;
   const PerfInput& p = in.perf;
-  if (p.backend != "analytical" || !p.profile_dir.empty()) {
+  if (p.backend != "analytical" || !p.profile_dir.empty() || !p.fallback.empty()) {
     d.ops = make_op_backend(p.backend, d.cluster.gpu, OpBackendOptions{p.profile_dir, p.fallback});
   }
   d.validate();
@@ -258,6 +297,15 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
   s.output = LengthDist::parse(*in.output_len, opt("output_len"));
   s.seed = in.seed;
   s.burstiness = in.burstiness;
+  if (!std::isfinite(s.rate)) {
+    warn_unused_arrival_options(
+        in, false,
+        in.rate ? fmt::format("with {} inf every request arrives at t=0, so no gap is drawn", opt("rate"))
+                : fmt::format("without {} the closed loop's clients send each request when the previous one "
+                              "completes, so no arrival gap is drawn",
+                              opt("rate")),
+        w.warnings);
+  }
   const int shared_prefix = in.shared_prefix.value_or(0);
   const int prefix_groups = in.prefix_groups.value_or(kDefaultPrefixGroups);
   if (shared_prefix < 0 || shared_prefix > (1 << 24)) {
@@ -370,6 +418,17 @@ Format resolve_format(const OutputInput& out, bool stdout_is_terminal) {
     return Format::JSON;
   }
   return stdout_is_terminal ? Format::Table : Format::JSON;
+}
+
+std::vector<std::string> output_warnings(const OutputInput& out, Format f) {
+  std::vector<std::string> warnings;
+  if (out.wide && f != Format::Table) {
+    warnings.push_back(
+        fmt::format("{} has no effect: it widens the table, and the {} output already holds "
+                    "every column",
+                    opt("wide"), format_name(f)));
+  }
+  return warnings;
 }
 
 void write_output(const OutputInput& out, const std::string& text) {

