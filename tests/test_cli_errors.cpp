@@ -57,9 +57,10 @@ TEST(CliNoEffect, ArrivalOptionsWithoutArrivalGapsWarn) {
   const std::string lengths = "simulate " + kModel + "--trace " + quote(kData + "/lengths_only.csv");
   expect_warning(lengths + " --rate inf --burstiness 3 --seed 4", lengths + " --rate inf",
                  "--burstiness 3 and --seed 4 have no effect", "every request of");
-  expect_warning(lengths + " --concurrency 3 --seed 4", lengths + " --concurrency 3", "--seed 4 has no effect",
-                 "without --rate the closed loop");
-  const std::string closed = "simulate " + kModel + "--concurrency 2 --num-requests 10 --prompt-len 12 --output-len 3";
+  expect_warning(lengths + " --concurrency 3 --seed 4", lengths + " --concurrency 3",
+                 "--seed 4 has no effect", "without --rate the closed loop");
+  const std::string closed =
+      "simulate " + kModel + "--concurrency 2 --num-requests 10 --prompt-len 12 --output-len 3";
   expect_warning(closed + " --burstiness 3", closed, "--burstiness 3 has no effect");
   // A length-only trace with a finite rate draws its gaps from both.
   const CliRun drawn = apex(lengths + " --rate 3 --burstiness 3 --seed 4 --format json");
@@ -102,6 +103,19 @@ TEST(CliNoEffect, WideOutsideATableWarns) {
   const CliRun table = apex(search + " --wide --format table");
   EXPECT_EQ(table.code, 0) << table.err;
   EXPECT_TRUE(table.err.empty()) << table.err;
+}
+
+// --- 2. --tune: no knob, a knob twice, a value twice -------------------------------------------
+
+TEST(CliTune, EmptyAndDuplicatedKnobsAreErrors) {
+  const std::string search = "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic;
+  expect_user_error(search + " --tune ''", "--tune needs the knobs to search", "got none");
+  expect_user_error(search + " --tune max-num-seqs,max-num-seqs", "max-num-seqs is given twice",
+                    "max-num-seqs=a/b/c");
+  expect_user_error(search + " --tune max-num-seqs=64,max-num-seqs=128", "max-num-seqs is given twice");
+  expect_user_error(search + " --tune max-num-seqs,", "an empty knob name");
+  expect_user_error(search + " --tune max-num-batched-tokens=2048/2048", "--tune max-num-batched-tokens",
+                    "2048 is listed twice");
 }
 
 }  // namespace

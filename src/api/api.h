@@ -118,7 +118,7 @@ struct SearchInput {
   int threads = 0;
   bool allow_cross_node_tp = false;
   bool allow_fewer_gpus = false;
-  std::string tune;  // max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]
+  std::optional<std::string> tune;  // max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]; unset = none
   std::optional<double> gpu_price;
   bool fast_forward = true;  // RunOptions::fast_forward of every simulation (--no-fast-forward)
 };

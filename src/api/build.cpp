@@ -1,4 +1,5 @@
 // api/build.cpp — requests into the library's inputs: Deployment, workload, search options.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -30,6 +31,8 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& wher
       const std::optional<std::int64_t> v = parse_int(item);
       if (!v || *v < 1) throw UserError(fmt::format("{}: '{}' is not a positive integer", where, item));
       if (*v > limit) throw UserError(fmt::format("{}: {} is above the limit of {}", where, item, limit));
+      if (std::find(out.begin(), out.end(), *v) != out.end())
+        throw UserError(fmt::format("{}: {} is listed twice; list each value once", where, *v));
       out.push_back(static_cast<int>(*v));
       start = i + 1;
     }
@@ -363,21 +366,38 @@ SearchOptions build_search_options(const SearchInput& in) {
                                   opt("gpu_price"), kMaxPricePerHour, *in.gpu_price));
     s.price_per_gpu_hour = *in.gpu_price;
   }
-  // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192]
+  // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192], each knob once
+  if (!in.tune) return s;
+  const std::string& tune = *in.tune;
   const std::vector<std::string> knobs = {"max-num-seqs", "max-num-batched-tokens"};
-  if (in.tune.rfind('-', 0) == 0) {  // `--tune --progress`: the next flag was taken as its value
-    throw UserError(
-        fmt::format("{} needs the knobs to search, e.g. {} max-num-seqs,max-num-batched-tokens "
-                    "(got {}, which looks like another flag)",
-                    opt("tune"), opt("tune"), quote_value(in.tune)));
+  const std::string example =
+      fmt::format("e.g. {} max-num-seqs,max-num-batched-tokens=2048/8192", opt("tune"));
+  if (tune.rfind('-', 0) == 0) {  // `--tune --progress`: the next flag was taken as its value
+    throw UserError(fmt::format("{} needs the knobs to search, {} (got {}, which looks like another flag)",
+                                opt("tune"), example, quote_value(tune)));
   }
-  std::size_t start = 0;
-  for (std::size_t i = 0; !in.tune.empty() && i <= in.tune.size(); ++i) {
-    if (i < in.tune.size() && in.tune[i] != ',') continue;
-    const std::string item = in.tune.substr(start, i - start);
-    start = i + 1;
+  if (tune.empty())
+    throw UserError(fmt::format("{} needs the knobs to search, {}; got none", opt("tune"), example));
+  std::vector<std::string> items;
+  for (std::size_t start = 0, comma = 0; comma != std::string::npos; start = comma + 1) {
+    comma = tune.find(',', start);
+    items.push_back(tune.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+  }
+  std::vector<std::string> seen;
+  for (const std::string& item : items) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
+    if (name.empty()) {
+      throw UserError(fmt::format("{} {}: an empty knob name; list knobs separated by commas, {}",
+                                  opt("tune"), quote_value(tune), example));
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      throw UserError(
+          fmt::format("{} {}: {} is given twice; give each knob once, with all its values as "
+                      "{}=a/b/c",
+                      opt("tune"), quote_value(tune), name, name));
+    }
+    seen.push_back(name);
     if (name == "max-num-seqs") {
       s.tune_max_num_seqs =
           eq == std::string::npos
