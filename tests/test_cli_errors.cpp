@@ -118,4 +118,17 @@ TEST(CliTune, EmptyAndDuplicatedKnobsAreErrors) {
                     "2048 is listed twice");
 }
 
+// --- 3. a key given twice in a JSON input: nlohmann would keep the last silently ---------------
+
+TEST(CliJson, DuplicateKeysAreRejectedInEveryJsonInput) {
+  expect_user_error("simulate --model " + quote(kData + "/duplicate_key_config.json") +
+                        " --gpu h100-sxm --gpus-per-node 1 " + kSynthetic,
+                    "duplicate_key_config.json: key 'num_hidden_layers' is given twice", "remove one");
+  expect_user_error("simulate --model llama-3.1-8b --cluster " +
+                        quote(kData + "/cluster_duplicate_key.json") + " " + kSynthetic,
+                    "cluster_duplicate_key.json: key 'gpu.name' is given twice");
+  expect_user_error("simulate " + kModel + "--trace " + quote(kData + "/bad_duplicate_key.jsonl"),
+                    "bad_duplicate_key.jsonl:2: key 'ContextTokens' is given twice");
+}
+
 }  // namespace
