@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include <algorithm>
+#include <fstream>
 #include <string>
 
 namespace {
@@ -20,6 +21,12 @@ using apex_cli_test::quote;
 const std::string kModel = "--model llama-3.1-8b --gpu h100-sxm --nodes 1 --gpus-per-node 1 ";
 const std::string kSynthetic = "--rate 2 --num-requests 20 --prompt-len 128 --output-len 16";
 const std::string kSim = "simulate " + kModel + kSynthetic;
+
+std::string write_temp(const std::string& name, const std::string& text) {
+  const std::string path = ::testing::TempDir() + "/apex_cli_errors_" + name;
+  std::ofstream(path) << text;
+  return path;
+}
 
 // A run that succeeds with exactly one warning line on stderr holding `needle`, and the same stdout
 // as `baseline` (the run without the flag that does nothing); JSON unless the arguments say.
@@ -129,6 +136,20 @@ TEST(CliJson, DuplicateKeysAreRejectedInEveryJsonInput) {
                     "cluster_duplicate_key.json: key 'gpu.name' is given twice");
   expect_user_error("simulate " + kModel + "--trace " + quote(kData + "/bad_duplicate_key.jsonl"),
                     "bad_duplicate_key.jsonl:2: key 'ContextTokens' is given twice");
+}
+
+// --- 4. clocks and powers a GPU cannot have --------------------------------------------------
+
+TEST(CliClusterValues, AZeroClockOrPowerIsOutsideThePlausibleRange) {
+  const std::string clock = write_temp(
+      "zero_clock.json", R"({"gpu": {"base": "h100-sxm", "boost_clock": "0GHz"}, "gpus_per_node": 1})");
+  expect_user_error("simulate --model llama-3.1-8b --cluster " + quote(clock) + " " + kSynthetic,
+                    "gpu: 'boost_clock': '0GHz' is outside the physically plausible range 100MHz to 10GHz");
+  const std::string power = write_temp(
+      "zero_power.json",
+      R"({"gpu": {"base": "h100-sxm", "power_idle": "0W", "power_max": "0W"}, "gpus_per_node": 1})");
+  expect_user_error("simulate --model llama-3.1-8b --cluster " + quote(power) + " " + kSynthetic,
+                    "'power_max': '0W' is outside the physically plausible range 1W to 100kW");
 }
 
 }  // namespace
