@@ -116,7 +116,7 @@ TEST(CliNoEffect, WideOutsideATableWarns) {
 
 TEST(CliTune, EmptyAndDuplicatedKnobsAreErrors) {
   const std::string search = "search --model llama-3.1-8b --gpu h100-sxm --gpus-per-node 2 " + kSynthetic;
-  expect_user_error(search + " --tune ''", "--tune needs the knobs to search", "got none");
+  expect_user_error(search + " --tune ''", "--tune: an empty value; give one, or drop --tune");
   expect_user_error(search + " --tune max-num-seqs,max-num-seqs", "max-num-seqs is given twice",
                     "max-num-seqs=a/b/c");
   expect_user_error(search + " --tune max-num-seqs=64,max-num-seqs=128", "max-num-seqs is given twice");
@@ -150,6 +150,17 @@ TEST(CliClusterValues, AZeroClockOrPowerIsOutsideThePlausibleRange) {
       R"({"gpu": {"base": "h100-sxm", "power_idle": "0W", "power_max": "0W"}, "gpus_per_node": 1})");
   expect_user_error("simulate --model llama-3.1-8b --cluster " + quote(power) + " " + kSynthetic,
                     "'power_max': '0W' is outside the physically plausible range 1W to 100kW");
+}
+
+// --- 5. an empty value (`-o "$OUT"` with OUT unset) is never the default in disguise ----------
+
+TEST(CliEmptyValues, AnEmptyPathOrValueIsRefused) {
+  expect_user_error(kSim + " -o ''", "--output: an empty path; give a file name, or drop --output");
+  expect_user_error(kSim + " --per-request ''", "--per-request: an empty path");
+  expect_user_error("simulate " + kModel + "--trace ''", "--trace: an empty path");
+  expect_user_error(kSim + " --format ''", "--format: an empty value; give one, or drop --format");
+  expect_user_error("calibrate --measurements " + quote(kData) + " -o ''", "--output: an empty path");
+  expect_user_error("validate serving --reference ''", "--reference: an empty path");
 }
 
 }  // namespace
