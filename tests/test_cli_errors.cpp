@@ -163,4 +163,25 @@ TEST(CliEmptyValues, AnEmptyPathOrValueIsRefused) {
   expect_user_error("validate serving --reference ''", "--reference: an empty path");
 }
 
+// --- 6. a load stage expecting no request would report empty metrics ---------------------------
+
+TEST(CliLoadStages, AStageExpectingFewerThanOneRequestIsAnError) {
+  const std::string sim = "simulate " + kModel + "--prompt-len 128 --output-len 16 --rate ";
+  expect_user_error(sim + "0.001:1",
+                    "--rate: load stage 1 (0.001:1, 0.001 req/s for 1 s) expects 0.001 requests",
+                    "rate x duration at least 1");
+  expect_user_error(sim + "2:10,0.01:10", "load stage 2 (0.01:10", "fewer than 1 to measure");
+  // A stage that expects a request but draws none by chance says so on stderr (seed 1: stage 2 of
+  // 2:10,0.1:12 expects 1.2 requests and gets none); the document is unchanged.
+  const CliRun r = apex(sim + "2:10,0.1:12 --seed 1 --format json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err.rfind("apex: warning: load stage 2 (0.1 req/s, 10-22 s) received no request", 0), 0u)
+      << r.err;
+  EXPECT_CONTAINS(r.err, "its metrics are empty");
+  EXPECT_CONTAINS(r.out, "\"stages\"");
+  const CliRun two = apex(sim + "2:10,0.1:12 --seed 2 --format json");
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_TRUE(two.err.empty()) << two.err;
+}
+
 }  // namespace

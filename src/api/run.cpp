@@ -96,6 +96,14 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.info.tpot_slo_s = d.tpot_slo;
   out.warnings = deployment_warnings(request.deployment, d);
   out.warnings.insert(out.warnings.end(), w.warnings.begin(), w.warnings.end());
+  for (std::size_t k = 0; k < out.result.stages.size(); ++k) {
+    const StageResult& st = out.result.stages[k];
+    if (st.metrics.requests > 0) continue;
+    out.warnings.push_back(fmt::format(
+        "load stage {} ({} req/s, {}-{} s) received no request (it expected {:.3g}; arrivals are random), so "
+        "its metrics are empty; lengthen it or raise its rate",
+        k + 1, st.rate, st.start, st.end, st.rate * (st.end - st.start)));
+  }
   return out;
 }
 

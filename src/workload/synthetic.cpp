@@ -328,6 +328,13 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
             "{}: load stage {} has rate {} and duration {} s; both must be positive finite numbers",
             opt("rate"), k + 1, st.rate, st.duration_s));
       }
+      if (st.rate * st.duration_s < 1) {
+        // Its metrics would most likely be empty: no request arrives in it.
+        throw UserError(fmt::format(
+            "{}: load stage {} ({}:{}, {} req/s for {} s) expects {:.3g} requests, fewer than 1 to measure; "
+            "raise its rate or its duration (rate x duration at least 1)",
+            opt("rate"), k + 1, st.rate, st.duration_s, st.rate, st.duration_s, st.rate * st.duration_s));
+      }
       duration += st.duration_s;
       expected += st.rate * st.duration_s;
     }
