@@ -184,4 +184,38 @@ TEST(CliLoadStages, AStageExpectingFewerThanOneRequestIsAnError) {
   EXPECT_TRUE(two.err.empty()) << two.err;
 }
 
+// --- 7. did-you-means that point somewhere useful ------------------------------------------------
+
+TEST(CliDidYouMean, AFlagOfAnotherCommandSaysWhichCommandTakesIt) {
+  // It suggested '--nodes' (the two shared their dashes).
+  expect_user_error(kSim + " --progress",
+                    "--progress is an option of `apex validate`, `apex calibrate` and `apex search`, not of "
+                    "`apex simulate`");
+  EXPECT_EQ(apex(kSim + " --progress").err.find("--nodes"), std::string::npos);
+  expect_user_error(kSim + " --progres", "unknown flag '--progres' for `apex simulate`",
+                    "'--progress' is an option of `apex validate`, `apex calibrate` and `apex search`");
+  expect_user_error("search " + kModel + kSynthetic + " --dp 2",
+                    "--dp is an option of `apex simulate`, not of `apex search`");
+  expect_user_error(kSim + " --tune max-num-seqs", "--tune is an option of `apex search`, not of");
+  // A typo of one of the command's own flags is still suggested; validate, calibrate and list
+  // report unknown flags the same way (CLI11 said "The following argument was not expected").
+  expect_user_error(kSim + " --per-requests x.csv", "did you mean '--per-request'?");
+  expect_user_error("calibrate --measurements x --progres", "unknown flag '--progres' for `apex calibrate`",
+                    "did you mean '--progress'?");
+  expect_user_error("validate ops --rate 3", "--rate is an option of `apex simulate` and `apex search`",
+                    "not of `apex validate`");
+  expect_user_error("list models --quiet", "--quiet is an option of", "not of `apex list`");
+  expect_user_error("list models extra", "unexpected argument 'extra' for `apex list`");
+}
+
+TEST(CliDidYouMean, ALengthDistributionTypoSuggestsTheKind) {
+  const std::string sim = "simulate " + kModel + "--rate 2 --num-requests 20 --output-len 16 --prompt-len ";
+  expect_user_error(sim + "unifrom:1:10", "unknown distribution 'unifrom' (did you mean 'uniform'?)",
+                    "write N, uniform:LO:HI");
+  expect_user_error(sim + "lognorm:100:10", "(did you mean 'lognormal'?)");
+  const CliRun far = apex(sim + "foo:1:10");
+  EXPECT_EQ(far.code, 2);
+  EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
+}
+
 }  // namespace

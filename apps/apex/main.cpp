@@ -88,15 +88,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (list.parsed()) {
+      list.reject_extras();
       list.apply(api::target(list_request));
       return print(api::list(list_request));
     }
     if (val.parsed()) {
+      val.reject_extras();
       val.apply(api::target(validate_request));
       to_stderr(validate_request.progress);
       return print(api::validate(validate_request));
     }
     if (cal.parsed()) {
+      cal.reject_extras();
       cal.apply(api::target(calibrate_request));
       to_stderr(calibrate_request.progress);
       return print(api::calibrate(calibrate_request));

@@ -226,7 +226,10 @@ LengthDist LengthDist::parse(const std::string& text, const std::string& where) 
     d.kind = Kind::LogNormal;
     if (d.a < 1 || d.b < 0) throw bad("need MEAN >= 1 and STD >= 0");
   } else {
-    throw bad(fmt::format("unknown distribution {}", quote_value(parts[0])));
+    static const std::vector<std::string> kinds = {"uniform", "normal", "lognormal"};
+    const std::string best = closest_match(parts[0], kinds);
+    throw bad(fmt::format("unknown distribution {}{}", quote_value(parts[0]),
+                          best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best)));
   }
   const bool uniform = d.kind == Kind::Uniform;
   in_range(d.a, uniform ? "LO" : "MEAN", 1);
