@@ -218,4 +218,20 @@ TEST(CliDidYouMean, ALengthDistributionTypoSuggestsTheKind) {
   EXPECT_EQ(far.err.find("did you mean"), std::string::npos) << far.err;
 }
 
+// --- 8. a parallel degree out of range names its flag --------------------------------------------
+
+TEST(CliPlanDegrees, ADegreeOutOfRangeNamesTheFlagAndTheRange) {
+  expect_user_error(kSim + " --dp -1",
+                    "--dp must be at least 1 and at most 1 (the GPUs of the cluster), got -1");
+  expect_user_error(kSim + " --tp 0", "--tp must be at least 1 and at most 1", "got 0");
+  expect_user_error(kSim + " --pp 2147483647", "--pp must be at least 1 and at most 1");
+  expect_user_error(kSim + " --ep -3", "--ep must be at least 1 and at most 1");
+  // Each degree within the cluster, their product not: no int overflow (it wrapped negative and
+  // passed the GPU-count check).
+  expect_user_error(
+      "simulate --model llama-3.1-8b --nodes 2000 --gpus-per-node 1 --dp 2000 --tp 2000 --pp 2000 " +
+          kSynthetic,
+      "dp×tp×pp = 8000000000 GPUs exceeds the cluster's 2000");
+}
+
 }  // namespace
