@@ -109,6 +109,11 @@ TEST(OptionTable, ValuesAreConvertedToTheKindOrRefusedByConcept) {
   EXPECT_CONTAINS(render_for_python(msg), "breakdown=True");
   msg = user_error_of([&] { apply(*find_option(Command::Simulate, "burstiness"), std::string("nan"), t); });
   EXPECT_EQ(render_for_cli(msg), "--burstiness: 'nan' is not a number");
+  // An empty text is refused for every front end (a path says so), never taken as "not given".
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "per_request"), std::string(), t); });
+  EXPECT_EQ(render_for_python(msg), "per_request=: an empty path; give a file name, or drop per_request=");
+  msg = user_error_of([&] { apply(*find_option(Command::Simulate, "kv_dtype"), std::string(), t); });
+  EXPECT_EQ(render_for_cli(msg), "--kv-dtype: an empty value; give one, or drop --kv-dtype");
 }
 
 TEST(OptionRefs, RenderedPerFrontEnd) {

@@ -1265,7 +1265,7 @@ TEST(CliTable, SearchTableFitsOneHundredColumnsAndWideShowsEveryColumn) {
   // The JSON does not depend on it; simulate has no ranked plans to widen.
   EXPECT_EQ(parse_or_fail(apex(args + " --wide --format json").out)["plans"].dump(),
             parse_or_fail(apex(args + " --format json").out)["plans"].dump());
-  expect_user_error(kSim + " --wide", "unknown flag '--wide' for `apex simulate`");
+  expect_user_error(kSim + " --wide", "--wide is an option of `apex search`, not of `apex simulate`");
 }
 
 }  // namespace

@@ -521,6 +521,27 @@ TEST(JsonObjectReader, NonObjectRejected) {
   EXPECT_CONTAINS(msg, "expected a JSON object");
 }
 
+TEST(ParseJson, AKeyGivenTwiceIsAUserErrorNamingItsPath) {
+  EXPECT_CONTAINS(user_error_of([] { parse_json(R"({"a": 1, "a": 2})", "x.json"); }),
+                  "x.json: key 'a' is given twice in one object");
+  EXPECT_CONTAINS(
+      user_error_of([] { parse_json(R"({"gpus": [{"name": 1}, {"name": 2, "name": 3}]})", "y.json"); }),
+      "y.json: key 'gpus[].name' is given twice");
+  // The same key in sibling or nested objects is no repeat; the document is what nlohmann builds.
+  const std::string ok = R"({"a": {"a": {"b": 1}}, "b": [{"a": 1}, {"a": 2}], "c": [1, {"d": null}]})";
+  EXPECT_EQ(parse_json(ok, "ok.json"), Json::parse(ok));
+  // A large object (hashed past the first keys) is checked as well.
+  std::string big = "{";
+  for (int i = 0; i < 100; ++i)
+    big += "\"k" + std::to_string(i) + "\": " + std::to_string(i) + ",";
+  EXPECT_EQ(parse_json(big + "\"last\": 0}", "big.json").size(), 101u);
+  EXPECT_CONTAINS(user_error_of([&] { parse_json(big + "\"k7\": 0}", "big.json"); }),
+                  "key 'k7' is given twice");
+  EXPECT_CONTAINS(user_error_of([&] { parse_json(big + "\"k99\": 0}", "big.json"); }), "key 'k99'");
+  // Syntax errors are reported as before.
+  EXPECT_CONTAINS(user_error_of([] { parse_json(R"({"a": })", "z.json"); }), "z.json:1:");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 

@@ -412,6 +412,8 @@ TEST(ClusterJsonErrors, MalformedAndInvalidValues) {
       {R"({"gpu": {"name": "x", "hbm_capacity": "80GiB"}})", "hbm_bandwidth"},
       {R"({"gpu": {"name": "x", "hbm_capacity": "80GiB", "hbm_bandwidth": "1TB/s"}})", "peak_bf16"},
       {R"({"gpu": {"base": "h100-sxm", "power_idle": "800W"}})", "power_max"},
+      {R"({"gpu": {"name": "x", "hbm_capacity": "80GiB", "hbm_bandwidth": "1TB/s", "peak_bf16": "100TFLOPS"}})",
+       "'power_max' is required without a \"base\""},
       {R"({"gpu": "h100-sxm", "nodes": 1.5})", "integer"},
       {R"({"gpu": {"base": "h100-sxm", "hbm_capacity": "-80GiB"}})", "negative"},
   };
@@ -463,8 +465,17 @@ TEST(ClusterHostile, UnitValuesOutsideAPlausibleRangeNameTheRange) {
       {R"("hbm_capacity": "10MiB")", "'hbm_capacity': '10MiB' is outside"},
       {R"("peak_fp8": "2e6PFLOPS")", "'peak_fp8': '2e6PFLOPS' is outside"},
       {R"("l2_cache": "1TB")", "'l2_cache': '1TB' is outside the physically plausible range 0 to 16GiB"},
-      {R"("power_max": "1e9W")", "'power_max': '1e9W' is outside the physically plausible range 0 to 100kW"},
+      {R"("power_max": "1e9W")", "'power_max': '1e9W' is outside the physically plausible range 1W to 100kW"},
+      {R"("power_max": "0W")", "'power_max': '0W' is outside the physically plausible range 1W to 100kW"},
+      {R"("power_idle": "1e9W")",
+       "'power_idle': '1e9W' is outside the physically plausible range 0 to 100kW"},
       {R"("boost_clock": "1e6GHz")", "'boost_clock': '1e6GHz' is outside"},
+      // A zero clock would leave nothing to scale --frequency from (and is no GPU).
+      {R"("boost_clock": "0GHz")",
+       "'boost_clock': '0GHz' is outside the physically plausible range 100MHz to 10GHz"},
+      {R"("boost_clock": "5MHz")", "'boost_clock': '5MHz' is outside"},
+      {R"("peak_fp8": "1e-6PFLOPS")",
+       "'peak_fp8' must be 0 (the format is not supported) or at least 1TFLOPS"},
       {R"("price_per_hour_usd": 1e9)",
        "'price_per_hour_usd' = 1000000000 is outside 0 to 1000 (USD per GPU-hour)"},
   };

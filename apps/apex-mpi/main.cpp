@@ -7,6 +7,7 @@
 
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -45,8 +46,11 @@ int main(int argc, char** argv) {
       const apex::api::SearchResponse r =
           apex::api::search(request, apex::make_mpi_wave_runner(MPI_COMM_WORLD));
       if (rank == 0) {
-        for (const auto& w : r.warnings)
-          std::cerr << "apex-mpi: warning: " << w << "\n";
+        std::vector<std::string> warnings = r.warnings;
+        const std::vector<std::string> output = apex::api::output_warnings(request.output, format);
+        warnings.insert(warnings.end(), output.begin(), output.end());
+        for (const auto& w : warnings)
+          std::cerr << "apex-mpi: warning: " << apex::api::render_for_cli(w) << "\n";
         apex::api::write_output(request.output, r.render(format));
       }
     } catch (const apex::UserError& e) {

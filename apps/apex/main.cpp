@@ -37,7 +37,7 @@ void to_stderr(api::ProgressInput& p) {
 // Warnings go to stderr, once each, never into the document on stdout.
 void warn(const std::vector<std::string>& warnings) {
   for (const auto& w : warnings)
-    std::cerr << "apex: warning: " << w << "\n";
+    std::cerr << "apex: warning: " << api::render_for_cli(w) << "\n";
 }
 
 }  // namespace
@@ -88,15 +88,18 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (list.parsed()) {
+      list.reject_extras();
       list.apply(api::target(list_request));
       return print(api::list(list_request));
     }
     if (val.parsed()) {
+      val.reject_extras();
       val.apply(api::target(validate_request));
       to_stderr(validate_request.progress);
       return print(api::validate(validate_request));
     }
     if (cal.parsed()) {
+      cal.reject_extras();
       cal.apply(api::target(calibrate_request));
       to_stderr(calibrate_request.progress);
       return print(api::calibrate(calibrate_request));
@@ -108,6 +111,7 @@ int main(int argc, char** argv) {
       if (!simulate_request.output.path.empty()) api::check_writable(simulate_request.output.path);
       const api::SimulateResponse r = api::simulate(simulate_request);
       warn(r.warnings);
+      warn(api::output_warnings(simulate_request.output, format));
       api::write_output(simulate_request.output, r.render(format));
       return 0;
     }
@@ -119,6 +123,7 @@ int main(int argc, char** argv) {
       if (!search_request.output.path.empty()) api::check_writable(search_request.output.path);
       const api::SearchResponse r = api::search(search_request);
       warn(r.warnings);
+      warn(api::output_warnings(search_request.output, format));
       api::write_output(search_request.output, r.render(format));
       return 0;
     }

@@ -118,7 +118,7 @@ struct SearchInput {
   int threads = 0;
   bool allow_cross_node_tp = false;
   bool allow_fewer_gpus = false;
-  std::string tune;  // max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]
+  std::optional<std::string> tune;  // max-num-seqs[=a/b/..],max-num-batched-tokens[=a/b/..]; unset = none
   std::optional<double> gpu_price;
   bool fast_forward = true;  // RunOptions::fast_forward of every simulation (--no-fast-forward)
 };
@@ -185,6 +185,9 @@ struct Workload {
   std::optional<Trace> trace;         // loaded (search, or files)
   std::optional<SyntheticSpec> spec;  // streamed synthetic traffic (simulate)
   std::string description;
+  // Options given that shape nothing here (a --seed with nothing drawn at random); one sentence
+  // each, for stderr, like deployment_warnings.
+  std::vector<std::string> warnings;
 };
 // `load_all`: materialize synthetic traffic into a trace (search) instead of streaming it.
 Workload build_workload(const WorkloadInput& in, bool load_all);
@@ -193,6 +196,8 @@ SearchOptions build_search_options(const SearchInput& in);
 // The output format: the explicit one, else from the path's extension, else table on a terminal
 // and json otherwise.
 Format resolve_format(const OutputInput& out, bool stdout_is_terminal);
+// Output options given that do nothing in format `f` (--wide outside a table); for stderr.
+std::vector<std::string> output_warnings(const OutputInput& out, Format f);
 // Writes `text` to out.path, or to standard output when it is empty, checked (api/output.h):
 // UserError when the file cannot be opened, OutputError when a write fails.
 void write_output(const OutputInput& out, const std::string& text);

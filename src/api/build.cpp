@@ -1,4 +1,5 @@
 // api/build.cpp — requests into the library's inputs: Deployment, workload, search options.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <memory>
@@ -30,6 +31,8 @@ std::vector<int> parse_int_list(const std::string& text, const std::string& wher
       const std::optional<std::int64_t> v = parse_int(item);
       if (!v || *v < 1) throw UserError(fmt::format("{}: '{}' is not a positive integer", where, item));
       if (*v > limit) throw UserError(fmt::format("{}: {} is above the limit of {}", where, item, limit));
+      if (std::find(out.begin(), out.end(), *v) != out.end())
+        throw UserError(fmt::format("{}: {} is listed twice; list each value once", where, *v));
       out.push_back(static_cast<int>(*v));
       start = i + 1;
     }
@@ -56,6 +59,18 @@ double parse_rate(const std::string& rate) {
   return *v;
 }
 
+// The arrival options (--burstiness, --seed) given to a workload that draws nothing with them, for
+// the stderr warning: `why` ends "..., so" the flags "have no effect".
+void warn_unused_arrival_options(const WorkloadInput& in, bool seed_unused, const std::string& why,
+                                 std::vector<std::string>& warnings) {
+  std::vector<std::string> unused;
+  if (in.burstiness != 1.0) unused.push_back(fmt::format("{} {}", opt("burstiness"), in.burstiness));
+  if (seed_unused && in.seed != 0) unused.push_back(fmt::format("{} {}", opt("seed"), in.seed));
+  if (unused.empty()) return;
+  warnings.push_back(
+      fmt::format("{} {} no effect: {}", join(unused, " and "), unused.size() == 1 ? "has" : "have", why));
+}
+
 // A trace file (or the embedded sample). One with arrivals keeps them, re-rated by rate_scale; a
 // length-only one takes Poisson (or Gamma) arrivals at `rate` from `seed`, or all at t = 0 for a
 // closed loop to pace.
@@ -70,6 +85,18 @@ Workload trace_workload(const WorkloadInput& in) {
       throw UserError(fmt::format(
           "{} {} has its own arrival times (column arrival_s); drop {} {}, or re-rate the trace with {} X",
           opt("trace"), quote_value(in.trace), opt("rate"), quote_value(*in.rate), opt("rate_scale")));
+    }
+    if (in.burstiness != 1.0) {
+      throw UserError(fmt::format(
+          "{} {} has its own arrival times (column arrival_s), which {} {} cannot reshape; drop {}, or "
+          "re-rate the trace with {} X",
+          opt("trace"), quote_value(in.trace), opt("burstiness"), in.burstiness, opt("burstiness"),
+          opt("rate_scale")));
+    }
+    if (in.seed != 0) {
+      w.warnings.push_back(fmt::format(
+          "{} {} has no effect: {} {} gives every arrival time and length, so nothing is drawn at random",
+          opt("seed"), in.seed, opt("trace"), quote_value(in.trace)));
     }
     if (in.rate_scale) {
       scale_arrivals(t, *in.rate_scale, opt("rate_scale"));
@@ -90,6 +117,14 @@ Workload trace_workload(const WorkloadInput& in) {
             opt("rate"), quote_value(*in.rate), quote_value(in.trace), opt("rate")));
       }
       const double rate = parse_rate(*in.rate);
+      if (!std::isfinite(rate)) {
+        warn_unused_arrival_options(
+            in, true,
+            fmt::format("with {} inf every request of {} arrives at t=0, so no gap is "
+                        "drawn",
+                        opt("rate"), quote_value(in.trace)),
+            w.warnings);
+      }
       assign_arrivals(t, rate, in.burstiness, in.seed);
       const std::string process =
           in.burstiness == 1.0 ? "Poisson" : fmt::format("Gamma cv={}", in.burstiness);
@@ -98,6 +133,13 @@ Workload trace_workload(const WorkloadInput& in) {
                                      : std::string(", lengths only: every request at t=0");
     } else if (in.concurrency > 0) {
       arrivals = ", lengths only";
+      warn_unused_arrival_options(
+          in, true,
+          fmt::format(
+              "without {} the closed loop's clients send each request when the previous one completes, "
+              "so no arrival gap is drawn",
+              opt("rate")),
+          w.warnings);
     } else {
       throw UserError(fmt::format(
           "{} {} gives lengths only (no arrival_s column): pass {} R for arrivals at R requests/s (Poisson; "
@@ -177,7 +219,7 @@ Deployment build_deployment(const DeploymentInput& in, const WorkloadInput& work
   }
   d.concurrency = workload.concurrency;
   const PerfInput& p = in.perf;
-  if (p.backend != "analytical" || !p.profile_dir.empty()) {
+  if (p.backend != "analytical" || !p.profile_dir.empty() || !p.fallback.empty()) {
     d.ops = make_op_backend(p.backend, d.cluster.gpu, OpBackendOptions{p.profile_dir, p.fallback});
   }
   d.validate();
@@ -258,6 +300,15 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
   s.output = LengthDist::parse(*in.output_len, opt("output_len"));
   s.seed = in.seed;
   s.burstiness = in.burstiness;
+  if (!std::isfinite(s.rate)) {
+    warn_unused_arrival_options(
+        in, false,
+        in.rate ? fmt::format("with {} inf every request arrives at t=0, so no gap is drawn", opt("rate"))
+                : fmt::format("without {} the closed loop's clients send each request when the previous one "
+                              "completes, so no arrival gap is drawn",
+                              opt("rate")),
+        w.warnings);
+  }
   const int shared_prefix = in.shared_prefix.value_or(0);
   const int prefix_groups = in.prefix_groups.value_or(kDefaultPrefixGroups);
   if (shared_prefix < 0 || shared_prefix > (1 << 24)) {
@@ -315,21 +366,38 @@ SearchOptions build_search_options(const SearchInput& in) {
                                   opt("gpu_price"), kMaxPricePerHour, *in.gpu_price));
     s.price_per_gpu_hour = *in.gpu_price;
   }
-  // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192]
+  // tune: max-num-seqs[=64/128/256],max-num-batched-tokens[=2048/8192], each knob once
+  if (!in.tune) return s;
+  const std::string& tune = *in.tune;
   const std::vector<std::string> knobs = {"max-num-seqs", "max-num-batched-tokens"};
-  if (in.tune.rfind('-', 0) == 0) {  // `--tune --progress`: the next flag was taken as its value
-    throw UserError(
-        fmt::format("{} needs the knobs to search, e.g. {} max-num-seqs,max-num-batched-tokens "
-                    "(got {}, which looks like another flag)",
-                    opt("tune"), opt("tune"), quote_value(in.tune)));
+  const std::string example =
+      fmt::format("e.g. {} max-num-seqs,max-num-batched-tokens=2048/8192", opt("tune"));
+  if (tune.rfind('-', 0) == 0) {  // `--tune --progress`: the next flag was taken as its value
+    throw UserError(fmt::format("{} needs the knobs to search, {} (got {}, which looks like another flag)",
+                                opt("tune"), example, quote_value(tune)));
   }
-  std::size_t start = 0;
-  for (std::size_t i = 0; !in.tune.empty() && i <= in.tune.size(); ++i) {
-    if (i < in.tune.size() && in.tune[i] != ',') continue;
-    const std::string item = in.tune.substr(start, i - start);
-    start = i + 1;
+  if (tune.empty())
+    throw UserError(fmt::format("{} needs the knobs to search, {}; got none", opt("tune"), example));
+  std::vector<std::string> items;
+  for (std::size_t start = 0, comma = 0; comma != std::string::npos; start = comma + 1) {
+    comma = tune.find(',', start);
+    items.push_back(tune.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+  }
+  std::vector<std::string> seen;
+  for (const std::string& item : items) {
     const auto eq = item.find('=');
     const std::string name = item.substr(0, eq);
+    if (name.empty()) {
+      throw UserError(fmt::format("{} {}: an empty knob name; list knobs separated by commas, {}",
+                                  opt("tune"), quote_value(tune), example));
+    }
+    if (std::find(seen.begin(), seen.end(), name) != seen.end()) {
+      throw UserError(
+          fmt::format("{} {}: {} is given twice; give each knob once, with all its values as "
+                      "{}=a/b/c",
+                      opt("tune"), quote_value(tune), name, name));
+    }
+    seen.push_back(name);
     if (name == "max-num-seqs") {
       s.tune_max_num_seqs =
           eq == std::string::npos
@@ -370,6 +438,17 @@ Format resolve_format(const OutputInput& out, bool stdout_is_terminal) {
     return Format::JSON;
   }
   return stdout_is_terminal ? Format::Table : Format::JSON;
+}
+
+std::vector<std::string> output_warnings(const OutputInput& out, Format f) {
+  std::vector<std::string> warnings;
+  if (out.wide && f != Format::Table) {
+    warnings.push_back(
+        fmt::format("{} has no effect: it widens the table, and the {} output already holds "
+                    "every column",
+                    opt("wide"), format_name(f)));
+  }
+  return warnings;
 }
 
 void write_output(const OutputInput& out, const std::string& text) {

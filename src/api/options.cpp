@@ -74,7 +74,7 @@ std::vector<OptionSpec> make_table() {
       {"gpus_per_node", "--gpus-per-node", Kind::Int, "GPUs per node", "8", kRun, false, false,
        [](T t, V v) { t.deployment().cluster.gpus_per_node = i32(v); }},
       {"cluster", "--cluster", Kind::Text, "Custom cluster JSON (overrides --gpu/--nodes/--gpus-per-node)",
-       "", kRun, false, false, [](T t, V v) { t.deployment().cluster.cluster_file = str(v); }},
+       "", kRun, false, false, [](T t, V v) { t.deployment().cluster.cluster_file = str(v); }, true},
       {"frequency", "--frequency", Kind::Double, "DVFS: SM clock in MHz (default: the GPU's boost clock)", "",
        kRun, false, false, [](T t, V v) { t.deployment().cluster.frequency_mhz = num(v); }},
       // workload
@@ -82,7 +82,7 @@ std::vector<OptionSpec> make_table() {
        "Request trace: CSV (arrival_s,prompt_tokens,output_tokens) or APEX JSONL; '@sample' = the embedded "
        "sample trace. A CSV of prompt_tokens,output_tokens alone gives lengths only: add --rate (Poisson "
        "arrivals, with --burstiness and --seed) or --concurrency (a closed loop)",
-       "", kRun, false, false, [](T t, V v) { t.workload().trace = str(v); }},
+       "", kRun, false, false, [](T t, V v) { t.workload().trace = str(v); }, true},
       {"rate_scale", "--rate-scale", Kind::Double,
        "Trace: multiply its request rate by X keeping its arrival shape (every arrival time divided by X; "
        "X > 0)",
@@ -128,7 +128,7 @@ std::vector<OptionSpec> make_table() {
       {"per_request", "--per-request", Kind::Text,
        "Write one CSV row per request (id, arrival, lengths, TTFT, TPOT, E2E, replica, preemptions); "
        "latency percentiles are then exact (else within 0.05%)",
-       "", kSim, false, false, [](T t, V v) { t.simulate->per_request = str(v); }},
+       "", kSim, false, false, [](T t, V v) { t.simulate->per_request = str(v); }, true},
       {"breakdown", "--breakdown", Kind::Flag,
        "Report where the time goes: GEMM, MoE, attention, communication, elementwise, LM head, launches, "
        "pipeline transfers, CPU overhead",
@@ -195,7 +195,7 @@ std::vector<OptionSpec> make_table() {
        "analytical", kRun, false, false, [](T t, V v) { t.deployment().perf.backend = str(v); }},
       {"profile_dir", "--profile-dir", Kind::Text,
        "Measured tables for --perf profile (docs/profile-format.md)", "", kRun, false, false,
-       [](T t, V v) { t.deployment().perf.profile_dir = str(v); }},
+       [](T t, V v) { t.deployment().perf.profile_dir = str(v); }, true},
       {"perf_fallback", "--perf-fallback", Kind::Text,
        "With --perf profile: 'analytical' prices shapes outside the tables analytically", "", kRun, false,
        false, [](T t, V v) { t.deployment().perf.fallback = str(v); }},
@@ -204,7 +204,7 @@ std::vector<OptionSpec> make_table() {
        "table, json, csv or html (default: table on a terminal, else from -o's extension, else json)", "",
        kRun, false, true, [](T t, V v) { t.output().format = str(v); }},
       {"output", "-o,--output", Kind::Text, "Write the result to this file instead of stdout", "", kRun,
-       false, true, [](T t, V v) { t.output().path = str(v); }},
+       false, true, [](T t, V v) { t.output().path = str(v); }, true},
       {"wide", "--wide", Kind::Flag,
        "Table: show every column of the ranked plans (default: the columns that fit 100 characters)", "",
        kSrch, false, true, [](T t, V v) { t.output().wide = yes(v); }},
@@ -242,24 +242,24 @@ std::vector<OptionSpec> make_table() {
       {"what", "what", Kind::Text, "ops | serving", "", kVal, true, false,
        [](T t, V v) { t.validate->what = str(v); }},
       {"measurements", "--measurements", Kind::Text, "ops: folder of per-GPU measurement folders", "", kVal,
-       false, false, [](T t, V v) { t.validate->measurements = str(v); }},
+       false, false, [](T t, V v) { t.validate->measurements = str(v); }, true},
       {"reference", "--reference", Kind::Text, "serving: serving_measurements.csv", "", kVal, false, false,
-       [](T t, V v) { t.validate->reference = str(v); }},
+       [](T t, V v) { t.validate->reference = str(v); }, true},
       {"stage_reference", "--stage-reference", Kind::Text,
        "serving: measured multi-stage runs (vllm_v1_serving.csv): per-stage errors and the fitted front-end "
        "latency",
-       "", kVal, false, false, [](T t, V v) { t.validate->stage_reference = str(v); }},
+       "", kVal, false, false, [](T t, V v) { t.validate->stage_reference = str(v); }, true},
       {"output", "-o,--output", Kind::Text, "Write the result here (serving: the markdown report)", "", kVal,
-       false, false, [](T t, V v) { t.validate->output = str(v); }},
+       false, false, [](T t, V v) { t.validate->output = str(v); }, true},
       {"gpu", "--gpu", Kind::Text, "ops: only this GPU (preset name or folder name)", "", kVal, false, false,
        [](T t, V v) { t.validate->gpu = str(v); }},
       {"format", "--format", Kind::Text, "ops: table or json (serving writes markdown)", "table", kVal, false,
        false, [](T t, V v) { t.validate->format = str(v); }},
       // calibrate
       {"measurements", "--measurements", Kind::Text, "Folder of per-GPU measurement folders", "", kCal, true,
-       false, [](T t, V v) { t.calibrate->measurements = str(v); }},
+       false, [](T t, V v) { t.calibrate->measurements = str(v); }, true},
       {"output", "-o,--output", Kind::Text, "Where to write the fitted parameters", "data/calibration.json",
-       kCal, false, false, [](T t, V v) { t.calibrate->output = str(v); }},
+       kCal, false, false, [](T t, V v) { t.calibrate->output = str(v); }, true},
       {"holdout", "--holdout", Kind::Int, "Fit on all rows but 1 in N and print the held-out errors instead",
        "0", kCal, false, false, [](T t, V v) { t.calibrate->holdout = i32(v); }},
       // list
@@ -329,6 +329,10 @@ Value convert(const OptionSpec& s, const Value& v) {
     }
     case Kind::Text:
       if (is_bool) throw UserError(fmt::format("{}: expected text, got {}", name, text_of(v)));
+      if (text_of(v).empty()) {  // `-o "$OUT"` with OUT unset: never the default in disguise
+        throw UserError(s.path ? fmt::format("{}: an empty path; give a file name, or drop {}", name, name)
+                               : fmt::format("{}: an empty value; give one, or drop {}", name, name));
+      }
       return text_of(v);
   }
   return v;

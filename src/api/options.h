@@ -80,6 +80,7 @@ struct OptionSpec {
   bool cli_only = false;  // not a Python keyword (the output destination)
   // Writes a value already converted to `kind` (bool, int64, double or string) into the request.
   void (*write)(const Target& t, const Value& v) = nullptr;
+  bool path = false;  // a file or folder name (an empty one is refused as "an empty path")
 
   bool takes(Command c) const { return (commands & static_cast<unsigned>(c)) != 0; }
   std::string_view long_flag() const;  // "--output" for "-o,--output"

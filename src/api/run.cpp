@@ -2,6 +2,7 @@
 #include <iterator>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -64,6 +65,14 @@ SimulateResponse simulate(const SimulateRequest& request) {
   plan.pp = request.plan.pp;
   plan.ep = request.plan.ep;
   plan.attn_dp = request.plan.dp_attention;
+  const int total = d.cluster.total_gpus();
+  for (const auto& [name, degree] : {std::pair{"dp", plan.dp}, std::pair{"tp", plan.tp},
+                                     std::pair{"pp", plan.pp}, std::pair{"ep", plan.ep}}) {
+    if (degree < 1 || degree > total) {
+      throw UserError(fmt::format("{} must be at least 1 and at most {} (the GPUs of the cluster), got {}",
+                                  opt(name), total, degree));
+    }
+  }
   PlanOptions popt;
   popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
   // A plan may use part of the cluster (as search's --allow-fewer-gpus plans do); the output says how
@@ -95,6 +104,15 @@ SimulateResponse simulate(const SimulateRequest& request) {
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
   out.warnings = deployment_warnings(request.deployment, d);
+  out.warnings.insert(out.warnings.end(), w.warnings.begin(), w.warnings.end());
+  for (std::size_t k = 0; k < out.result.stages.size(); ++k) {
+    const StageResult& st = out.result.stages[k];
+    if (st.metrics.requests > 0) continue;
+    out.warnings.push_back(fmt::format(
+        "load stage {} ({} req/s, {}-{} s) received no request (it expected {:.3g}; arrivals are random), so "
+        "its metrics are empty; lengthen it or raise its rate",
+        k + 1, st.rate, st.start, st.end, st.rate * (st.end - st.start)));
+  }
   return out;
 }
 
@@ -143,6 +161,7 @@ SearchResponse search(const SearchRequest& request, const WaveRunner& runner) {
   out.info.ttft_slo_s = d.ttft_slo;
   out.info.tpot_slo_s = d.tpot_slo;
   out.warnings = deployment_warnings(request.deployment, d);
+  out.warnings.insert(out.warnings.end(), w.warnings.begin(), w.warnings.end());
   out.info.wide = request.output.wide;
   for (const auto& ranked : out.report.ranked) {
     out.info.launch.push_back(launch_command(d, ranked.candidate.plan, ranked.instance->engine));

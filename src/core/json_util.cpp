@@ -1,6 +1,8 @@
 #include "core/json_util.h"
 
+#include <algorithm>
 #include <cmath>
+#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -114,7 +116,108 @@ struct SpanScanner {
   }
 };
 
+// nlohmann's own DOM builder with a check of every object's keys: an object that repeats a key
+// is a UserError naming the key's path (nlohmann keeps the last value silently). The levels are
+// reused across parses (cleared, not freed): a JSONL trace parses one small object per line.
+class UniqueKeysDom {
+ public:
+  UniqueKeysDom(Json& result, std::string_view where) : dom_(result), where_(where) {}
+
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(Json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(Json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(Json::number_float_t v, const Json::string_t& s) { return dom_.number_float(v, s); }
+  bool string(Json::string_t& v) { return dom_.string(v); }
+  bool binary(Json::binary_t& v) { return dom_.binary(v); }
+  bool start_object(std::size_t n) {
+    open(false);
+    return dom_.start_object(n);
+  }
+  bool key(Json::string_t& k) {
+    Level& level = levels()[depth_ - 1];
+    level.key = k;
+    // Small objects (every JSONL record) are scanned; a large one is hashed.
+    bool repeated = false;
+    if (level.keys.size() < kScanLimit) {
+      repeated = std::find(level.keys.begin(), level.keys.end(), k) != level.keys.end();
+      level.keys.push_back(k);
+      if (level.keys.size() == kScanLimit) level.hashed.insert(level.keys.begin(), level.keys.end());
+    } else {
+      repeated = !level.hashed.insert(k).second;
+    }
+    if (repeated) {
+      throw UserError(fmt::format(
+          "{}: key {} is given twice in one object (JSON would keep only the last value); remove one", where_,
+          quote_value(path())));
+    }
+    return dom_.key(k);
+  }
+  bool end_object() {
+    --depth_;
+    return dom_.end_object();
+  }
+  bool start_array(std::size_t n) {
+    open(true);
+    return dom_.start_array(n);
+  }
+  bool end_array() {
+    --depth_;
+    return dom_.end_array();
+  }
+  template <class Exception>
+  bool parse_error(std::size_t position, const std::string& last_token, const Exception& e) {
+    return dom_.parse_error(position, last_token, e);
+  }
+
+ private:
+  static constexpr std::size_t kScanLimit = 32;
+  struct Level {
+    bool array = false;
+    std::string key;  // the member being read (objects)
+    std::vector<std::string> keys;
+    std::unordered_set<std::string> hashed;  // every key, once an object has kScanLimit of them
+  };
+  static std::vector<Level>& levels() {
+    thread_local std::vector<Level> l;
+    return l;
+  }
+  void open(bool array) {
+    std::vector<Level>& l = levels();
+    if (l.size() <= depth_) l.resize(depth_ + 1);
+    l[depth_].array = array;
+    l[depth_].keys.clear();
+    l[depth_].hashed.clear();
+    ++depth_;
+  }
+  // "text_config.num_hidden_layers", "gpus[].name": the keys down to the repeated one.
+  std::string path() const {
+    std::string out;
+    for (std::size_t d = 0; d < depth_; ++d) {
+      const Level& level = levels()[d];
+      if (level.array) {
+        out += "[]";
+      } else {
+        if (!out.empty()) out += '.';
+        out += level.key;
+      }
+    }
+    return out;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<Json> dom_;
+  std::string_view where_;
+  std::size_t depth_ = 0;
+};
+
 }  // namespace
+
+Json parse_json_unique_keys(std::string_view text, std::string_view where) {
+  Json result;
+  UniqueKeysDom dom(result, where);
+  Json::sax_parse(text.begin(), text.end(), &dom);
+  return result;
+}
 
 std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::string_view text,
                                                                         const std::vector<std::string>& path,
@@ -141,7 +244,7 @@ std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::str
 
 Json parse_json(std::string_view text, std::string_view where) {
   try {
-    return Json::parse(text.begin(), text.end());
+    return parse_json_unique_keys(text, where);
   } catch (const Json::parse_error& e) {
     std::string what = e.what();
     if (auto pos = what.find("syntax error"); pos != std::string::npos) what = what.substr(pos);

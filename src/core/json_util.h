@@ -13,8 +13,13 @@ namespace apex {
 
 using Json = nlohmann::json;
 
-// Parses text as JSON; UserError "<where>:<line>:<col>: malformed JSON: ..." on failure.
+// Parses text as JSON; UserError "<where>:<line>:<col>: malformed JSON: ..." on failure, and
+// "<where>: key 'a.b' is given twice ..." for an object that repeats a key (nlohmann would keep
+// the last one silently). Every JSON input is read through this (or parse_json_unique_keys).
 Json parse_json(std::string_view text, std::string_view where);
+// The duplicate-key check of parse_json alone: nlohmann's parse_error and out_of_range propagate
+// for the caller to word (a JSONL trace reports them per line).
+Json parse_json_unique_keys(std::string_view text, std::string_view where);
 
 // The members of the object at `path` (keys from the top level down, e.g. {"gpus"}) of JSON
 // `text`, each as its key and the exact text of its value, found by scanning (strings skipped,

@@ -1,4 +1,5 @@
 #include <algorithm>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -58,7 +59,8 @@ constexpr Plausible kHbmBandwidth{1e9, 1e15, "1GB/s to 1000TB/s"};
 constexpr Plausible kPeak{0, 1e18, "0 to 1000PFLOPS"};
 constexpr Plausible kCache{0, 16 * kGiB, "0 to 16GiB"};
 constexpr Plausible kPower{0, 1e5, "0 to 100kW"};
-constexpr Plausible kClock{0, 1e10, "0 to 10GHz"};
+constexpr Plausible kPowerMax{1, 1e5, "1W to 100kW"};  // the energy figures scale with it: never 0
+constexpr Plausible kClock{1e8, 1e10, "100MHz to 10GHz"};
 constexpr Plausible kLinkBandwidth{1, 1e14, "1B/s to 100TB/s"};
 constexpr Plausible kLatency{0, 1, "0 to 1s"};
 
@@ -112,7 +114,7 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   q("peak_fp32", Dimension::FlopRate, kPeak, g.peak_fp32);
   q("l2_cache", Dimension::Bytes, kCache, g.l2_bytes);
   q("power_idle", Dimension::Power, kPower, g.power_idle_w);
-  q("power_max", Dimension::Power, kPower, g.power_max_w);
+  q("power_max", Dimension::Power, kPowerMax, g.power_max_w);
   q("boost_clock", Dimension::Frequency, kClock, g.boost_clock_hz);
   q("host_bandwidth", Dimension::Bandwidth, kLinkBandwidth, g.host_bandwidth);
   g.price_per_hour = r.number_or("price_per_hour_usd", g.price_per_hour);
@@ -144,11 +146,27 @@ Gpu read_gpu(const Json& j, const std::string& where) {
   if (std::max(g.peak_bf16, g.peak_fp16) > 0 && std::max(g.peak_bf16, g.peak_fp16) < 1e12) {
     throw UserError(fmt::format("{}: 16-bit peak below 1 TFLOPS is not a GPU APEX can model", where));
   }
+  for (const auto& [key, peak] : {std::pair{"peak_bf16", g.peak_bf16}, std::pair{"peak_fp16", g.peak_fp16},
+                                  std::pair{"peak_fp8", g.peak_fp8}, std::pair{"peak_int8", g.peak_int8},
+                                  std::pair{"peak_fp4", g.peak_fp4}, std::pair{"peak_fp32", g.peak_fp32}}) {
+    if (peak > 0 && peak < 1e12) {
+      throw UserError(
+          fmt::format("{} must be 0 (the format is not supported) or at least 1TFLOPS, got {:g} "
+                      "TFLOPS",
+                      r.path(key), peak / 1e12));
+    }
+  }
   if (g.hbm_bandwidth > 0 && g.hbm_bandwidth < 1e9) {
     throw UserError(fmt::format("{}: 'hbm_bandwidth' below 1 GB/s is not a GPU APEX can model", where));
   }
   if (g.peak_bf16 <= 0 && g.peak_fp16 <= 0) {
     throw UserError(fmt::format("{}: 'peak_bf16' or 'peak_fp16' is required (e.g. \"989TFLOPS\")", where));
+  }
+  if (g.power_max_w <= 0) {
+    throw UserError(
+        fmt::format("{}: 'power_max' is required without a \"base\" (e.g. \"700W\"): every "
+                    "energy figure scales with it",
+                    where));
   }
   if (g.power_max_w < g.power_idle_w)
     throw UserError(fmt::format("{}: 'power_max' is below 'power_idle'", where));

@@ -47,6 +47,10 @@ std::shared_ptr<const OpModel> make_op_backend(const std::string& name, const Gp
     if (!b.takes_tables && !options.profile_dir.empty()) {
       throw UserError(fmt::format("{} is only used with {} profile", opt("profile_dir"), opt("perf")));
     }
+    if (!b.takes_tables && !options.fallback.empty()) {
+      throw UserError(fmt::format("{} prices shapes outside measured tables; it is only used with {} profile",
+                                  opt("perf_fallback"), opt("perf")));
+    }
     return b.make(gpu, options);
   }
   throw UserError(opt("perf") + ": " + unknown_name_message("op backend", name, names));

@@ -74,14 +74,17 @@ std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluste
     return PlanRejection{RejectReason::InvalidDegree, "dp, tp, pp and ep must each be at least 1"};
   }
   const int total = cluster.total_gpus();
+  // dp×tp×pp within the cluster, found without overflowing the int of Plan::gpus().
+  const std::int64_t dp_tp = static_cast<std::int64_t>(plan.dp) * plan.tp;
+  if (dp_tp > total || dp_tp * plan.pp > total) {
+    return PlanRejection{RejectReason::GpuCount,
+                         fmt::format("dp×tp×pp = {:.0f} GPUs exceeds the cluster's {}",
+                                     static_cast<double>(dp_tp) * plan.pp, total)};
+  }
   if (options.require_all_gpus && plan.gpus() != total) {
     return PlanRejection{RejectReason::GpuCount,
                          fmt::format("dp×tp×pp = {}×{}×{} = {} GPUs, but the cluster has {} ({})", plan.dp,
                                      plan.tp, plan.pp, plan.gpus(), total, cluster.describe())};
-  }
-  if (plan.gpus() > total) {
-    return PlanRejection{RejectReason::GpuCount,
-                         fmt::format("dp×tp×pp = {} GPUs exceeds the cluster's {}", plan.gpus(), total)};
   }
   if (!options.allow_cross_node_tp && plan.tp > cluster.gpus_per_node) {
     return PlanRejection{RejectReason::TpSpansNodes,

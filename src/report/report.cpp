@@ -13,13 +13,20 @@
 
 namespace apex {
 
+namespace {
+// Indexed by Format.
+const std::vector<std::string> kFormatNames = {"table", "json", "csv", "html"};
+}  // namespace
+
 Format parse_format(const std::string& text) {
-  if (text == "table") return Format::Table;
-  if (text == "json") return Format::JSON;
-  if (text == "csv") return Format::CSV;
-  if (text == "html") return Format::HTML;
-  const std::vector<std::string> names = {"table", "json", "csv", "html"};
-  throw UserError(unknown_name_message("format", text, names));
+  for (std::size_t i = 0; i < kFormatNames.size(); ++i) {
+    if (text == kFormatNames[i]) return static_cast<Format>(i);
+  }
+  throw UserError(unknown_name_message("format", text, kFormatNames));
+}
+
+std::string format_name(Format f) {
+  return kFormatNames.at(static_cast<std::size_t>(f));
 }
 
 namespace {

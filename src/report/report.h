@@ -12,6 +12,7 @@ namespace apex {
 
 enum class Format : std::uint8_t { Table, JSON, CSV, HTML };
 Format parse_format(const std::string& text);
+std::string format_name(Format f);  // "table", "json", "csv", "html": what parse_format reads
 
 // Context shown alongside results (model, cluster, workload description).
 struct RunInfo {

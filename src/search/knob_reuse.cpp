@@ -29,12 +29,13 @@ bool same_engine_but_knobs(const EnginePolicy& a, const EnginePolicy& b) {
     const auto& [name, version, description, sources, scheduler, chunked_prefill, max_num_seqs,
                  max_num_batched_tokens, gpu_memory_utilization, block_size, long_prefill_token_threshold,
                  admission_watermark, kv_free_fraction, free_local_kv, prefix_caching, prefix_cache,
-                 supports_cpu_offload, cpu_offload_bytes, costs] = p;
+                 supports_cpu_offload, cpu_offload_bytes, costs, supports_async_scheduling] = p;
     (void)max_num_seqs;
     (void)max_num_batched_tokens;
     return std::tie(name, version, description, sources, scheduler, chunked_prefill, gpu_memory_utilization,
                     block_size, long_prefill_token_threshold, admission_watermark, kv_free_fraction,
-                    free_local_kv, prefix_caching, prefix_cache, supports_cpu_offload, cpu_offload_bytes);
+                    free_local_kv, prefix_caching, prefix_cache, supports_cpu_offload, cpu_offload_bytes,
+                    supports_async_scheduling);
   };
   return fields(a) == fields(b) && same_costs(a.costs, b.costs);
 }

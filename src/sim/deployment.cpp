@@ -77,6 +77,13 @@ void Deployment::validate() const {
     throw UserError(
         fmt::format("{} must be between 0 (balanced) and 3, got {}", opt("expert_skew"), expert_skew));
   }
+  if (!model.is_moe() && (expert_skew != 0 || expert_capacity_factor != 0)) {
+    throw UserError(
+        fmt::format("{} {} describes the experts of a mixture-of-experts model, but {} is dense; "
+                    "drop it",
+                    expert_skew != 0 ? opt("expert_skew") : opt("expert_capacity_factor"),
+                    expert_skew != 0 ? expert_skew : expert_capacity_factor, model.name));
+  }
 }
 
 std::shared_ptr<const OpModel> Deployment::op_model_ptr() const {

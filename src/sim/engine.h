@@ -46,6 +46,9 @@ struct EnginePolicy {
   bool supports_cpu_offload = false;
   double cpu_offload_bytes = 0;
   EngineCosts costs;
+  // Whether the engine can overlap the next step's CPU work with the GPU step (--async-scheduling
+  // on); vLLM V0 cannot.
+  bool supports_async_scheduling = true;
 
   MemoryKnobs memory_knobs() const {
     return MemoryKnobs{gpu_memory_utilization, block_size, max_num_batched_tokens, max_num_seqs,

@@ -226,7 +226,10 @@ LengthDist LengthDist::parse(const std::string& text, const std::string& where) 
     d.kind = Kind::LogNormal;
     if (d.a < 1 || d.b < 0) throw bad("need MEAN >= 1 and STD >= 0");
   } else {
-    throw bad(fmt::format("unknown distribution {}", quote_value(parts[0])));
+    static const std::vector<std::string> kinds = {"uniform", "normal", "lognormal"};
+    const std::string best = closest_match(parts[0], kinds);
+    throw bad(fmt::format("unknown distribution {}{}", quote_value(parts[0]),
+                          best.empty() ? std::string() : fmt::format(" (did you mean '{}'?)", best)));
   }
   const bool uniform = d.kind == Kind::Uniform;
   in_range(d.a, uniform ? "LO" : "MEAN", 1);
@@ -327,6 +330,13 @@ std::unique_ptr<RequestSource> synthetic_source(const SyntheticSpec& spec) {
         throw UserError(fmt::format(
             "{}: load stage {} has rate {} and duration {} s; both must be positive finite numbers",
             opt("rate"), k + 1, st.rate, st.duration_s));
+      }
+      if (st.rate * st.duration_s < 1) {
+        // Its metrics would most likely be empty: no request arrives in it.
+        throw UserError(fmt::format(
+            "{}: load stage {} ({}:{}, {} req/s for {} s) expects {:.3g} requests, fewer than 1 to measure; "
+            "raise its rate or its duration (rate x duration at least 1)",
+            opt("rate"), k + 1, st.rate, st.duration_s, st.rate, st.duration_s, st.rate * st.duration_s));
       }
       duration += st.duration_s;
       expected += st.rate * st.duration_s;

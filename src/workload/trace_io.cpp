@@ -292,7 +292,7 @@ class JsonlSource final : public RequestSource {
       const std::string where = fmt::format("{}:{}", path_, line_);
       Json j;
       try {
-        j = Json::parse(text);
+        j = parse_json_unique_keys(text, where);
       } catch (const Json::parse_error& e) {
         throw UserError(fmt::format("{}: malformed JSON line: {}", where, json_message(e)));
       } catch (const Json::out_of_range& e) {  // a number beyond a double (1e400)

@@ -205,7 +205,15 @@ void apply_knobs(EnginePolicy& p, const EngineKnobs& o) {
     p.costs.step_overhead = *o.step_overhead_s;
   }
   if (o.custom_all_reduce) p.costs.custom_all_reduce = *o.custom_all_reduce;
-  if (o.async_scheduling) p.costs.async_scheduling = *o.async_scheduling;
+  if (o.async_scheduling) {
+    if (*o.async_scheduling && !p.supports_async_scheduling) {
+      throw UserError(
+          fmt::format("{} on: engine '{}' ({}) has no asynchronous scheduling; drop it, or "
+                      "choose a V1 engine (--engine vllm)",
+                      opt("async_scheduling"), p.name, p.version));
+    }
+    p.costs.async_scheduling = *o.async_scheduling;
+  }
   if (o.prefix_caching) p.prefix_caching = *o.prefix_caching;
   if (o.cpu_offload_gib) {
     const double gib = *o.cpu_offload_gib;

@@ -57,6 +57,7 @@ EngineSpec vllm_v0_engine() {
     p.costs.step_overhead =
         2.5e-3;  // V0 synchronous scheduling + output processing (RFC #6854: ms-scale bubbles)
     p.costs.per_seq_overhead = 12e-6;
+    p.supports_async_scheduling = false;  // V0 schedules synchronously (the step overhead above)
     return p;
   };
   s.launch_command = [](const LaunchContext& c) {
