@@ -235,3 +235,19 @@ TEST(CliPlanDegrees, ADegreeOutOfRangeNamesTheFlagAndTheRange) {
 }
 
 }  // namespace
+
+namespace {
+// A value option given twice was CLI11's "--rate: At Most 1 required but received 2"; it names
+// the count and says to give it once, for every command (flags may repeat).
+TEST(CliErrors, AnOptionGivenTwiceIsNamedWithItsCount) {
+  expect_user_error(kSim + " --seed 1 --seed 2", "--seed is given 2 times; give it once",
+                    "`apex simulate --help`");
+  expect_user_error("search " + kModel + kSynthetic + " --tune max-num-seqs --tune max-num-batched-tokens",
+                    "--tune is given 2 times; give it once");
+  expect_user_error(kSim + " -o a.json --output b.json --output c.json", "--output is given 3 times");
+  expect_user_error("validate ops --measurements a --measurements b", "--measurements is given 2 times",
+                    "`apex validate --help`");
+  const CliRun r = apex(kSim + " --format json --breakdown --breakdown");
+  EXPECT_EQ(r.code, 0) << r.err;
+}
+}  // namespace

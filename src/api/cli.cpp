@@ -82,7 +82,10 @@ CliCommand::CliCommand(CLI::App& app, Command c) : command_(c) {
     if (spec->kind == Kind::Flag) {
       slot->option = app_->add_flag(flag, slot->flag, help);
     } else {
-      slot->option = app_->add_option(flag, slot->text, help)->type_name(type_name(spec->kind));
+      // Given twice: parsed (the last value kept), then refused by apply() with the count.
+      slot->option = app_->add_option(flag, slot->text, help)
+                         ->type_name(type_name(spec->kind))
+                         ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
       if (!spec->default_text.empty()) slot->option->default_str(std::string(spec->default_text));
     }
     if (spec->required) slot->option->required();
@@ -137,6 +140,10 @@ void CliCommand::apply(const Target& t) const {
   APEX_ASSERT(t.command() == command_, "CLI options applied to another command's request");
   for (const auto& slot : slots_) {
     if (slot->option->count() == 0) continue;
+    if (slot->spec->kind != Kind::Flag && slot->option->count() > 1) {
+      throw UserError(fmt::format("{} is given {} times; give it once (see `apex {} --help`)",
+                                  slot->spec->long_flag(), slot->option->count(), app_->get_name()));
+    }
     if (slot->spec->kind == Kind::Flag) {
       api::apply(*slot->spec, Value{slot->flag}, t);
     } else {
