@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <unordered_set>
 
 #include <fmt/format.h>
@@ -56,10 +57,24 @@ struct SpanScanner {
   std::string_view string() {  // at '"': the raw contents, i past the closing quote
     expect('"');
     const std::size_t start = i;
-    while (i < t.size() && t[i] != '"')
-      i += t[i] == '\\' ? 2 : 1;
-    if (i >= t.size()) fail("unterminated string");
-    return t.substr(start, i++ - start);
+    // The next quote not escaped (after an even run of backslashes), found with memchr: the
+    // calibration's long number strings are most of its bytes.
+    for (std::size_t from = i;;) {
+      const void* hit = from < t.size() ? std::memchr(t.data() + from, '"', t.size() - from) : nullptr;
+      if (hit == nullptr) {
+        i = t.size();
+        fail("unterminated string");
+      }
+      const auto quote = static_cast<std::size_t>(static_cast<const char*>(hit) - t.data());
+      std::size_t run = quote;
+      while (run > start && t[run - 1] == '\\')
+        --run;
+      if ((quote - run) % 2 == 0) {
+        i = quote + 1;
+        return t.substr(start, quote - start);
+      }
+      from = quote + 1;
+    }
   }
   void value() {  // skips one value
     ws();
