@@ -742,6 +742,13 @@ TEST(JsonSpans, MembersOfANestedObjectAreTheirExactText) {
   EXPECT_EQ(spans[2].second, R"("q")");
   EXPECT_THROW(json_member_spans(text, {"nope"}, "doc"), UserError);
   EXPECT_THROW(json_member_spans(R"({"gpus": {"a": [1, 2})", {"gpus"}, "doc"), UserError);
+  // A quote after an even run of backslashes ends the string; after an odd run it does not.
+  const auto esc = json_member_spans(R"({"gpus": {"a": "x\\", "b": "y\\\"z", "c\"d": 1}})", {"gpus"}, "doc");
+  ASSERT_EQ(esc.size(), 3u);
+  EXPECT_EQ(esc[0].second, R"("x\\")");
+  EXPECT_EQ(esc[1].second, R"("y\\\"z")");
+  EXPECT_EQ(esc[2].first, R"(c\"d)");
+  EXPECT_THROW(json_member_spans(R"({"gpus": {"a": "x\"}})", {"gpus"}, "doc"), UserError);
 }
 }  // namespace
 }  // namespace apex
