@@ -65,14 +65,6 @@ SimulateResponse simulate(const SimulateRequest& request) {
   plan.pp = request.plan.pp;
   plan.ep = request.plan.ep;
   plan.attn_dp = request.plan.dp_attention;
-  const int total = d.cluster.total_gpus();
-  for (const auto& [name, degree] : {std::pair{"dp", plan.dp}, std::pair{"tp", plan.tp},
-                                     std::pair{"pp", plan.pp}, std::pair{"ep", plan.ep}}) {
-    if (degree < 1 || degree > total) {
-      throw UserError(fmt::format("{} must be at least 1 and at most {} (the GPUs of the cluster), got {}",
-                                  opt(name), total, degree));
-    }
-  }
   PlanOptions popt;
   popt.allow_cross_node_tp = true;  // an explicit plan is the user's choice; its cost is modelled
   // A plan may use part of the cluster (as search's --allow-fewer-gpus plans do); the output says how

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <utility>
+
 #include <fmt/format.h>
 
 #include "core/error.h"
@@ -70,10 +72,16 @@ std::vector<Stage> split_stages(const Model& model, int pp) {
 
 std::optional<PlanRejection> make_plan(const Model& model, const Cluster& cluster, Plan& plan,
                                        const PlanOptions& options) {
-  if (plan.dp < 1 || plan.tp < 1 || plan.pp < 1 || plan.ep < 1) {
-    return PlanRejection{RejectReason::InvalidDegree, "dp, tp, pp and ep must each be at least 1"};
-  }
   const int total = cluster.total_gpus();
+  for (const auto& [name, degree] : {std::pair{"dp", plan.dp}, std::pair{"tp", plan.tp},
+                                     std::pair{"pp", plan.pp}, std::pair{"ep", plan.ep}}) {
+    if (degree < 1 || degree > total) {
+      return PlanRejection{
+          RejectReason::InvalidDegree,
+          fmt::format("{} must be at least 1 and at most {} (the GPUs of the cluster), got {}", opt(name),
+                      total, degree)};
+    }
+  }
   // dp×tp×pp within the cluster, found without overflowing the int of Plan::gpus().
   const std::int64_t dp_tp = static_cast<std::int64_t>(plan.dp) * plan.tp;
   if (dp_tp > total || dp_tp * plan.pp > total) {
