@@ -71,6 +71,18 @@ void warn_unused_arrival_options(const WorkloadInput& in, bool seed_unused, cons
       fmt::format("{} {} no effect: {}", join(unused, " and "), unused.size() == 1 ? "has" : "have", why));
 }
 
+// The two reasons a workload draws no arrival gap: every request at t=0 (`of` names the trace), or
+// a closed loop without a rate.
+std::string all_at_zero_reason(const std::string& of) {
+  return fmt::format("with {} inf every request{} arrives at t=0, so no gap is drawn", opt("rate"), of);
+}
+std::string closed_loop_reason() {
+  return fmt::format(
+      "without {} the closed loop's clients send each request when the previous one completes, so no "
+      "arrival gap is drawn",
+      opt("rate"));
+}
+
 // A trace file (or the embedded sample). One with arrivals keeps them, re-rated by rate_scale; a
 // length-only one takes Poisson (or Gamma) arrivals at `rate` from `seed`, or all at t = 0 for a
 // closed loop to pace.
@@ -118,12 +130,7 @@ Workload trace_workload(const WorkloadInput& in) {
       }
       const double rate = parse_rate(*in.rate);
       if (!std::isfinite(rate)) {
-        warn_unused_arrival_options(
-            in, true,
-            fmt::format("with {} inf every request of {} arrives at t=0, so no gap is "
-                        "drawn",
-                        opt("rate"), quote_value(in.trace)),
-            w.warnings);
+        warn_unused_arrival_options(in, true, all_at_zero_reason(" of " + quote_value(in.trace)), w.warnings);
       }
       assign_arrivals(t, rate, in.burstiness, in.seed);
       const std::string process =
@@ -133,13 +140,7 @@ Workload trace_workload(const WorkloadInput& in) {
                                      : std::string(", lengths only: every request at t=0");
     } else if (in.concurrency > 0) {
       arrivals = ", lengths only";
-      warn_unused_arrival_options(
-          in, true,
-          fmt::format(
-              "without {} the closed loop's clients send each request when the previous one completes, "
-              "so no arrival gap is drawn",
-              opt("rate")),
-          w.warnings);
+      warn_unused_arrival_options(in, true, closed_loop_reason(), w.warnings);
     } else {
       throw UserError(fmt::format(
           "{} {} gives lengths only (no arrival_s column): pass {} R for arrivals at R requests/s (Poisson; "
@@ -301,13 +302,8 @@ Workload build_workload(const WorkloadInput& in, bool load_all) {
   s.seed = in.seed;
   s.burstiness = in.burstiness;
   if (!std::isfinite(s.rate)) {
-    warn_unused_arrival_options(
-        in, false,
-        in.rate ? fmt::format("with {} inf every request arrives at t=0, so no gap is drawn", opt("rate"))
-                : fmt::format("without {} the closed loop's clients send each request when the previous one "
-                              "completes, so no arrival gap is drawn",
-                              opt("rate")),
-        w.warnings);
+    warn_unused_arrival_options(in, false, in.rate ? all_at_zero_reason("") : closed_loop_reason(),
+                                w.warnings);
   }
   const int shared_prefix = in.shared_prefix.value_or(0);
   const int prefix_groups = in.prefix_groups.value_or(kDefaultPrefixGroups);
