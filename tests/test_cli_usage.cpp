@@ -7,6 +7,7 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -286,18 +287,21 @@ TEST(CliProgress, ProgressGoesToStderrAndNeverChangesStdout) {
 }
 
 TEST(CliProgress, ValidateAndCalibrateTakeTheFlags) {
-  const std::string meas = quote(std::string(APEX_SHARED_DIR) + "/measurements");
-  const CliRun v = apex("validate ops --measurements " + meas + " --gpu v100_pcie --progress");
-  ASSERT_EQ(v.code, 0) << v.err;
-  EXPECT_EQ(v.err.rfind("validate ops: 1/1 GPUs, ", 0), 0u) << v.err;
-  EXPECT_EQ(v.out, apex("validate ops --measurements " + meas + " --gpu v100_pcie").out);
-  EXPECT_TRUE(apex("validate ops --measurements " + meas + " --gpu v100_pcie --quiet").err.empty());
   for (const char* cmd : {"validate", "calibrate"}) {
     const CliRun help = apex(std::string(cmd) + " --help");
     EXPECT_CONTAINS(help.out, "--progress");
     EXPECT_CONTAINS(help.out, "--quiet");
   }
   EXPECT_EQ(apex("simulate --help").out.find("--progress"), std::string::npos);  // one run, no progress
+  // The measured tables are in ../shared (CI has them; a lone clone does not).
+  const std::string dir = std::string(APEX_SHARED_DIR) + "/measurements";
+  if (!std::filesystem::is_directory(dir)) GTEST_SKIP() << "no " << dir;
+  const std::string meas = quote(dir);
+  const CliRun v = apex("validate ops --measurements " + meas + " --gpu v100_pcie --progress");
+  ASSERT_EQ(v.code, 0) << v.err;
+  EXPECT_EQ(v.err.rfind("validate ops: 1/1 GPUs, ", 0), 0u) << v.err;
+  EXPECT_EQ(v.out, apex("validate ops --measurements " + meas + " --gpu v100_pcie").out);
+  EXPECT_TRUE(apex("validate ops --measurements " + meas + " --gpu v100_pcie --quiet").err.empty());
 }
 
 }  // namespace
