@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <map>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -317,6 +319,41 @@ TEST(LogHistogram, BulkAddsEqualSingleAddsToTheLastBit) {
   const double want = static_cast<double>(static_cast<long double>(sum) / count) * 1e-9;
   EXPECT_NEAR(a.mean, want, want * 1e-15);
   EXPECT_GT(a.mean, 0.0);
+}
+
+// add() remembers the whole-nanosecond range of the last bucket to skip the log: every value still
+// lands in the bucket a fresh histogram puts it in (drifting token intervals crossing thousands of
+// bucket edges one nanosecond at a time, and jumps between them).
+TEST(LogHistogram, TheLastBucketCacheBucketsEveryValueAsAFreshHistogram) {
+  std::vector<std::int64_t> values;
+  for (std::int64_t v = 1; v < 5000; ++v)  // small values: buckets narrower than 1 ns at first
+    values.push_back(v);
+  for (std::int64_t v = 6'999'000; v < 7'030'000; v += 1)  // a 7 ms interval drifting by 1 ns
+    values.push_back(v);
+  std::uint64_t state = 99;
+  for (int i = 0; i < 3000; ++i) {  // jumps, some repeated
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    values.push_back(static_cast<std::int64_t>(1 + (state >> 24) % 50'000'000));
+    if (i % 3 == 0) values.push_back(values.back() + 1);
+  }
+  values.push_back(std::numeric_limits<std::int64_t>::max());
+  values.push_back(std::numeric_limits<std::int64_t>::max() - 1);
+  LogHistogram cached;
+  std::map<std::int32_t, std::uint64_t> want;
+  for (const std::int64_t v : values) {
+    cached.add(v);
+    LogHistogram fresh;
+    fresh.add(v);
+    ASSERT_EQ(fresh.bucket_counts().size(), 1U);
+    ++want[fresh.first_bucket()];
+  }
+  std::map<std::int32_t, std::uint64_t> got;
+  for (std::size_t i = 0; i < cached.bucket_counts().size(); ++i) {
+    if (cached.bucket_counts()[i] > 0)
+      got[cached.first_bucket() + static_cast<std::int32_t>(i)] = cached.bucket_counts()[i];
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_GT(want.size(), 3000U);
 }
 
 // Per-request latencies (TTFT, TPOT, E2E, queue) in seconds: the histogram's percentiles are within

@@ -73,6 +73,83 @@ TEST(Ops, DecodeAttentionReadsTheKvCache) {
   EXPECT_GE(ops->attention_decode(b), bytes / find_gpu("h100-sxm").hbm_bandwidth);
 }
 
+// The decode-attention pricer a CostModel keeps per layer shape must be attention_decode to the
+// last bit, on every GPU's shipped calibration, for shapes on and between the correction's nodes
+// (head ratios 5 and 6 and head size 96 sit between them), MLA latents and FP8 caches, and for the
+// sequence counts a stretch repeats (its cached coordinate) and changes.
+TEST(Ops, DecodeAttentionPricerEqualsAttentionDecodeBitForBit) {
+  std::uint64_t state = 7;
+  const auto next = [&state](std::uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<std::int64_t>((state >> 33) % n);
+  };
+  int compared = 0;
+  for (const Gpu& gpu : gpu_presets()) {
+    auto ops = make_analytical_ops(gpu);
+    for (const DecodeAttnArgs shape :
+         {DecodeAttnArgs{0, 0, 8, 1, 128, DType::BF16}, DecodeAttnArgs{0, 0, 40, 8, 128, DType::BF16},
+          DecodeAttnArgs{0, 0, 48, 8, 96, DType::FP8}, DecodeAttnArgs{0, 0, 5, 1, 64, DType::FP8},
+          DecodeAttnArgs{0, 0, 128, 1, 576, DType::BF16, true}}) {
+      const auto pricer = ops->decode_attention_pricer(shape);
+      std::int64_t seqs = 1;
+      for (int i = 0; i < 300; ++i) {
+        if (i % 7 == 0) seqs = 1 + next(600);  // runs of one sequence count, then a change
+        DecodeAttnArgs a = shape;
+        a.seqs = seqs;
+        a.kv_tokens = seqs * (1 + next(40000));
+        const double want = ops->attention_decode(a);
+        ASSERT_EQ(pricer->price(a.seqs, a.kv_tokens), want) << gpu.name << " heads " << shape.heads;
+        ++compared;
+      }
+      DecodeAttnArgs none = shape;
+      EXPECT_EQ(pricer->price(0, 0), ops->attention_decode(none));
+    }
+  }
+  EXPECT_GT(compared, 1000);
+}
+
+// Correction::factor with trailing dimensions fixed once (Tail) equals the plain 4-D interpolation
+// bit for bit, on and between nodes and clamped outside the grid.
+TEST(Ops, CorrectionWithAFixedTailEqualsThePlainInterpolation) {
+  Correction c;
+  c.lo = {0, 2, 1, 5};
+  c.size = {6, 5, 3, 3};
+  std::uint64_t state = 3;
+  const auto next = [&state]() {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) / 9007199254740992.0;  // [0, 1)
+  };
+  for (int i = 0; i < 6 * 5 * 3 * 3; ++i)
+    c.log_factor.push_back(static_cast<float>(next() - 0.5));
+  for (const bool prepared : {false, true}) {
+    if (prepared) c.prepare();
+    for (int i = 0; i < 2000; ++i) {
+      const auto coord = [&](int lo, int size) {
+        const double r = next();
+        return r < 0.3 ? static_cast<double>(lo + static_cast<int>(r * 10) % size)  // on a node
+                       : lo - 1.0 + (size + 1.0) * next();                          // between, or outside
+      };
+      const double x[4] = {coord(0, 6), coord(2, 5), coord(1, 3), coord(5, 3)};
+      // The reference: the corners and weights, summed in corner order (what the calibration fit reads).
+      std::size_t nodes[16];
+      double weights[16];
+      const std::size_t n = c.corners(x, nodes, weights);
+      double want = 0;
+      for (std::size_t k = 0; k < n; ++k) {
+        const float lf = c.log_factor[nodes[k]];
+        want +=
+            weights[k] * (prepared ? static_cast<double>(std::exp(lf)) : std::exp(static_cast<double>(lf)));
+      }
+      ASSERT_EQ(c.factor(x), want);
+      const Correction::Tail tail = c.tail(2, x + 2);
+      ASSERT_EQ(c.factor(x, tail), want);
+      ASSERT_EQ(c.factor(c.axis(0, x[0]), x[1], tail), want);
+      ASSERT_EQ(c.factor(x, c.tail(4, nullptr)), want);
+      ASSERT_EQ(c.factor(x + 0, c.tail(1, x + 1)), want);
+    }
+  }
+}
+
 TEST(Ops, CollectivesNeedMoreThanOneGpuAndGrowWithBytes) {
   const Cluster c = make_cluster("h100-sxm", 2, 8);
   auto ops = make_analytical_ops(c.gpu);
@@ -114,6 +191,40 @@ TEST(CostModel, TensorParallelLayerHasTwoAllReduces) {
   ASSERT_FALSE(make_plan(m, c, p1));
   CostModel cost1(m, c, p1, Precision{}, ops, EngineCosts{});
   EXPECT_EQ(cost1.layer(0, b).communication, 0.0);
+}
+
+// stage_times keeps the parts of the last batch composition that do not depend on the contexts: a
+// CostModel pricing a mixed sequence of shapes (stretches of growing contexts, compositions
+// changing, pipeline stages, speculative drafts) gives each stage the same bits as a fresh one.
+TEST(CostModel, StageTimesReuseOfTheLastCompositionIsExact) {
+  const Model m = load_model("llama-3.1-70b");
+  const Cluster c = make_cluster("h100-sxm", 1, 8);
+  Plan p;
+  p.tp = 4;
+  p.pp = 2;
+  ASSERT_FALSE(make_plan(m, c, p));
+  auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
+  CostModel warm(m, c, p, Precision{}, ops, EngineCosts{});
+  std::vector<double> got, want;
+  for (int i = 0; i < 200; ++i) {
+    BatchShape b;
+    b.decode_seqs = 8 + (i / 10) % 3;  // a composition held for 10 steps, then another
+    b.decode_kv = b.decode_seqs * (500 + i);
+    b.sampled = b.decode_seqs;
+    if (i % 25 == 3) {  // a prefill chunk joins
+      b.prefill_seqs = 1;
+      b.prefill_tokens = 512;
+      b.prefill_kv = 512;
+      b.prefill_pairs = 512.0 * 256.5;
+      b.sampled += 1;
+    }
+    if (i % 40 == 7) b.spec_tokens = 2 * b.decode_seqs;
+    warm.stage_times(b, got);
+    CostModel fresh(m, c, p, Precision{}, ops, EngineCosts{});
+    fresh.stage_times(b, want);
+    ASSERT_EQ(got, want) << "step " << i;
+  }
+  EXPECT_EQ(got.size(), 2U);
 }
 
 TEST(CustomAllReduce, VllmRuleFollowsTheScaleUpLink) {

@@ -17,6 +17,9 @@ constexpr std::size_t kChunk = 512;  // buckets a histogram grows by
 std::size_t round_up(std::size_t n) {
   return (n + kChunk - 1) / kChunk * kChunk;
 }
+double bucket_edge(std::int32_t b) {  // lower edge of the bucket (approximate)
+  return std::exp(static_cast<double>(b) * kLogGamma);
+}
 double bucket_value(std::int32_t b) {  // geometric middle of the bucket
   return std::exp((static_cast<double>(b) + 0.5) * kLogGamma);
 }
@@ -55,10 +58,28 @@ void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
     add_ns(static_cast<double>(value_ns), times);
     return;
   }
-  const std::int32_t b = value_ns == last_value_ ? last_bucket_ : bucket_of(static_cast<double>(value_ns));
-  last_value_ = value_ns;
-  last_bucket_ = b;
-  add_to_bucket(b, static_cast<double>(value_ns), times);
+  if (value_ns < last_lo_ || value_ns > last_hi_) {
+    const std::int32_t b = bucket_of(static_cast<double>(value_ns));
+    const bool again = b == last_bucket_ && last_lo_ <= last_hi_;
+    last_bucket_ = b;
+    last_lo_ = last_hi_ = value_ns;
+    if (again) {
+      // A second value in the bucket: successive token intervals mostly share one, so find its
+      // whole-nanosecond values (bucket_of is monotone) and take the log once per bucket. The
+      // edges from exp are within a few ns of the true ones; only checked edges are kept.
+      const auto in_bucket = [b](std::int64_t v) { return v >= 1 && bucket_of(static_cast<double>(v)) == b; };
+      const double lo = std::ceil(bucket_edge(b)), hi = std::floor(bucket_edge(b + 1));
+      if (lo <= static_cast<double>(value_ns)) {
+        const auto l = static_cast<std::int64_t>(lo);
+        if (in_bucket(l) && !in_bucket(l - 1)) last_lo_ = l;
+      }
+      if (hi >= static_cast<double>(value_ns) && hi < 9e18) {
+        const auto h = static_cast<std::int64_t>(hi);
+        if (in_bucket(h) && !in_bucket(h + 1)) last_hi_ = h;
+      }
+    }
+  }
+  add_to_bucket(last_bucket_, static_cast<double>(value_ns), times);
   sum_whole_ns_ += static_cast<Sum>(value_ns) * times;
 }
 

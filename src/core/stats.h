@@ -41,6 +41,9 @@ class LogHistogram {
   Summary summary_seconds() const;
   std::uint64_t count() const { return count_; }
   std::size_t buckets() const { return buckets_.size(); }
+  // Bucket first_bucket() + i holds bucket_counts()[i] samples (bucket b: [γ^b, γ^(b+1)) ns).
+  std::int32_t first_bucket() const { return first_; }
+  const std::vector<std::uint64_t>& bucket_counts() const { return buckets_; }
   std::size_t memory_bytes() const { return sizeof(*this) + buckets_.capacity() * sizeof(std::uint64_t); }
 
  private:
@@ -56,7 +59,8 @@ class LogHistogram {
   Sum sum_whole_ns_ = 0;                        // Σ of the whole-nanosecond samples (>= 1 ns), exact
   long double sum_frac_ns_ = 0;                 // Σ of the other samples (add_ns)
   double min_ = 0, max_ = 0;
-  std::int64_t last_value_ = -1;  // one-entry cache: a batch's tokens often share one interval
+  // One-entry cache: the whole-nanosecond values [last_lo_, last_hi_] all fall in last_bucket_.
+  std::int64_t last_lo_ = 1, last_hi_ = 0;
   std::int32_t last_bucket_ = 0;
 };
 

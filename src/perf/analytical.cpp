@@ -1,7 +1,9 @@
 // perf/analytical.cpp — roofline × shape-dependent efficiency for every op.
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
+#include <cstdint>
 
 #include <fmt/format.h>
 
@@ -52,9 +54,13 @@ inline double sat(double x, double half) {
 // (|error| < 0.005, far below the grid's unit spacing); ~5x faster than std::log2 on the hot path.
 inline double lg(double x) {
   if (!(x > 1.0)) return 0.0;
-  int e = 0;
-  const double m = std::frexp(x, &e);  // x = m · 2^e, m in [0.5, 1)
-  const double t = 2.0 * m - 1.0;      // in [0, 1): log2(1 + t) by a cubic fit
+  // x = m · 2^e with m in [0.5, 1), read from the bits (std::frexp's values for a finite x > 1).
+  const auto bits = std::bit_cast<std::uint64_t>(x);
+  const auto biased = static_cast<int>(bits >> 52);       // sign bit 0: x > 1
+  if (biased == 0x7ff) return static_cast<double>(1024);  // infinity
+  const int e = biased - 1022;
+  const double m = std::bit_cast<double>((bits & 0x000fffffffffffffULL) | (std::uint64_t{1022} << 52));
+  const double t = 2.0 * m - 1.0;  // in [0, 1): log2(1 + t) by a cubic fit
   return static_cast<double>(e - 1) + t * (1.4425449 + t * (-0.7181452 + t * 0.2753169));
 }
 
@@ -110,6 +116,8 @@ class AnalyticalOps final : public OpModel {
                           lg(static_cast<double>(a.head_dim))};
     return std::max({t * c.factor(at), flops / peak, kv_bytes / gpu_.hbm_bandwidth});
   }
+
+  std::unique_ptr<const DecodeAttnPricer> decode_attention_pricer(const DecodeAttnArgs& shape) const override;
 
   double attention_decode(const DecodeAttnArgs& a) const override {
     if (a.seqs <= 0) return 0.0;
@@ -206,6 +214,117 @@ class AnalyticalOps final : public OpModel {
   OpParams p_;
 };
 
+// attention_decode for one layer shape: the same expressions, evaluated in the same order, with
+// the shape's terms (bytes per key, the math floor's rate, the correction's head-ratio and
+// head-size coordinates) worked out once.
+class AnalyticalDecodePricer final : public DecodeAttnPricer {
+ public:
+  AnalyticalDecodePricer(const Gpu& gpu, const OpParams& p, const DecodeAttnArgs& a)
+      : fit_(p.decode),
+        hbm_(gpu.hbm_bandwidth),
+        kv_heads_(a.kv_heads),
+        kv_width_(a.kv_heads * a.head_dim),
+        latent_(a.latent),
+        bytes_per_key_(a.latent ? 1.0 : 2.0),
+        kv_dtype_bytes_(dtype_bytes(a.kv)),
+        math_(4.0 * static_cast<double>(a.heads * a.head_dim)) {
+    peak_ = gpu.peak_flops(DType::BF16);
+    if (peak_ <= 0) peak_ = gpu.peak_flops(DType::FP16);
+    correction_ = &p.decode_correction[a.kv == DType::FP8 ? 1 : 0];
+    const double shape_coords[2] = {lg(static_cast<double>(a.heads) / static_cast<double>(a.kv_heads)),
+                                    lg(static_cast<double>(a.head_dim))};
+    tail_ = correction_->tail(2, shape_coords);
+  }
+
+  double price(std::int64_t seqs, std::int64_t kv_tokens) const override {
+    if (seqs <= 0) return 0.0;
+    const double kv_bytes = static_cast<double>(kv_tokens * kv_width_) * bytes_per_key_ * kv_dtype_bytes_;
+    const double par = static_cast<double>(kv_tokens * kv_heads_);
+    const double flops_floor = math_ * static_cast<double>(kv_tokens) / peak_;
+    const double t = fit_.t0 + fit_.t_seq * static_cast<double>(seqs) +
+                     kv_bytes / (hbm_ * fit_.mem_eff * sat(par, fit_.par_half));
+    if (correction_->empty() || latent_) return std::max(t, flops_floor);
+    const double ctx = static_cast<double>(kv_tokens) / static_cast<double>(seqs);
+    double factor = 0;
+    if (tail_.head == 2) {
+      if (seqs != last_seqs_) {  // a decode stretch keeps its sequences: their coordinate once
+        last_seqs_ = seqs;
+        seqs_axis_ = correction_->axis(0, lg(static_cast<double>(seqs)));
+      }
+      factor = correction_->factor(seqs_axis_, lg(ctx), tail_);
+    } else {
+      const double at[2] = {lg(static_cast<double>(seqs)), lg(ctx)};
+      factor = correction_->factor(at, tail_);
+    }
+    return std::max({t * factor, kv_bytes / hbm_, flops_floor});
+  }
+
+ private:
+  DecodeFit fit_;
+  double hbm_;
+  std::int64_t kv_heads_, kv_width_;
+  bool latent_;
+  double bytes_per_key_, kv_dtype_bytes_, math_;
+  double peak_ = 0;
+  const Correction* correction_ = nullptr;  // owned by the AnalyticalOps that made this pricer
+  Correction::Tail tail_;
+  mutable std::int64_t last_seqs_ = -1;
+  mutable Correction::Axis seqs_axis_;
+};
+
+std::unique_ptr<const DecodeAttnPricer> AnalyticalOps::decode_attention_pricer(
+    const DecodeAttnArgs& shape) const {
+  return std::make_unique<AnalyticalDecodePricer>(gpu_, p_, shape);
+}
+
+}  // namespace
+
+Correction::Axis Correction::axis(std::size_t d, double coord) const {
+  const double pos = std::clamp(coord - lo[d], 0.0, static_cast<double>(size[d] - 1));
+  Axis a{static_cast<std::size_t>(pos), 0.0};
+  a.frac = pos - static_cast<double>(a.node);
+  if (a.node + 1 >= static_cast<std::size_t>(size[d])) {
+    a.node = static_cast<std::size_t>(size[d] - 1);
+    a.frac = 0;
+  }
+  return a;
+}
+
+namespace {
+// Multilinear interpolation over the moving dimensions (in dimension order): corner bit j picks
+// node + 1 of moving dimension j, its weight the product of frac or 1 - frac in that order.
+double interpolate(const float* factor, const float* log_factor, std::size_t base, std::size_t n_moving,
+                   const std::size_t* moving, const double* frac) {
+  const auto at = [&](std::size_t idx) {
+    return factor != nullptr ? static_cast<double>(factor[idx])
+                             : std::exp(static_cast<double>(log_factor[idx]));
+  };
+  // The common cases unrolled: the same products and sums as the loop below, in its order.
+  if (n_moving == 0) return 1.0 * at(base);
+  if (n_moving == 1) return (1.0 - frac[0]) * at(base) + frac[0] * at(base + moving[0]);
+  if (n_moving == 2) {
+    const double a0 = 1.0 - frac[0], b0 = 1.0 - frac[1];
+    return a0 * b0 * at(base) + frac[0] * b0 * at(base + moving[0]) + a0 * frac[1] * at(base + moving[1]) +
+           frac[0] * frac[1] * at(base + moving[0] + moving[1]);
+  }
+  const std::size_t n = std::size_t{1} << n_moving;
+  double v = 0;
+  for (std::size_t corner = 0; corner < n; ++corner) {
+    double w = 1;
+    std::size_t idx = base;
+    for (std::size_t j = 0; j < n_moving; ++j) {
+      if ((corner >> j) & 1U) {
+        w *= frac[j];
+        idx += moving[j];
+      } else {
+        w *= 1.0 - frac[j];
+      }
+    }
+    v += w * (factor != nullptr ? static_cast<double>(factor[idx])
+                                : std::exp(static_cast<double>(log_factor[idx])));
+  }
+  return v;
+}
 }  // namespace
 
 std::size_t Correction::corners(const double* x, std::size_t* nodes, double* weights) const {
@@ -219,17 +338,11 @@ std::size_t Correction::corners(const double* x, std::size_t* nodes, double* wei
   double frac[4];
   std::size_t n_moving = 0;
   for (std::size_t d = 0; d < dims; ++d) {
-    const double pos = std::clamp(x[d] - lo[d], 0.0, static_cast<double>(size[d] - 1));
-    auto i = static_cast<std::size_t>(pos);
-    double f = pos - static_cast<double>(i);
-    if (i + 1 >= static_cast<std::size_t>(size[d])) {
-      i = static_cast<std::size_t>(size[d] - 1);
-      f = 0;
-    }
-    base_index += i * stride[d];
-    if (f > 0) {
+    const Axis a = axis(d, x[d]);
+    base_index += a.node * stride[d];
+    if (a.frac > 0) {
       moving[n_moving] = stride[d];
-      frac[n_moving] = f;
+      frac[n_moving] = a.frac;
       ++n_moving;
     }
   }
@@ -252,16 +365,76 @@ std::size_t Correction::corners(const double* x, std::size_t* nodes, double* wei
 }
 
 double Correction::factor(const double* x) const {
+  return factor(x, tail(size.size(), nullptr));
+}
+
+double Correction::factor(const Axis& first, double second, const Tail& t) const {
   if (log_factor.empty()) return 1.0;
+  APEX_ASSERT(t.head == 2, "Correction::factor(first, second, tail) needs a tail with two free dimensions");
+  std::size_t moving[4];
+  double frac[4];
+  std::size_t n_moving = 0;
+  std::size_t base = t.base + first.node * t.stride[0];
+  if (first.frac > 0) {
+    moving[n_moving] = t.stride[0];
+    frac[n_moving++] = first.frac;
+  }
+  const Axis a = axis(1, second);
+  base += a.node * t.stride[1];
+  if (a.frac > 0) {
+    moving[n_moving] = t.stride[1];
+    frac[n_moving++] = a.frac;
+  }
+  for (std::size_t j = 0; j < t.n_moving; ++j) {
+    moving[n_moving] = t.moving[j];
+    frac[n_moving++] = t.frac[j];
+  }
   const bool prepared = factor_.size() == log_factor.size();
-  std::size_t nodes[16];
-  double weights[16];
-  const std::size_t n = corners(x, nodes, weights);
-  double v = 0;
-  for (std::size_t c = 0; c < n; ++c)
-    v += weights[c] * (prepared ? static_cast<double>(factor_[nodes[c]])
-                                : std::exp(static_cast<double>(log_factor[nodes[c]])));
-  return v;
+  return interpolate(prepared ? factor_.data() : nullptr, log_factor.data(), base, n_moving, moving, frac);
+}
+
+Correction::Tail Correction::tail(std::size_t head, const double* tail_coords) const {
+  Tail t;
+  const std::size_t dims = size.size();
+  t.head = std::min(head, dims);
+  if (dims == 0) return t;
+  t.stride[dims - 1] = 1;
+  for (std::size_t d = dims - 1; d-- > 0;)
+    t.stride[d] = t.stride[d + 1] * static_cast<std::size_t>(size[d + 1]);
+  for (std::size_t d = t.head; d < dims; ++d) {
+    const Axis a = axis(d, tail_coords[d - t.head]);
+    t.base += a.node * t.stride[d];
+    if (a.frac > 0) {
+      t.moving[t.n_moving] = t.stride[d];
+      t.frac[t.n_moving] = a.frac;
+      ++t.n_moving;
+    }
+  }
+  return t;
+}
+
+double Correction::factor(const double* head_coords, const Tail& t) const {
+  if (log_factor.empty()) return 1.0;
+  std::size_t moving[4];
+  double frac[4];
+  std::size_t n_moving = 0;
+  std::size_t base = t.base;
+  for (std::size_t d = 0; d < t.head; ++d) {
+    const Axis a = axis(d, head_coords[d]);
+    base += a.node * t.stride[d];
+    if (a.frac > 0) {
+      moving[n_moving] = t.stride[d];
+      frac[n_moving] = a.frac;
+      ++n_moving;
+    }
+  }
+  for (std::size_t j = 0; j < t.n_moving; ++j) {
+    moving[n_moving] = t.moving[j];
+    frac[n_moving] = t.frac[j];
+    ++n_moving;
+  }
+  const bool prepared = factor_.size() == log_factor.size();
+  return interpolate(prepared ? factor_.data() : nullptr, log_factor.data(), base, n_moving, moving, frac);
 }
 
 std::array<double, 4> moe_correction_coords(const MoeArgs& a) {

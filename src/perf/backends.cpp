@@ -25,7 +25,27 @@ std::shared_ptr<const OpModel> profile(const Gpu& gpu, const OpBackendOptions& o
   return make_profile_ops(gpu, o.profile_dir, !o.fallback.empty());
 }
 
+// The default decode-attention pricer: OpModel::attention_decode itself, per call.
+class CallingDecodePricer final : public DecodeAttnPricer {
+ public:
+  CallingDecodePricer(const OpModel& ops, const DecodeAttnArgs& shape) : ops_(ops), shape_(shape) {}
+  double price(std::int64_t seqs, std::int64_t kv_tokens) const override {
+    DecodeAttnArgs a = shape_;
+    a.seqs = seqs;
+    a.kv_tokens = kv_tokens;
+    return ops_.attention_decode(a);
+  }
+
+ private:
+  const OpModel& ops_;
+  DecodeAttnArgs shape_;
+};
+
 }  // namespace
+
+std::unique_ptr<const DecodeAttnPricer> OpModel::decode_attention_pricer(const DecodeAttnArgs& shape) const {
+  return std::make_unique<CallingDecodePricer>(*this, shape);
+}
 
 const std::vector<OpBackendSpec>& op_backends() {
   static const std::vector<OpBackendSpec> list = {

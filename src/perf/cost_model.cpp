@@ -58,6 +58,27 @@ CostModel::CostModel(const ShardedModel& sharded, const Cluster& cluster, std::s
   for (const auto& st : plan_.stages)
     stage_cells_.push_back(st.cell_counts);
   attention_floor_.assign(model.cells.size(), -1.0);
+  const int attn_tp = plan_.attn_tp();
+  for (const Cell& c : model.cells) {
+    AttnShape a;
+    a.windowed = c.attn.window > 0 || c.attn.chunk > 0;
+    a.heads = c.attn.num_heads / attn_tp;
+    a.kv_heads = kv_heads_per_gpu(c.attn, attn_tp);
+    a.head_dim = c.attn.head_dim;
+    a.decode = {0, 0, a.heads, a.kv_heads, a.head_dim, precision_.kv, false};
+    if (c.attn.kind == AttentionKind::MLA) {
+      // Prefill runs MLA un-absorbed: per head, q·k over qk_nope + rope dims and p·v over v_head_dim;
+      // head_dim (qk + v) / 2 gives the same 4·heads·head_dim FLOPs per pair.
+      a.kv_heads = a.heads;
+      a.head_dim = (c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim + c.attn.v_head_dim) / 2;
+      // Decode runs absorbed: every head attends over the one shared latent (kv_lora_rank + rope).
+      a.decode.kv_heads = 1;
+      a.decode.head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
+      a.decode.latent = true;
+    }
+    a.decode_pricer = ops_->decode_attention_pricer(a.decode);
+    attn_shapes_.push_back(std::move(a));
+  }
   for (const auto& c : model.cells) {
     window_ = std::max(window_, c.attn.window);
     chunk_ = std::max(chunk_, c.attn.chunk);
@@ -249,7 +270,8 @@ std::int64_t CostModel::cell_tokens(std::size_t cell, const BatchShape& b) const
 double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole) const {
   const Cell& c = model_.cells[cell_index];
   const int tp = plan_.attn_tp();
-  const BatchShape b = rank_shape(whole);
+  BatchShape ranked;
+  const BatchShape& b = plan_.attn_dp ? (ranked = rank_shape(whole)) : whole;
   if (model_.encoder_decoder) {
     const std::int64_t heads = c.attn.num_heads / tp;
     const std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
@@ -282,22 +304,9 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     }
     return t;
   }
-  const bool windowed = c.attn.window > 0 || c.attn.chunk > 0;
-  std::int64_t heads = c.attn.num_heads / tp;
-  std::int64_t kv_heads = kv_heads_per_gpu(c.attn, tp);
-  std::int64_t head_dim = c.attn.head_dim;
-  std::int64_t decode_kv_heads = kv_heads, decode_head_dim = head_dim;
-  bool latent = false;
-  if (c.attn.kind == AttentionKind::MLA) {
-    // Prefill runs MLA un-absorbed: per head, q·k over qk_nope + rope dims and p·v over v_head_dim;
-    // head_dim (qk + v) / 2 gives the same 4·heads·head_dim FLOPs per pair.
-    kv_heads = heads;
-    head_dim = (c.attn.qk_nope_head_dim + c.attn.qk_rope_head_dim + c.attn.v_head_dim) / 2;
-    // Decode runs absorbed: every head attends over the one shared latent (kv_lora_rank + rope).
-    decode_kv_heads = 1;
-    decode_head_dim = c.attn.kv_lora_rank + c.attn.qk_rope_head_dim;
-    latent = true;
-  }
+  const AttnShape& a = attn_shapes_[cell_index];
+  const bool windowed = a.windowed;
+  const std::int64_t heads = a.heads, kv_heads = a.kv_heads, head_dim = a.head_dim;
   double prefill = 0, decode = 0;
   if (b.prefill_seqs > 0) {
     PrefillAttnArgs p;
@@ -312,28 +321,23 @@ double CostModel::attention_part(std::size_t cell_index, const BatchShape& whole
     prefill = ops_->attention_prefill(p);
   }
   if (b.decode_seqs > 0) {
-    DecodeAttnArgs d;
-    d.seqs = b.decode_seqs;
-    d.kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
-    // Speculative verification: 1 + k queries per sequence read the cache once (as more query
-    // heads per KV head would).
-    d.heads = b.spec_tokens > 0
-                  ? (heads * (b.decode_seqs + b.spec_tokens) + b.decode_seqs - 1) / b.decode_seqs
-                  : heads;
-    d.kv_heads = decode_kv_heads;
-    d.head_dim = decode_head_dim;
-    d.kv = precision_.kv;
-    d.latent = latent;
-    decode = ops_->attention_decode(d);
+    const std::int64_t kv_tokens = windowed ? b.decode_kv_window : b.decode_kv;
+    if (b.spec_tokens > 0) {
+      // Speculative verification: 1 + k queries per sequence read the cache once (as more query
+      // heads per KV head would).
+      DecodeAttnArgs d = a.decode;
+      d.seqs = b.decode_seqs;
+      d.kv_tokens = kv_tokens;
+      d.heads = (heads * (b.decode_seqs + b.spec_tokens) + b.decode_seqs - 1) / b.decode_seqs;
+      decode = ops_->attention_decode(d);
+    } else {
+      decode = a.decode_pricer->price(b.decode_seqs, kv_tokens);
+    }
     if (prefill > 0 && engine_.varlen_attention) {
       // One varlen kernel over the chunks and the decodes: its fixed cost (that of the smallest
       // call) is paid once, never more than the cheaper part.
       double& floor = attention_floor_[cell_index];
-      if (floor < 0) {
-        d.seqs = d.kv_tokens = 1;
-        d.heads = heads;
-        floor = ops_->attention_decode(d);
-      }
+      if (floor < 0) floor = a.decode_pricer->price(1, 1);
       return prefill + decode - std::min({floor, prefill, decode});
     }
   }
@@ -407,29 +411,45 @@ double CostModel::lm_head_uncached(const BatchShape& whole) const {
 }
 
 void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const {
-  out.assign(stage_cells_.size(), 0.0);
+  const std::size_t stages = stage_cells_.size(), cells = model_.cells.size();
+  out.resize(stages);
   const std::int64_t tokens = b.tokens();
-  if (tokens <= 0) return;
-  // One evaluation per distinct cell, multiplied by its count in each stage.
-  double per_cell[8];
-  std::vector<double> per_cell_heap;
-  double* pc = per_cell;
-  if (model_.cells.size() > 8) {
-    per_cell_heap.resize(model_.cells.size());
-    pc = per_cell_heap.data();
+  if (tokens <= 0) {
+    std::fill(out.begin(), out.end(), 0.0);
+    return;
   }
-  const double launch = launch_penalty(b);
-  for (std::size_t c = 0; c < model_.cells.size(); ++c) {
-    const DenseCost d = dense_part(c, cell_tokens(c, b));
-    pc[c] = d.gemm + d.comm + d.elementwise + attention_part(c, b) + launch;
-  }
-  for (std::size_t s = 0; s < stage_cells_.size(); ++s) {
-    double t = 0;
-    for (std::size_t c = 0; c < model_.cells.size(); ++c) {
-      t += static_cast<double>(stage_cells_[s][c]) * pc[c];
+  // What does not depend on the decodes' contexts is worked out once per batch composition: a
+  // decode stretch reprices attention only. The same sums, in the same order, as without it.
+  StepMemo& m = step_memo_;
+  const bool same = m.valid && b.spec_tokens == 0 && m.prefill_seqs == b.prefill_seqs &&
+                    m.prefill_tokens == b.prefill_tokens && m.decode_seqs == b.decode_seqs &&
+                    m.sampled == b.sampled;
+  if (!same) {
+    m.valid = b.spec_tokens == 0;  // drafting reads the contexts
+    m.prefill_seqs = b.prefill_seqs;
+    m.prefill_tokens = b.prefill_tokens;
+    m.decode_seqs = b.decode_seqs;
+    m.sampled = b.sampled;
+    m.launch = launch_penalty(b);
+    m.dense.resize(cells);
+    m.per_cell.resize(cells);
+    for (std::size_t c = 0; c < cells; ++c) {
+      const DenseCost d = dense_part(c, cell_tokens(c, b));
+      m.dense[c] = d.gemm + d.comm + d.elementwise;
     }
-    if (plan_.stages[s].has_embedding) t += embedding(tokens);
-    if (plan_.stages[s].has_lm_head) t += lm_head(b) + draft_part(b);
+    m.embedding = embedding(tokens);
+    m.head = lm_head(b) + draft_part(b);
+  }
+  // One evaluation per distinct cell, multiplied by its count in each stage.
+  for (std::size_t c = 0; c < cells; ++c)
+    m.per_cell[c] = m.dense[c] + attention_part(c, b) + m.launch;
+  for (std::size_t s = 0; s < stages; ++s) {
+    double t = 0;
+    for (std::size_t c = 0; c < cells; ++c) {
+      t += static_cast<double>(stage_cells_[s][c]) * m.per_cell[c];
+    }
+    if (plan_.stages[s].has_embedding) t += m.embedding;
+    if (plan_.stages[s].has_lm_head) t += m.head;
     out[s] = t;
   }
 }

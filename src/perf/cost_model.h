@@ -255,6 +255,25 @@ class CostModel {
   // varlen mixed step pays once instead of twice (EngineCosts::varlen_attention).
   // Computed on first use; negative = not computed.
   mutable std::vector<double> attention_floor_;
+  // Per cell: its attention's per-GPU shape, and the decode-attention pricer for it.
+  struct AttnShape {
+    bool windowed = false;
+    std::int64_t heads = 0, kv_heads = 0, head_dim = 0;     // prefill (MLA: un-absorbed)
+    DecodeAttnArgs decode;                                  // decode (MLA: absorbed); seqs, kv_tokens unset
+    std::unique_ptr<const DecodeAttnPricer> decode_pricer;  // its caches are this CostModel's
+  };
+  std::vector<AttnShape> attn_shapes_;
+  // stage_times' parts that depend on the batch's composition only (not on its contexts), for the
+  // last composition priced.
+  struct StepMemo {
+    bool valid = false;
+    std::int32_t prefill_seqs = 0, decode_seqs = 0, sampled = 0;
+    std::int64_t prefill_tokens = 0;
+    double launch = 0, embedding = 0, head = 0;
+    std::vector<double> dense;     // per cell: GEMMs + communication + elementwise
+    std::vector<double> per_cell;  // scratch: one layer of each cell
+  };
+  mutable StepMemo step_memo_;
   double embedding(std::int64_t tokens) const;
 };
 

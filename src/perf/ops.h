@@ -92,6 +92,15 @@ struct CommGroup {
   Link inter;
 };
 
+// Decode attention of one layer shape (DecodeAttnArgs but seqs and kv_tokens), priced for many
+// batches: OpModel::attention_decode's value, with what does not depend on the batch worked out once.
+// It may cache what depends on the last call's seqs: one pricer per thread (like CostModel).
+class DecodeAttnPricer {
+ public:
+  virtual ~DecodeAttnPricer() = default;
+  virtual double price(std::int64_t seqs, std::int64_t kv_tokens) const = 0;
+};
+
 class OpModel {
  public:
   virtual ~OpModel() = default;
@@ -104,6 +113,9 @@ class OpModel {
   // A memory-bound elementwise kernel (norm, activation, rotary, residual) moving `bytes`.
   virtual double elementwise(double bytes) const = 0;
   virtual double moe(const MoeArgs& a) const = 0;
+  // A pricer for `shape` (its seqs and kv_tokens ignored) that must equal attention_decode bit for
+  // bit; this default calls it.
+  virtual std::unique_ptr<const DecodeAttnPricer> decode_attention_pricer(const DecodeAttnArgs& shape) const;
 };
 
 // The analytical backend for a GPU, with the fitted parameters of its calibration key when APEX

@@ -90,6 +90,27 @@ struct Correction {
   // Precomputes exp(log_factor) for speed; call again after changing log_factor.
   void prepare();
 
+  // The trailing dimensions [head, size()) fixed at `tail_coords` (a layer's shape, constant over a
+  // run), worked out once; factor(head_coords, tail) then equals factor() of the joined coordinates
+  // bit for bit (the same corners, weights multiplied and summed in the same order).
+  struct Tail {
+    std::size_t head = 0;        // dimensions still free
+    std::size_t stride[4] = {};  // of every dimension (row-major)
+    std::size_t base = 0;        // node offset of the fixed dimensions
+    std::size_t n_moving = 0;    // fixed dimensions between two nodes
+    std::size_t moving[4] = {};  // their strides
+    double frac[4] = {};         // and their fractions
+  };
+  Tail tail(std::size_t head, const double* tail_coords) const;
+  double factor(const double* head_coords, const Tail& tail) const;
+  struct Axis {  // where one coordinate falls on its dimension's nodes
+    std::size_t node = 0;
+    double frac = 0;  // 0 = on the node: the dimension contributes one corner
+  };
+  Axis axis(std::size_t d, double coord) const;
+  // factor(head_coords, tail) for a tail with two free dimensions, the first already placed.
+  double factor(const Axis& first, double second, const Tail& tail) const;
+
  private:
   std::vector<float> factor_;  // exp(log_factor) once prepared, else empty
 };
