@@ -58,29 +58,37 @@ void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
     add_ns(static_cast<double>(value_ns), times);
     return;
   }
-  if (value_ns < last_lo_ || value_ns > last_hi_) {
-    const std::int32_t b = bucket_of(static_cast<double>(value_ns));
-    const bool again = b == last_bucket_ && last_lo_ <= last_hi_;
-    last_bucket_ = b;
-    last_lo_ = last_hi_ = value_ns;
-    if (again) {
-      // A second value in the bucket: successive token intervals mostly share one, so find its
-      // whole-nanosecond values (bucket_of is monotone) and take the log once per bucket. The
-      // edges from exp are within a few ns of the true ones; only checked edges are kept.
-      const auto in_bucket = [b](std::int64_t v) { return v >= 1 && bucket_of(static_cast<double>(v)) == b; };
-      const double lo = std::ceil(bucket_edge(b)), hi = std::floor(bucket_edge(b + 1));
-      if (lo <= static_cast<double>(value_ns)) {
-        const auto l = static_cast<std::int64_t>(lo);
-        if (in_bucket(l) && !in_bucket(l - 1)) last_lo_ = l;
-      }
-      if (hi >= static_cast<double>(value_ns) && hi < 9e18) {
-        const auto h = static_cast<std::int64_t>(hi);
-        if (in_bucket(h) && !in_bucket(h + 1)) last_hi_ = h;
-      }
-    }
-  }
-  add_to_bucket(last_bucket_, static_cast<double>(value_ns), times);
+  add_to_bucket(bucket(value_ns), static_cast<double>(value_ns), times);
   sum_whole_ns_ += static_cast<Sum>(value_ns) * times;
+}
+
+std::int32_t LogHistogram::bucket(std::int64_t value_ns) {
+  for (const KnownRange& k : known_) {
+    if (value_ns >= k.lo && value_ns <= k.hi) return k.b;
+  }
+  const std::int32_t b = bucket_of(static_cast<double>(value_ns));
+  for (KnownRange& k : known_) {
+    if (k.b != b || k.lo > k.hi) continue;
+    // A second value in a bucket seen: successive token intervals mostly share one, so find its
+    // whole-nanosecond values (bucket_of is monotone) and take the log once per bucket. The edges
+    // from exp are within a few ns of the true ones; only checked edges are kept.
+    const auto in_bucket = [b](std::int64_t v) { return v >= 1 && bucket_of(static_cast<double>(v)) == b; };
+    k.lo = std::min(k.lo, value_ns);
+    k.hi = std::max(k.hi, value_ns);
+    const double lo = std::ceil(bucket_edge(b)), hi = std::floor(bucket_edge(b + 1));
+    if (lo <= static_cast<double>(k.lo)) {
+      const auto l = static_cast<std::int64_t>(lo);
+      if (in_bucket(l) && !in_bucket(l - 1)) k.lo = l;
+    }
+    if (hi >= static_cast<double>(k.hi) && hi < 9e18) {
+      const auto h = static_cast<std::int64_t>(hi);
+      if (in_bucket(h) && !in_bucket(h + 1)) k.hi = h;
+    }
+    return b;
+  }
+  known_[next_known_] = {value_ns, value_ns, b};
+  next_known_ = (next_known_ + 1) % known_.size();
+  return b;
 }
 
 void LogHistogram::add_ns(double value_ns, std::uint64_t times) {

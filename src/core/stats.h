@@ -1,6 +1,7 @@
 // core/stats.h — summaries of per-request and per-token samples.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -59,9 +60,15 @@ class LogHistogram {
   Sum sum_whole_ns_ = 0;                        // Σ of the whole-nanosecond samples (>= 1 ns), exact
   long double sum_frac_ns_ = 0;                 // Σ of the other samples (add_ns)
   double min_ = 0, max_ = 0;
-  // One-entry cache: the whole-nanosecond values [last_lo_, last_hi_] all fall in last_bucket_.
-  std::int64_t last_lo_ = 1, last_hi_ = 0;
-  std::int32_t last_bucket_ = 0;
+  // The last buckets seen: the whole-nanosecond values [lo, hi] all fall in bucket b (a few, as
+  // the micro-batches of a pipeline alternate their token intervals).
+  struct KnownRange {
+    std::int64_t lo = 1, hi = 0;
+    std::int32_t b = 0;
+  };
+  std::array<KnownRange, 4> known_{};
+  std::uint32_t next_known_ = 0;
+  std::int32_t bucket(std::int64_t value_ns);
 };
 
 // A sample of latencies in seconds, one per request. By default a LogHistogram: memory independent

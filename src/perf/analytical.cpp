@@ -247,11 +247,16 @@ class AnalyticalDecodePricer final : public DecodeAttnPricer {
     const double ctx = static_cast<double>(kv_tokens) / static_cast<double>(seqs);
     double factor = 0;
     if (tail_.head == 2) {
-      if (seqs != last_seqs_) {  // a decode stretch keeps its sequences: their coordinate once
-        last_seqs_ = seqs;
-        seqs_axis_ = correction_->axis(0, lg(static_cast<double>(seqs)));
+      // The sequences' coordinate once per count (a decode stretch keeps its count).
+      const auto n = static_cast<std::size_t>(seqs);
+      if (n >= seqs_axis_.size() && n < 65536) seqs_axis_.resize(n + 1);
+      if (n < seqs_axis_.size()) {
+        SeqsAxis& known = seqs_axis_[n];
+        if (!known.set) known = {true, correction_->axis(0, lg(static_cast<double>(seqs)))};
+        factor = correction_->factor(known.axis, lg(ctx), tail_);
+      } else {
+        factor = correction_->factor(correction_->axis(0, lg(static_cast<double>(seqs))), lg(ctx), tail_);
       }
-      factor = correction_->factor(seqs_axis_, lg(ctx), tail_);
     } else {
       const double at[2] = {lg(static_cast<double>(seqs)), lg(ctx)};
       factor = correction_->factor(at, tail_);
@@ -268,8 +273,11 @@ class AnalyticalDecodePricer final : public DecodeAttnPricer {
   double peak_ = 0;
   const Correction* correction_ = nullptr;  // owned by the AnalyticalOps that made this pricer
   Correction::Tail tail_;
-  mutable std::int64_t last_seqs_ = -1;
-  mutable Correction::Axis seqs_axis_;
+  struct SeqsAxis {
+    bool set = false;
+    Correction::Axis axis;
+  };
+  mutable std::vector<SeqsAxis> seqs_axis_;  // [seqs]
 };
 
 std::unique_ptr<const DecodeAttnPricer> AnalyticalOps::decode_attention_pricer(

@@ -420,7 +420,11 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
   }
   // What does not depend on the decodes' contexts is worked out once per batch composition: a
   // decode stretch reprices attention only. The same sums, in the same order, as without it.
-  StepMemo& m = step_memo_;
+  // Pure decode steps by their sequence count (pipeline micro-batches alternate compositions).
+  const bool decode_only = b.prefill_seqs == 0 && b.decode_seqs < kDenseCacheLimit;
+  if (decode_only && static_cast<std::size_t>(b.decode_seqs) >= decode_memos_.size())
+    decode_memos_.resize(static_cast<std::size_t>(b.decode_seqs) + 1);
+  StepMemo& m = decode_only ? decode_memos_[static_cast<std::size_t>(b.decode_seqs)] : mixed_memo_;
   const bool same = m.valid && b.spec_tokens == 0 && m.prefill_seqs == b.prefill_seqs &&
                     m.prefill_tokens == b.prefill_tokens && m.decode_seqs == b.decode_seqs &&
                     m.sampled == b.sampled;
@@ -432,7 +436,6 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
     m.sampled = b.sampled;
     m.launch = launch_penalty(b);
     m.dense.resize(cells);
-    m.per_cell.resize(cells);
     for (std::size_t c = 0; c < cells; ++c) {
       const DenseCost d = dense_part(c, cell_tokens(c, b));
       m.dense[c] = d.gemm + d.comm + d.elementwise;
@@ -441,12 +444,13 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
     m.head = lm_head(b) + draft_part(b);
   }
   // One evaluation per distinct cell, multiplied by its count in each stage.
+  per_cell_.resize(cells);
   for (std::size_t c = 0; c < cells; ++c)
-    m.per_cell[c] = m.dense[c] + attention_part(c, b) + m.launch;
+    per_cell_[c] = m.dense[c] + attention_part(c, b) + m.launch;
   for (std::size_t s = 0; s < stages; ++s) {
     double t = 0;
     for (std::size_t c = 0; c < cells; ++c) {
-      t += static_cast<double>(stage_cells_[s][c]) * m.per_cell[c];
+      t += static_cast<double>(stage_cells_[s][c]) * per_cell_[c];
     }
     if (plan_.stages[s].has_embedding) t += m.embedding;
     if (plan_.stages[s].has_lm_head) t += m.head;

@@ -263,17 +263,18 @@ class CostModel {
     std::unique_ptr<const DecodeAttnPricer> decode_pricer;  // its caches are this CostModel's
   };
   std::vector<AttnShape> attn_shapes_;
-  // stage_times' parts that depend on the batch's composition only (not on its contexts), for the
-  // last composition priced.
+  // stage_times' parts that depend on the batch's composition only (not on its contexts): for the
+  // last decode-only composition of each sequence count, and the last mixed one.
   struct StepMemo {
     bool valid = false;
     std::int32_t prefill_seqs = 0, decode_seqs = 0, sampled = 0;
     std::int64_t prefill_tokens = 0;
     double launch = 0, embedding = 0, head = 0;
-    std::vector<double> dense;     // per cell: GEMMs + communication + elementwise
-    std::vector<double> per_cell;  // scratch: one layer of each cell
+    std::vector<double> dense;  // per cell: GEMMs + communication + elementwise
   };
-  mutable StepMemo step_memo_;
+  mutable std::vector<StepMemo> decode_memos_;  // [decode_seqs]
+  mutable StepMemo mixed_memo_;
+  mutable std::vector<double> per_cell_;  // stage_times' scratch: one layer of each cell
   double embedding(std::int64_t tokens) const;
 };
 
