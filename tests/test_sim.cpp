@@ -1149,6 +1149,33 @@ std::size_t collector_bytes_after(const PlanInstance& inst, std::uint64_t n, Sim
   return bytes;
 }
 
+TEST(CollectorMemory, RunLengthTokenIntervalsEqualOneAddPerInterval) {
+  // add_itl counts equal successive intervals together; the histogram after flush_itl must be the
+  // one built by adding each interval as it came (counts, buckets, mean and extremes).
+  RequestStats runs(false);
+  LogHistogram plain;
+  std::uint64_t state = 7;
+  std::int64_t gap = 9'000'000;
+  for (int i = 0; i < 5000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    if ((state >> 60) < 3) gap = 1 + static_cast<std::int64_t>((state >> 20) % 40'000'000);
+    const std::uint64_t times = 1 + (state >> 33) % 4;
+    runs.add_itl(gap, times);
+    plain.add(gap, times);
+  }
+  runs.add_itl(1, 0);  // a zero-length run changes nothing
+  runs.flush_itl();
+  runs.flush_itl();  // idempotent
+  EXPECT_EQ(runs.itl.count(), plain.count());
+  EXPECT_EQ(runs.itl.first_bucket(), plain.first_bucket());
+  EXPECT_EQ(runs.itl.bucket_counts(), plain.bucket_counts());
+  const Summary a = runs.itl.summary_seconds(), b = plain.summary_seconds();
+  EXPECT_EQ(a.mean, b.mean);
+  EXPECT_EQ(a.min, b.min);
+  EXPECT_EQ(a.max, b.max);
+  EXPECT_EQ(a.p99, b.p99);
+}
+
 TEST(CollectorMemory, DoesNotGrowWithTheNumberOfRequests) {
   Deployment d = make_deployment("llama-3.1-8b", "h100-sxm", 1);
   const PlanInstance inst = instantiate_or_throw(d, plan_of(d, 1, 1, 1), {}, std::nullopt);

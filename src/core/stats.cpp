@@ -69,20 +69,14 @@ std::int32_t LogHistogram::bucket(std::int64_t value_ns) {
   const std::int32_t b = bucket_of(static_cast<double>(value_ns));
   for (KnownRange& k : known_) {
     if (k.b != b || k.lo > k.hi) continue;
-    // A second value in a bucket seen: successive token intervals mostly share one, so find its
-    // whole-nanosecond values (bucket_of is monotone) and take the log once per bucket. The edges
-    // from exp are within a few ns of the true ones; only checked edges are kept.
-    const auto in_bucket = [b](std::int64_t v) { return v >= 1 && bucket_of(static_cast<double>(v)) == b; };
-    k.lo = std::min(k.lo, value_ns);
-    k.hi = std::max(k.hi, value_ns);
-    const double lo = std::ceil(bucket_edge(b)), hi = std::floor(bucket_edge(b + 1));
-    if (lo <= static_cast<double>(k.lo)) {
-      const auto l = static_cast<std::int64_t>(lo);
-      if (in_bucket(l) && !in_bucket(l - 1)) k.lo = l;
-    }
-    if (hi >= static_cast<double>(k.hi) && hi < 9e18) {
-      const auto h = static_cast<std::int64_t>(hi);
-      if (in_bucket(h) && !in_bucket(h + 1)) k.hi = h;
+    // A second value in a bucket seen: successive token intervals mostly share one, so keep the
+    // whole-nanosecond values it surely holds and take the log once per bucket. The edges from
+    // exp and the bucket log's rounding differ from the exact edges by far less than the margin.
+    const double v = static_cast<double>(value_ns), margin = std::max(2.0, v * 1e-9);
+    const double lo = std::ceil(bucket_edge(b) + margin), hi = std::floor(bucket_edge(b + 1) - margin);
+    if (lo <= v && v <= hi && hi < 9e18) {
+      k.lo = std::min(k.lo, static_cast<std::int64_t>(lo));
+      k.hi = std::max(k.hi, static_cast<std::int64_t>(hi));
     }
     return b;
   }

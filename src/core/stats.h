@@ -60,13 +60,13 @@ class LogHistogram {
   Sum sum_whole_ns_ = 0;                        // Σ of the whole-nanosecond samples (>= 1 ns), exact
   long double sum_frac_ns_ = 0;                 // Σ of the other samples (add_ns)
   double min_ = 0, max_ = 0;
-  // The last buckets seen: the whole-nanosecond values [lo, hi] all fall in bucket b (a few, as
+  // The last buckets seen: the whole-nanosecond values [lo, hi] all fall in bucket b (two, as
   // the micro-batches of a pipeline alternate their token intervals).
   struct KnownRange {
     std::int64_t lo = 1, hi = 0;
     std::int32_t b = 0;
   };
-  std::array<KnownRange, 4> known_{};
+  std::array<KnownRange, 2> known_{};
   std::uint32_t next_known_ = 0;
   std::int32_t bucket(std::int64_t value_ns);
 };

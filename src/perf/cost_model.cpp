@@ -525,8 +525,19 @@ Work CostModel::work(const BatchShape& b) const {
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
   double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
   if (experts_ > 0) {
-    active_experts =
-        1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
+    const auto n = static_cast<std::size_t>(b.tokens());
+    const bool cacheable = b.tokens() < kDenseCacheLimit;
+    if (cacheable && n < active_experts_cache_.size() && active_experts_cache_[n] >= 0) {
+      active_experts = active_experts_cache_[n];
+    } else {
+      active_experts =
+          1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
+      if (cacheable) {
+        if (n >= active_experts_cache_.size())
+          active_experts_cache_.resize(std::max(n + 1, active_experts_cache_.size() * 2), -1.0);
+        active_experts_cache_[n] = active_experts;
+      }
+    }
   }
   const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
   const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;

@@ -251,6 +251,7 @@ class CostModel {
   mutable std::vector<double> lm_head_cache_;          // [sampled], negative = not computed
   mutable std::vector<double> embedding_cache_;        // [tokens], negative = not computed
   mutable std::vector<std::vector<double>> pp_cache_;  // pp_transfer [stage][tokens], negative = not computed
+  mutable std::vector<double> active_experts_cache_;   // work(): [tokens], negative = not computed
   // Per cell: the fixed cost of one attention kernel launch (the smallest decode call), which a
   // varlen mixed step pays once instead of twice (EngineCosts::varlen_attention).
   // Computed on first use; negative = not computed.

@@ -61,6 +61,7 @@ void RequestStats::fill(SimResult& out) {
   out.tpot = tpot.summary();
   out.e2e = e2e.summary();
   out.queue = queue.summary();
+  flush_itl();
   out.itl = itl.summary_seconds();
   out.first_arrival = first_arrival < 0 ? 0 : ns_to_seconds(first_arrival);
   out.last_completion = ns_to_seconds(last_completion);
@@ -80,10 +81,7 @@ void MetricsCollector::on_tokens(ActiveRequest& a, std::int32_t n, TimeNs now) {
   } else {
     // n tokens in one step share the interval (token-weighted, as vLLM's time_per_output_token).
     const TimeNs gap = now - a.last_token;
-    each_stats(a, [&](RequestStats& s) {
-      for (std::int32_t i = 0; i < n; ++i)
-        s.itl.add(gap / n);
-    });
+    each_stats(a, [&](RequestStats& s) { s.add_itl(gap / n, static_cast<std::uint64_t>(n)); });
   }
   a.last_token = now;
 }

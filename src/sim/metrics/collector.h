@@ -22,12 +22,33 @@ struct RequestStats {
   std::uint64_t finished = 0, prompt_tokens = 0, output_tokens = 0, slo_met = 0;
   TimeNs first_arrival = -1, last_completion = 0;
 
+  // Token intervals, run-length: the decodes of one step mostly share their interval, so equal
+  // ones are counted together and added to `itl` once (its count, sum, extremes and buckets do not
+  // depend on the order or grouping of its adds).
+  void add_itl(TimeNs gap, std::uint64_t times) {
+    if (gap == itl_run_gap_) {
+      itl_run_ += times;
+      return;
+    }
+    flush_itl();
+    itl_run_gap_ = gap;
+    itl_run_ = times;
+  }
+  void flush_itl() {
+    if (itl_run_ > 0) itl.add(itl_run_gap_, itl_run_);
+    itl_run_ = 0;
+  }
+
   // The per-request fields of a result: latency summaries, counts, makespan and the rates over it.
   void fill(SimResult& out);
   std::size_t memory_bytes() const {
     return ttft.memory_bytes() + tpot.memory_bytes() + e2e.memory_bytes() + queue.memory_bytes() +
            itl.memory_bytes();
   }
+
+ private:
+  TimeNs itl_run_gap_ = -1;
+  std::uint64_t itl_run_ = 0;
 };
 
 class MetricsCollector {
@@ -69,9 +90,9 @@ class MetricsCollector {
   // 1, now) for each (the token-latency histogram's sum is exact, so the order does not matter).
   void on_tokens(const TokenGroup& g, TimeNs gap) {
     emitted_tokens_ += g.all;
-    all_.itl.add(gap, g.all);
+    all_.add_itl(gap, g.all);
     for (std::size_t k = 0; k < g.stages.size(); ++k)
-      stages_[k].itl.add(gap, g.stages[k]);
+      stages_[k].add_itl(gap, g.stages[k]);
   }
   void on_finish(const ActiveRequest& a, TimeNs now);
   void on_preempt() { ++preemptions_; }
