@@ -131,6 +131,7 @@ TEST(CliErrors, UnknownGpuDidYouMean) {
 
 TEST(CliErrors, UnknownFlagDidYouMean) {
   expect_user_error(kSim + " --tpp 2", "unknown flag '--tpp'", "did you mean '--tp'?");
+  expect_user_error(kSim + " --requests 3", "unknown flag '--requests'", "did you mean '--num-requests'?");
   expect_user_error("search " + kModel1Gpu + " " + kSynthetic + " --objectve throughput",
                     "unknown flag '--objectve'", "did you mean '--objective'?");
 }

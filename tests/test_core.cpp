@@ -143,6 +143,13 @@ TEST(ClosestMatch, PrefixAndTypos) {
   EXPECT_EQ(closest_match("b20", gpus), "b200");
   EXPECT_EQ(closest_match("l40", gpus), "l40s");
   EXPECT_EQ(closest_match("zzzzzzzzzz", gpus), "");
+  // The last whole words of a name count as a prefix does; a mere tail does not.
+  const std::vector<std::string> words = {"frequency", "num-requests", "max-model-len", "rate"};
+  EXPECT_EQ(closest_match("requests", words), "num-requests");
+  EXPECT_EQ(closest_match("model-len", words), "max-model-len");
+  EXPECT_EQ(closest_match("Requests", words), "num-requests");
+  EXPECT_EQ(closest_match("del-len", words), "");
+  EXPECT_EQ(closest_match("te", words), "rate");  // too short for the rule: an ordinary distance
   // Candidates too far apart in length are skipped without changing the answer: the first of the
   // nearest still wins, a prefix still counts as distance 1, a typo in a long name is found.
   const std::vector<std::string> knobs = {"--max-num-seqs", "--max-num-batched-tokens", "--tp", "--pp"};

@@ -8,6 +8,7 @@
 #include "perf/batch_shape.h"
 #include "perf/cost_model.h"
 #include "perf/params.h"
+#include "perf/params_pack.h"
 #include "perf/profile.h"
 #include "test_util.h"
 
@@ -15,7 +16,9 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
+#include <optional>
 
 namespace apex {
 namespace {
@@ -350,6 +353,55 @@ TEST(Params, ShippedCalibrationRoundTripsThroughJson) {
   EXPECT_DOUBLE_EQ(q.gemm[0].e_max, 0.77);
   EXPECT_DOUBLE_EQ(q.intra[0].bw_eff, 0.66);
   EXPECT_THROW(params_from_json(Json{{"gemm", {{"bf16", {{"e_max", 1}}}}}}, "t"), UserError);
+}
+
+// The build packs data/calibration.json (apex_calpack); what a process unpacks for each GPU must be
+// what the JSON reader makes of the file, to the bit (compared in packed form: every double and
+// float byte for byte), and nothing may be lost or invented.
+TEST(Params, PackedShippedCalibrationEqualsTheJsonFile) {
+  std::ifstream in(std::string(APEX_SOURCE_DIR) + "/data/calibration.json", std::ios::binary);
+  ASSERT_TRUE(in.good());
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::vector<std::string> keys;
+  for (const auto& [key, part] : json_member_spans(text, {"gpus"}, "data/calibration.json")) {
+    keys.push_back(key);
+    const OpParams from_json = params_from_json(parse_json(part, key), key);
+    const std::optional<OpParams> shipped = shipped_params(key);
+    ASSERT_TRUE(shipped.has_value()) << key;
+    std::string a, b;
+    pack_params(from_json, a);
+    pack_params(*shipped, b);
+    EXPECT_EQ(a, b) << key;
+    EXPECT_EQ(shipped->source, from_json.source) << key;
+    EXPECT_EQ(shipped->decode_correction[0].log_factor, from_json.decode_correction[0].log_factor) << key;
+  }
+  EXPECT_GE(keys.size(), 7U);
+  EXPECT_FALSE(shipped_params("no_such_gpu").has_value());
+}
+
+TEST(Params, PackedFormRoundTripsAndRejectsDamage) {
+  OpParams p;
+  p.source = "test";
+  p.gemm[1].m_half = 123.5;
+  p.gemm_fitted[1] = true;
+  p.moe[4].ep_mem_eff = 0.25;
+  p.moe_fitted[4] = true;
+  p.intra_correction[2].lo = {3, -1};
+  p.intra_correction[2].size = {2, 3};
+  p.intra_correction[2].log_factor = {0.1f, -0.2f, 0.3f, 0.f, 1e-7f, -3.5f};
+  const std::string set = pack_param_set({{"a", OpParams{}}, {"b", p}});
+  EXPECT_EQ(packed_param_keys(set, "t"), (std::vector<std::string>{"a", "b"}));
+  const std::optional<OpParams> q = unpack_param_set(set, "b", "t");
+  ASSERT_TRUE(q.has_value());
+  std::string want, got;
+  pack_params(p, want);
+  pack_params(*q, got);
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(q->intra_correction[2].log_factor, p.intra_correction[2].log_factor);
+  EXPECT_EQ(q->moe[4].ep_mem_eff, 0.25);
+  EXPECT_FALSE(unpack_param_set(set, "c", "t").has_value());
+  for (const std::size_t cut : {std::size_t{0}, std::size_t{5}, set.size() / 2, set.size() - 1})
+    EXPECT_THROW(unpack_param_set(set.substr(0, cut), "b", "t"), InternalError) << cut;
 }
 
 }  // namespace

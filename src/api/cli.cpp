@@ -71,10 +71,10 @@ std::string and_list(const std::vector<std::string>& items) {
 
 }  // namespace
 
-CliCommand::CliCommand(CLI::App& app, Command c) : command_(c) {
+CliCommand::CliCommand(CLI::App& app, Command c, bool with_options) : command_(c) {
   const CommandInfo& info = command_info(c);
   app_ = app.add_subcommand(std::string(info.name), std::string(info.description));
-  for (const OptionSpec* spec : options_of(c)) {
+  for (const OptionSpec* spec : with_options ? options_of(c) : std::vector<const OptionSpec*>{}) {
     auto slot = std::make_unique<Slot>();
     slot->spec = spec;
     const std::string flag(spec->flag);

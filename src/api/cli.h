@@ -14,8 +14,10 @@ namespace apex::api {
 
 class CliCommand {
  public:
-  // Adds the subcommand `c` to `app` with every option the table gives it.
-  CliCommand(CLI::App& app, Command c);
+  // Adds the subcommand `c` to `app` with every option the table gives it, or (with_options false:
+  // a command line naming another subcommand, which is all CLI11 will parse) with its name and
+  // description only, which is what `apex --help` lists.
+  CliCommand(CLI::App& app, Command c, bool with_options = true);
   CliCommand(const CliCommand&) = delete;
   CliCommand& operator=(const CliCommand&) = delete;
 

@@ -37,10 +37,22 @@ std::string closest_match(std::string_view name, std::span<const std::string> ca
     }
     return true;
   };
+  // What was typed is the last words of a candidate ("requests" -> "num-requests").
+  auto last_words = [&](const std::string& c) {
+    const std::size_t at = c.size() - name.size();
+    if (name.size() < 3 || (c[at - 1] != '-' && c[at - 1] != '_')) return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+      if (std::tolower(static_cast<unsigned char>(name[i])) !=
+          std::tolower(static_cast<unsigned char>(c[at + i])))
+        return false;
+    }
+    return true;
+  };
   for (const auto& c : candidates) {
     std::size_t d = 0;
-    if (!name.empty() && c.size() > name.size() && same_prefix(c)) {
-      // A candidate that starts with what was typed ("h100" -> "h100-sxm") is a strong hint.
+    if (!name.empty() && c.size() > name.size() && (same_prefix(c) || last_words(c))) {
+      // A candidate that starts with what was typed ("h100" -> "h100-sxm"), or ends with it as
+      // whole words, is a strong hint.
       d = 1;  // the lengths differ, so the distance is at least 1
     } else {
       // The distance is at least the difference in length: a candidate that cannot come within

@@ -2,7 +2,6 @@
 #include <charconv>
 #include <cmath>
 #include <map>
-#include <mutex>
 #include <vector>
 
 #include <fmt/format.h>
@@ -13,10 +12,6 @@
 #include "perf/params.h"
 
 namespace apex {
-
-namespace embedded {
-std::string_view calibration();
-}
 
 namespace {
 
@@ -251,26 +246,6 @@ OpParams params_from_json(const Json& j, const std::string& where) {
   }
   r.reject_unknown();
   return p;
-}
-
-std::optional<OpParams> shipped_params(const std::string& calibration_key) {
-  // Each GPU's parameters are parsed the first time they are asked for, and only that GPU's part
-  // of the embedded document (a process simulating one GPU reads a seventh of it); the planner
-  // asks once per plan and thread.
-  static const std::vector<std::pair<std::string, std::string_view>> spans =
-      json_member_spans(embedded::calibration(), {"gpus"}, "embedded data/calibration.json");
-  static std::mutex mutex;
-  static std::map<std::string, std::optional<OpParams>, std::less<>> parsed;
-  const std::lock_guard<std::mutex> lock(mutex);
-  if (auto it = parsed.find(calibration_key); it != parsed.end()) return it->second;
-  std::optional<OpParams> p;
-  for (const auto& [key, text] : spans) {
-    if (key != calibration_key) continue;
-    const Json j = parse_json(text, "embedded data/calibration.json: gpus." + key);
-    p = params_from_json(j, "data/calibration.json: gpus." + key);
-    break;
-  }
-  return parsed.emplace(calibration_key, std::move(p)).first->second;
 }
 
 }  // namespace apex
