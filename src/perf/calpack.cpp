@@ -29,14 +29,19 @@ int main(int argc, char** argv) {
       set.emplace_back(key, apex::params_from_json(j, "data/calibration.json: gpus." + key));
     }
     const std::string packed = apex::pack_param_set(set);
-    std::string out = "// Generated from data/calibration.json by apex_calpack (src/perf/calpack.cpp). Do not edit.\n";
-    out += "#include <string_view>\nnamespace apex::embedded {\nnamespace {\nalignas(8) const unsigned char kPacked[] = {\n";
+    std::string out =
+        "// Generated from data/calibration.json by apex_calpack (src/perf/calpack.cpp). Do not edit.\n";
+    out +=
+        "#include <string_view>\nnamespace apex::embedded {\nnamespace {\nalignas(8) const unsigned char "
+        "kPacked[] = {\n";
     for (std::size_t i = 0; i < packed.size(); ++i) {
       out += std::to_string(static_cast<unsigned char>(packed[i]));
       out += (i + 1) % 32 == 0 ? ",\n" : ",";
     }
     out += "};\n}  // namespace\nstd::string_view calibration_packed() {\n";
-    out += "  return {reinterpret_cast<const char*>(kPacked), sizeof(kPacked)};\n}\n}  // namespace apex::embedded\n";
+    out +=
+        "  return {reinterpret_cast<const char*>(kPacked), sizeof(kPacked)};\n}\n}  // namespace "
+        "apex::embedded\n";
     std::ofstream o(argv[2], std::ios::binary);
     o << out;
     o.close();

@@ -19,7 +19,8 @@ std::optional<OpParams> shipped_params(const std::string& calibration_key) {
   static std::map<std::string, std::optional<OpParams>, std::less<>> unpacked;
   const std::lock_guard<std::mutex> lock(mutex);
   if (auto it = unpacked.find(calibration_key); it != unpacked.end()) return it->second;
-  auto p = unpack_param_set(embedded::calibration_packed(), calibration_key, "embedded data/calibration.json");
+  auto p =
+      unpack_param_set(embedded::calibration_packed(), calibration_key, "embedded data/calibration.json");
   return unpacked.emplace(calibration_key, std::move(p)).first->second;
 }
 

@@ -23,7 +23,8 @@ struct ActiveRequest {
   std::int32_t blocks = 0;     // KV blocks held privately
   std::int32_t scheduled = 0;  // tokens in the in-flight micro-batch
   bool in_flight = false;
-  bool running = false;  // in the scheduler's running list (holds blocks)
+  bool running = false;         // in the scheduler's running list (holds blocks)
+  std::uint64_t run_order = 0;  // when it (last) joined the running list: that list's order
   bool queue_recorded = false;
   double spec_credit = 0;              // speculative decoding: expected accepted tokens not yet emitted
   std::int64_t prefix_group = -1;      // prefix caching: the group whose cached blocks this request uses

@@ -13,8 +13,8 @@ bool MixedScheduler::build(MicroBatch& mb) {
   const EnginePolicy& e = c_.engine;
   std::int64_t budget = e.max_num_batched_tokens;
   // 1. Running requests, in order: decodes and unfinished prefill chunks.
-  for (std::size_t i = 0; i < running_.size() && budget_left(budget);) {
-    const std::int32_t slot = running_[i];
+  for (std::size_t i = 0; i < idle_.size() && budget_left(budget);) {
+    const std::int32_t slot = idle_[i];
     ActiveRequest& a = at(slot);
     if (a.in_flight) {
       ++i;

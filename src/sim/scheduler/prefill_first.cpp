@@ -20,7 +20,7 @@ class PrefillFirstScheduler final : public BatchScheduler {
     std::int64_t budget = e.max_num_batched_tokens;
     const std::int64_t mark = watermark();
     // Prefill step: unfinished chunked prefills first, then new prompts, while they fit.
-    for (std::int32_t slot : running_) {
+    for (std::int32_t slot : idle_) {
       ActiveRequest& a = at(slot);
       if (a.in_flight) continue;
       const std::int64_t remaining = a.num_tokens() - a.computed;
@@ -36,8 +36,8 @@ class PrefillFirstScheduler final : public BatchScheduler {
     }
     if (!mb.slots.empty()) return true;
     // Decode step: every running request that is not in flight gets its decode tokens.
-    for (std::size_t i = 0; i < running_.size();) {
-      const std::int32_t slot = running_[i];
+    for (std::size_t i = 0; i < idle_.size();) {
+      const std::int32_t slot = idle_[i];
       if (at(slot).in_flight) {
         ++i;
         continue;

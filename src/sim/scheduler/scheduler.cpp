@@ -14,7 +14,9 @@ bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
   mb.slots.clear();
   mb.shape = BatchShape{};
   mb.kv_load_blocks = 0;
-  if (!build(mb)) return false;
+  const bool built = build(mb);
+  drop_flying();
+  if (!built) return false;
   const BlockPool& pool = c_.kv.pool();  // as the launch finds it (peak_kv_utilization)
   limits_.kv_peak_used = std::max(limits_.kv_peak_used, pool.total() - pool.free());
   return true;
@@ -97,12 +99,31 @@ void BatchScheduler::remove_running(std::int32_t slot) {
   auto it = std::find(running_.begin(), running_.end(), slot);
   APEX_ASSERT(it != running_.end(), "request not in the running list");
   running_.erase(it);
+  if (auto i = std::find(idle_.rbegin(), idle_.rend(), slot); i != idle_.rend())
+    idle_.erase(std::next(i).base());
+}
+
+void BatchScheduler::drop_flying() {
+  std::erase_if(idle_, [this](std::int32_t slot) { return c_.requests[slot].in_flight; });
+}
+
+void BatchScheduler::land(const MicroBatch& mb) {
+  const std::size_t mid = idle_.size();
+  for (const std::int32_t slot : mb.slots) {
+    if (c_.requests[slot].running && !c_.requests[slot].in_flight) idle_.push_back(slot);
+  }
+  const auto order = [this](std::int32_t x, std::int32_t y) {
+    return c_.requests[x].run_order < c_.requests[y].run_order;
+  };
+  const auto first = idle_.begin() + static_cast<std::ptrdiff_t>(mid);
+  if (!std::is_sorted(first, idle_.end(), order)) std::sort(first, idle_.end(), order);
+  std::inplace_merge(idle_.begin(), first, idle_.end(), order);
 }
 
 std::int32_t BatchScheduler::pick_victim() const {
   // vLLM FCFS: the last request of the running list; requests inside an in-flight micro-batch
   // (pipeline parallelism) cannot be preempted until it completes.
-  for (auto it = running_.rbegin(); it != running_.rend(); ++it) {
+  for (auto it = idle_.rbegin(); it != idle_.rend(); ++it) {
     if (!c_.requests[*it].in_flight) return *it;
   }
   return -1;
@@ -163,6 +184,7 @@ bool BatchScheduler::admit_head(MicroBatch& mb, std::int64_t& budget, std::int64
   waiting_.pop_front();
   running_.push_back(slot);
   a.running = true;
+  a.run_order = next_run_order_++;
   add_to_batch(mb, slot, static_cast<std::int32_t>(q));
   budget -= q;
   return true;
@@ -209,6 +231,7 @@ void BatchScheduler::complete(MicroBatch& mb, TimeNs now) {
       }
     }
   }
+  land(mb);
   mb.slots.clear();
 }
 
@@ -230,7 +253,7 @@ bool BatchScheduler::plan_steady(MicroBatch& mb, bool rebuild_shape, SteadyPlan&
   p.min_arrival = std::numeric_limits<TimeNs>::max();
   p.rebuild_shape = rebuild_shape;
   last_token = -1;
-  for (std::int32_t slot : running_) {
+  for (std::int32_t slot : idle_) {
     const ActiveRequest& a = c_.requests[slot];
     if (a.in_flight) continue;
     // A decode (its next token one step away) that sampled its last token with the others.
@@ -306,6 +329,7 @@ void BatchScheduler::commit_steady(const MicroBatch& mb, std::int32_t completed,
       a.in_flight = true;
     }
   }
+  if (in_flight) drop_flying();
 }
 
 }  // namespace apex

@@ -87,6 +87,11 @@ class BatchScheduler {
   void set_in_flight(const MicroBatch& mb, bool on) {
     for (std::int32_t slot : mb.slots)
       c_.requests[slot].in_flight = on;
+    if (on) {
+      drop_flying();
+    } else {
+      land(mb);
+    }
   }
   // The shape of step j >= 1 of the plan (what build() would price).
   void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
@@ -139,6 +144,10 @@ class BatchScheduler {
   const SchedulerContext c_;
   std::deque<std::int32_t> waiting_;
   std::vector<std::int32_t> running_;
+  // The running requests not in flight, in running_'s order: what a step's build walks (under
+  // pipeline parallelism most running requests are in other stages' micro-batches). Inside a
+  // build the requests it takes stay listed, flagged in flight, until next_batch drops them.
+  std::vector<std::int32_t> idle_;
   bool preempted_ = false;  // something was preempted during this step's build
   TimeNs now_ = 0;
   LimitUse limits_;
@@ -149,6 +158,10 @@ class BatchScheduler {
   static std::int64_t first_block_step(const ActiveRequest& a, std::int64_t block_size);
   void preempt(std::int32_t slot);
   void remove_running(std::int32_t slot);
+  // idle_ upkeep: drop the requests flagged in flight; add mb's running requests (now landed).
+  void drop_flying();
+  void land(const MicroBatch& mb);
+  std::uint64_t next_run_order_ = 0;
 };
 
 // A named scheduling policy (EnginePolicy::scheduler).
