@@ -25,6 +25,7 @@ struct ActiveRequest {
   bool in_flight = false;
   bool running = false;         // in the scheduler's running list (holds blocks)
   std::uint64_t run_order = 0;  // when it (last) joined the running list: that list's order
+  bool idle_listed = false;     // in the scheduler's list of requests not in flight
   bool queue_recorded = false;
   double spec_credit = 0;              // speculative decoding: expected accepted tokens not yet emitted
   std::int64_t prefix_group = -1;      // prefix caching: the group whose cached blocks this request uses

@@ -99,25 +99,39 @@ void BatchScheduler::remove_running(std::int32_t slot) {
   auto it = std::find(running_.begin(), running_.end(), slot);
   APEX_ASSERT(it != running_.end(), "request not in the running list");
   running_.erase(it);
-  if (auto i = std::find(idle_.rbegin(), idle_.rend(), slot); i != idle_.rend())
-    idle_.erase(std::next(i).base());
+  ActiveRequest& a = at(slot);
+  if (a.idle_listed) {
+    idle_.erase(std::next(std::find(idle_.rbegin(), idle_.rend(), slot)).base());
+    a.idle_listed = false;
+  }
 }
 
 void BatchScheduler::drop_flying() {
-  std::erase_if(idle_, [this](std::int32_t slot) { return c_.requests[slot].in_flight; });
+  std::erase_if(idle_, [this](std::int32_t slot) {
+    ActiveRequest& a = at(slot);
+    if (a.in_flight) a.idle_listed = false;
+    return a.in_flight;
+  });
 }
 
 void BatchScheduler::land(const MicroBatch& mb) {
   const std::size_t mid = idle_.size();
   for (const std::int32_t slot : mb.slots) {
-    if (c_.requests[slot].running && !c_.requests[slot].in_flight) idle_.push_back(slot);
+    ActiveRequest& a = at(slot);
+    if (!a.running || a.in_flight || a.idle_listed) continue;
+    a.idle_listed = true;
+    idle_.push_back(slot);
   }
+  if (mid == idle_.size()) return;
   const auto order = [this](std::int32_t x, std::int32_t y) {
     return c_.requests[x].run_order < c_.requests[y].run_order;
   };
   const auto first = idle_.begin() + static_cast<std::ptrdiff_t>(mid);
   if (!std::is_sorted(first, idle_.end(), order)) std::sort(first, idle_.end(), order);
-  std::inplace_merge(idle_.begin(), first, idle_.end(), order);
+  if (mid == 0 || !order(*first, idle_[mid - 1])) return;  // all after the listed ones
+  merged_.resize(idle_.size());
+  std::merge(idle_.begin(), first, first, idle_.end(), merged_.begin(), order);
+  idle_.swap(merged_);
 }
 
 std::int32_t BatchScheduler::pick_victim() const {
@@ -329,7 +343,6 @@ void BatchScheduler::commit_steady(const MicroBatch& mb, std::int32_t completed,
       a.in_flight = true;
     }
   }
-  if (in_flight) drop_flying();
 }
 
 }  // namespace apex

@@ -87,11 +87,7 @@ class BatchScheduler {
   void set_in_flight(const MicroBatch& mb, bool on) {
     for (std::int32_t slot : mb.slots)
       c_.requests[slot].in_flight = on;
-    if (on) {
-      drop_flying();
-    } else {
-      land(mb);
-    }
+    if (!on) land(mb);  // on: they stay listed, flagged in flight, until the next build
   }
   // The shape of step j >= 1 of the plan (what build() would price).
   void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
@@ -144,9 +140,10 @@ class BatchScheduler {
   const SchedulerContext c_;
   std::deque<std::int32_t> waiting_;
   std::vector<std::int32_t> running_;
-  // The running requests not in flight, in running_'s order: what a step's build walks (under
-  // pipeline parallelism most running requests are in other stages' micro-batches). Inside a
-  // build the requests it takes stay listed, flagged in flight, until next_batch drops them.
+  // Every running request not in flight, in running_'s order: what a step's build walks (under
+  // pipeline parallelism most running requests are in other stages' micro-batches). It may also
+  // hold requests flagged in flight since the last build (those the build took, steady steps
+  // launched), which every walk skips and next_batch drops.
   std::vector<std::int32_t> idle_;
   bool preempted_ = false;  // something was preempted during this step's build
   TimeNs now_ = 0;
@@ -162,6 +159,7 @@ class BatchScheduler {
   void drop_flying();
   void land(const MicroBatch& mb);
   std::uint64_t next_run_order_ = 0;
+  std::vector<std::int32_t> merged_;  // land()'s scratch
 };
 
 // A named scheduling policy (EnginePolicy::scheduler).
