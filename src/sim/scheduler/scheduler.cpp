@@ -14,9 +14,8 @@ bool BatchScheduler::next_batch(MicroBatch& mb, TimeNs now) {
   mb.slots.clear();
   mb.shape = BatchShape{};
   mb.kv_load_blocks = 0;
-  const bool built = build(mb);
-  drop_flying();
-  if (!built) return false;
+  drop_flying();  // other micro-batches' requests (pipeline parallelism)
+  if (!build(mb)) return false;
   const BlockPool& pool = c_.kv.pool();  // as the launch finds it (peak_kv_utilization)
   limits_.kv_peak_used = std::max(limits_.kv_peak_used, pool.total() - pool.free());
   return true;

@@ -142,8 +142,9 @@ class BatchScheduler {
   std::vector<std::int32_t> running_;
   // Every running request not in flight, in running_'s order: what a step's build walks (under
   // pipeline parallelism most running requests are in other stages' micro-batches). It may also
-  // hold requests flagged in flight since the last build (those the build took, steady steps
-  // launched), which every walk skips and next_batch drops.
+  // hold requests flagged in flight since the last build (those a build took, steady steps
+  // launched), which every walk skips and the next build drops first if they still fly (without
+  // pipeline parallelism they have landed by then, and stay listed).
   std::vector<std::int32_t> idle_;
   bool preempted_ = false;  // something was preempted during this step's build
   TimeNs now_ = 0;
