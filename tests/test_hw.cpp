@@ -24,6 +24,24 @@ const std::string kData = APEX_TEST_DATA;
 // ---------------------------------------------------------------------------------------------
 // Presets
 
+// find_gpu parses only the entry it is asked for; it must be the table's entry, field for field.
+TEST(GpuPresets, FindParsesTheSameEntryAsTheTable) {
+  for (const Gpu& g : gpu_presets()) {
+    SCOPED_TRACE(g.name);
+    const Gpu& found = find_gpu(g.name);
+    EXPECT_TRUE(found == g);
+    EXPECT_EQ(found.peak_fp8, g.peak_fp8);
+    EXPECT_EQ(found.intra_node.bandwidth, g.intra_node.bandwidth);
+    EXPECT_EQ(&find_gpu(g.name), &found);  // parsed once
+  }
+  try {
+    (void)find_gpu("h100");
+    ADD_FAILURE() << "no error";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("did you mean 'h100-sxm'"), std::string::npos) << e.what();
+  }
+}
+
 TEST(GpuPresets, EveryPresetIsPhysicallySane) {
   ASSERT_GE(gpu_presets().size(), 4u);
   for (const Gpu& g : gpu_presets()) {

@@ -129,6 +129,29 @@ struct SpanScanner {
       return;
     }
   }
+  // Calls f(value span) for each element of the array at i.
+  template <class F>
+  void elements(F&& f) {
+    expect('[');
+    ws();
+    if (i < t.size() && t[i] == ']') {
+      ++i;
+      return;
+    }
+    while (true) {
+      ws();
+      const std::size_t start = i;
+      value();
+      f(t.substr(start, i - start));
+      ws();
+      if (i < t.size() && t[i] == ',') {
+        ++i;
+        continue;
+      }
+      expect(']');
+      return;
+    }
+  }
 };
 
 // nlohmann's own DOM builder with a check of every object's keys: an object that repeats a key
@@ -254,6 +277,13 @@ std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::str
   std::vector<std::pair<std::string, std::string_view>> out;
   SpanScanner s{object, where};
   s.members([&](std::string_view k, std::string_view v) { out.emplace_back(std::string(k), v); });
+  return out;
+}
+
+std::vector<std::string_view> json_array_spans(std::string_view array, std::string_view where) {
+  std::vector<std::string_view> out;
+  SpanScanner s{array, where};
+  s.elements([&](std::string_view v) { out.push_back(v); });
   return out;
 }
 

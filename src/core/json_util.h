@@ -30,6 +30,10 @@ std::vector<std::pair<std::string, std::string_view>> json_member_spans(std::str
                                                                         const std::vector<std::string>& path,
                                                                         std::string_view where);
 
+// The elements of the JSON array `array` (e.g. a span from json_member_spans), each as its exact
+// text, found the same way.
+std::vector<std::string_view> json_array_spans(std::string_view array, std::string_view where);
+
 class JsonObjectReader {
  public:
   // `where` is the file name and key path shown in messages, e.g. "cluster.json: gpu".

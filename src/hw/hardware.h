@@ -16,6 +16,7 @@ struct Link {
   // Scale-up links only: every GPU pair of a node has a direct NVLink / NVSwitch / xGMI path (what
   // vLLM's is_fully_connected reports); false for GPUs whose peers talk over PCIe.
   bool fully_connected = false;
+  bool operator==(const Link&) const = default;
 };
 
 inline constexpr double kMaxPricePerHour = 1000;  // USD per GPU-hour: the most a price may be
@@ -44,6 +45,7 @@ struct Gpu {
   // Peak for GEMMs whose inputs are `compute` (activations) — W4A16 computes in bf16.
   double peak_flops(DType compute) const;
   bool supports(DType compute) const { return peak_flops(compute) > 0; }
+  bool operator==(const Gpu&) const = default;
 };
 
 struct Cluster {
