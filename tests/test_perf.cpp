@@ -365,7 +365,8 @@ TEST(Params, PackedShippedCalibrationEqualsTheJsonFile) {
   std::vector<std::string> keys;
   for (const auto& [key, part] : json_member_spans(text, {"gpus"}, "data/calibration.json")) {
     keys.push_back(key);
-    const OpParams from_json = params_from_json(parse_json(part, key), key);
+    OpParams from_json = params_from_json(parse_json(part, key), key);
+    prepare_corrections(from_json);  // the packed set carries the exps, made by the build
     const std::optional<OpParams> shipped = shipped_params(key);
     ASSERT_TRUE(shipped.has_value()) << key;
     std::string a, b;
@@ -374,6 +375,7 @@ TEST(Params, PackedShippedCalibrationEqualsTheJsonFile) {
     EXPECT_EQ(a, b) << key;
     EXPECT_EQ(shipped->source, from_json.source) << key;
     EXPECT_EQ(shipped->decode_correction[0].log_factor, from_json.decode_correction[0].log_factor) << key;
+    EXPECT_EQ(shipped->decode_correction[0].prepared(), from_json.decode_correction[0].prepared()) << key;
   }
   EXPECT_GE(keys.size(), 7U);
   EXPECT_FALSE(shipped_params("no_such_gpu").has_value());
@@ -400,6 +402,14 @@ TEST(Params, PackedFormRoundTripsAndRejectsDamage) {
   EXPECT_EQ(q->intra_correction[2].log_factor, p.intra_correction[2].log_factor);
   EXPECT_EQ(q->moe[4].ep_mem_eff, 0.25);
   EXPECT_FALSE(unpack_param_set(set, "c", "t").has_value());
+  // Prepared corrections travel with their factors, exactly.
+  prepare_corrections(p);
+  ASSERT_EQ(p.intra_correction[2].prepared().size(), 6U);
+  const std::string prepared = pack_param_set({{"b", p}});
+  const std::optional<OpParams> r = unpack_param_set(prepared, "b", "t");
+  ASSERT_TRUE(r.has_value());
+  EXPECT_EQ(r->intra_correction[2].prepared(), p.intra_correction[2].prepared());
+  EXPECT_TRUE(r->gemm_correction[0].prepared().empty());
   for (const std::size_t cut : {std::size_t{0}, std::size_t{5}, set.size() / 2, set.size() - 1})
     EXPECT_THROW(unpack_param_set(set.substr(0, cut), "b", "t"), InternalError) << cut;
 }

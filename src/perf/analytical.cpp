@@ -455,26 +455,9 @@ std::array<double, 4> moe_correction_coords(const MoeArgs& a) {
           skew_class + (a.ep > 1 && a.ep_masked ? 3.0 : 0.0)};
 }
 
-void Correction::prepare() {
-  factor_.resize(log_factor.size());
-  for (std::size_t i = 0; i < log_factor.size(); ++i)
-    factor_[i] = std::exp(log_factor[i]);
-}
-
 std::unique_ptr<OpModel> make_analytical_ops(const Gpu& gpu, const OpParams& params) {
   OpParams p = params;
-  for (auto* group : {&p.gemm_correction, &p.moe_correction}) {
-    for (auto& c : *group)
-      c.prepare();
-  }
-  for (auto& c : p.prefill_correction)
-    c.prepare();
-  for (auto& c : p.decode_correction)
-    c.prepare();
-  for (auto& c : p.intra_correction)
-    c.prepare();
-  for (auto& c : p.inter_correction)
-    c.prepare();
+  prepare_corrections(p);
   return std::make_unique<AnalyticalOps>(gpu, std::move(p));
 }
 

@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     for (const auto& [key, part] : apex::json_member_spans(json, {"gpus"}, argv[1])) {
       const apex::Json j = apex::parse_json(part, std::string(argv[1]) + ": gpus." + key);
       set.emplace_back(key, apex::params_from_json(j, "data/calibration.json: gpus." + key));
+      apex::prepare_corrections(set.back().second);  // a process then skips the exps
     }
     const std::string packed = apex::pack_param_set(set);
     std::string out =

@@ -81,6 +81,35 @@ Correction correction_from_json(const Json& j, const std::string& where) {
 
 }  // namespace
 
+void Correction::prepare() {
+  if (factor_.size() == log_factor.size() && prepared_from_ == log_factor) return;  // already
+  factor_.resize(log_factor.size());
+  for (std::size_t i = 0; i < log_factor.size(); ++i)
+    factor_[i] = std::exp(log_factor[i]);
+  prepared_from_ = log_factor;
+}
+
+void Correction::set_prepared(std::vector<float> factors) {
+  APEX_ASSERT(factors.size() == log_factor.size(), "prepared factors of another grid");
+  factor_ = std::move(factors);
+  prepared_from_ = log_factor;
+}
+
+void prepare_corrections(OpParams& p) {
+  for (auto* group : {&p.gemm_correction, &p.moe_correction}) {
+    for (auto& c : *group)
+      c.prepare();
+  }
+  for (auto& c : p.prefill_correction)
+    c.prepare();
+  for (auto& c : p.decode_correction)
+    c.prepare();
+  for (auto& c : p.intra_correction)
+    c.prepare();
+  for (auto& c : p.inter_correction)
+    c.prepare();
+}
+
 Json params_to_json(const OpParams& p) {
   Json j;
   j["source"] = p.source;

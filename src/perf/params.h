@@ -87,8 +87,13 @@ struct Correction {
   // The nodes that interpolation reads at `log2_coords` and their weights (at most 16); returns
   // how many. factor() = Σ weight × exp(log_factor[node]).
   std::size_t corners(const double* log2_coords, std::size_t* nodes, double* weights) const;
-  // Precomputes exp(log_factor) for speed; call again after changing log_factor.
+  // Precomputes exp(log_factor) for speed; call again after changing log_factor (a no-op when
+  // the factors are those of the current log_factor).
   void prepare();
+  // The factors prepare() made, and handing over ones it made earlier (the packed calibration
+  // carries them; see params_pack.h).
+  const std::vector<float>& prepared() const { return factor_; }
+  void set_prepared(std::vector<float> factors);
 
   // The trailing dimensions [head, size()) fixed at `tail_coords` (a layer's shape, constant over a
   // run), worked out once; factor(head_coords, tail) then equals factor() of the joined coordinates
@@ -112,7 +117,8 @@ struct Correction {
   double factor(const Axis& first, double second, const Tail& tail) const;
 
  private:
-  std::vector<float> factor_;  // exp(log_factor) once prepared, else empty
+  std::vector<float> factor_;         // exp(log_factor) once prepared, else empty
+  std::vector<float> prepared_from_;  // the log_factor factor_ was computed from
 };
 
 // Where a fused-MoE layer sits on its correction grid: token-expert pairs per rank (with the local
@@ -146,6 +152,9 @@ struct OpParams {
   std::array<bool, kGemmClasses> moe_fitted{};
   std::array<Correction, kGemmClasses> moe_correction{};
 };
+
+// Correction::prepare of every correction of `p`.
+void prepare_corrections(OpParams& p);
 
 int gemm_class(DType weight);
 // Fitted parameters shipped for `calibration_key`, or nullopt.

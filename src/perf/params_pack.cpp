@@ -1,7 +1,8 @@
 // perf/params_pack.cpp — the binary form of OpParams (see params_pack.h). Little-endian host
 // order, no alignment: every value is copied with memcpy. Layout of one OpParams: the source
 // string, then each fit as its doubles in declaration order, each correction as
-// (dims, lo[dims], size[dims], count, log_factor[count]) — in the member order of OpParams.
+// (dims, lo[dims], size[dims], count, log_factor[count], prepared, [factors[count]]) — in the
+// member order of OpParams.
 #include "perf/params_pack.h"
 
 #include <cstdint>
@@ -45,6 +46,9 @@ class Writer {
       raw(static_cast<std::int32_t>(v));
     raw(static_cast<std::uint32_t>(c.log_factor.size()));
     out_.append(reinterpret_cast<const char*>(c.log_factor.data()), c.log_factor.size() * sizeof(float));
+    const std::vector<float>& f = c.prepared();
+    raw(static_cast<std::uint8_t>(!f.empty()));
+    out_.append(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(float));
   }
 
  private:
@@ -82,6 +86,11 @@ class Reader {
     if (n != nodes) fail("a correction whose node count disagrees with its grid");
     c.log_factor.resize(n);
     std::memcpy(c.log_factor.data(), take(n * sizeof(float)), n * sizeof(float));
+    if (raw<std::uint8_t>() != 0) {  // prepared: exp(log_factor), computed when packed
+      std::vector<float> f(n);
+      std::memcpy(f.data(), take(n * sizeof(float)), n * sizeof(float));
+      c.set_prepared(std::move(f));
+    }
     return c;
   }
   [[noreturn]] void fail(std::string_view what) const {
