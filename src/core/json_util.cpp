@@ -107,48 +107,42 @@ struct SpanScanner {
   // Calls f(key, value span) for each member of the object at i.
   template <class F>
   void members(F&& f) {
-    expect('{');
-    ws();
-    if (i < t.size() && t[i] == '}') {
-      ++i;
-      return;
-    }
-    while (true) {
+    sequence('{', '}', [&] {
       const std::string_view key = string();
       expect(':');
       ws();
       const std::size_t start = i;
       value();
       f(key, t.substr(start, i - start));
-      ws();
-      if (i < t.size() && t[i] == ',') {
-        ++i;
-        continue;
-      }
-      expect('}');
-      return;
-    }
+    });
   }
   // Calls f(value span) for each element of the array at i.
   template <class F>
   void elements(F&& f) {
-    expect('[');
-    ws();
-    if (i < t.size() && t[i] == ']') {
-      ++i;
-      return;
-    }
-    while (true) {
+    sequence('[', ']', [&] {
       ws();
       const std::size_t start = i;
       value();
       f(t.substr(start, i - start));
+    });
+  }
+  // `open`, then items separated by commas (each read by item()), then `close`.
+  template <class Item>
+  void sequence(char open, char close, Item&& item) {
+    expect(open);
+    ws();
+    if (i < t.size() && t[i] == close) {
+      ++i;
+      return;
+    }
+    while (true) {
+      item();
       ws();
       if (i < t.size() && t[i] == ',') {
         ++i;
         continue;
       }
-      expect(']');
+      expect(close);
       return;
     }
   }

@@ -299,6 +299,22 @@ Correction::Axis Correction::axis(std::size_t d, double coord) const {
 }
 
 namespace {
+// Corner `corner` (bit j: the upper node of moving dimension j) of a cell: its weight, the
+// fractions multiplied in dimension order, with its node offset added to `idx`.
+double corner_weight(std::size_t corner, std::size_t n_moving, const std::size_t* moving, const double* frac,
+                     std::size_t& idx) {
+  double w = 1;
+  for (std::size_t j = 0; j < n_moving; ++j) {
+    if ((corner >> j) & 1U) {
+      w *= frac[j];
+      idx += moving[j];
+    } else {
+      w *= 1.0 - frac[j];
+    }
+  }
+  return w;
+}
+
 // Multilinear interpolation over the moving dimensions (in dimension order): corner bit j picks
 // node + 1 of moving dimension j, its weight the product of frac or 1 - frac in that order.
 double interpolate(const float* factor, const float* log_factor, std::size_t base, std::size_t n_moving,
@@ -318,16 +334,8 @@ double interpolate(const float* factor, const float* log_factor, std::size_t bas
   const std::size_t n = std::size_t{1} << n_moving;
   double v = 0;
   for (std::size_t corner = 0; corner < n; ++corner) {
-    double w = 1;
     std::size_t idx = base;
-    for (std::size_t j = 0; j < n_moving; ++j) {
-      if ((corner >> j) & 1U) {
-        w *= frac[j];
-        idx += moving[j];
-      } else {
-        w *= 1.0 - frac[j];
-      }
-    }
+    const double w = corner_weight(corner, n_moving, moving, frac, idx);
     v += w * (factor != nullptr ? static_cast<double>(factor[idx])
                                 : std::exp(static_cast<double>(log_factor[idx])));
   }
@@ -356,18 +364,9 @@ std::size_t Correction::corners(const double* x, std::size_t* nodes, double* wei
   }
   const std::size_t n = std::size_t{1} << n_moving;
   for (std::size_t corner = 0; corner < n; ++corner) {
-    double w = 1;
     std::size_t idx = base_index;
-    for (std::size_t j = 0; j < n_moving; ++j) {
-      if ((corner >> j) & 1U) {
-        w *= frac[j];
-        idx += moving[j];
-      } else {
-        w *= 1.0 - frac[j];
-      }
-    }
+    weights[corner] = corner_weight(corner, n_moving, moving, frac, idx);
     nodes[corner] = idx;
-    weights[corner] = w;
   }
   return n;
 }
