@@ -477,8 +477,14 @@ SearchReport search(const Deployment& d, const Trace& trace, const SearchOptions
       options.runner(batch, report.threads, simulate_one);
       if (options.progress != nullptr) options.progress->add_done(batch.size());
     } else {
-      parallel_for(batch.size(), report.threads, [&](std::size_t i) {
-        simulate_one(*batch[i]);
+      // Longest first (a plan's work grows with its replicas and stages), so that a long plan
+      // does not start last while the other threads idle; only the order of execution changes.
+      std::vector<PlanOutcome*> order = batch;
+      const auto work = [](const PlanOutcome* o) { return o->candidate.plan.dp * o->candidate.plan.pp; };
+      std::stable_sort(order.begin(), order.end(),
+                       [&](const PlanOutcome* a, const PlanOutcome* b) { return work(a) > work(b); });
+      parallel_for(order.size(), report.threads, [&](std::size_t i) {
+        simulate_one(*order[i]);
         if (options.progress != nullptr) options.progress->add_done();  // from the worker: atomic
       });
     }
