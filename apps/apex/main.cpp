@@ -3,7 +3,6 @@
 // or lost output (a write that failed: "could not write FILE: reason").
 #include <unistd.h>
 
-#include <algorithm>
 #include <iostream>
 #include <string>
 #include <string_view>
@@ -85,14 +84,11 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
       // Unknown subcommand: suggest one.
       std::string msg = e.what();
-      if (argc >= 2 && std::string(argv[1]).rfind("-", 0) != 0) {
+      if (argc >= 2 && !named && !arg1.starts_with("-")) {
         std::vector<std::string> subs;
         for (const auto& c : api::commands())
           subs.emplace_back(c.name);
-        const std::string first = argv[1];
-        if (std::find(subs.begin(), subs.end(), first) == subs.end()) {
-          msg = unknown_name_message("command", first, subs, "see `apex --help`");
-        }
+        msg = unknown_name_message("command", arg1, subs, "see `apex --help`");
       }
       std::cerr << "apex: " << msg << "\n";
       return 2;

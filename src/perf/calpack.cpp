@@ -1,7 +1,6 @@
 // apex_calpack IN.json OUT.cpp — the build step that packs data/calibration.json: every GPU under
 // "gpus" is read with the JSON reader the calibrate command's output is checked by, packed
 // (perf/params_pack.h) and written as a C++ source defining apex::embedded::calibration_packed().
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <sstream>

@@ -9,6 +9,19 @@ namespace apex {
 namespace {
 constexpr std::int64_t kDenseCacheLimit = 1 << 16;  // memoize token counts up to 64K
 
+// A value that depends on a count only (tokens, sampled sequences), memoized in `cache` by count
+// below kDenseCacheLimit (negative = not computed); compute() gives it otherwise.
+template <class F>
+double memo_by_count(std::vector<double>& cache, std::int64_t n, F&& compute) {
+  if (n < 0 || n >= kDenseCacheLimit) return compute();
+  const auto i = static_cast<std::size_t>(n);
+  if (i < cache.size() && cache[i] >= 0) return cache[i];
+  const double v = compute();
+  if (i >= cache.size()) cache.resize(std::max(i + 1, cache.size() * 2), -1.0);
+  cache[i] = v;
+  return v;
+}
+
 // The GPU index (within the cluster) of replica r, stage s, TP rank t, with replicas packed
 // consecutively and each stage's TP group on consecutive GPUs.
 int gpu_index(const Plan& p, int replica, int stage, int rank) {
@@ -366,35 +379,17 @@ double CostModel::launch_penalty(const BatchShape& b) const {
 }
 
 double CostModel::embedding(std::int64_t tokens) const {
-  const bool cacheable = tokens < kDenseCacheLimit;
-  if (cacheable && static_cast<std::size_t>(tokens) < embedding_cache_.size() &&
-      embedding_cache_[static_cast<std::size_t>(tokens)] >= 0) {
-    return embedding_cache_[static_cast<std::size_t>(tokens)];
-  }
-  double t = ops_->elementwise(static_cast<double>(rank_tokens(tokens) * model_.hidden) * act_bytes_);
-  if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
-  if (cacheable) {
-    if (static_cast<std::size_t>(tokens) >= embedding_cache_.size()) {
-      embedding_cache_.resize(
-          std::max<std::size_t>(static_cast<std::size_t>(tokens) + 1, embedding_cache_.size() * 2), -1.0);
-    }
-    embedding_cache_[static_cast<std::size_t>(tokens)] = t;
-  }
-  return t;
+  return memo_by_count(embedding_cache_, tokens, [&] {
+    double t = ops_->elementwise(static_cast<double>(rank_tokens(tokens) * model_.hidden) * act_bytes_);
+    if (plan_.attn_tp() > 1) t += tp_all_reduce(static_cast<double>(tokens * model_.hidden) * act_bytes_);
+    return t;
+  });
 }
 
 double CostModel::lm_head(const BatchShape& whole) const {
   if (whole.sampled <= 0) return 0.0;
   // Depends on the sampled count only: memoized.
-  const auto key = static_cast<std::size_t>(whole.sampled);
-  if (key < lm_head_cache_.size() && lm_head_cache_[key] >= 0) return lm_head_cache_[key];
-  const double t = lm_head_uncached(whole);
-  if (key < static_cast<std::size_t>(kDenseCacheLimit)) {
-    if (key >= lm_head_cache_.size())
-      lm_head_cache_.resize(std::max(key + 1, lm_head_cache_.size() * 2), -1.0);
-    lm_head_cache_[key] = t;
-  }
-  return t;
+  return memo_by_count(lm_head_cache_, whole.sampled, [&] { return lm_head_uncached(whole); });
 }
 
 double CostModel::lm_head_uncached(const BatchShape& whole) const {
@@ -479,22 +474,12 @@ double CostModel::draft_part(const BatchShape& b) const {
 double CostModel::pp_transfer(int s, std::int64_t tokens) const {
   if (s < 0 || s + 1 >= plan_.pp || tokens <= 0) return 0.0;
   const auto stage = static_cast<std::size_t>(s);
-  const auto n = static_cast<std::size_t>(tokens);
-  const bool cacheable = tokens < kDenseCacheLimit;
-  if (cacheable) {
-    if (pp_cache_.size() < pp_links_.size()) pp_cache_.resize(pp_links_.size());
-    std::vector<double>& c = pp_cache_[stage];
-    if (n < c.size() && c[n] >= 0) return c[n];
-  }
-  // vLLM sends the hidden states and the residual from each TP rank of stage s to its peer.
-  const double bytes = static_cast<double>(tokens * model_.hidden) * act_bytes_ * 2.0 / plan_.tp;
-  const double t = ops_->collective(Collective::SendRecv, bytes, pp_links_[stage]);
-  if (cacheable) {
-    std::vector<double>& c = pp_cache_[stage];
-    if (n >= c.size()) c.resize(std::max<std::size_t>(n + 1, c.size() * 2), -1.0);
-    c[n] = t;
-  }
-  return t;
+  if (pp_cache_.size() < pp_links_.size()) pp_cache_.resize(pp_links_.size());
+  return memo_by_count(pp_cache_[stage], tokens, [&] {
+    // vLLM sends the hidden states and the residual from each TP rank of stage s to its peer.
+    const double bytes = static_cast<double>(tokens * model_.hidden) * act_bytes_ * 2.0 / plan_.tp;
+    return ops_->collective(Collective::SendRecv, bytes, pp_links_[stage]);
+  });
 }
 
 double CostModel::step_overhead(const BatchShape& b) const {
@@ -525,19 +510,9 @@ Work CostModel::work(const BatchShape& b) const {
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
   double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
   if (experts_ > 0) {
-    const auto n = static_cast<std::size_t>(b.tokens());
-    const bool cacheable = b.tokens() < kDenseCacheLimit;
-    if (cacheable && n < active_experts_cache_.size() && active_experts_cache_[n] >= 0) {
-      active_experts = active_experts_cache_[n];
-    } else {
-      active_experts =
-          1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
-      if (cacheable) {
-        if (n >= active_experts_cache_.size())
-          active_experts_cache_.resize(std::max(n + 1, active_experts_cache_.size() * 2), -1.0);
-        active_experts_cache_[n] = active_experts;
-      }
-    }
+    active_experts = memo_by_count(active_experts_cache_, b.tokens(), [&] {
+      return 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
+    });
   }
   const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
   const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
