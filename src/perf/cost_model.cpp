@@ -405,14 +405,7 @@ double CostModel::lm_head_uncached(const BatchShape& whole) const {
   return t;
 }
 
-void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const {
-  const std::size_t stages = stage_cells_.size(), cells = model_.cells.size();
-  out.resize(stages);
-  const std::int64_t tokens = b.tokens();
-  if (tokens <= 0) {
-    std::fill(out.begin(), out.end(), 0.0);
-    return;
-  }
+const CostModel::StepMemo& CostModel::step_memo(const BatchShape& b) const {
   // What does not depend on the decodes' contexts is worked out once per batch composition: a
   // decode stretch reprices attention only. The same sums, in the same order, as without it.
   // Pure decode steps by their sequence count (pipeline micro-batches alternate compositions).
@@ -423,21 +416,55 @@ void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const
   const bool same = m.valid && b.spec_tokens == 0 && m.prefill_seqs == b.prefill_seqs &&
                     m.prefill_tokens == b.prefill_tokens && m.decode_seqs == b.decode_seqs &&
                     m.sampled == b.sampled;
-  if (!same) {
-    m.valid = b.spec_tokens == 0;  // drafting reads the contexts
-    m.prefill_seqs = b.prefill_seqs;
-    m.prefill_tokens = b.prefill_tokens;
-    m.decode_seqs = b.decode_seqs;
-    m.sampled = b.sampled;
-    m.launch = launch_penalty(b);
-    m.dense.resize(cells);
-    for (std::size_t c = 0; c < cells; ++c) {
-      const DenseCost d = dense_part(c, cell_tokens(c, b));
-      m.dense[c] = d.gemm + d.comm + d.elementwise;
-    }
-    m.embedding = embedding(tokens);
-    m.head = lm_head(b) + draft_part(b);
+  if (same) return m;
+  const std::size_t cells = model_.cells.size();
+  m.valid = b.spec_tokens == 0;  // drafting reads the contexts
+  m.prefill_seqs = b.prefill_seqs;
+  m.prefill_tokens = b.prefill_tokens;
+  m.decode_seqs = b.decode_seqs;
+  m.sampled = b.sampled;
+  m.launch = launch_penalty(b);
+  m.dense.resize(cells);
+  for (std::size_t c = 0; c < cells; ++c) {
+    const DenseCost d = dense_part(c, cell_tokens(c, b));
+    m.dense[c] = d.gemm + d.comm + d.elementwise;
   }
+  m.embedding = embedding(b.tokens());
+  m.head = lm_head(b) + draft_part(b);
+  return m;
+}
+
+bool CostModel::decode_steps(const BatchShape& base, DecodeSteps& out) const {
+  if (stage_cells_.size() != 1 || base.prefill_seqs != 0 || base.decode_seqs <= 0 || base.spec_tokens != 0 ||
+      has_local_attention() || model_.encoder_decoder)
+    return false;
+  const StepMemo& m = step_memo(base);
+  const BatchShape ranked = rank_shape(base);
+  out.seqs_ = ranked.decode_seqs;
+  out.share_ = plan_.attn_dp ? plan_.tp : 1;
+  out.launch_ = m.launch;
+  out.embedding_ = m.embedding;
+  out.head_ = m.head;
+  out.has_embedding_ = plan_.stages[0].has_embedding;
+  out.has_head_ = plan_.stages[0].has_lm_head;
+  out.layers_.resize(model_.cells.size());
+  for (std::size_t c = 0; c < model_.cells.size(); ++c) {
+    out.layers_[c] = {static_cast<double>(stage_cells_[0][c]), m.dense[c],
+                      attn_shapes_[c].decode_pricer.get()};
+  }
+  out.work_ = work_terms(base);
+  return true;
+}
+
+void CostModel::stage_times(const BatchShape& b, std::vector<double>& out) const {
+  const std::size_t stages = stage_cells_.size(), cells = model_.cells.size();
+  out.resize(stages);
+  const std::int64_t tokens = b.tokens();
+  if (tokens <= 0) {
+    std::fill(out.begin(), out.end(), 0.0);
+    return;
+  }
+  const StepMemo& m = step_memo(b);
   // One evaluation per distinct cell, multiplied by its count in each stage.
   per_cell_.resize(cells);
   for (std::size_t c = 0; c < cells; ++c)
@@ -488,24 +515,27 @@ double CostModel::step_overhead(const BatchShape& b) const {
   return engine_.step_overhead + engine_.per_seq_overhead * static_cast<double>(rank_shape(b).seqs());
 }
 
-Work CostModel::work(const BatchShape& b) const {
-  Work w;
+WorkTerms CostModel::work_terms(const BatchShape& b) const {
+  // work() is at(b.decode_kv) of these: each sum as one expression, left to right, with the
+  // decode_kv term in its place (an absent term adds 0, which leaves a sum unchanged).
+  WorkTerms w;
   const auto tokens = static_cast<double>(b.tokens());
   const auto decoder_tokens =
       static_cast<double>(model_.encoder_decoder ? b.decode_seqs + b.prefill_seqs : b.tokens());
   const auto encoder_tokens = static_cast<double>(model_.encoder_decoder ? b.prefill_tokens : 0);
-  w.model_flops =
-      linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
-      2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled +
-      attn_flops_per_pair_ * (b.prefill_pairs + static_cast<double>(b.decode_kv)) +
+  w.flops_fixed = linear_flops_per_token_ * decoder_tokens + encoder_flops_per_token_ * encoder_tokens +
+                  2.0 * static_cast<double>(model_.vocab * model_.hidden) * b.sampled;
+  w.flops_per_key = attn_flops_per_pair_;
+  w.pairs = b.prefill_pairs;
+  w.flops_local =
       attn_flops_per_pair_window_ * (b.prefill_pairs_window + static_cast<double>(b.decode_kv_window));
   if (b.spec_tokens > 0 && model_.draft_layers > 0 && b.decode_seqs > 0) {
     // The draft passes: one layer and the LM head per draft token and sequence.
     const Cell& dc = model_.cells[static_cast<std::size_t>(model_.draft_cell)];
-    w.model_flops += static_cast<double>(b.spec_tokens) *
-                     (2.0 * static_cast<double>(model_.draft_layers) *
-                          (dc.active_params(model_.hidden) - static_cast<double>(dc.norm_params)) +
-                      2.0 * static_cast<double>(model_.vocab * model_.hidden));
+    w.flops_draft = static_cast<double>(b.spec_tokens) *
+                    (2.0 * static_cast<double>(model_.draft_layers) *
+                         (dc.active_params(model_.hidden) - static_cast<double>(dc.norm_params)) +
+                     2.0 * static_cast<double>(model_.vocab * model_.hidden));
   }
   // Weights are streamed once per micro-batch; decode reads every cached key and value.
   double active_experts = 1.0;  // fraction of routed experts a step of this many tokens touches
@@ -514,20 +544,21 @@ Work CostModel::work(const BatchShape& b) const {
       return 1.0 - std::pow(1.0 - 1.0 / static_cast<double>(experts_), tokens * static_cast<double>(topk_));
     });
   }
-  const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
-  const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
   if (model_.encoder_decoder) {
     // What the iteration runs: the encoder's weights only when it encodes new inputs; every decoder
     // layer reads its own tokens' keys and values and the cross-attention cache of the inputs (the
     // cache of a new input is written by the same iteration).
-    w.bytes_read =
-        weight_bytes_per_replica_ - (b.prefill_tokens > 0 ? 0.0 : encoder_weight_bytes_) +
-        kv_bytes_per_token_replica_ * static_cast<double>(b.decode_kv + b.prefill_seqs + b.cross_kv);
+    w.bytes_fixed = weight_bytes_per_replica_ - (b.prefill_tokens > 0 ? 0.0 : encoder_weight_bytes_);
+    w.bytes_per_key = kv_bytes_per_token_replica_;
+    w.other_keys = b.prefill_seqs + b.cross_kv;
     return w;
   }
-  w.bytes_read = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts +
-                 kv_global * static_cast<double>(b.decode_kv + b.prefill_kv) +
-                 kv_local * static_cast<double>(b.decode_kv_window + b.prefill_kv_window);
+  const double kv_global = kv_bytes_per_token_replica_ * (1.0 - kv_local_share_);
+  const double kv_local = kv_bytes_per_token_replica_ * kv_local_share_;
+  w.bytes_fixed = weight_bytes_per_replica_ + routed_expert_bytes_ * active_experts;
+  w.bytes_per_key = kv_global;
+  w.other_keys = b.prefill_kv;
+  w.bytes_local = kv_local * static_cast<double>(b.decode_kv_window + b.prefill_kv_window);
   return w;
 }
 

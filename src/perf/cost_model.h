@@ -136,6 +136,21 @@ struct Work {
   double bytes_read = 0;   // weights and KV cache read from HBM, all GPUs of the replica
 };
 
+// The FLOPs and bytes of a batch as terms of its decode_kv: work() of a batch is at(decode_kv)
+// of its terms, so batches that differ only in decode_kv (a steady decode stretch) share them.
+struct WorkTerms {
+  double flops_fixed = 0, flops_per_key = 0, pairs = 0, flops_local = 0, flops_draft = 0;
+  double bytes_fixed = 0, bytes_per_key = 0, bytes_local = 0;
+  std::int64_t other_keys = 0;  // keys read besides decode_kv's (prefill chunks, cross-attention)
+  Work at(std::int64_t decode_kv) const {
+    Work w;
+    w.model_flops = flops_fixed + flops_per_key * (pairs + static_cast<double>(decode_kv)) + flops_local;
+    if (flops_draft != 0) w.model_flops += flops_draft;
+    w.bytes_read = bytes_fixed + bytes_per_key * static_cast<double>(decode_kv + other_keys) + bytes_local;
+    return w;
+  }
+};
+
 class CostModel {
  public:
   CostModel(const Model& model, const Cluster& cluster, const Plan& plan, const Precision& precision,
@@ -175,7 +190,43 @@ class CostModel {
     return engine_.async_scheduling && num_stages() == 1 ? std::min(cpu, engine_.async_gap) : cpu;
   }
   const EngineCosts& engine_costs() const { return engine_; }
-  Work work(const BatchShape& b) const;
+  Work work(const BatchShape& b) const { return work_terms(b).at(b.decode_kv); }
+  WorkTerms work_terms(const BatchShape& b) const;
+
+  // The steps of a steady decode stretch on one stage (sim/replica.cpp): batches that differ from
+  // a base only in decode_kv. time() and work() are stage_times()[0] and work() of such a batch
+  // bit for bit (test Costs.DecodeStepsEqualTheGeneralPath), with what the composition sets worked
+  // out once: one decode-attention price per cell and step is left.
+  class DecodeSteps {
+   public:
+    double time(std::int64_t decode_kv) const {
+      // The sums of stage_times, in its order; attention as attention_part's (its prefill part 0).
+      const std::int64_t kv = share_ > 1 ? (decode_kv + share_ - 1) / share_ : decode_kv;
+      double t = 0;
+      for (const Layer& c : layers_)
+        t += c.count * (c.dense + c.pricer->price(seqs_, kv) + launch_);
+      if (has_embedding_) t += embedding_;
+      if (has_head_) t += head_;
+      return t;
+    }
+    Work work(std::int64_t decode_kv) const { return work_.at(decode_kv); }
+
+   private:
+    friend class CostModel;
+    struct Layer {
+      double count = 0, dense = 0;
+      const DecodeAttnPricer* pricer = nullptr;
+    };
+    std::vector<Layer> layers_;
+    std::int64_t seqs_ = 0;  // decodes per attention rank
+    int share_ = 1;          // attention data-parallel ranks sharing the decodes (1: none)
+    double launch_ = 0, embedding_ = 0, head_ = 0;
+    bool has_embedding_ = false, has_head_ = false;
+    WorkTerms work_;
+  };
+  // Fills `out` for the batches like `base`; false when that form does not hold (more than one
+  // stage, a prefill chunk, speculative decoding, local attention, an encoder-decoder model).
+  bool decode_steps(const BatchShape& base, DecodeSteps& out) const;
   const OpModel& ops() const { return *ops_; }
   // Expert-load imbalance of MoE layers (power-law alpha; 0 = balanced). Set before use.
   void set_expert_skew(double skew) { expert_skew_ = skew; }
@@ -273,7 +324,8 @@ class CostModel {
     double launch = 0, embedding = 0, head = 0;
     std::vector<double> dense;  // per cell: GEMMs + communication + elementwise
   };
-  mutable std::vector<StepMemo> decode_memos_;  // [decode_seqs]
+  const StepMemo& step_memo(const BatchShape& b) const;  // the memo for b, filled if stale
+  mutable std::vector<StepMemo> decode_memos_;           // [decode_seqs]
   mutable StepMemo mixed_memo_;
   mutable std::vector<double> per_cell_;  // stage_times' scratch: one layer of each cell
   double embedding(std::int64_t tokens) const;

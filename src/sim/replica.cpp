@@ -75,6 +75,7 @@ void Replica::try_schedule(TimeNs now) {
       metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
       finish(b, t);
       now = t;
+      if (stretch_[0].active && relaunchable() == 0) now = run_steady(now);
       continue;
     }
     events_.batch_done_at(t, index_, b);
@@ -158,6 +159,76 @@ bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
   if (pp_ > 1) scheduler_->set_in_flight(mb, true);  // pp = 1: nothing reads them until commit
   if (j == s.plan.last) end_stretch(b, true);        // it finishes a request: a plain step from here
   return true;
+}
+
+TimeNs Replica::run_steady(TimeNs now) {
+  // What the loop of try_schedule does for each step of the stretch (relaunchable, launch_steady,
+  // launch and finish with one stage) without what cannot change between two steps: nothing but
+  // this replica's steps happens before the horizon (no arrival, event or other replica), so the
+  // scheduler's state, the step's CPU time and its limit checks stay as they were.
+  Stretch& s = stretch_[0];
+  MicroBatch& mb = batches_[0];
+  BlockPool& pool = kv_->pool();
+  const TimeNs horizon = events_.horizon(index_);
+  const EngineCosts& ec = cost_.engine_costs();
+  const auto block_size = static_cast<std::int32_t>(s.plan.new_blocks.size());
+  TimeBreakdown& time = metrics_.time();
+  bool checked = false;
+  TimeNs cpu = 0;
+  bool priced = false;  // steps_ holds this composition's costs
+  if (!s.plan.rebuild_shape) {
+    scheduler_->steady_shape(mb, s.plan, s.done + 1, mb.shape);
+    priced = cost_.decode_steps(mb.shape, steps_);
+  }
+  // Steps before the last (which finishes a request and ends the stretch: the plain path's).
+  while (s.done + 1 < s.plan.last) {
+    const std::int32_t j = s.done + 1;
+    const std::int64_t blocks = s.plan.new_blocks[static_cast<std::size_t>((j - 1) % block_size)];
+    if (blocks > pool.free()) break;
+    scheduler_->steady_shape(mb, s.plan, j, mb.shape);
+    if (!checked) cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
+    if (priced) {
+      stage_s_[0] = steps_.time(mb.shape.decode_kv);
+    } else {
+      cost_.stage_times(mb.shape, stage_s_);
+    }
+    const bool overlapped = ec.async_scheduling && last_end_ == now && s.plan.min_arrival <= last_start_;
+    const TimeNs overhead = overlapped ? std::max(seconds_to_ns(ec.async_gap), last_start_ + cpu - now)
+                                       : std::max<TimeNs>(1, cpu);
+    const TimeNs start = now + overhead;
+    const TimeNs end = std::max(start, stage_free_[0]) + std::max<TimeNs>(1, seconds_to_ns(stage_s_[0]));
+    if (end >= horizon) break;  // its completion is an event: the plain path launches it
+    // Built (launch_steady): its blocks taken, its limits recorded.
+    pool.take(blocks);
+    if (!checked) {
+      scheduler_->record_steady_step(mb, blocks);
+      checked = true;
+    } else {
+      scheduler_->record_steady_kv(blocks);
+    }
+    // Launched (launch).
+    last_start_ = start;
+    time.cpu_overhead += ns_to_seconds(overhead);
+    if (breakdown_) time.kernels += cost_.step_breakdown(mb.shape);
+    time.pp_transfer += ns_to_seconds(0);
+    stage_free_[0] = end;
+    last_end_ = end;
+    mb.start = now;
+    metrics_.on_launch(mb.shape, priced ? steps_.work(mb.shape.decode_kv) : cost_.work(mb.shape), stage_s_,
+                       gpus_per_stage_);
+    metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, end - std::max(now, busy_until_))));
+    busy_until_ = std::max(busy_until_, end);
+    metrics_.on_kv_use(pool.utilization());
+    // Completed (finish) at `end`, before the horizon.
+    events_.pass(end);
+    metrics_.on_fast_forward(FastForwardCounts::kWithoutQueue);
+    metrics_.on_fast_forward(FastForwardCounts::kPlanned);
+    metrics_.on_tokens(s.group, end - s.last_token);
+    ++s.done;
+    s.last_token = end;
+    now = end;
+  }
+  return now;
 }
 
 void Replica::end_completed_stretches() {

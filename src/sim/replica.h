@@ -54,6 +54,9 @@ class Replica {
   // Launches the next step of stretch `b` at `now` without the scheduler; false when the
   // stretch ends here instead.
   bool launch_steady(int b, TimeNs now, TimeNs& t);
+  // pp = 1: the steps of stretch 0 (its last step completed at `now`, relaunchable) that
+  // complete before the horizon, up to its last; returns when the last of them completed.
+  TimeNs run_steady(TimeNs now);
   // Every stretch whose step completed ends (before the scheduler builds a step).
   void end_completed_stretches();
   void end_stretch(int b, bool in_flight);
@@ -93,6 +96,7 @@ class Replica {
   };
   bool fast_forward_ = false;
   std::vector<Stretch> stretch_;        // pp slots, with batches_
+  CostModel::DecodeSteps steps_;        // run_steady's scratch
   std::size_t in_flight_requests_ = 0;  // in the micro-batches in flight
 };
 

@@ -297,14 +297,7 @@ std::int64_t BatchScheduler::first_block_step(const ActiveRequest& a, std::int64
   return held * block_size - a.computed + 1;
 }
 
-void BatchScheduler::steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j,
-                                  BatchShape& out) const {
-  if (!p.rebuild_shape) {
-    // Every decode reads j more keys than in the completed step; nothing else changes.
-    out = p.base;
-    out.decode_kv += static_cast<std::int64_t>(mb.slots.size()) * j;
-    return;
-  }
+void BatchScheduler::rebuild_steady_shape(const MicroBatch& mb, std::int32_t j, BatchShape& out) const {
   out = BatchShape{};
   for (std::int32_t slot : mb.slots) {
     const ActiveRequest& a = c_.requests[slot];
@@ -318,6 +311,10 @@ void BatchScheduler::record_steady_checks(const MicroBatch&) {
 
 void BatchScheduler::record_steady_step(const MicroBatch& mb, std::int64_t blocks) {
   record_steady_checks(mb);
+  record_steady_kv(blocks);
+}
+
+void BatchScheduler::record_steady_kv(std::int64_t blocks) {
   // kv_allocate of each decode that takes a block, the last one seeing the step's final use;
   // then next_batch's peak.
   const BlockPool& pool = c_.kv.pool();

@@ -90,7 +90,12 @@ class BatchScheduler {
     if (!on) land(mb);  // on: they stay listed, flagged in flight, until the next build
   }
   // The shape of step j >= 1 of the plan (what build() would price).
-  void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const;
+  void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const {
+    if (p.rebuild_shape) return rebuild_steady_shape(mb, j, out);
+    // Every decode reads j more keys than in the completed step; nothing else changes.
+    out = p.base;
+    out.decode_kv += static_cast<std::int64_t>(mb.slots.size()) * j;
+  }
   // The requests' state after `completed` more steps of the plan completed and, with `in_flight`,
   // the next one built (its blocks taken); `last_token` is when the last completed step ended.
   void commit_steady(const MicroBatch& mb, std::int32_t completed, bool in_flight, TimeNs last_token);
@@ -98,6 +103,9 @@ class BatchScheduler {
   // build() and next_batch() would have for that step, so knob reuse can read a fast-forwarded run.
   // O(1).
   void record_steady_step(const MicroBatch& mb, std::int64_t blocks);
+  // Its KV part alone: for a further step of the stretch whose checks, made on an unchanged
+  // scheduler state, would record nothing new.
+  void record_steady_kv(std::int64_t blocks);
 
  protected:
   virtual bool build(MicroBatch& mb) = 0;
@@ -152,6 +160,7 @@ class BatchScheduler {
 
  private:
   std::int32_t pick_victim() const;
+  void rebuild_steady_shape(const MicroBatch& mb, std::int32_t j, BatchShape& out) const;
   // The first step of a steady stretch whose token does not fit the blocks `a` holds.
   static std::int64_t first_block_step(const ActiveRequest& a, std::int64_t block_size);
   void preempt(std::int32_t slot);
