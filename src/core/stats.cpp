@@ -52,7 +52,7 @@ Summary summarize(std::vector<double>& values) {
   return s;
 }
 
-void LogHistogram::add(std::int64_t value_ns, std::uint64_t times) {
+void LogHistogram::add_new(std::int64_t value_ns, std::uint64_t times) {
   if (times == 0) return;
   if (value_ns < 1) {
     add_ns(static_cast<double>(value_ns), times);
@@ -95,12 +95,6 @@ void LogHistogram::add_ns(double value_ns, std::uint64_t times) {
   }
   add_to_bucket(bucket_of(value_ns), value_ns, times);
   sum_frac_ns_ += static_cast<long double>(value_ns) * static_cast<long double>(times);
-}
-
-void LogHistogram::note(double value_ns, std::uint64_t times) {
-  min_ = count_ == 0 ? value_ns : std::min(min_, value_ns);
-  max_ = count_ == 0 ? value_ns : std::max(max_, value_ns);
-  count_ += times;
 }
 
 void LogHistogram::cover(std::int32_t lo, std::int32_t hi) {

@@ -1,6 +1,7 @@
 // core/stats.h — summaries of per-request and per-token samples.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -35,7 +36,19 @@ class LogHistogram {
  public:
   static constexpr double kRelativeResolution = 5e-4;  // percentiles within 0.05% of the exact ones
 
-  void add(std::int64_t value_ns, std::uint64_t times = 1);
+  void add(std::int64_t value_ns, std::uint64_t times = 1) {
+    // The common case inline: a whole-nanosecond value in a bucket seen (whose range is covered).
+    for (const KnownRange& k : known_) {
+      if (value_ns >= k.lo && value_ns <= k.hi) {
+        if (times == 0) return;
+        buckets_[static_cast<std::size_t>(k.b - first_)] += times;
+        note(static_cast<double>(value_ns), times);
+        sum_whole_ns_ += static_cast<Sum>(value_ns) * times;
+        return;
+      }
+    }
+    add_new(value_ns, times);
+  }
   void add_ns(double value_ns, std::uint64_t times = 1);  // fractional nanoseconds
   void add_seconds(double seconds) { add_ns(seconds * 1e9); }
   void merge(const LogHistogram& other);
@@ -50,8 +63,13 @@ class LogHistogram {
  private:
   void cover(std::int32_t lo, std::int32_t hi);  // extends buckets_ to hold [lo, hi]
   void add_to_bucket(std::int32_t b, double value_ns, std::uint64_t times);
-  void note(double value_ns, std::uint64_t times);  // count, min and max
-  double value_at_rank(std::uint64_t rank) const;   // 0-based rank, in ns
+  void add_new(std::int64_t value_ns, std::uint64_t times);  // add() of a value in no known range
+  void note(double value_ns, std::uint64_t times) {          // count, min and max
+    min_ = count_ == 0 ? value_ns : std::min(min_, value_ns);
+    max_ = count_ == 0 ? value_ns : std::max(max_, value_ns);
+    count_ += times;
+  }
+  double value_at_rank(std::uint64_t rank) const;  // 0-based rank, in ns
   std::vector<std::uint64_t> buckets_;
   std::int32_t first_ = 0;       // bucket index of buckets_[0]
   std::uint64_t underflow_ = 0;  // samples below 1 ns

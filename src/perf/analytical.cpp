@@ -217,6 +217,90 @@ class AnalyticalOps final : public OpModel {
 // attention_decode for one layer shape: the same expressions, evaluated in the same order, with
 // the shape's terms (bytes per key, the math floor's rate, the correction's head-ratio and
 // head-size coordinates) worked out once.
+// Corner `corner` (bit j: the upper node of moving dimension j) of a cell: its weight, the
+// fractions multiplied in dimension order, with its node offset added to `idx`.
+double corner_weight(std::size_t corner, std::size_t n_moving, const std::size_t* moving, const double* frac,
+                     std::size_t& idx) {
+  double w = 1;
+  for (std::size_t j = 0; j < n_moving; ++j) {
+    if ((corner >> j) & 1U) {
+      w *= frac[j];
+      idx += moving[j];
+    } else {
+      w *= 1.0 - frac[j];
+    }
+  }
+  return w;
+}
+
+// Multilinear interpolation over the moving dimensions (in dimension order): corner bit j picks
+// node + 1 of moving dimension j, its weight the product of frac or 1 - frac in that order.
+[[gnu::always_inline]] inline double interpolate(const float* factor, const float* log_factor,
+                                                 std::size_t base, std::size_t n_moving,
+                                                 const std::size_t* moving, const double* frac) {
+  const auto at = [&](std::size_t idx) {
+    return factor != nullptr ? static_cast<double>(factor[idx])
+                             : std::exp(static_cast<double>(log_factor[idx]));
+  };
+  // The common cases unrolled: the same products and sums as the loop below, in its order.
+  if (n_moving == 0) return 1.0 * at(base);
+  if (n_moving == 1) return (1.0 - frac[0]) * at(base) + frac[0] * at(base + moving[0]);
+  if (n_moving == 2) {
+    const double a0 = 1.0 - frac[0], b0 = 1.0 - frac[1];
+    return a0 * b0 * at(base) + frac[0] * b0 * at(base + moving[0]) + a0 * frac[1] * at(base + moving[1]) +
+           frac[0] * frac[1] * at(base + moving[0] + moving[1]);
+  }
+  const std::size_t n = std::size_t{1} << n_moving;
+  double v = 0;
+  for (std::size_t corner = 0; corner < n; ++corner) {
+    std::size_t idx = base;
+    const double w = corner_weight(corner, n_moving, moving, frac, idx);
+    v += w * (factor != nullptr ? static_cast<double>(factor[idx])
+                                : std::exp(static_cast<double>(log_factor[idx])));
+  }
+  return v;
+}
+
+// Correction::axis, inline for the decode pricer's hot path.
+[[gnu::always_inline]] inline Correction::Axis place(const Correction& c, std::size_t d, double coord) {
+  const double pos = std::clamp(coord - c.lo[d], 0.0, static_cast<double>(c.size[d] - 1));
+  Correction::Axis a{static_cast<std::size_t>(pos), 0.0};
+  a.frac = pos - static_cast<double>(a.node);
+  if (a.node + 1 >= static_cast<std::size_t>(c.size[d])) {
+    a.node = static_cast<std::size_t>(c.size[d] - 1);
+    a.frac = 0;
+  }
+  return a;
+}
+
+// Correction::factor(first, second, tail), inline for the decode pricer's hot path.
+[[gnu::always_inline]] inline double factor_at(const Correction& c, const Correction::Axis& first,
+                                               double second, const Correction::Tail& t) {
+  if (c.log_factor.empty()) return 1.0;
+  APEX_ASSERT(t.head == 2, "Correction::factor(first, second, tail) needs a tail with two free dimensions");
+  std::size_t moving[4];
+  double frac[4];
+  std::size_t n_moving = 0;
+  std::size_t base = t.base + first.node * t.stride[0];
+  if (first.frac > 0) {
+    moving[n_moving] = t.stride[0];
+    frac[n_moving++] = first.frac;
+  }
+  const Correction::Axis a = place(c, 1, second);
+  base += a.node * t.stride[1];
+  if (a.frac > 0) {
+    moving[n_moving] = t.stride[1];
+    frac[n_moving++] = a.frac;
+  }
+  for (std::size_t j = 0; j < t.n_moving; ++j) {
+    moving[n_moving] = t.moving[j];
+    frac[n_moving++] = t.frac[j];
+  }
+  const std::vector<float>& prepared = c.prepared();
+  return interpolate(prepared.size() == c.log_factor.size() ? prepared.data() : nullptr, c.log_factor.data(),
+                     base, n_moving, moving, frac);
+}
+
 class AnalyticalDecodePricer final : public DecodeAttnPricer {
  public:
   AnalyticalDecodePricer(const Gpu& gpu, const OpParams& p, const DecodeAttnArgs& a)
@@ -253,7 +337,7 @@ class AnalyticalDecodePricer final : public DecodeAttnPricer {
       if (n < seqs_axis_.size()) {
         SeqsAxis& known = seqs_axis_[n];
         if (!known.set) known = {true, correction_->axis(0, lg(static_cast<double>(seqs)))};
-        factor = correction_->factor(known.axis, lg(ctx), tail_);
+        factor = factor_at(*correction_, known.axis, lg(ctx), tail_);
       } else {
         factor = correction_->factor(correction_->axis(0, lg(static_cast<double>(seqs))), lg(ctx), tail_);
       }
@@ -288,60 +372,8 @@ std::unique_ptr<const DecodeAttnPricer> AnalyticalOps::decode_attention_pricer(
 }  // namespace
 
 Correction::Axis Correction::axis(std::size_t d, double coord) const {
-  const double pos = std::clamp(coord - lo[d], 0.0, static_cast<double>(size[d] - 1));
-  Axis a{static_cast<std::size_t>(pos), 0.0};
-  a.frac = pos - static_cast<double>(a.node);
-  if (a.node + 1 >= static_cast<std::size_t>(size[d])) {
-    a.node = static_cast<std::size_t>(size[d] - 1);
-    a.frac = 0;
-  }
-  return a;
+  return place(*this, d, coord);
 }
-
-namespace {
-// Corner `corner` (bit j: the upper node of moving dimension j) of a cell: its weight, the
-// fractions multiplied in dimension order, with its node offset added to `idx`.
-double corner_weight(std::size_t corner, std::size_t n_moving, const std::size_t* moving, const double* frac,
-                     std::size_t& idx) {
-  double w = 1;
-  for (std::size_t j = 0; j < n_moving; ++j) {
-    if ((corner >> j) & 1U) {
-      w *= frac[j];
-      idx += moving[j];
-    } else {
-      w *= 1.0 - frac[j];
-    }
-  }
-  return w;
-}
-
-// Multilinear interpolation over the moving dimensions (in dimension order): corner bit j picks
-// node + 1 of moving dimension j, its weight the product of frac or 1 - frac in that order.
-double interpolate(const float* factor, const float* log_factor, std::size_t base, std::size_t n_moving,
-                   const std::size_t* moving, const double* frac) {
-  const auto at = [&](std::size_t idx) {
-    return factor != nullptr ? static_cast<double>(factor[idx])
-                             : std::exp(static_cast<double>(log_factor[idx]));
-  };
-  // The common cases unrolled: the same products and sums as the loop below, in its order.
-  if (n_moving == 0) return 1.0 * at(base);
-  if (n_moving == 1) return (1.0 - frac[0]) * at(base) + frac[0] * at(base + moving[0]);
-  if (n_moving == 2) {
-    const double a0 = 1.0 - frac[0], b0 = 1.0 - frac[1];
-    return a0 * b0 * at(base) + frac[0] * b0 * at(base + moving[0]) + a0 * frac[1] * at(base + moving[1]) +
-           frac[0] * frac[1] * at(base + moving[0] + moving[1]);
-  }
-  const std::size_t n = std::size_t{1} << n_moving;
-  double v = 0;
-  for (std::size_t corner = 0; corner < n; ++corner) {
-    std::size_t idx = base;
-    const double w = corner_weight(corner, n_moving, moving, frac, idx);
-    v += w * (factor != nullptr ? static_cast<double>(factor[idx])
-                                : std::exp(static_cast<double>(log_factor[idx])));
-  }
-  return v;
-}
-}  // namespace
 
 std::size_t Correction::corners(const double* x, std::size_t* nodes, double* weights) const {
   const std::size_t dims = size.size();
@@ -376,28 +408,7 @@ double Correction::factor(const double* x) const {
 }
 
 double Correction::factor(const Axis& first, double second, const Tail& t) const {
-  if (log_factor.empty()) return 1.0;
-  APEX_ASSERT(t.head == 2, "Correction::factor(first, second, tail) needs a tail with two free dimensions");
-  std::size_t moving[4];
-  double frac[4];
-  std::size_t n_moving = 0;
-  std::size_t base = t.base + first.node * t.stride[0];
-  if (first.frac > 0) {
-    moving[n_moving] = t.stride[0];
-    frac[n_moving++] = first.frac;
-  }
-  const Axis a = axis(1, second);
-  base += a.node * t.stride[1];
-  if (a.frac > 0) {
-    moving[n_moving] = t.stride[1];
-    frac[n_moving++] = a.frac;
-  }
-  for (std::size_t j = 0; j < t.n_moving; ++j) {
-    moving[n_moving] = t.moving[j];
-    frac[n_moving++] = t.frac[j];
-  }
-  const bool prepared = factor_.size() == log_factor.size();
-  return interpolate(prepared ? factor_.data() : nullptr, log_factor.data(), base, n_moving, moving, frac);
+  return factor_at(*this, first, second, t);
 }
 
 Correction::Tail Correction::tail(std::size_t head, const double* tail_coords) const {

@@ -2,6 +2,8 @@
 // decision (the simulator asks it once per micro-batch).
 #pragma once
 
+#include <algorithm>
+
 #include "hw/hardware.h"
 #include "perf/cost_model.h"
 #include "plan/plan.h"
@@ -20,7 +22,19 @@ class PowerModel {
  public:
   PowerModel(const Gpu& gpu, double peak_flops) : gpu_(gpu), peak_flops_(peak_flops) {}
   // Joules above idle of one micro-batch that did `w` in `busy_gpu_s` GPU-seconds.
-  double dynamic_energy(const Work& w, double busy_gpu_s) const;
+  double dynamic_energy(const Work& w, double busy_gpu_s) const {
+    if (busy_gpu_s <= 0) return 0;
+    const Gpu& g = gpu_;
+    // Compute power follows the work done per second times the energy per operation, which falls
+    // with the square of the clock under DVFS (voltage tracks frequency): cubic at full load.
+    const double u_comp =
+        w.model_flops / (busy_gpu_s * peak_flops_) * g.clock_scale;  // vs the boost-clock peak
+    const double u_mem = w.bytes_read / (busy_gpu_s * g.hbm_bandwidth);
+    const double activity =
+        std::min(1.0, kPowerMem * std::min(1.0, u_mem) +
+                          kPowerCompute * std::min(1.0, u_comp) * g.clock_scale * g.clock_scale);
+    return (g.power_max_w - g.power_idle_w) * activity * busy_gpu_s;
+  }
   // Idle power of `gpus` GPUs over `seconds`.
   double idle_energy(int gpus, double seconds) const { return gpu_.power_idle_w * gpus * seconds; }
 

@@ -123,20 +123,6 @@ void MetricsCollector::on_finish(const ActiveRequest& a, TimeNs now) {
   }
 }
 
-void MetricsCollector::on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
-                                 int gpus_per_stage) {
-  ++iterations_;
-  batch_seqs_ += static_cast<std::uint64_t>(shape.seqs());
-  batch_tokens_ += static_cast<std::uint64_t>(shape.tokens());
-  flops_ += w.model_flops;
-  bytes_ += w.bytes_read;
-  // While a stage computes, each of its GPUs draws idle power plus a dynamic part (perf/energy.h).
-  double busy_gpu_s = 0;
-  for (double s : stage_s)
-    busy_gpu_s += s * gpus_per_stage;
-  dynamic_energy_ += power_.dynamic_energy(w, busy_gpu_s);
-}
-
 SimResult MetricsCollector::result(const MemoryFootprint& memory) {
   SimResult out;
   out.plan = inst_.plan;

@@ -102,7 +102,18 @@ class MetricsCollector {
   void on_prefix_hit(std::int32_t tokens) { prefix_hit_tokens_ += static_cast<std::uint64_t>(tokens); }
   // One micro-batch launched: its work on a replica whose stages took `stage_s` each.
   void on_launch(const BatchShape& shape, const Work& w, const std::vector<double>& stage_s,
-                 int gpus_per_stage);
+                 int gpus_per_stage) {
+    ++iterations_;
+    batch_seqs_ += static_cast<std::uint64_t>(shape.seqs());
+    batch_tokens_ += static_cast<std::uint64_t>(shape.tokens());
+    flops_ += w.model_flops;
+    bytes_ += w.bytes_read;
+    // While a stage computes, each of its GPUs draws idle power plus a dynamic part (perf/energy.h).
+    double busy_gpu_s = 0;
+    for (double s : stage_s)
+      busy_gpu_s += s * gpus_per_stage;
+    dynamic_energy_ += power_.dynamic_energy(w, busy_gpu_s);
+  }
   void on_busy(double replica_seconds) { busy_replica_time_ += replica_seconds; }
   void on_kv_use(double utilization) { peak_kv_ = std::max(peak_kv_, utilization); }
   TimeBreakdown& time() { return time_; }
