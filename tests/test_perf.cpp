@@ -230,29 +230,31 @@ TEST(CostModel, StageTimesReuseOfTheLastCompositionIsExact) {
   EXPECT_EQ(got.size(), 2U);
 }
 
-// A steady decode stretch prices its steps through CostModel::DecodeSteps: the time and work of
-// every step equal stage_times() and work() of the same batch, bit for bit (dense and MoE models,
-// attention over TP and over data-parallel ranks, fp8 KV); where its form does not hold, it says so.
+// A steady decode stretch prices its steps through CostModel::DecodeSteps: the stage times and work
+// of every step equal stage_times() and work() of the same batch, bit for bit (dense and MoE models,
+// pipeline stages, attention over TP and over data-parallel ranks, fp8 KV); where its form does not
+// hold, it says so.
 TEST(CostModel, DecodeStepsEqualTheGeneralPath) {
   struct Case {
     const char* model;
-    int tp, ep;
+    int tp, pp, ep;
     bool attn_dp;
     DType kv;
   };
-  const Case cases[] = {{"llama-3.1-70b", 8, 1, false, DType::BF16},
-                        {"llama-3.1-8b", 1, 1, false, DType::FP8},
-                        {"mixtral-8x7b", 8, 8, false, DType::BF16},
-                        {"mixtral-8x7b", 8, 8, true, DType::BF16},
-                        {"deepseek-v3", 8, 8, true, DType::FP8}};
+  const Case cases[] = {
+      {"llama-3.1-70b", 8, 1, 1, false, DType::BF16}, {"llama-3.1-70b", 4, 2, 1, false, DType::BF16},
+      {"llama-3.1-70b", 1, 8, 1, false, DType::BF16}, {"llama-3.1-8b", 1, 1, 1, false, DType::FP8},
+      {"mixtral-8x7b", 8, 1, 8, false, DType::BF16},  {"mixtral-8x7b", 8, 1, 8, true, DType::BF16},
+      {"deepseek-v3", 8, 1, 8, true, DType::FP8}};
   const Cluster c = make_cluster("h200-sxm", 1, 8), one_gpu = make_cluster("h200-sxm", 1, 1);
   auto ops = std::shared_ptr<const OpModel>(make_analytical_ops(c.gpu));
   for (const Case& k : cases) {
     SCOPED_TRACE(k.model);
     const Model m = load_model(k.model);
-    const Cluster& cl = k.tp == 1 ? one_gpu : c;
+    const Cluster& cl = k.tp * k.pp == 1 ? one_gpu : c;
     Plan p;
     p.tp = k.tp;
+    p.pp = k.pp;
     p.ep = k.ep;
     p.attn_dp = k.attn_dp;
     ASSERT_FALSE(make_plan(m, cl, p));
@@ -260,7 +262,7 @@ TEST(CostModel, DecodeStepsEqualTheGeneralPath) {
     prec.kv = k.kv;
     if (std::string(k.model) == "deepseek-v3") prec.weight = DType::FP8;
     const CostModel cost(m, cl, p, prec, ops, EngineCosts{});
-    std::vector<double> want;
+    std::vector<double> want, got;
     for (int seqs : {1, 7, 64, 300}) {
       BatchShape base;
       base.decode_seqs = seqs;
@@ -273,25 +275,21 @@ TEST(CostModel, DecodeStepsEqualTheGeneralPath) {
         b.decode_kv += static_cast<std::int64_t>(seqs) * j * 3 + j % 5;
         CostModel fresh(m, cl, p, prec, ops, EngineCosts{});
         fresh.stage_times(b, want);
-        ASSERT_EQ(want.size(), 1U);
-        ASSERT_EQ(steps.time(b.decode_kv), want[0]) << seqs << " seqs, " << b.decode_kv << " keys";
-        const Work w = fresh.work(b), got = steps.work(b.decode_kv);
-        ASSERT_EQ(got.model_flops, w.model_flops);
-        ASSERT_EQ(got.bytes_read, w.bytes_read);
+        ASSERT_EQ(want.size(), static_cast<std::size_t>(k.pp));
+        steps.times(b.decode_kv, got);
+        ASSERT_EQ(got, want) << seqs << " seqs, " << b.decode_kv << " keys";
+        const Work w = fresh.work(b), work = steps.work(b.decode_kv);
+        ASSERT_EQ(work.model_flops, w.model_flops);
+        ASSERT_EQ(work.bytes_read, w.bytes_read);
       }
     }
   }
-  // Not a steady decode batch on one stage: a prefill chunk, a second stage, local attention.
+  // Not a steady decode batch: a prefill chunk, local attention.
   const Model llama = load_model("llama-3.1-70b");
-  Plan pp2;
-  pp2.tp = 4;
-  pp2.pp = 2;
-  ASSERT_FALSE(make_plan(llama, c, pp2));
   CostModel::DecodeSteps steps;
   BatchShape decode;
   decode.decode_seqs = decode.sampled = 4;
   decode.decode_kv = 4000;
-  EXPECT_FALSE(CostModel(llama, c, pp2, Precision{}, ops, EngineCosts{}).decode_steps(decode, steps));
   Plan tp8;
   tp8.tp = 8;
   ASSERT_FALSE(make_plan(llama, c, tp8));

@@ -435,8 +435,8 @@ const CostModel::StepMemo& CostModel::step_memo(const BatchShape& b) const {
 }
 
 bool CostModel::decode_steps(const BatchShape& base, DecodeSteps& out) const {
-  if (stage_cells_.size() != 1 || base.prefill_seqs != 0 || base.decode_seqs <= 0 || base.spec_tokens != 0 ||
-      has_local_attention() || model_.encoder_decoder)
+  if (base.prefill_seqs != 0 || base.decode_seqs <= 0 || base.spec_tokens != 0 || has_local_attention() ||
+      model_.encoder_decoder)
     return false;
   const StepMemo& m = step_memo(base);
   const BatchShape ranked = rank_shape(base);
@@ -445,12 +445,18 @@ bool CostModel::decode_steps(const BatchShape& base, DecodeSteps& out) const {
   out.launch_ = m.launch;
   out.embedding_ = m.embedding;
   out.head_ = m.head;
-  out.has_embedding_ = plan_.stages[0].has_embedding;
-  out.has_head_ = plan_.stages[0].has_lm_head;
-  out.layers_.resize(model_.cells.size());
-  for (std::size_t c = 0; c < model_.cells.size(); ++c) {
-    out.layers_[c] = {static_cast<double>(stage_cells_[0][c]), m.dense[c],
-                      attn_shapes_[c].decode_pricer.get()};
+  const std::size_t cells = model_.cells.size();
+  out.layers_.resize(cells);
+  for (std::size_t c = 0; c < cells; ++c)
+    out.layers_[c] = {m.dense[c], attn_shapes_[c].decode_pricer.get()};
+  out.stages_.resize(stage_cells_.size());
+  for (std::size_t s = 0; s < stage_cells_.size(); ++s) {
+    DecodeSteps::Stage& st = out.stages_[s];
+    st.counts.resize(cells);
+    for (std::size_t c = 0; c < cells; ++c)
+      st.counts[c] = static_cast<double>(stage_cells_[s][c]);
+    st.has_embedding = plan_.stages[s].has_embedding;
+    st.has_head = plan_.stages[s].has_lm_head;
   }
   out.work_ = work_terms(base);
   return true;

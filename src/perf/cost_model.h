@@ -199,33 +199,46 @@ class CostModel {
   // out once: one decode-attention price per cell and step is left.
   class DecodeSteps {
    public:
-    double time(std::int64_t decode_kv) const {
+    // Every stage's time, as stage_times(): out.size() == stages.
+    void times(std::int64_t decode_kv, std::vector<double>& out) const {
       // The sums of stage_times, in its order; attention as attention_part's (its prefill part 0).
       const std::int64_t kv = share_ > 1 ? (decode_kv + share_ - 1) / share_ : decode_kv;
-      double t = 0;
-      for (const Layer& c : layers_)
-        t += c.count * (c.dense + c.pricer->price(seqs_, kv) + launch_);
-      if (has_embedding_) t += embedding_;
-      if (has_head_) t += head_;
-      return t;
+      layer_s_.resize(layers_.size());
+      for (std::size_t c = 0; c < layers_.size(); ++c)
+        layer_s_[c] = layers_[c].dense + layers_[c].pricer->price(seqs_, kv) + launch_;
+      out.resize(stages_.size());
+      for (std::size_t s = 0; s < stages_.size(); ++s) {
+        const Stage& st = stages_[s];
+        double t = 0;
+        for (std::size_t c = 0; c < layers_.size(); ++c)
+          t += st.counts[c] * layer_s_[c];
+        if (st.has_embedding) t += embedding_;
+        if (st.has_head) t += head_;
+        out[s] = t;
+      }
     }
     Work work(std::int64_t decode_kv) const { return work_.at(decode_kv); }
 
    private:
     friend class CostModel;
     struct Layer {
-      double count = 0, dense = 0;
+      double dense = 0;
       const DecodeAttnPricer* pricer = nullptr;
     };
+    struct Stage {
+      std::vector<double> counts;  // per cell
+      bool has_embedding = false, has_head = false;
+    };
     std::vector<Layer> layers_;
-    std::int64_t seqs_ = 0;  // decodes per attention rank
-    int share_ = 1;          // attention data-parallel ranks sharing the decodes (1: none)
+    std::vector<Stage> stages_;
+    mutable std::vector<double> layer_s_;  // times()'s scratch: one layer of each cell
+    std::int64_t seqs_ = 0;                // decodes per attention rank
+    int share_ = 1;                        // attention data-parallel ranks sharing the decodes (1: none)
     double launch_ = 0, embedding_ = 0, head_ = 0;
-    bool has_embedding_ = false, has_head_ = false;
     WorkTerms work_;
   };
-  // Fills `out` for the batches like `base`; false when that form does not hold (more than one
-  // stage, a prefill chunk, speculative decoding, local attention, an encoder-decoder model).
+  // Fills `out` for the batches like `base`; false when that form does not hold (a prefill chunk,
+  // speculative decoding, local attention, an encoder-decoder model).
   bool decode_steps(const BatchShape& base, DecodeSteps& out) const;
   const OpModel& ops() const { return *ops_; }
   // Expert-load imbalance of MoE layers (power-law alpha; 0 = balanced). Set before use.

@@ -18,6 +18,7 @@ Replica::Replica(int index, int pp, int gpus_per_stage, bool breakdown, std::uni
   batch_busy_.assign(static_cast<std::size_t>(pp), 0);
   stage_free_.assign(static_cast<std::size_t>(pp), 0);
   stretch_.resize(static_cast<std::size_t>(pp));
+  hops_.resize(static_cast<std::size_t>(pp));
 }
 
 void Replica::try_schedule(TimeNs now) {
@@ -47,6 +48,7 @@ void Replica::try_schedule(TimeNs now) {
           s.group.all = 0;
           s.group.stages.clear();
           scheduler_->for_each(next, [&](const ActiveRequest& a) { metrics_.join(s.group, a); });
+          s.priced = !s.plan.rebuild_shape && cost_.decode_steps(next.shape, s.steps);
           launched = launch_steady(b, now, t);
         }
       }
@@ -65,7 +67,7 @@ void Replica::try_schedule(TimeNs now) {
         scheduler_->for_each(
             mb, [&](const ActiveRequest& a) { overlapped = overlapped || a.arrival <= last_start_; });
       }
-      t = launch(mb, b, now, overlapped);
+      t = launch(mb, b, now, overlapped, nullptr);
       scheduler_->for_each(mb, [&](ActiveRequest& a) { metrics_.on_scheduled(a, now); });
     }
     // pp = 1: nothing else happens before a steady step ends, so it completes here, as at its
@@ -87,11 +89,16 @@ void Replica::try_schedule(TimeNs now) {
   }
 }
 
-TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
+TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped,
+                       const CostModel::DecodeSteps* steps) {
   const EngineCosts& ec = cost_.engine_costs();
   // Launch: CPU step overhead, then the micro-batch walks the stages in FIFO order. Each
   // stage's start waits for the previous stage and for the stage's previous micro-batch.
-  cost_.stage_times(mb.shape, stage_s_);
+  if (steps != nullptr) {
+    steps->times(mb.shape.decode_kv, stage_s_);
+  } else {
+    cost_.stage_times(mb.shape, stage_s_);
+  }
   if (mb.kv_load_blocks > 0) stage_s_[0] += kv_->load_seconds(mb.kv_load_blocks);  // CPU KV offload
   const TimeNs cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
   const TimeNs overhead =
@@ -101,20 +108,33 @@ TimeNs Replica::launch(MicroBatch& mb, int b, TimeNs now, bool overlapped) {
   TimeBreakdown& time = metrics_.time();
   time.cpu_overhead += ns_to_seconds(overhead);
   if (breakdown_) time.kernels += cost_.step_breakdown(mb.shape);
+  // The hops after each stage (the last: none) of a micro-batch of this many tokens, kept per slot
+  // (a stretch keeps its micro-batch's size).
+  Hops& hops = hops_[static_cast<std::size_t>(b)];
+  const std::int64_t tokens = mb.shape.tokens();
+  if (tokens != hops.tokens) {
+    hops.tokens = tokens;
+    hops.ns.assign(static_cast<std::size_t>(pp_), 0);
+    hops.seconds.assign(static_cast<std::size_t>(pp_), 0.0);
+    for (int s = 0; s + 1 < pp_; ++s) {
+      hops.ns[static_cast<std::size_t>(s)] = seconds_to_ns(cost_.pp_transfer(s, tokens));
+      hops.seconds[static_cast<std::size_t>(s)] = ns_to_seconds(hops.ns[static_cast<std::size_t>(s)]);
+    }
+  }
   for (int s = 0; s < pp_; ++s) {
     const TimeNs start = std::max(t, stage_free_[static_cast<std::size_t>(s)]);
     const TimeNs end = start + std::max<TimeNs>(1, seconds_to_ns(stage_s_[static_cast<std::size_t>(s)]));
     stage_free_[static_cast<std::size_t>(s)] = end;
-    const TimeNs hop = s + 1 < pp_ ? seconds_to_ns(cost_.pp_transfer(s, mb.shape.tokens())) : 0;
-    time.pp_transfer += ns_to_seconds(hop);
-    t = end + hop;
+    time.pp_transfer += hops.seconds[static_cast<std::size_t>(s)];
+    t = end + hops.ns[static_cast<std::size_t>(s)];
   }
   if (pp_ == 1) last_end_ = t;
   mb.start = now;
   batch_busy_[static_cast<std::size_t>(b)] = 1;
   ++in_flight_;
   in_flight_requests_ += mb.slots.size();
-  metrics_.on_launch(mb.shape, cost_.work(mb.shape), stage_s_, gpus_per_stage_);
+  metrics_.on_launch(mb.shape, steps != nullptr ? steps->work(mb.shape.decode_kv) : cost_.work(mb.shape),
+                     stage_s_, gpus_per_stage_);
   // Busy time is the union of in-flight intervals (micro-batches overlap under PP).
   metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, t - std::max(now, busy_until_))));
   busy_until_ = std::max(busy_until_, t);
@@ -155,7 +175,7 @@ bool Replica::launch_steady(int b, TimeNs now, TimeNs& t) {
   scheduler_->steady_shape(mb, s.plan, j, mb.shape);
   const bool overlapped = cost_.engine_costs().async_scheduling && pp_ == 1 && last_end_ == now &&
                           s.plan.min_arrival <= last_start_;
-  t = launch(mb, b, now, overlapped);
+  t = launch(mb, b, now, overlapped, s.priced ? &s.steps : nullptr);
   if (pp_ > 1) scheduler_->set_in_flight(mb, true);  // pp = 1: nothing reads them until commit
   if (j == s.plan.last) end_stretch(b, true);        // it finishes a request: a plain step from here
   return true;
@@ -175,11 +195,7 @@ TimeNs Replica::run_steady(TimeNs now) {
   TimeBreakdown& time = metrics_.time();
   bool checked = false;
   TimeNs cpu = 0;
-  bool priced = false;  // steps_ holds this composition's costs
-  if (!s.plan.rebuild_shape) {
-    scheduler_->steady_shape(mb, s.plan, s.done + 1, mb.shape);
-    priced = cost_.decode_steps(mb.shape, steps_);
-  }
+
   // Steps before the last (which finishes a request and ends the stretch: the plain path's).
   while (s.done + 1 < s.plan.last) {
     const std::int32_t j = s.done + 1;
@@ -187,8 +203,8 @@ TimeNs Replica::run_steady(TimeNs now) {
     if (blocks > pool.free()) break;
     scheduler_->steady_shape(mb, s.plan, j, mb.shape);
     if (!checked) cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
-    if (priced) {
-      stage_s_[0] = steps_.time(mb.shape.decode_kv);
+    if (s.priced) {
+      s.steps.times(mb.shape.decode_kv, stage_s_);
     } else {
       cost_.stage_times(mb.shape, stage_s_);
     }
@@ -214,7 +230,7 @@ TimeNs Replica::run_steady(TimeNs now) {
     stage_free_[0] = end;
     last_end_ = end;
     mb.start = now;
-    metrics_.on_launch(mb.shape, priced ? steps_.work(mb.shape.decode_kv) : cost_.work(mb.shape), stage_s_,
+    metrics_.on_launch(mb.shape, s.priced ? s.steps.work(mb.shape.decode_kv) : cost_.work(mb.shape), stage_s_,
                        gpus_per_stage_);
     metrics_.on_busy(ns_to_seconds(std::max<TimeNs>(0, end - std::max(now, busy_until_))));
     busy_until_ = std::max(busy_until_, end);

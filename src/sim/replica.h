@@ -47,7 +47,8 @@ class Replica {
 
  private:
   // Prices micro-batch `b` built at `now` and puts it in flight; returns when it is done.
-  TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped);
+  // `steps`: the costs of its stretch's steps (else priced by the cost model's stage_times).
+  TimeNs launch(MicroBatch& mb, int b, TimeNs now, bool overlapped, const CostModel::DecodeSteps* steps);
   // Fast-forward: the one stretch whose step completed and whose requests are the only ones the
   // next step could hold, or -1.
   int relaunchable() const;
@@ -76,6 +77,13 @@ class Replica {
   std::vector<char> batch_busy_;
   std::vector<TimeNs> stage_free_;
   std::vector<double> stage_s_;  // scratch
+  // Per micro-batch slot: the pipeline hops after each stage (the last 0) of its last size.
+  struct Hops {
+    std::int64_t tokens = -1;
+    std::vector<TimeNs> ns;
+    std::vector<double> seconds;  // ns_to_seconds(ns)
+  };
+  std::vector<Hops> hops_;
   int in_flight_ = 0;
   TimeNs wake_at_ = -1;
   TimeNs busy_until_ = 0;
@@ -93,10 +101,11 @@ class Replica {
     TimeNs last_token = 0;  // when its last step ended (its requests' previous token)
     SteadyPlan plan;
     MetricsCollector::TokenGroup group;
+    bool priced = false;  // `steps` holds the costs of its steps
+    CostModel::DecodeSteps steps;
   };
   bool fast_forward_ = false;
   std::vector<Stretch> stretch_;        // pp slots, with batches_
-  CostModel::DecodeSteps steps_;        // run_steady's scratch
   std::size_t in_flight_requests_ = 0;  // in the micro-batches in flight
 };
 

@@ -85,9 +85,14 @@ class BatchScheduler {
   bool admits_nothing() const;
   std::size_t running() const { return running_.size(); }
   void set_in_flight(const MicroBatch& mb, bool on) {
-    for (std::int32_t slot : mb.slots)
-      c_.requests[slot].in_flight = on;
-    if (!on) land(mb);  // on: they stay listed, flagged in flight, until the next build
+    // On: they stay listed, flagged in flight, until the next build. Off: those not listed land.
+    bool unlisted = false;
+    for (std::int32_t slot : mb.slots) {
+      ActiveRequest& a = c_.requests[slot];
+      a.in_flight = on;
+      unlisted = unlisted || (a.running && !a.idle_listed);
+    }
+    if (!on && unlisted) land(mb);
   }
   // The shape of step j >= 1 of the plan (what build() would price).
   void steady_shape(const MicroBatch& mb, const SteadyPlan& p, std::int32_t j, BatchShape& out) const {
