@@ -278,6 +278,9 @@ TEST(CostModel, DecodeStepsEqualTheGeneralPath) {
         ASSERT_EQ(want.size(), static_cast<std::size_t>(k.pp));
         steps.times(b.decode_kv, got);
         ASSERT_EQ(got, want) << seqs << " seqs, " << b.decode_kv << " keys";
+        if (k.pp == 1) {
+          ASSERT_EQ(steps.time(b.decode_kv), want[0]);
+        }
         const Work w = fresh.work(b), work = steps.work(b.decode_kv);
         ASSERT_EQ(work.model_flops, w.model_flops);
         ASSERT_EQ(work.bytes_read, w.bytes_read);

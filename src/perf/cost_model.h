@@ -201,26 +201,40 @@ class CostModel {
    public:
     // Every stage's time, as stage_times(): out.size() == stages.
     void times(std::int64_t decode_kv, std::vector<double>& out) const {
-      // The sums of stage_times, in its order; attention as attention_part's (its prefill part 0).
-      const std::int64_t kv = share_ > 1 ? (decode_kv + share_ - 1) / share_ : decode_kv;
+      const std::int64_t kv = rank_kv(decode_kv);
       layer_s_.resize(layers_.size());
       for (std::size_t c = 0; c < layers_.size(); ++c)
-        layer_s_[c] = layers_[c].dense + layers_[c].pricer->price(seqs_, kv) + launch_;
+        layer_s_[c] = layer_time(c, kv);
       out.resize(stages_.size());
-      for (std::size_t s = 0; s < stages_.size(); ++s) {
-        const Stage& st = stages_[s];
-        double t = 0;
-        for (std::size_t c = 0; c < layers_.size(); ++c)
-          t += st.counts[c] * layer_s_[c];
-        if (st.has_embedding) t += embedding_;
-        if (st.has_head) t += head_;
-        out[s] = t;
-      }
+      for (std::size_t s = 0; s < stages_.size(); ++s)
+        out[s] = stage_time(stages_[s], [&](std::size_t c) { return layer_s_[c]; });
+    }
+    // The same for one stage (a plan without pipeline parallelism): times()[0].
+    double time(std::int64_t decode_kv) const {
+      const std::int64_t kv = rank_kv(decode_kv);
+      return stage_time(stages_[0], [&](std::size_t c) { return layer_time(c, kv); });
     }
     Work work(std::int64_t decode_kv) const { return work_.at(decode_kv); }
 
    private:
     friend class CostModel;
+    // The sums of stage_times, in its order; attention as attention_part's (its prefill part 0).
+    std::int64_t rank_kv(std::int64_t decode_kv) const {
+      return share_ > 1 ? (decode_kv + share_ - 1) / share_ : decode_kv;
+    }
+    double layer_time(std::size_t c, std::int64_t kv) const {
+      return layers_[c].dense + layers_[c].pricer->price(seqs_, kv) + launch_;
+    }
+    struct Stage;
+    template <class LayerTime>
+    double stage_time(const Stage& st, LayerTime&& layer) const {
+      double t = 0;
+      for (std::size_t c = 0; c < layers_.size(); ++c)
+        t += st.counts[c] * layer(c);
+      if (st.has_embedding) t += embedding_;
+      if (st.has_head) t += head_;
+      return t;
+    }
     struct Layer {
       double dense = 0;
       const DecodeAttnPricer* pricer = nullptr;

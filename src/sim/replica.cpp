@@ -195,6 +195,7 @@ TimeNs Replica::run_steady(TimeNs now) {
   TimeBreakdown& time = metrics_.time();
   bool checked = false;
   TimeNs cpu = 0;
+  stage_s_.resize(1);
 
   // Steps before the last (which finishes a request and ends the stretch: the plain path's).
   while (s.done + 1 < s.plan.last) {
@@ -204,7 +205,7 @@ TimeNs Replica::run_steady(TimeNs now) {
     scheduler_->steady_shape(mb, s.plan, j, mb.shape);
     if (!checked) cpu = seconds_to_ns(cost_.step_overhead(mb.shape));
     if (s.priced) {
-      s.steps.times(mb.shape.decode_kv, stage_s_);
+      stage_s_[0] = s.steps.time(mb.shape.decode_kv);
     } else {
       cost_.stage_times(mb.shape, stage_s_);
     }
